@@ -1,0 +1,89 @@
+"""Consult Hub: the system of record for a city's grassroots consultation platforms."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from consult_hub.config import DEFAULT_SECRET_KEY, PROJECT_ROOT, Config
+
+
+class InsecureConfiguration(RuntimeError):
+    """The application would run in production with a guessable secret."""
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints and commands."""
+    settings = Config()
+    app = Flask(
+        __name__,
+        instance_path=settings.INSTANCE_PATH,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    app.config.from_object(settings)
+    if config:
+        app.config.update(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    _check_secret_key(app)
+
+    from consult_hub import extensions, models  # noqa: F401  (every table on the metadata)
+    from consult_hub.core import sqlite  # noqa: F401  (connection pragmas)
+
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(
+        app, extensions.db, directory=str(PROJECT_ROOT / "migrations"),
+        render_as_batch=True, compare_type=True,
+    )
+    extensions.csrf.init_app(app)
+    extensions.login_manager.init_app(app)
+    from consult_hub.core.i18n import init_i18n
+
+    init_i18n(app)
+
+    from consult_hub.auth.loader import init_login
+
+    init_login(app)
+
+    from consult_hub.auth.views import bp as auth_bp
+    from consult_hub.main.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+
+    from consult_hub.core.errors import register_error_handlers
+    from consult_hub.core.templating import init_templating
+
+    register_error_handlers(app)
+    init_templating(app)
+
+    from consult_hub.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _check_secret_key(app: Flask) -> None:
+    if app.debug or app.testing or app.config["SECRET_KEY"] != DEFAULT_SECRET_KEY:
+        return
+    message = (
+        "SECRET_KEY is not set. Consult Hub refuses to serve requests with the built-in "
+        "development key outside debug mode. Set one, e.g.\n"
+        "    export SECRET_KEY=\"$(python3 -c 'import secrets; print(secrets.token_hex(32))')\"\n"
+        "or run in development with FLASK_DEBUG=1."
+    )
+    if _serving_requests():
+        raise InsecureConfiguration(message)
+    app.logger.warning(message)
+
+
+def _serving_requests() -> bool:
+    """Whether this process will answer HTTP: any entry point but a maintenance command."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return True  # imported by a WSGI server
+    args = [*ctx.protected_args, *ctx.args] if hasattr(ctx, "protected_args") else ctx.args
+    return ctx.info_name == "run" or (bool(args) and args[0] == "run")

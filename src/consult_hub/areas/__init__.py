@@ -1,0 +1,1 @@
+"""Districts, streets and communities."""

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from consult_hub.core.db import Base, LabelledEnum, TimestampMixin, UTCDateTime, enum_column, utcnow
+from consult_hub.platforms.models import platform_coordinators
+
+
+class Role(LabelledEnum):
+    ADMIN = "admin", "市政协管理员"
+    DISTRICT_ADMIN = "district_admin", "区政协工作人员"
+    COORDINATOR = "coordinator", "平台联络员"
+
+
+class User(UserMixin, TimestampMixin, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "role != 'district_admin' OR district_id IS NOT NULL",
+            name="district_admin_has_district",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(64))
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
+    district_id: Mapped[int | None] = mapped_column(sa.ForeignKey("areas.id"), index=True)
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    locale: Mapped[str] = mapped_column(sa.String(10), default="zh", server_default="zh")
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Changing it signs the user out everywhere (password reset, deactivation).
+    session_token: Mapped[str] = mapped_column(sa.String(64))
+
+    district = relationship("Area")
+    platforms = relationship(
+        "Platform", secondary=platform_coordinators, back_populates="coordinators",
+        order_by="Platform.name",
+    )
+    api_tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API; only its hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(64))
+    prefix: Mapped[str] = mapped_column(sa.String(12))  # shown in the UI to tell tokens apart
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(back_populates="api_tokens")

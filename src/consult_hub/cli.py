@@ -1,0 +1,92 @@
+"""``flask`` commands: users, demo data and the scheduler process."""
+
+from __future__ import annotations
+
+import os
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+from flask.cli import AppGroup
+
+from consult_hub.auth.models import Role
+from consult_hub.core.errors import ValidationFailed
+from consult_hub.extensions import db
+
+user_cli = AppGroup("user", help="Manage staff accounts.")
+demo_cli = AppGroup("demo", help="Demonstration data.")
+scheduler_cli = AppGroup("scheduler", help="The reminder and tally scheduler.")
+
+
+@user_cli.command("create")
+@click.option("--username", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--name", help="Display name (defaults to the username).")
+@click.option("--email")
+@click.option("--district", "district_code", help="District code, for district_admin.")
+@click.option("--platform", "platform_ids", type=int, multiple=True,
+              help="Platform id, for coordinator; repeat for several.")
+def create_user_command(username: str, role: str, name: str | None, email: str | None,
+                        district_code: str | None, platform_ids: tuple[int, ...]) -> None:
+    """Create a user; the password comes from CONSULT_HUB_PASSWORD or a prompt."""
+    from consult_hub.auth.operations import create_user
+
+    password = os.environ.get("CONSULT_HUB_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    try:
+        user = create_user(username=username, password=password, role=role, name=name,
+                           email=email, district_code=district_code,
+                           platform_ids=list(platform_ids))
+    except ValidationFailed as exc:
+        db.session.rollback()
+        for field_name, message in exc.errors.items():
+            click.echo(f"error: {field_name}: {message}", err=True)
+        raise SystemExit(1) from None
+    db.session.commit()
+    click.echo(f"created user {user.username} ({user.role.value}), id {user.id}")
+
+
+@demo_cli.command("load")
+@click.option("--scale", default="city", show_default=True,
+              help="'city' for the seed's scale (1,006 platforms), or a number of platforms.")
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--year", default=2024, show_default=True, type=int)
+@click.option("--force", is_flag=True, help="Load even though the database has data (wipes it).")
+def demo_load_command(scale: str, seed: int, year: int, force: bool) -> None:
+    """Load demonstration data at the city's real scale into an empty database."""
+    from consult_hub.demo.generate import DemoRefused, load_demo, parse_scale
+
+    try:
+        platforms = parse_scale(scale)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--scale") from None
+    try:
+        report = load_demo(platforms=platforms, seed=seed, year=year, force=force,
+                           progress=lambda msg: click.echo(msg, err=True))
+    except DemoRefused as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+    click.echo(report.text())
+
+
+@demo_cli.command("is-empty")
+def demo_is_empty_command() -> None:
+    """Exit 0 when the database holds no platforms (used by `make run`)."""
+    from consult_hub.platforms.models import Platform
+
+    count = db.session.scalar(sa.select(sa.func.count(Platform.id)))
+    raise SystemExit(0 if not count else 1)
+
+
+@scheduler_cli.command("run")
+def scheduler_run_command() -> None:
+    """Run the scheduler in the foreground (one such process per deployment)."""
+    from consult_hub.scheduler import run_forever
+
+    run_forever()
+
+
+def register_cli(app: Flask) -> None:
+    for group in (user_cli, demo_cli, scheduler_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,54 @@
+"""Settings, read from the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# The checkout: holds templates/, migrations/ and the default instance/ folder.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SECRET_KEY = "dev-only-change-me"
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Every setting the application reads, each from an environment variable."""
+
+    def __init__(self) -> None:
+        self.INSTANCE_PATH = os.environ.get("INSTANCE_PATH", str(PROJECT_ROOT / "instance"))
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or DEFAULT_SECRET_KEY
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
+            os.environ.get("DATABASE_URL")
+            or f"sqlite:///{Path(self.INSTANCE_PATH) / 'consult_hub.db'}"
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
+        self.BABEL_DEFAULT_LOCALE = "zh"
+        self.BABEL_DEFAULT_TIMEZONE = self.TIMEZONE
+        self.LANGUAGES = ["zh", "en"]
+        # Prefix of public problem references, e.g. WH24-00123.
+        self.CITY_CODE = os.environ.get("CITY_CODE", "WH")
+        self.CITY_NAME = os.environ.get("CITY_NAME", "武汉市")
+        self.SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", False)
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.WTF_CSRF_TIME_LIMIT = None  # a long form typed on a phone must not expire
+        self.MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024))
+        self.PER_PAGE = 30
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the ``postgres://`` and ``postgresql://`` spellings; use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

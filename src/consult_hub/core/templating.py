@@ -1,0 +1,27 @@
+"""Template filters and globals shared by every page."""
+
+from __future__ import annotations
+
+from flask import Flask, request, url_for
+
+from consult_hub.core import timefmt
+
+
+def init_templating(app: Flask) -> None:
+    app.add_template_filter(timefmt.format_datetime, "datetime")
+    app.add_template_filter(timefmt.format_date, "date")
+
+    @app.template_filter("number")
+    def number(value: int | float | None) -> str:
+        return "" if value is None else f"{value:,}"
+
+    @app.template_global()
+    def url_for_page(page: int) -> str:
+        args = dict(request.view_args or {})
+        args.update(request.args.to_dict())
+        args["page"] = page
+        return url_for(request.endpoint or "main.index", **args)
+
+    @app.context_processor
+    def site() -> dict[str, str]:
+        return {"city_name": app.config["CITY_NAME"]}

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from consult_hub.core.db import Base
+
+
+class Department(Base):
+    """An office a problem is assigned to (承办单位); city-level when it has no district."""
+
+    __tablename__ = "departments"
+    __table_args__ = (sa.UniqueConstraint("district_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    district_id: Mapped[int | None] = mapped_column(sa.ForeignKey("areas.id"), index=True)
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+
+    district = relationship("Area")

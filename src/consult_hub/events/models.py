@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from consult_hub.core.categories import Category
+from consult_hub.core.db import Base, LabelledEnum, TimestampMixin, UTCDateTime, enum_column
+
+
+class EventFormat(LabelledEnum):
+    ONSITE = "onsite", "现场"
+    ONLINE = "online", "线上"
+    HYBRID = "hybrid", "线上线下结合"
+
+
+class EventStatus(LabelledEnum):
+    PLANNED = "planned", "计划中"
+    HELD = "held", "已举行"
+    CONCLUDED = "concluded", "已反馈成果"
+    CANCELLED = "cancelled", "已取消"
+
+
+event_attendees = sa.Table(
+    "event_attendees",
+    Base.metadata,
+    sa.Column("event_id", sa.ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("member_id", sa.ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    sa.Index("ix_event_attendees_member_id", "member_id"),
+)
+
+
+class Event(TimestampMixin, Base):
+    """A consultation event (协商议事活动) held at a platform."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        sa.CheckConstraint(
+            "resident_count >= 0 AND department_count >= 0 AND expert_count >= 0",
+            name="counts_not_negative",
+        ),
+        sa.CheckConstraint(
+            "status != 'cancelled' OR cancel_reason IS NOT NULL", name="cancel_has_reason"
+        ),
+        sa.CheckConstraint("status = 'planned' OR status = 'cancelled' OR held_at IS NOT NULL",
+                           name="held_has_time"),
+        sa.Index("ix_events_platform_id_starts_at", "platform_id", "starts_at"),
+        sa.Index("ix_events_status_starts_at", "status", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
+    platform_id: Mapped[int] = mapped_column(sa.ForeignKey("platforms.id"))
+    topic: Mapped[str] = mapped_column(sa.String(200))
+    category: Mapped[Category] = mapped_column(enum_column(Category, "category"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    location: Mapped[str] = mapped_column(sa.String(200))
+    format: Mapped[EventFormat] = mapped_column(
+        enum_column(EventFormat, "event_format"), default=EventFormat.ONSITE
+    )
+    agenda: Mapped[str | None] = mapped_column(sa.Text)
+    status: Mapped[EventStatus] = mapped_column(
+        enum_column(EventStatus, "event_status"), default=EventStatus.PLANNED
+    )
+    # Filled in once the event has been held.
+    minutes: Mapped[str | None] = mapped_column(sa.Text)  # 纪要
+    opinions: Mapped[str | None] = mapped_column(sa.Text)  # 协商意见
+    resident_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    department_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    expert_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(sa.Text)  # 成果转化
+    concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bumped on every reschedule so that calendar clients notice (iCal SEQUENCE).
+    sequence: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    platform = relationship("Platform")
+    attendees = relationship("Member", secondary=event_attendees)
+    issues = relationship("Issue", back_populates="event")
+    created_by = relationship("User")
+
+    def __repr__(self) -> str:
+        return f"<Event {self.id} {self.topic}>"

@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from consult_hub.core.categories import Category
+from consult_hub.core.db import Base, LabelledEnum, TimestampMixin, UTCDateTime, enum_column, utcnow
+
+
+class IssueKind(LabelledEnum):
+    URGENT = "urgent", "群众急难愁盼问题"
+    DOORSTEP = "doorstep", "房前屋后实事"
+    GOVERNANCE = "governance", "基层治理难事"
+
+
+class IssueSource(LabelledEnum):
+    EVENT = "event", "协商议事活动"
+    RESIDENT = "resident", "居民提交"
+    LIAISON_POINT = "liaison_point", "社情民意联系点"
+    MEMBER = "member", "委员反映"
+
+
+class IssueStatus(LabelledEnum):
+    RECEIVED = "received", "已受理"
+    ASSIGNED = "assigned", "已交办"
+    IN_PROGRESS = "in_progress", "办理中"
+    RESOLVED = "resolved", "已解决或采纳"
+    PLANNED = "planned", "列入计划正在解决"
+    CONSTRAINED = "constrained", "因条件所限一时难以解决"
+    REJECTED = "rejected", "不予受理"
+
+    @property
+    def is_closed(self) -> bool:
+        return self in CLOSED_STATUSES
+
+    @property
+    def is_open(self) -> bool:
+        return self not in CLOSED_STATUSES
+
+
+CLOSED_STATUSES = frozenset({IssueStatus.RESOLVED, IssueStatus.CONSTRAINED, IssueStatus.REJECTED})
+# Statuses whose due date counts towards "overdue".
+DUE_STATUSES = frozenset({IssueStatus.RECEIVED, IssueStatus.ASSIGNED, IssueStatus.IN_PROGRESS})
+
+
+class Satisfaction(LabelledEnum):
+    SATISFIED = "satisfied", "满意"
+    BASICALLY = "basically", "基本满意"
+    UNSATISFIED = "unsatisfied", "不满意"
+
+
+class Issue(TimestampMixin, Base):
+    """A residents' problem (群众诉求) followed from receipt to an outcome."""
+
+    __tablename__ = "issues"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "status NOT IN ('assigned', 'in_progress') OR "
+            "(department_id IS NOT NULL AND due_on IS NOT NULL)",
+            name="assigned_has_department_and_due_date",
+        ),
+        sa.CheckConstraint(
+            "status NOT IN ('resolved', 'constrained', 'rejected') OR resolution IS NOT NULL",
+            name="closed_has_resolution",
+        ),
+        sa.CheckConstraint("status != 'planned' OR planned_on IS NOT NULL", name="planned_has_date"),
+        sa.CheckConstraint("status != 'resolved' OR resolved_at IS NOT NULL",
+                           name="resolved_has_time"),
+        sa.CheckConstraint("satisfaction IS NULL OR rated_at IS NOT NULL", name="rating_has_time"),
+        sa.Index("ix_issues_status_due_on", "status", "due_on"),
+        sa.Index("ix_issues_status_planned_on", "status", "planned_on"),
+        sa.Index("ix_issues_platform_id_created_at", "platform_id", "created_at"),
+        sa.Index("ix_issues_district_id_status", "district_id", "status"),
+        sa.Index("ix_issues_department_id_status", "department_id", "status"),
+        sa.Index("ix_issues_resolved_at", "resolved_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The public receipt, e.g. WH24-00123: short enough to read out on the phone.
+    reference: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text)
+    kind: Mapped[IssueKind] = mapped_column(enum_column(IssueKind, "issue_kind"))
+    category: Mapped[Category] = mapped_column(enum_column(Category, "category"))
+    platform_id: Mapped[int] = mapped_column(sa.ForeignKey("platforms.id"))
+    district_id: Mapped[int] = mapped_column(sa.ForeignKey("areas.id"))
+    event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("events.id"), index=True)
+    source: Mapped[IssueSource] = mapped_column(enum_column(IssueSource, "issue_source"))
+    # Private: kept for follow-up, never shown on a public surface.
+    submitter_name: Mapped[str | None] = mapped_column(sa.String(64))
+    submitter_phone: Mapped[str | None] = mapped_column(sa.String(32))
+    tracking_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
+    due_on: Mapped[date | None] = mapped_column(sa.Date)
+    planned_on: Mapped[date | None] = mapped_column(sa.Date)
+    status: Mapped[IssueStatus] = mapped_column(
+        enum_column(IssueStatus, "issue_status"), default=IssueStatus.RECEIVED
+    )
+    resolution: Mapped[str | None] = mapped_column(sa.Text)  # public text
+    duplicate_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issues.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    satisfaction: Mapped[Satisfaction | None] = mapped_column(
+        enum_column(Satisfaction, "satisfaction")
+    )
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    platform = relationship("Platform")
+    district = relationship("Area")
+    event = relationship("Event", back_populates="issues")
+    department = relationship("Department")
+    duplicate_of = relationship("Issue", remote_side=[id])
+    created_by = relationship("User")
+    updates: Mapped[list[IssueUpdate]] = relationship(
+        back_populates="issue", order_by="IssueUpdate.id", cascade="all, delete-orphan"
+    )
+
+    def is_overdue(self, today: date) -> bool:
+        """Whether the due (or planned) date has passed while the problem is still open."""
+        if self.status in DUE_STATUSES:
+            return self.due_on is not None and self.due_on < today
+        if self.status is IssueStatus.PLANNED:
+            return self.planned_on is not None and self.planned_on < today
+        return False
+
+    def __repr__(self) -> str:
+        return f"<Issue {self.reference} {self.status}>"
+
+
+class IssueUpdate(Base):
+    """One status change or progress note: the problem's timeline."""
+
+    __tablename__ = "issue_updates"
+    __table_args__ = (sa.Index("ix_issue_updates_issue_id_created_at", "issue_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(sa.ForeignKey("issues.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(sa.String(32))
+    from_status: Mapped[IssueStatus | None] = mapped_column(enum_column(IssueStatus, "from_status"))
+    to_status: Mapped[IssueStatus] = mapped_column(enum_column(IssueStatus, "to_status"))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    is_public: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    issue: Mapped[Issue] = relationship(back_populates="updates")
+    actor = relationship("User")
+
+
+class ReferenceCounter(Base):
+    """The last number handed out for one reference prefix (e.g. ``WH24``)."""
+
+    __tablename__ = "reference_counters"
+
+    prefix: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    last_value: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,35 @@
+"""Every model, imported in one place so that metadata (and Alembic) sees them all."""
+
+from consult_hub.areas.models import Area, AreaLevel
+from consult_hub.audit.models import AuditLog
+from consult_hub.auth.models import ApiToken, Role, User
+from consult_hub.core.categories import Category
+from consult_hub.departments.models import Department
+from consult_hub.events.models import Event, EventFormat, EventStatus, event_attendees
+from consult_hub.issues.models import (
+    Issue,
+    IssueKind,
+    IssueSource,
+    IssueStatus,
+    IssueUpdate,
+    ReferenceCounter,
+    Satisfaction,
+)
+from consult_hub.members.models import Member, MemberLevel
+from consult_hub.notifications.models import EmailStatus, Notification
+from consult_hub.platforms.models import (
+    Platform,
+    PlatformKind,
+    PlatformStatus,
+    platform_coordinators,
+    platform_members,
+)
+from consult_hub.tallies.models import MonthlyTally, TallyScope
+
+__all__ = [
+    "ApiToken", "Area", "AreaLevel", "AuditLog", "Category", "Department", "EmailStatus",
+    "Event", "EventFormat", "EventStatus", "Issue", "IssueKind", "IssueSource", "IssueStatus",
+    "IssueUpdate", "Member", "MemberLevel", "MonthlyTally", "Notification", "Platform",
+    "PlatformKind", "PlatformStatus", "ReferenceCounter", "Role", "Satisfaction", "TallyScope", "User",
+    "event_attendees", "platform_coordinators", "platform_members",
+]

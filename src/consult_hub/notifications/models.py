@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from consult_hub.core.db import Base, LabelledEnum, UTCDateTime, enum_column, utcnow
+
+
+class EmailStatus(LabelledEnum):
+    NONE = "none", "不发邮件"
+    PENDING = "pending", "待发送"
+    SENDING = "sending", "发送中"
+    SENT = "sent", "已发送"
+    FAILED = "failed", "发送失败"
+
+
+class Notification(Base):
+    """One reminder: a row in the recipient's inbox and, where SMTP is set up, an email.
+
+    ``dedupe_key`` names the fact being reminded of (e.g.
+    ``event_upcoming:{event_id}:{starts_at}:{hours}``); with the recipient it is
+    unique, so a sweep that runs twice cannot deliver the same reminder twice.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        sa.UniqueConstraint("dedupe_key", "user_id"),
+        sa.Index("ix_notifications_user_id_read_at", "user_id", "read_at"),
+        sa.Index("ix_notifications_email_status_next_attempt_at", "email_status",
+                 "email_next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    dedupe_key: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    link: Mapped[str | None] = mapped_column(sa.String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    email_status: Mapped[EmailStatus] = mapped_column(
+        enum_column(EmailStatus, "email_status"), default=EmailStatus.NONE
+    )
+    email_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    email_next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    email_claimed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    email_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    email_last_error: Mapped[str | None] = mapped_column(sa.Text)
+
+    user = relationship("User")

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from consult_hub.core.db import Base, LabelledEnum, TimestampMixin, enum_column
+
+
+class PlatformKind(LabelledEnum):
+    CONSULT_ROOM = "consult_room", "协商议事室"
+    MEMBER_STUDIO = "member_studio", "委员工作室"
+    LIAISON_POINT = "liaison_point", "社情民意联系点"
+    CONSULT_HOME = "consult_home", "协商议事之家"
+
+
+class PlatformStatus(LabelledEnum):
+    ACTIVE = "active", "运行中"
+    SUSPENDED = "suspended", "暂停"
+    CLOSED = "closed", "已撤销"
+
+
+platform_members = sa.Table(
+    "platform_members",
+    Base.metadata,
+    sa.Column("platform_id", sa.ForeignKey("platforms.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("member_id", sa.ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    sa.Index("ix_platform_members_member_id", "member_id"),
+)
+
+platform_coordinators = sa.Table(
+    "platform_coordinators",
+    Base.metadata,
+    sa.Column("platform_id", sa.ForeignKey("platforms.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Index("ix_platform_coordinators_user_id", "user_id"),
+)
+
+
+class Platform(TimestampMixin, Base):
+    """A consultation platform (协商平台) or opinion liaison point."""
+
+    __tablename__ = "platforms"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "NOT is_demonstration OR demonstration_year IS NOT NULL",
+            name="demonstration_has_year",
+        ),
+        sa.CheckConstraint("latitude IS NULL OR (latitude BETWEEN -90 AND 90)", name="latitude"),
+        sa.CheckConstraint(
+            "longitude IS NULL OR (longitude BETWEEN -180 AND 180)", name="longitude"
+        ),
+        sa.Index("ix_platforms_district_id_status", "district_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    kind: Mapped[PlatformKind] = mapped_column(enum_column(PlatformKind, "platform_kind"))
+    # The community (or street) the platform sits in, and its district, kept
+    # alongside so that district filters never walk the area tree.
+    area_id: Mapped[int] = mapped_column(sa.ForeignKey("areas.id"), index=True)
+    district_id: Mapped[int] = mapped_column(sa.ForeignKey("areas.id"))
+    address: Mapped[str] = mapped_column(sa.String(200))
+    latitude: Mapped[float | None] = mapped_column(sa.Float)
+    longitude: Mapped[float | None] = mapped_column(sa.Float)
+    convener: Mapped[str | None] = mapped_column(sa.String(64))  # 召集人, a public role
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    established_on: Mapped[date] = mapped_column(sa.Date)
+    is_demonstration: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    demonstration_year: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    status: Mapped[PlatformStatus] = mapped_column(
+        enum_column(PlatformStatus, "platform_status"), default=PlatformStatus.ACTIVE
+    )
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    area = relationship("Area", foreign_keys=[area_id])
+    district = relationship("Area", foreign_keys=[district_id])
+    members = relationship("Member", secondary=platform_members, back_populates="platforms")
+    coordinators = relationship("User", secondary=platform_coordinators, back_populates="platforms")
+
+    def __repr__(self) -> str:
+        return f"<Platform {self.code} {self.name}>"

@@ -1,0 +1,123 @@
+"""Test fixtures: one migrated database per run (SQLite, or TEST_DATABASE_URL), emptied after each test."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from consult_hub import create_app
+from consult_hub.extensions import db
+
+from tests import factories
+
+TEST_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        engine.dispose()
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    os.environ["DATABASE_URL"] = database_url
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+    })
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()  # the real migration chain, not create_all
+    yield app
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(app: Flask) -> Iterator[None]:
+    yield
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for name in tables:
+                    conn.execute(sa.text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture()
+def ctx(app: Flask) -> Iterator[None]:
+    with app.test_request_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture()
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    """Fetch a page and return the CSRF token of its form, as a browser would."""
+    page = client.get(path)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def login(self, username: str, password: str = TEST_PASSWORD, next_url: str | None = None):  # type: ignore[no-untyped-def]
+        path = "/login" + (f"?next={next_url}" if next_url else "")
+        token = csrf_token(self.client, path)
+        return self.client.post(path, data={"username": username, "password": password,
+                                            "csrf_token": token})
+
+    def logout(self):  # type: ignore[no-untyped-def]
+        token = csrf_token(self.client, "/dashboard")
+        return self.client.post("/logout", data={"csrf_token": token})
+
+
+@pytest.fixture()
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture()
+def make(app: Flask) -> Callable[..., Any]:
+    """``make("platform", name=...)``: build and commit one object with sensible defaults."""
+
+    def build(kind: str, **kwargs: Any) -> Any:
+        with app.app_context():
+            obj = getattr(factories, kind)(**kwargs)
+            db.session.commit()
+            db.session.refresh(obj)
+            db.session.expunge(obj)
+            return obj
+
+    return build
