@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from consult_hub import create_app
+from consult_hub.config import normalise_database_url
 from consult_hub.extensions import db
 
 from tests import factories
@@ -21,16 +22,28 @@ TEST_PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """SQLite by default; with TEST_DATABASE_URL, a fresh PostgreSQL database made beside it.
+
+    Each run gets its own database (dropped at the end), so two runs on one
+    server never trample each other.
+    """
     url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-        with engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-        engine.dispose()
-        return url
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    if not url:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    server = sa.make_url(normalise_database_url(url))
+    name = f"consult_hub_test_{os.getpid()}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +59,9 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
         upgrade()  # the real migration chain, not create_all
     yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)
@@ -54,12 +70,10 @@ def _clean_database(app: Flask) -> Iterator[None]:
     with app.app_context():
         db.session.remove()
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        # DELETE beats TRUNCATE on tables this small (TRUNCATE rewrites files).
         with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            else:
-                for name in tables:
-                    conn.execute(sa.text(f"DELETE FROM {name}"))
+            for name in tables:
+                conn.execute(sa.text(f"DELETE FROM {name}"))
 
 
 @pytest.fixture()
@@ -82,8 +96,8 @@ def runner(app: Flask):  # type: ignore[no-untyped-def]
 def csrf_token(client: FlaskClient, path: str) -> str:
     """Fetch a page and return the CSRF token of its form, as a browser would."""
     page = client.get(path)
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text) or re.search(
-        r'name="csrf_token" value="([^"]+)"', page.text)
+    field = re.search(r'<input[^>]*name="csrf_token"[^>]*>', page.text)
+    match = field and re.search(r'value="([^"]+)"', field.group(0))
     assert match, f"no CSRF token on {path}"
     return match.group(1)
 

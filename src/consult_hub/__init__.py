@@ -48,9 +48,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from consult_hub.auth.views import bp as auth_bp
     from consult_hub.main.views import bp as main_bp
+    from consult_hub.platforms.views import bp as platforms_bp
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(auth_bp)
+    for blueprint in (main_bp, auth_bp, platforms_bp):
+        app.register_blueprint(blueprint)
 
     from consult_hub.core.errors import register_error_handlers
     from consult_hub.core.templating import init_templating

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask, current_app, session
 from flask_login import current_user
 
+from flask_babel import get_locale
+
 from consult_hub.extensions import babel
 
 
@@ -24,3 +26,4 @@ def select_timezone() -> str:
 
 def init_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.globals["get_locale"] = get_locale

@@ -22,6 +22,11 @@ def init_templating(app: Flask) -> None:
         args["page"] = page
         return url_for(request.endpoint or "main.index", **args)
 
+    @app.template_global()
+    def has_endpoint(endpoint: str) -> bool:
+        """Whether a route exists, so navigation links a feature only once it is built."""
+        return endpoint in app.view_functions
+
     @app.context_processor
     def site() -> dict[str, str]:
         return {"city_name": app.config["CITY_NAME"]}

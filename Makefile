@@ -1,0 +1,52 @@
+# Consult Hub — the two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FLASK := $(BIN)/flask --app consult_hub
+# PostgreSQL for the second test run: TEST_DATABASE_URL, else a local server if one answers.
+LOCAL_PG := postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: run test install db demo scheduler bench clean help
+
+help:
+	@echo "make run   - install, migrate, load demo data if empty, serve on http://127.0.0.1:5000 with the scheduler"
+	@echo "make test  - install test tools and run the suite on SQLite, then PostgreSQL if available"
+	@echo "make bench - benchmarks (bench/)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,prod]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+db: install
+	FLASK_DEBUG=1 $(FLASK) db upgrade
+
+demo: db
+	@if FLASK_DEBUG=1 $(FLASK) demo is-empty; then \
+		echo "Empty database: loading the city demo (1,006 platforms, 2024)…"; \
+		FLASK_DEBUG=1 $(FLASK) demo load --scale city --seed 1 --year 2024; \
+	else echo "Database already has data: demo load skipped."; fi
+
+run: demo
+	@scripts/run-dev.sh
+
+scheduler: install
+	$(FLASK) scheduler run
+
+test: install
+	@scripts/run-tests.sh
+
+bench: install
+	@if [ -d bench ] && ls bench/*.py >/dev/null 2>&1; then \
+		for b in bench/*.py; do $(BIN)/python $$b || exit 1; done; \
+	else echo "No benchmarks yet (see the 'Proof at scale' issue)."; fi
+
+clean:
+	rm -rf $(VENV) instance/*.db* .pytest_cache
