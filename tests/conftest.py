@@ -21,6 +21,10 @@ from tests import factories
 TEST_PASSWORD = "correct horse battery"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: takes seconds, not milliseconds; still in the normal run")
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """SQLite by default; with TEST_DATABASE_URL, a fresh PostgreSQL database made beside it.

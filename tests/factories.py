@@ -122,6 +122,8 @@ def event(platform_id: int | None = None, **kwargs: Any) -> Event:
         location="社区党群服务中心", status=EventStatus.PLANNED,
     )
     values.update(kwargs)
+    if values["status"] in (EventStatus.HELD, EventStatus.CONCLUDED):
+        values.setdefault("held_at", values["ends_at"])
     obj = Event(**values)
     db.session.add(obj)
     db.session.flush()

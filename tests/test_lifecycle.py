@@ -72,11 +72,8 @@ def test_allowed_transition_changes_status_and_writes_timeline(issue_in, status,
     updates_before = len(issue.updates)
     update = change_status(issue, action, actor_id=None, **valid_values(action, department))
     db.session.commit()
-    expected = lifecycle.TRANSITIONS[action].target
-    if action == "note":
-        expected = status
-    elif action == "reopen":
-        expected = S.IN_PROGRESS if issue.department_id else S.RECEIVED
+    expected = {"note": status, "reopen": S.RECEIVED}.get(action,
+                                                           lifecycle.TRANSITIONS[action].target)
     assert issue.status is expected
     assert len(issue.updates) == updates_before + 1
     stored = db.session.get(IssueUpdate, update.id)
@@ -131,13 +128,19 @@ def test_due_date_in_the_past_is_refused(issue_in):  # type: ignore[no-untyped-d
     assert issue.department_id is None
 
 
-def test_reopen_after_unsatisfied_rating_clears_outcome_and_returns_to_work(issue_in):  # type: ignore[no-untyped-def]
-    issue, _ = issue_in(S.RESOLVED)
+def test_reopen_after_unsatisfied_rating_goes_back_to_triage(issue_in):  # type: ignore[no-untyped-def]
+    issue, department = issue_in(S.RESOLVED)
     issue.satisfaction, issue.rated_at = "unsatisfied", utcnow()
     change_status(issue, "reopen", actor_id=None, reason="居民不满意:车位仍不够。")
     db.session.commit()
-    assert issue.status is S.IN_PROGRESS
+    assert issue.status is S.RECEIVED
     assert issue.resolved_at is None and issue.closed_at is None and issue.satisfaction is None
+    # Not overdue on the old date: staff re-assign with a fresh one.
+    assert issue.due_on is None and not issue.is_overdue(TODAY + timedelta(days=365))
+    assert issue.department_id == department.id
+    change_status(issue, "assign", actor_id=None, department=department,
+                  due_on=TODAY + timedelta(days=10))
+    assert issue.status is S.ASSIGNED
 
 
 def test_planned_may_later_be_resolved(issue_in):  # type: ignore[no-untyped-def]

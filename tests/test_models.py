@@ -122,3 +122,12 @@ def test_concurrent_submissions_get_distinct_references(app):  # type: ignore[no
         thread.join()
     assert not errors
     assert len(references) == 30 and len(set(references)) == 30
+
+
+def test_city_level_department_names_are_unique(ctx):  # type: ignore[no-untyped-def]
+    factories.department(name="市水务局")
+    district = factories.district()
+    factories.department(name="市水务局", district_id=district.id)  # a district's own office
+    with pytest.raises(sa.exc.IntegrityError):
+        factories.department(name="市水务局")
+    db.session.rollback()

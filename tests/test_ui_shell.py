@@ -36,7 +36,8 @@ def assert_no_inline_code(html: str) -> None:
 def test_home_shows_the_years_figures_inside_the_layout(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(queries, "headline_figures", lambda: queries.Headline(2024, 1006, 1220, 1300))
+    monkeypatch.setattr(queries, "headline_figures",
+                        lambda year: queries.Headline(2024, 1006, 1220, 1300))
     page = client.get("/")
     assert page.status_code == 200
     html = page.text

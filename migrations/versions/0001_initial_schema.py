@@ -50,6 +50,9 @@ def upgrade():
     )
     with op.batch_alter_table('departments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_departments_district_id'), ['district_id'], unique=False)
+        batch_op.create_index('uq_departments_city_name', ['name'], unique=True,
+                              sqlite_where=sa.text('district_id IS NULL'),
+                              postgresql_where=sa.text('district_id IS NULL'))
 
     op.create_table('members',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -408,6 +411,7 @@ def downgrade():
     op.drop_table('members')
     with op.batch_alter_table('departments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_departments_district_id'))
+        batch_op.drop_index('uq_departments_city_name')
 
     op.drop_table('departments')
     op.drop_table('reference_counters')

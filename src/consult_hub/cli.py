@@ -67,7 +67,30 @@ def demo_load_command(scale: str, seed: int, year: int, force: bool) -> None:
     except DemoRefused as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(1) from None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--year") from None
     click.echo(report.text())
+
+
+@demo_cli.command("logins")
+def demo_logins_command() -> None:
+    """Print the demo accounts present in this database, with their demo passwords."""
+    from consult_hub.auth.models import User
+    from consult_hub.auth.passwords import verify_password
+    from consult_hub.demo.vocabulary import DEMO_USERS
+
+    found = {u.username: u for u in db.session.scalars(
+        sa.select(User).where(User.username.in_([d[0] for d in DEMO_USERS])))}
+    rows = [(name, password, found[name]) for name, password, *_ in DEMO_USERS
+            if name in found and found[name].is_active
+            and verify_password(found[name].password_hash, password)]
+    if not rows:
+        click.echo("No demo accounts in this database (create one with "
+                   "`flask --app consult_hub user create`).")
+        return
+    click.echo("Demo logins:")
+    for name, password, user in rows:
+        click.echo(f"  {name:<12} {password:<24} {user.role.label} {user.name}")
 
 
 @demo_cli.command("is-empty")

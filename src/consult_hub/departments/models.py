@@ -10,7 +10,13 @@ class Department(Base):
     """An office a problem is assigned to (承办单位); city-level when it has no district."""
 
     __tablename__ = "departments"
-    __table_args__ = (sa.UniqueConstraint("district_id", "name"),)
+    __table_args__ = (
+        sa.UniqueConstraint("district_id", "name"),
+        # NULLs never collide in a unique constraint, so city-level names need their own index.
+        sa.Index("uq_departments_city_name", "name", unique=True,
+                 sqlite_where=sa.text("district_id IS NULL"),
+                 postgresql_where=sa.text("district_id IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(32), unique=True)

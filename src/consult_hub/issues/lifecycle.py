@@ -24,7 +24,7 @@ class Transition:
     action: str
     label: str
     sources: frozenset[IssueStatus]
-    # None: the target depends on the problem (reopen, note).
+    # None: the status stays as it is (a progress note).
     target: IssueStatus | None
     requires: tuple[str, ...] = ()
     is_public: bool = True
@@ -45,7 +45,8 @@ TRANSITIONS: dict[str, Transition] = {
                    ("resolution",)),
         Transition("reject", "不予受理", frozenset({S.RECEIVED, S.ASSIGNED}), S.REJECTED,
                    ("reason",), optional=("duplicate_of",)),
-        Transition("reopen", "重新办理", CLOSED_STATUSES, None, ("reason",)),
+        # Back to triage: staff assign again with a fresh due date.
+        Transition("reopen", "重新办理", CLOSED_STATUSES, S.RECEIVED, ("reason",)),
         Transition("note", "办理进展", frozenset(IssueStatus) - CLOSED_STATUSES, None, ("note",),
                    optional=("is_public",)),
     )
@@ -60,6 +61,11 @@ FIELD_LABELS = {
     "note": "进展说明",
     "duplicate_of": "重复的诉求",
 }
+
+
+def next_status(current: IssueStatus, action: str) -> IssueStatus:
+    """The status ``action`` leads to from ``current`` (the action must be allowed)."""
+    return TRANSITIONS[action].target or current
 
 
 def allowed_actions(issue: Issue) -> list[Transition]:
@@ -124,16 +130,13 @@ def apply(
         issue.duplicate_of = duplicate
 
     if action == "reopen":
-        target = S.IN_PROGRESS if issue.department_id is not None and issue.due_on else S.RECEIVED
+        # The old due date has passed; the department stays as a hint for re-assignment.
+        issue.due_on = None
         issue.closed_at = None
         issue.resolved_at = None
         issue.satisfaction = None
         issue.rated_at = None
-    elif action == "note":
-        target = issue.status
-    else:
-        assert transition.target is not None
-        target = transition.target
+    target = next_status(before, action)
     issue.status = target
     if target is S.RESOLVED:
         issue.resolved_at = now

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from consult_hub.areas.models import Area
 from consult_hub.auth.models import Role, User
@@ -27,16 +28,28 @@ class Headline:
     issues_resolved: int
 
 
-def headline_year(now: datetime | None = None) -> int:
-    """The latest year in which an event was held (this year when there is none yet)."""
-    latest = db.session.scalar(sa.select(sa.func.max(Event.starts_at)).where(
-        Event.status.in_(HELD), Event.starts_at <= (now or utcnow())))
-    return to_local(latest).year if latest else to_local(now or utcnow()).year
+def headline_years(now: datetime | None = None) -> list[int]:
+    """The years in which events were held, newest first."""
+    first, last = db.session.execute(
+        sa.select(sa.func.min(Event.starts_at), sa.func.max(Event.starts_at)).where(
+            Event.status.in_(HELD), Event.starts_at <= (now or utcnow()))
+    ).one()
+    if first is None:
+        return []
+    return list(range(to_local(last).year, to_local(first).year - 1, -1))
 
 
-def headline_figures(year: int | None = None) -> Headline:
+def default_headline_year(years: list[int], now: datetime | None = None) -> int:
+    """The latest complete year with events, as in an annual review; else the latest one."""
+    this_year = to_local(now or utcnow()).year
+    complete = [year for year in years if year < this_year]
+    if complete:
+        return complete[0]
+    return years[0] if years else this_year
+
+
+def headline_figures(year: int) -> Headline:
     """The seed's three figures for one year, counted from the records."""
-    year = year or headline_year()
     start, end = local_year_bounds(year)
     platforms = sa.select(sa.func.count(Platform.id)).where(
         Platform.established_on <= date(year, 12, 31), Platform.status != PlatformStatus.CLOSED
@@ -66,7 +79,7 @@ class ScopeRow:
 
 @dataclass
 class LandingSummary:
-    title: str
+    title: str  # may be a lazy translation
     rows: list[ScopeRow] = field(default_factory=list)
     row_kind: str = "platform"
 
@@ -96,7 +109,7 @@ def landing_summary(user: User, now: datetime | None = None) -> LandingSummary:
         group_col = Platform.id
         names = [(p.id, p.name) for p in user.platforms]
         platform_scope = Platform.id.in_([pid for pid, _ in names])
-        summary = LandingSummary("我的平台", row_kind="platform")
+        summary = LandingSummary(_l("我的平台"), row_kind="platform")
     else:
         group_col = Platform.district_id
         districts = sa.select(Area.id, Area.name).where(Area.parent_id.is_(None)).order_by(Area.code)
@@ -104,8 +117,8 @@ def landing_summary(user: User, now: datetime | None = None) -> LandingSummary:
             districts = districts.where(Area.id == user.district_id)
         names = [(row.id, row.name) for row in db.session.execute(districts)]
         platform_scope = Platform.district_id.in_([did for did, _ in names])
-        summary = LandingSummary("本区概况" if user.role is Role.DISTRICT_ADMIN else "各区概况",
-                                 row_kind="district")
+        title = _l("本区概况") if user.role is Role.DISTRICT_ADMIN else _l("各区概况")
+        summary = LandingSummary(title, row_kind="district")
     rows = {key: ScopeRow(key, name) for key, name in names}
     if not rows:
         return summary

@@ -13,7 +13,11 @@ bp = Blueprint("main", __name__)
 
 @bp.route("/")
 def index():  # type: ignore[no-untyped-def]
-    return render_template("main/index.html", figures=queries.headline_figures())
+    years = queries.headline_years()
+    year = request.args.get("year", type=int)
+    if year not in years:
+        year = queries.default_headline_year(years)
+    return render_template("main/index.html", figures=queries.headline_figures(year), years=years)
 
 
 @bp.route("/dashboard")
