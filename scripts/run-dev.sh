@@ -15,6 +15,7 @@ cat <<MSG
 
   Consult Hub is starting at http://$HOST:$PORT/
   Staff sign-in:  http://$HOST:$PORT/login
+  The seed's year: http://$HOST:$PORT/?year=2024
 $("${FLASK[@]}" demo logins 2>/dev/null | sed 's/^/  /')
 
   The scheduler runs beside it (pid $scheduler). Ctrl-C stops both.
