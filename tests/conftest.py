@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from consult_hub import create_app
 from consult_hub.config import normalise_database_url
-from consult_hub.extensions import db
+from consult_hub.extensions import db, limiter
 
 from tests import factories
 
@@ -57,6 +57,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+        "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
     })
     with app.app_context():
         from flask_migrate import upgrade
@@ -71,6 +72,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 @pytest.fixture(autouse=True)
 def _clean_database(app: Flask) -> Iterator[None]:
     yield
+    limiter.reset()  # every test starts with fresh rate limits
     with app.app_context():
         db.session.remove()
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]

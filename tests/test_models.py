@@ -131,3 +131,25 @@ def test_city_level_department_names_are_unique(ctx):  # type: ignore[no-untyped
     with pytest.raises(sa.exc.IntegrityError):
         factories.department(name="市水务局")
     db.session.rollback()
+
+
+@pytest.mark.parametrize(
+    ("source", "absent"),
+    [
+        ("<script>alert(1)</script>", "<script"),
+        ("[x](javascript:alert(1))", "javascript:"),
+        ('<img src=x onerror="alert(1)">', "onerror"),
+        ("<iframe src='//evil'></iframe>", "<iframe"),
+    ],
+)
+def test_markdown_is_sanitised(source, absent):  # type: ignore[no-untyped-def]
+    from consult_hub.core.markdown import render_markdown
+
+    assert absent not in str(render_markdown(source)).lower()
+
+
+def test_markdown_keeps_plain_formatting():  # type: ignore[no-untyped-def]
+    from consult_hub.core.markdown import render_markdown
+
+    html = str(render_markdown("**议定事项**\n\n1. 增设车位\n2. 错峰停车"))
+    assert "<strong>议定事项</strong>" in html and "<ol>" in html and "<li>增设车位</li>" in html

@@ -38,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     extensions.csrf.init_app(app)
     extensions.login_manager.init_app(app)
+    extensions.limiter.init_app(app)
     from consult_hub.core.i18n import init_i18n
 
     init_i18n(app)
@@ -46,12 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     init_login(app)
 
-    from consult_hub.auth.views import bp as auth_bp
-    from consult_hub.main.views import bp as main_bp
-    from consult_hub.platforms.views import bp as platforms_bp
-
-    for blueprint in (main_bp, auth_bp, platforms_bp):
-        app.register_blueprint(blueprint)
+    _register_blueprints(app)
 
     from consult_hub.core.errors import register_error_handlers
     from consult_hub.core.templating import init_templating
@@ -63,6 +59,25 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from consult_hub.areas.views import bp as areas
+    from consult_hub.audit.views import bp as audit
+    from consult_hub.auth.users import bp as users
+    from consult_hub.auth.views import bp as auth
+    from consult_hub.departments.views import bp as departments
+    from consult_hub.events.views import bp as events
+    from consult_hub.feeds.views import bp as feeds
+    from consult_hub.issues.views import bp as issues
+    from consult_hub.main.views import bp as main
+    from consult_hub.members.views import bp as members
+    from consult_hub.platforms.views import bp as platforms
+    from consult_hub.public.views import bp as public
+
+    for blueprint in (main, auth, users, areas, departments, members, platforms, events, issues,
+                      audit, public, feeds):
+        app.register_blueprint(blueprint)
 
 
 def _check_secret_key(app: Flask) -> None:

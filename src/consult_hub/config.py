@@ -44,6 +44,16 @@ class Config:
         self.WTF_CSRF_TIME_LIMIT = None  # a long form typed on a phone must not expire
         self.MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024))
         self.PER_PAGE = 30
+        # Event photos live outside static/ and are served through a view that checks access.
+        self.UPLOAD_FOLDER = os.environ.get(
+            "UPLOAD_FOLDER", str(Path(self.INSTANCE_PATH) / "uploads"))
+        self.MAX_PHOTO_BYTES = int(os.environ.get("MAX_PHOTO_BYTES", 8 * 1024 * 1024))
+        # Flask-Limiter: in-memory by default; a Redis URI (redis://…) in production.
+        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.SUBMISSION_RATE_LIMIT = os.environ.get("SUBMISSION_RATE_LIMIT", "5 per hour;20 per day")
+        # A platform with no held event for this many days counts as inactive.
+        self.INACTIVE_DAYS = int(os.environ.get("INACTIVE_DAYS", 90))
 
 
 def normalise_database_url(url: str) -> str:

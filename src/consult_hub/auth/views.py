@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from consult_hub.audit.operations import record
+from consult_hub.auth.decorators import public, staff_required
 from consult_hub.auth.forms import LoginForm
 from consult_hub.auth.operations import authenticate
 from consult_hub.core.security import safe_next
@@ -14,6 +15,7 @@ bp = Blueprint("auth", __name__)
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public
 def login():  # type: ignore[no-untyped-def]
     next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
@@ -35,7 +37,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/logout", methods=["POST"])
-@login_required
+@staff_required
 def logout():  # type: ignore[no-untyped-def]
     logout_user()
     flash(_("已退出登录"), "info")

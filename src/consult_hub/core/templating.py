@@ -5,11 +5,13 @@ from __future__ import annotations
 from flask import Flask, request, url_for
 
 from consult_hub.core import timefmt
+from consult_hub.core.markdown import render_markdown
 
 
 def init_templating(app: Flask) -> None:
     app.add_template_filter(timefmt.format_datetime, "datetime")
     app.add_template_filter(timefmt.format_date, "date")
+    app.add_template_filter(render_markdown, "markdown")
 
     @app.template_filter("number")
     def number(value: int | float | None) -> str:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
-from flask_login import login_required
 
+from consult_hub.auth.decorators import staff_required
 from consult_hub.auth.scopes import require_platform
 from consult_hub.core.db import utcnow
 from consult_hub.core.timefmt import local_today
@@ -14,7 +14,7 @@ bp = Blueprint("platforms", __name__, url_prefix="/manage/platforms")
 
 
 @bp.route("/<int:platform_id>")
-@login_required
+@staff_required
 def detail(platform_id: int):  # type: ignore[no-untyped-def]
     platform = queries.platform_with_people(platform_id)
     if platform is None:

@@ -1,0 +1,49 @@
+"""Access marks for views: every route is either ``public`` or limited to roles.
+
+A test walks the URL map and fails for any view that carries neither mark, so a
+new route cannot ship without a decision about who may use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask_login import current_user, login_required
+
+from consult_hub.auth.models import Role
+from consult_hub.auth.scopes import require
+
+F = TypeVar("F", bound=Callable[..., Any])
+PUBLIC = "public"
+
+
+def public(view: F) -> F:
+    """Mark a view as open to anyone, signed in or not."""
+    view.access = PUBLIC  # type: ignore[attr-defined]
+    return view
+
+
+def roles_required(*roles: Role) -> Callable[[F], F]:
+    """Require a signed-in, active user with one of ``roles`` (any staff role when none given).
+
+    Anonymous users are sent to the login page; others get 403, which is audited.
+    Scope checks on the object itself (whose platform, which district) stay in the view.
+    """
+    allowed = frozenset(roles or Role)
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            require(current_user.role in allowed, f"role:{'|'.join(sorted(r.value for r in allowed))}")
+            return view(*args, **kwargs)
+
+        guarded = login_required(wrapper)
+        guarded.access = tuple(sorted(r.value for r in allowed))  # type: ignore[attr-defined]
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+staff_required = roles_required()

@@ -1,0 +1,98 @@
+"""No lost updates: optimistic locking for edit forms.
+
+An edit form carries the record's ``version`` and a snapshot of the values the
+user started from. On save, a version that moved on means someone else saved
+first: ``EditConflict`` says which fields they changed (their snapshot against
+the stored values) and who did it, and the view answers 409 with the user's own
+input still in the form. Models also use ``version_id_col``, so a race between
+the check and the commit still fails (StaleDataError) instead of overwriting.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+import sqlalchemy as sa
+
+from consult_hub.audit.models import AuditLog
+from consult_hub.extensions import db
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple | set):
+        return sorted(_plain(v) for v in value)
+    if hasattr(value, "id") and hasattr(value, "__tablename__"):
+        return value.id
+    return value
+
+
+def values_of(obj: Any, fields: list[str]) -> dict[str, Any]:
+    """The current values of ``fields`` on ``obj``, as JSON-friendly data."""
+    return {name: _plain(getattr(obj, name)) for name in fields}
+
+
+def snapshot(obj: Any, fields: list[str]) -> str:
+    """What the editor started from, for the form's hidden ``original`` field."""
+    return json.dumps(values_of(obj, fields), ensure_ascii=False, sort_keys=True)
+
+
+@dataclass
+class EditConflict(Exception):
+    """Someone saved the record after this user opened it."""
+
+    changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # field: (was, now)
+    by: str | None = None
+    at: datetime | None = None
+    current_version: int | None = None
+
+    def __str__(self) -> str:
+        return f"edit conflict on {', '.join(self.changed) or 'the record'}"
+
+
+def _last_change(obj: Any) -> tuple[str | None, datetime | None]:
+    row = db.session.execute(
+        sa.select(AuditLog).where(AuditLog.entity_type == obj.__tablename__,
+                                  AuditLog.entity_id == obj.id)
+        .order_by(AuditLog.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if row is None:
+        return None, None
+    return (row.actor.name if row.actor else None), row.created_at
+
+
+def check_version(obj: Any, *, version: Any, original: str | None, fields: list[str]) -> None:
+    """Raise EditConflict unless ``obj`` is still at the ``version`` the form was opened on."""
+    try:
+        opened_at = int(version)
+    except (TypeError, ValueError):
+        opened_at = -1
+    if opened_at == obj.version:
+        return
+    try:
+        started = json.loads(original or "{}")
+    except ValueError:
+        started = {}
+    now = values_of(obj, fields)
+    changed = {name: (started.get(name), now[name]) for name in fields
+               if name in started and started[name] != now[name]}
+    by, at = _last_change(obj)
+    raise EditConflict(changed=changed, by=by, at=at, current_version=obj.version)
+
+
+def conflict_from_stale(obj: Any, original: str | None, fields: list[str]) -> EditConflict:
+    """Build the conflict after a StaleDataError at commit: reload and compare."""
+    db.session.rollback()
+    db.session.refresh(obj)
+    try:
+        check_version(obj, version=-1, original=original, fields=fields)
+    except EditConflict as conflict:
+        return conflict
+    raise AssertionError("unreachable: version -1 never matches")

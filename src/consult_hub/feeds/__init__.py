@@ -1,0 +1,1 @@
+"""iCal and Atom feeds."""

@@ -1,0 +1,1 @@
+"""The residents' site: no login, no personal data."""
