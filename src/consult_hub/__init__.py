@@ -50,10 +50,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
 
     from consult_hub.core.errors import register_error_handlers
+    from consult_hub.core.http import init_http
     from consult_hub.core.templating import init_templating
 
     register_error_handlers(app)
     init_templating(app)
+    init_http(app)
 
     from consult_hub.cli import register_cli
 
@@ -72,11 +74,13 @@ def _register_blueprints(app: Flask) -> None:
     from consult_hub.issues.views import bp as issues
     from consult_hub.main.views import bp as main
     from consult_hub.members.views import bp as members
+    from consult_hub.notifications.views import bp as notifications
     from consult_hub.platforms.views import bp as platforms
     from consult_hub.public.views import bp as public
+    from consult_hub.tallies.views import bp as tallies
 
     for blueprint in (main, auth, users, areas, departments, members, platforms, events, issues,
-                      audit, public, feeds):
+                      notifications, tallies, audit, public, feeds):
         app.register_blueprint(blueprint)
 
 

@@ -16,6 +16,7 @@ from consult_hub.extensions import db
 user_cli = AppGroup("user", help="Manage staff accounts.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
 scheduler_cli = AppGroup("scheduler", help="The reminder and tally scheduler.")
+tally_cli = AppGroup("tally", help="Monthly tallies (docs/metrics.md).")
 
 
 @user_cli.command("create")
@@ -110,6 +111,64 @@ def scheduler_run_command() -> None:
     run_forever()
 
 
+@scheduler_cli.command("sweep")
+@click.option("--now", "now_text", help="Pretend it is this UTC time (ISO 8601), for checks.")
+def scheduler_sweep_command(now_text: str | None) -> None:
+    """Run every job once (reminders, email, tallies) and exit."""
+    from datetime import datetime
+
+    from flask import current_app
+
+    from consult_hub.scheduler import JOBS, run_job
+
+    now = datetime.fromisoformat(now_text) if now_text else None
+    if now is not None and now.tzinfo is None:
+        raise click.BadParameter("give a time zone, e.g. 2024-11-01T02:00:00+00:00",
+                                 param_hint="--now")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    for name, func, _trigger in JOBS:
+        click.echo(f"{name}: {run_job(app, name, func, now)}")
+
+
+def _month_argument(text: str):  # type: ignore[no-untyped-def]
+    from consult_hub.tallies.compute import parse_month
+
+    try:
+        return parse_month(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="MONTH") from None
+
+
+def _print_city(month, metrics) -> None:  # type: ignore[no-untyped-def]
+    click.echo(f"{month:%Y-%m} city figures:")
+    for key in sorted(k for k in metrics if "." not in k):
+        click.echo(f"  {key:<28} {metrics[key] if metrics[key] is not None else '-'}")
+
+
+@tally_cli.command("compute")
+@click.argument("month")
+def tally_compute_command(month: str) -> None:
+    """Freeze MONTH (e.g. 2024-11) for the city, each district and platform; idempotent."""
+    from consult_hub.tallies.compute import freeze_month
+
+    when = _month_argument(month)
+    _print_city(when, freeze_month(when))
+
+
+@tally_cli.command("show")
+@click.argument("month")
+def tally_show_command(month: str) -> None:
+    """Print MONTH's frozen city figures (computed live if the month is not frozen)."""
+    from consult_hub.tallies.compute import compute_month, frozen_city
+
+    when = _month_argument(month)
+    metrics = frozen_city(when)
+    if metrics is None:
+        click.echo("(not frozen yet: computed live)")
+        metrics = compute_month(when)["city"][1]
+    _print_city(when, metrics)
+
+
 def register_cli(app: Flask) -> None:
-    for group in (user_cli, demo_cli, scheduler_cli):
+    for group in (user_cli, demo_cli, scheduler_cli, tally_cli):
         app.cli.add_command(group)

@@ -17,6 +17,14 @@ def _bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _ints(name: str, default: str) -> list[int]:
+    raw = os.environ.get(name, default)
+    try:
+        return sorted({int(part) for part in raw.split(",") if part.strip()})
+    except ValueError:
+        raise ValueError(f"{name} must be comma-separated whole numbers, not {raw!r}") from None
+
+
 class Config:
     """Every setting the application reads, each from an environment variable."""
 
@@ -35,6 +43,24 @@ class Config:
         # Prefix of public problem references, e.g. WH24-00123.
         self.CITY_CODE = os.environ.get("CITY_CODE", "WH")
         self.CITY_NAME = os.environ.get("CITY_NAME", "武汉市")
+        # The public address, for links in emails, feeds and reminders made outside a request.
+        self.SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000").rstrip("/")
+        # Outgoing email: reminders are emailed only when MAIL_SERVER is set.
+        self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+        self.MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))
+        self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+        self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+        self.MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)  # STARTTLS
+        self.MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+        self.MAIL_FROM = os.environ.get("MAIL_FROM", "consult-hub@localhost")
+        self.MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", 20))
+        self.MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", 6))
+        # Reminder offsets (comma-separated): hours before an event; days after its end
+        # while minutes are missing; days before a problem's due date.
+        self.EVENT_REMINDER_HOURS = _ints("EVENT_REMINDER_HOURS", "72,24")
+        self.MINUTES_REMINDER_DAYS = _ints("MINUTES_REMINDER_DAYS", "2,7")
+        self.DUE_SOON_DAYS = int(os.environ.get("DUE_SOON_DAYS", 3))
+        self.ESCALATE_AFTER_DAYS = int(os.environ.get("ESCALATE_AFTER_DAYS", 7))
         self.SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", False)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,0 +1,80 @@
+"""Create notifications: once per (dedupe key, recipient), whoever asks and however often."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
+
+from consult_hub.auth.models import User
+from consult_hub.core.db import utcnow
+from consult_hub.extensions import db
+from consult_hub.notifications.models import EmailStatus, Notification
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    body: str
+    link: str | None = None
+
+
+def email_enabled() -> bool:
+    return bool(current_app.config.get("MAIL_SERVER"))
+
+
+def insert_ignoring_duplicates(rows: list[dict]) -> int:
+    """INSERT … ON CONFLICT DO NOTHING on (dedupe_key, user_id); returns rows written."""
+    if not rows:
+        return 0
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(Notification).on_conflict_do_nothing(
+        index_elements=["dedupe_key", "user_id"]).returning(Notification.id)
+    written = 0
+    for start in range(0, len(rows), 1000):
+        written += len(db.session.execute(stmt, rows[start:start + 1000]).all())
+    return written
+
+
+def notify(
+    recipients: Iterable[User],
+    *,
+    dedupe_key: str,
+    kind: str,
+    compose: Callable[[User], Message],
+    now: datetime | None = None,
+) -> int:
+    """Queue one notification per active recipient, in the recipient's language.
+
+    ``compose`` is called inside ``force_locale(user.locale)``, so messages built
+    with ``gettext`` come out in each recipient's language. Returns how many rows
+    were new; a key already delivered to a user is silently skipped.
+    """
+    now = now or utcnow()
+    mail = email_enabled()
+    rows = []
+    for user in recipients:
+        if not user.is_active:
+            continue
+        with force_locale(user.locale or "zh"):
+            message = compose(user)
+            subject, body = str(message.subject), str(message.body)
+        rows.append({
+            "user_id": user.id, "dedupe_key": dedupe_key[:200], "kind": kind,
+            "subject": subject[:200], "body": body, "link": message.link, "created_at": now,
+            "email_status": EmailStatus.PENDING if mail and user.email else EmailStatus.NONE,
+            "email_next_attempt_at": now if mail and user.email else None,
+        })
+    return insert_ignoring_duplicates(rows)
+
+
+def unread_count(user_id: int) -> int:
+    return db.session.scalar(sa.select(sa.func.count(Notification.id)).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0

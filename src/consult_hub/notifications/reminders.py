@@ -1,0 +1,238 @@
+"""Reminder sweepers. Each asks "what is due and not yet done?" at ``now`` and queues it.
+
+Every reminder has a dedupe key naming the fact it is about (an event's start
+time, a problem's due date, a month), so a sweep that runs twice, or in two
+processes at once, or again after a crash, never reminds anyone twice — and a
+rescheduled event or a new due date makes a new key, so it is reminded afresh.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+from werkzeug.routing import BuildError
+
+from consult_hub.auth.models import Role, User
+from consult_hub.core.timefmt import format_date, format_datetime, local_today
+from consult_hub.events.models import Event, EventStatus
+from consult_hub.extensions import db
+from consult_hub.issues.models import DUE_STATUSES, Issue, IssueStatus
+from consult_hub.notifications.operations import Message, notify
+from consult_hub.platforms.models import Platform, PlatformStatus, platform_coordinators
+
+HELD = (EventStatus.HELD, EventStatus.CONCLUDED)
+
+
+def link(endpoint: str, fallback: tuple[str, dict] | None = None, **values: object) -> str | None:
+    """An absolute link to a page, or to ``fallback`` while that page does not exist yet."""
+    for name, args in ((endpoint, values), fallback or (None, {})):
+        if name is None:
+            continue
+        try:
+            return url_for(name, _external=True, **args)
+        except BuildError:
+            continue
+    return None
+
+
+def coordinators_by_platform(platform_ids: Iterable[int]) -> dict[int, list[User]]:
+    ids = sorted(set(platform_ids))
+    found: dict[int, list[User]] = defaultdict(list)
+    if not ids:
+        return found
+    rows = db.session.execute(
+        sa.select(platform_coordinators.c.platform_id, User)
+        .join(User, User.id == platform_coordinators.c.user_id)
+        .where(platform_coordinators.c.platform_id.in_(ids), User.is_active.is_(True))
+    )
+    for platform_id, user in rows:
+        found[platform_id].append(user)
+    return found
+
+
+def district_staff(district_ids: Iterable[int]) -> dict[int, list[User]]:
+    ids = sorted(set(district_ids))
+    found: dict[int, list[User]] = defaultdict(list)
+    if not ids:
+        return found
+    for user in db.session.scalars(sa.select(User).where(
+            User.role == Role.DISTRICT_ADMIN, User.district_id.in_(ids),
+            User.is_active.is_(True))):
+        found[user.district_id].append(user)
+    return found
+
+
+# -- events -----------------------------------------------------------------------------------
+
+
+def sweep_event_upcoming(now: datetime) -> int:
+    """72 h and 24 h before a planned event, remind its platform's coordinators (once each)."""
+    offsets = current_app.config["EVENT_REMINDER_HOURS"]
+    if not offsets:
+        return 0
+    events = db.session.scalars(
+        sa.select(Event).options(selectinload(Event.platform))
+        .where(Event.status == EventStatus.PLANNED, Event.starts_at > now,
+               Event.starts_at <= now + timedelta(hours=max(offsets)))
+    ).all()
+    people = coordinators_by_platform(e.platform_id for e in events)
+    written = 0
+    for event in events:
+        # Only the nearest window: an event planned 10 h ahead gets the 24 h reminder alone.
+        hours = min(h for h in offsets if event.starts_at - now <= timedelta(hours=h))
+        written += notify(
+            people[event.platform_id], kind="event_upcoming", now=now,
+            dedupe_key=f"event_upcoming:{event.id}:{event.starts_at.isoformat()}:{hours}",
+            compose=lambda _user, e=event, h=hours: Message(
+                _("活动提醒:%(topic)s(%(start)s)", topic=e.topic,
+                  start=format_datetime(e.starts_at)),
+                _("%(platform)s将于%(start)s至%(end)s在%(place)s举行协商议事活动“%(topic)s”,"
+                  "距开始约%(hours)s小时。", platform=e.platform.name,
+                  start=format_datetime(e.starts_at), end=format_datetime(e.ends_at, "%H:%M"),
+                  place=e.location, topic=e.topic, hours=h),
+                link("events.detail", ("platforms.detail", {"platform_id": e.platform_id}),
+                     event_id=e.id)),
+        )
+    return written
+
+
+def sweep_minutes_missing(now: datetime) -> int:
+    """2 and 7 days after a planned event's end, while it is still not recorded as held."""
+    offsets = current_app.config["MINUTES_REMINDER_DAYS"]
+    if not offsets:
+        return 0
+    events = db.session.scalars(
+        sa.select(Event).options(selectinload(Event.platform))
+        .where(Event.status == EventStatus.PLANNED,
+               Event.ends_at <= now - timedelta(days=min(offsets)))
+    ).all()
+    people = coordinators_by_platform(e.platform_id for e in events)
+    written = 0
+    for event in events:
+        days = max(d for d in offsets if event.ends_at + timedelta(days=d) <= now)
+        written += notify(
+            people[event.platform_id], kind="minutes_missing", now=now,
+            dedupe_key=f"minutes_missing:{event.id}:{event.ends_at.isoformat()}:{days}",
+            compose=lambda _user, e=event, d=days: Message(
+                _("请补录活动纪要:%(topic)s", topic=e.topic),
+                _("%(platform)s的协商议事活动“%(topic)s”已于%(end)s结束%(days)s天,仍未登记为"
+                  "已举行。请补录纪要、参加人员和协商意见;如未举行,请取消并说明原因。",
+                  platform=e.platform.name, topic=e.topic, end=format_datetime(e.ends_at),
+                  days=d),
+                link("events.detail", ("platforms.detail", {"platform_id": e.platform_id}),
+                     event_id=e.id)),
+        )
+    return written
+
+
+# -- problems ---------------------------------------------------------------------------------
+
+
+def _issue_message(issue: Issue, headline: str, detail: str) -> Message:
+    department = issue.department.name if issue.department else _("未交办")
+    return Message(
+        f"{headline}:{issue.reference} {issue.title}",
+        _("%(detail)s 诉求%(ref)s“%(title)s”(%(platform)s),当前状态:%(status)s,承办单位:"
+          "%(department)s。", detail=detail, ref=issue.reference, title=issue.title,
+          platform=issue.platform.name, status=issue.status.label, department=department),
+        link("issues.detail", ("platforms.detail", {"platform_id": issue.platform_id}),
+             issue_id=issue.id),
+    )
+
+
+def sweep_issue_deadlines(now: datetime) -> int:
+    """Due soon (3 days before), overdue (the day after), escalated to district staff (7 days on)."""
+    today = local_today(now)
+    soon = current_app.config["DUE_SOON_DAYS"]
+    escalate = current_app.config["ESCALATE_AFTER_DAYS"]
+    issues = db.session.scalars(
+        sa.select(Issue).options(selectinload(Issue.platform), selectinload(Issue.department))
+        .where(sa.or_(
+            sa.and_(Issue.status.in_(DUE_STATUSES), Issue.due_on <= today + timedelta(days=soon)),
+            sa.and_(Issue.status == IssueStatus.PLANNED, Issue.planned_on < today),
+        ))
+    ).all()
+    coordinators = coordinators_by_platform(i.platform_id for i in issues)
+    staff = district_staff(i.district_id for i in issues)
+    written = 0
+    for issue in issues:
+        planned = issue.status is IssueStatus.PLANNED
+        deadline = issue.planned_on if planned else issue.due_on
+        assert deadline is not None
+        tag = f"{'planned' if planned else 'due'}:{deadline.isoformat()}"
+        late = (today - deadline).days
+        if late <= 0:
+            written += notify(
+                coordinators[issue.platform_id], kind="issue_due_soon", now=now,
+                dedupe_key=f"issue_due_soon:{issue.id}:{tag}",
+                compose=lambda _u, i=issue, d=deadline: _issue_message(
+                    i, _("诉求即将到期"), _("办理期限为%(due)s,还剩%(days)s天。",
+                                          due=format_date(d), days=(d - today).days)))
+            continue
+        written += notify(
+            coordinators[issue.platform_id] + staff[issue.district_id] if planned
+            else coordinators[issue.platform_id], kind="issue_overdue", now=now,
+            dedupe_key=f"issue_overdue:{issue.id}:{tag}",
+            compose=lambda _u, i=issue, d=deadline, n=late: _issue_message(
+                i, _("诉求已逾期"), _("期限%(due)s已过%(days)s天。", due=format_date(d), days=n)))
+        if late > escalate:
+            written += notify(
+                staff[issue.district_id], kind="issue_escalated", now=now,
+                dedupe_key=f"issue_escalated:{issue.id}:{tag}",
+                compose=lambda _u, i=issue, d=deadline, n=late: _issue_message(
+                    i, _("逾期超过%(n)s天,请督办", n=escalate),
+                    _("期限%(due)s已过%(days)s天。", due=format_date(d), days=n)))
+    return written
+
+
+# -- platforms --------------------------------------------------------------------------------
+
+
+def sweep_inactive_platforms(now: datetime) -> int:
+    """An active platform with no held event for N days: tell district staff, once a month."""
+    days = current_app.config["INACTIVE_DAYS"]
+    since = now - timedelta(days=days)
+    today = local_today(now)
+    recent = sa.select(Event.id).where(Event.platform_id == Platform.id,
+                                       Event.status.in_(HELD), Event.starts_at >= since)
+    last_held = (sa.select(sa.func.max(Event.starts_at)).where(
+        Event.platform_id == Platform.id, Event.status.in_(HELD)).scalar_subquery())
+    rows = db.session.execute(
+        sa.select(Platform, last_held)
+        .where(Platform.status == PlatformStatus.ACTIVE,
+               Platform.established_on <= today - timedelta(days=days), ~sa.exists(recent))
+    ).all()
+    staff = district_staff(p.district_id for p, _last in rows)
+    month = today.strftime("%Y-%m")
+    written = 0
+    for platform, last in rows:
+        written += notify(
+            staff[platform.district_id], kind="platform_inactive", now=now,
+            dedupe_key=f"platform_inactive:{platform.id}:{month}",
+            compose=lambda _u, p=platform, last_at=last: Message(
+                _("平台长期未开展活动:%(name)s", name=p.name),
+                _("%(name)s已超过%(days)s天没有举行协商议事活动(上次:%(last)s)。",
+                  name=p.name, days=days,
+                  last=format_date(last_at) if last_at else _("从未")),
+                link("platforms.detail", platform_id=p.id)),
+        )
+    return written
+
+
+SWEEPERS = (sweep_event_upcoming, sweep_minutes_missing, sweep_issue_deadlines,
+            sweep_inactive_platforms)
+
+
+def sweep_reminders(now: datetime) -> dict[str, int]:
+    """Run every reminder sweeper, committing after each; returns new notifications by sweeper."""
+    counts = {}
+    for sweeper in SWEEPERS:
+        counts[sweeper.__name__.removeprefix("sweep_")] = sweeper(now)
+        db.session.commit()
+    return counts

@@ -1,0 +1,276 @@
+"""Monthly tallies: the figures of docs/metrics.md, counted from the records.
+
+Everything is counted per platform with a handful of GROUP BY queries, then
+summed into each district and the city, so the three scopes always agree.
+Definitions live in docs/metrics.md; change both together.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from consult_hub.core.categories import Category
+from consult_hub.core.db import utcnow
+from consult_hub.core.timefmt import local_month_bounds, to_local
+from consult_hub.events.models import Event, EventStatus, event_attendees
+from consult_hub.extensions import db
+from consult_hub.issues.models import (
+    DUE_STATUSES,
+    Issue,
+    IssueKind,
+    IssueStatus,
+    IssueUpdate,
+    Satisfaction,
+)
+from consult_hub.platforms.models import Platform, PlatformStatus
+from consult_hub.tallies.models import MonthlyTally, TallyScope
+
+HELD = (EventStatus.HELD, EventStatus.CONCLUDED)
+COUNTS = (
+    "platforms_total", "platforms_new", "platforms_active", "platforms_demonstration",
+    "events_held", "events_cancelled", "member_attendance", "resident_attendance",
+    "issues_raised", "issues_resolved", "issues_planned", "issues_constrained",
+    "issues_rejected", "issues_backlog_end", "issues_overdue_end",
+    "satisfaction_rated", "satisfaction_satisfied", "satisfaction_basically",
+    "satisfaction_unsatisfied",
+)
+SPLITS = (
+    ("events_held", "category", Category), ("issues_raised", "category", Category),
+    ("issues_raised", "kind", IssueKind), ("issues_resolved", "category", Category),
+    ("issues_resolved", "kind", IssueKind),
+)
+
+
+def month_start(value: date) -> date:
+    return date(value.year, value.month, 1)
+
+
+def next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def parse_month(text: str) -> date:
+    """``2024-11`` → date(2024, 11, 1); ValueError with a clear message otherwise."""
+    try:
+        parsed = datetime.strptime(text.strip(), "%Y-%m")
+    except ValueError:
+        raise ValueError(f"month must look like 2024-11, not {text!r}") from None
+    return date(parsed.year, parsed.month, 1)
+
+
+@dataclass
+class Scope:
+    kind: TallyScope
+    key: str
+    area_id: int | None = None
+    platform_id: int | None = None
+
+
+class _Sheet:
+    """Per-platform counters, later summed into districts and the city."""
+
+    def __init__(self) -> None:
+        self.counts: dict[int, Counter[str]] = defaultdict(Counter)
+        self.days: dict[int, list[float]] = defaultdict(list)
+
+    def add(self, rows: Any, metric: str) -> None:
+        for platform_id, value in rows:
+            self.counts[platform_id][metric] += int(value or 0)
+
+    def add_split(self, rows: Any, metric: str, dimension: str) -> None:
+        for platform_id, key, value in rows:
+            label = key.value if hasattr(key, "value") else key
+            self.counts[platform_id][f"{metric}.{dimension}.{label}"] += int(value or 0)
+
+
+def _count(table_col: Any, *where: Any, group: Any = None) -> sa.Select:
+    group = group if group is not None else table_col
+    return sa.select(group, sa.func.count()).where(*where).group_by(group)
+
+
+def collect(month: date) -> tuple[dict[int, int], _Sheet]:
+    """Count the month per platform; returns (platform → district, the sheet)."""
+    start, end = local_month_bounds(month.year, month.month)
+    last_day = next_month(month) - timedelta(days=1)
+    sheet = _Sheet()
+    session = db.session
+    platforms = session.execute(
+        sa.select(Platform.id, Platform.district_id, Platform.established_on,
+                  Platform.is_demonstration, Platform.demonstration_year, Platform.status)
+        .where(Platform.established_on <= last_day)
+    ).all()
+    districts = {row.id: row.district_id for row in platforms}
+    for row in platforms:
+        counts = sheet.counts[row.id]
+        if row.status is not PlatformStatus.CLOSED:
+            counts["platforms_total"] += 1
+            if row.is_demonstration and (row.demonstration_year or 0) <= month.year:
+                counts["platforms_demonstration"] += 1
+        if row.established_on >= month:
+            counts["platforms_new"] += 1
+
+    held = (Event.status.in_(HELD), Event.starts_at >= start, Event.starts_at < end)
+    sheet.add(session.execute(_count(Event.platform_id, *held)), "events_held")
+    sheet.add_split(session.execute(
+        sa.select(Event.platform_id, Event.category, sa.func.count()).where(*held)
+        .group_by(Event.platform_id, Event.category)), "events_held", "category")
+    for platform_id, _n in session.execute(_count(Event.platform_id, *held)):
+        sheet.counts[platform_id]["platforms_active"] = 1
+    sheet.add(session.execute(_count(
+        Event.platform_id, Event.status == EventStatus.CANCELLED, Event.starts_at >= start,
+        Event.starts_at < end)), "events_cancelled")
+    sheet.add(session.execute(
+        sa.select(Event.platform_id, sa.func.count()).select_from(event_attendees)
+        .join(Event, Event.id == event_attendees.c.event_id).where(*held)
+        .group_by(Event.platform_id)), "member_attendance")
+    sheet.add(session.execute(
+        sa.select(Event.platform_id, sa.func.sum(Event.resident_count)).where(*held)
+        .group_by(Event.platform_id)), "resident_attendance")
+
+    raised = (Issue.created_at >= start, Issue.created_at < end)
+    sheet.add(session.execute(_count(Issue.platform_id, *raised)), "issues_raised")
+    resolved = (Issue.status == IssueStatus.RESOLVED, Issue.resolved_at >= start,
+                Issue.resolved_at < end)
+    sheet.add(session.execute(_count(Issue.platform_id, *resolved)), "issues_resolved")
+    for where, metric in ((raised, "issues_raised"), (resolved, "issues_resolved")):
+        for column, dimension in ((Issue.category, "category"), (Issue.kind, "kind")):
+            sheet.add_split(session.execute(
+                sa.select(Issue.platform_id, column, sa.func.count()).where(*where)
+                .group_by(Issue.platform_id, column)), metric, dimension)
+    for platform_id, created, resolved_at in session.execute(
+            sa.select(Issue.platform_id, Issue.created_at, Issue.resolved_at).where(*resolved)):
+        sheet.days[platform_id].append((resolved_at - created).total_seconds() / 86400)
+
+    planned_at = (sa.select(sa.func.max(IssueUpdate.created_at))
+                  .where(IssueUpdate.issue_id == Issue.id,
+                         IssueUpdate.to_status == IssueStatus.PLANNED).scalar_subquery())
+    sheet.add(session.execute(_count(
+        Issue.platform_id, Issue.status == IssueStatus.PLANNED, planned_at >= start,
+        planned_at < end)), "issues_planned")
+    for status, metric in ((IssueStatus.CONSTRAINED, "issues_constrained"),
+                           (IssueStatus.REJECTED, "issues_rejected")):
+        sheet.add(session.execute(_count(
+            Issue.platform_id, Issue.status == status, Issue.closed_at >= start,
+            Issue.closed_at < end)), metric)
+
+    open_at_end = (Issue.created_at < end,
+                   sa.or_(Issue.closed_at.is_(None), Issue.closed_at >= end))
+    sheet.add(session.execute(_count(Issue.platform_id, *open_at_end)), "issues_backlog_end")
+    sheet.add(session.execute(_count(
+        Issue.platform_id, *open_at_end, sa.or_(
+            sa.and_(Issue.status.in_(DUE_STATUSES), Issue.due_on < last_day + timedelta(1)),
+            sa.and_(Issue.status == IssueStatus.PLANNED,
+                    Issue.planned_on < last_day + timedelta(1))))), "issues_overdue_end")
+
+    for platform_id, satisfaction, n in session.execute(
+            sa.select(Issue.platform_id, Issue.satisfaction, sa.func.count())
+            .where(Issue.rated_at >= start, Issue.rated_at < end)
+            .group_by(Issue.platform_id, Issue.satisfaction)):
+        sheet.counts[platform_id]["satisfaction_rated"] += n
+        sheet.counts[platform_id][f"satisfaction_{Satisfaction(satisfaction).value}"] += n
+    strays = sorted(set(sheet.counts) - set(districts))  # activity before a recorded founding
+    if strays:
+        districts.update(session.execute(
+            sa.select(Platform.id, Platform.district_id).where(Platform.id.in_(strays))).all())
+    return districts, sheet
+
+
+def finish(counts: Counter[str], days: list[float]) -> dict[str, Any]:
+    """Fill every metric (zeros included) and derive the shares and the median."""
+    metrics: dict[str, Any] = {name: int(counts.get(name, 0)) for name in COUNTS}
+    for metric, dimension, enum_cls in SPLITS:
+        for member in enum_cls:
+            key = f"{metric}.{dimension}.{member.value}"
+            metrics[key] = int(counts.get(key, 0))
+    outcomes = (metrics["issues_resolved"] + metrics["issues_planned"]
+                + metrics["issues_constrained"])
+    metrics["resolution_share"] = (round(metrics["issues_resolved"] / outcomes, 4)
+                                   if outcomes else None)
+    metrics["median_days_to_resolve"] = round(statistics.median(days), 1) if days else None
+    rated = metrics["satisfaction_rated"]
+    metrics["satisfaction_share"] = (
+        round((metrics["satisfaction_satisfied"] + metrics["satisfaction_basically"]) / rated, 4)
+        if rated else None)
+    return metrics
+
+
+def compute_month(month: date) -> dict[str, tuple[Scope, dict[str, Any]]]:
+    """The month's metrics for the city, every district and every platform, by scope key."""
+    month = month_start(month)
+    districts, sheet = collect(month)
+    result: dict[str, tuple[Scope, dict[str, Any]]] = {}
+    by_district: dict[int, Counter[str]] = defaultdict(Counter)
+    days_by_district: dict[int, list[float]] = defaultdict(list)
+    city, city_days = Counter(), []
+    for platform_id in sorted(districts):
+        counts, days = sheet.counts.get(platform_id, Counter()), sheet.days.get(platform_id, [])
+        district_id = districts[platform_id]
+        by_district[district_id].update(counts)
+        days_by_district[district_id].extend(days)
+        city.update(counts)
+        city_days.extend(days)
+        scope = Scope(TallyScope.PLATFORM, f"platform:{platform_id}", district_id, platform_id)
+        result[scope.key] = (scope, finish(counts, days))
+    for district_id in sorted(by_district):
+        scope = Scope(TallyScope.DISTRICT, f"district:{district_id}", district_id)
+        result[scope.key] = (scope, finish(by_district[district_id], days_by_district[district_id]))
+    result["city"] = (Scope(TallyScope.CITY, "city"), finish(city, city_days))
+    return result
+
+
+def freeze_month(month: date, now: datetime | None = None) -> dict[str, Any]:
+    """Compute the month and upsert it into MonthlyTally; returns the city figures."""
+    now = now or utcnow()
+    month = month_start(month)
+    computed = compute_month(month)
+    rows = [{"month": month, "scope": scope.kind, "scope_key": key, "area_id": scope.area_id,
+             "platform_id": scope.platform_id, "metrics": metrics, "computed_at": now}
+            for key, (scope, metrics) in computed.items()]
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    for start in range(0, len(rows), 1000):
+        stmt = insert(MonthlyTally).values(rows[start:start + 1000])
+        db.session.execute(stmt.on_conflict_do_update(
+            index_elements=["month", "scope_key"],
+            set_={"metrics": stmt.excluded.metrics, "computed_at": stmt.excluded.computed_at,
+                  "area_id": stmt.excluded.area_id, "platform_id": stmt.excluded.platform_id}))
+    db.session.commit()
+    return computed["city"][1]
+
+
+def frozen_city(month: date) -> dict[str, Any] | None:
+    return db.session.scalar(sa.select(MonthlyTally.metrics).where(
+        MonthlyTally.month == month_start(month), MonthlyTally.scope_key == "city"))
+
+
+def months_to_freeze(now: datetime) -> list[date]:
+    """Complete months since the first record that have no frozen city tally yet."""
+    first = db.session.scalar(sa.select(sa.func.min(Platform.established_on)))
+    if first is None:
+        return []
+    this_month = month_start(to_local(now).date())
+    frozen = set(db.session.scalars(sa.select(MonthlyTally.month).where(
+        MonthlyTally.scope_key == "city")))
+    months, month = [], month_start(first)
+    while month < this_month:
+        if month not in frozen:
+            months.append(month)
+        month = next_month(month)
+    return months
+
+
+def catch_up(now: datetime) -> list[date]:
+    """Freeze every complete month that is missing (on start, and at 02:00 on the 1st)."""
+    done = []
+    for month in months_to_freeze(now):
+        freeze_month(month, now)
+        done.append(month)
+    return done

@@ -1,0 +1,193 @@
+"""Read tallies for the reports: frozen months from the table, the rest computed live.
+
+A month counts as frozen once its city row exists (``freeze_month`` writes every scope of a
+month at once); a district with no platforms yet has no row in a frozen month and reads as
+zeros. The current month is always computed live, as docs/metrics.md says.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from consult_hub.areas.models import Area, AreaLevel
+from consult_hub.core.timefmt import to_local
+from consult_hub.extensions import db
+from consult_hub.platforms.models import Platform
+from consult_hub.tallies import compute
+from consult_hub.tallies.models import MonthlyTally, TallyScope
+
+# Figures that describe the state at a month's end: a year takes its last month's value.
+STOCKS = ("platforms_total", "platforms_demonstration", "issues_backlog_end",
+          "issues_overdue_end")
+# Figures that neither add up over months nor follow from monthly sums: no year value.
+NOT_ANNUAL = ("platforms_active", "median_days_to_resolve")
+
+Metrics = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReportScope:
+    """The whole city (``district`` None) or one district."""
+
+    district: Area | None = None
+
+    @property
+    def key(self) -> str:
+        return "city" if self.district is None else f"district:{self.district.id}"
+
+    @property
+    def is_city(self) -> bool:
+        return self.district is None
+
+
+@dataclass
+class MonthRow:
+    month: date
+    metrics: Metrics
+    is_live: bool
+
+
+@dataclass
+class YearReport:
+    year: int
+    scope: ReportScope
+    months: list[MonthRow]
+    totals: Metrics
+    districts: list[tuple[Area, Metrics]] = field(default_factory=list)
+
+    @property
+    def is_complete(self) -> bool:
+        return len(self.months) == 12 and not any(row.is_live for row in self.months)
+
+
+@dataclass
+class MonthReport:
+    month: date
+    scope: ReportScope
+    metrics: Metrics
+    is_live: bool
+    districts: list[tuple[Area, Metrics]] = field(default_factory=list)
+    platforms: list[tuple[Platform, Metrics]] = field(default_factory=list)
+
+
+def current_month(now: datetime) -> date:
+    return compute.month_start(to_local(now).date())
+
+
+def report_years(now: datetime) -> list[int]:
+    """Years from the first platform's founding to this one, newest first."""
+    first = db.session.scalar(sa.select(sa.func.min(Platform.established_on)))
+    this_year = to_local(now).year
+    if first is None:
+        return [this_year]
+    return list(range(this_year, min(first.year, this_year) - 1, -1))
+
+
+def year_months(year: int, now: datetime) -> list[date]:
+    """The months of ``year`` that have begun by ``now``."""
+    this_month = current_month(now)
+    return [date(year, m, 1) for m in range(1, 13) if date(year, m, 1) <= this_month]
+
+
+def districts() -> list[Area]:
+    return list(db.session.scalars(
+        sa.select(Area).where(Area.level == AreaLevel.DISTRICT).order_by(Area.code)))
+
+
+def district_by_code(code: str) -> Area | None:
+    return db.session.scalar(
+        sa.select(Area).where(Area.level == AreaLevel.DISTRICT, Area.code == code))
+
+
+def zero_metrics() -> Metrics:
+    """Every metric at zero (shares and median empty): a scope with nothing in it."""
+    return compute.finish(Counter(), [])
+
+
+def year_totals(months: list[Metrics]) -> Metrics:
+    """Add up the months as docs/metrics.md's year does: flows summed, stocks from the last."""
+    if not months:
+        return {**zero_metrics(), **dict.fromkeys(NOT_ANNUAL)}
+    summed: Counter[str] = Counter()
+    for metrics in months:
+        summed.update({k: v for k, v in metrics.items() if isinstance(v, int)})
+    totals = compute.finish(summed, [])  # the shares follow from the sums, as for one month
+    totals.update({name: months[-1][name] for name in STOCKS})
+    totals.update(dict.fromkeys(NOT_ANNUAL))
+    return totals
+
+
+def _frozen_rows(first: date, last: date, where: sa.ColumnElement[bool]) -> list[Any]:
+    return list(db.session.execute(
+        sa.select(MonthlyTally.month, MonthlyTally.scope_key, MonthlyTally.area_id,
+                  MonthlyTally.platform_id, MonthlyTally.metrics)
+        .where(MonthlyTally.month >= first, MonthlyTally.month <= last,
+               sa.or_(MonthlyTally.scope_key == "city", where))))
+
+
+def _by_month(rows: list[Any], this_month: date) -> dict[date, dict[str, Metrics]]:
+    """Frozen rows by month and scope key; months from this one on do not count as frozen."""
+    frozen: dict[date, dict[str, Metrics]] = {}
+    for row in rows:
+        if row.month < this_month:
+            frozen.setdefault(row.month, {})[row.scope_key] = row.metrics
+    return {month: keys for month, keys in frozen.items() if "city" in keys}
+
+
+def _live(month: date) -> dict[str, Metrics]:
+    return {key: metrics for key, (_scope, metrics) in compute.compute_month(month).items()}
+
+
+def load_year(year: int, scope: ReportScope, now: datetime) -> YearReport:
+    """The year's months for ``scope`` (and each district, for the city): frozen rows in one
+    query, only the months not frozen yet computed live."""
+    months = year_months(year, now)
+    areas = districts() if scope.is_city else []
+    if not months:
+        return YearReport(year, scope, [], year_totals([]),
+                          [(area, year_totals([])) for area in areas])
+    wanted = (MonthlyTally.scope == TallyScope.DISTRICT if scope.is_city
+              else MonthlyTally.scope_key == scope.key)
+    frozen = _by_month(_frozen_rows(months[0], months[-1], wanted), current_month(now))
+    by_month = {month: frozen.get(month) or _live(month) for month in months}
+    rows = [MonthRow(month, by_month[month].get(scope.key) or zero_metrics(),
+                     month not in frozen) for month in months]
+    per_district = [(area, year_totals([by_month[m].get(f"district:{area.id}") or zero_metrics()
+                                        for m in months])) for area in areas]
+    return YearReport(year, scope, rows, year_totals([row.metrics for row in rows]),
+                      per_district)
+
+
+def load_month(month: date, scope: ReportScope, now: datetime, *,
+               with_platforms: bool = False) -> MonthReport:
+    """One month for ``scope``: its districts (city) or, on request, its platforms (district)."""
+    areas = districts() if scope.is_city else []
+    if scope.is_city:
+        wanted = MonthlyTally.scope == TallyScope.DISTRICT
+    elif with_platforms:
+        wanted = sa.or_(MonthlyTally.scope_key == scope.key,
+                        sa.and_(MonthlyTally.scope == TallyScope.PLATFORM,
+                                MonthlyTally.area_id == scope.district.id))  # type: ignore[union-attr]
+    else:
+        wanted = MonthlyTally.scope_key == scope.key
+    frozen = _by_month(_frozen_rows(month, month, wanted), current_month(now)).get(month)
+    keyed = frozen or _live(month)
+    report = MonthReport(month, scope, keyed.get(scope.key) or zero_metrics(), frozen is None)
+    report.districts = [(area, keyed.get(f"district:{area.id}") or zero_metrics())
+                        for area in areas]
+    if with_platforms and not scope.is_city:
+        report.platforms = _platform_rows(scope.district, keyed)  # type: ignore[arg-type]
+    return report
+
+
+def _platform_rows(district: Area, keyed: dict[str, Metrics]) -> list[tuple[Platform, Metrics]]:
+    """The district's platforms that have figures this month (founded by its end), by name."""
+    platforms = db.session.scalars(
+        sa.select(Platform).where(Platform.district_id == district.id)
+        .order_by(Platform.name, Platform.id))
+    return [(p, keyed[f"platform:{p.id}"]) for p in platforms if f"platform:{p.id}" in keyed]

@@ -1,0 +1,288 @@
+"""The report tables: what each metric is called, and every table a report page shows.
+
+A page, its charts and its downloads all read the same ``Table``, so the CSV, the XLSX and
+the chart cannot disagree with what the page prints.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from openpyxl.utils import get_column_letter
+
+from consult_hub.core.categories import Category
+from consult_hub.issues.models import IssueKind, IssueStatus
+from consult_hub.tallies.queries import Metrics, MonthReport, YearReport
+
+COUNT, SHARE, DAYS, TEXT = "count", "share", "days", "text"
+
+
+@dataclass(frozen=True)
+class Metric:
+    label: Any  # a lazy translation
+    unit: Any
+    help: Any
+    kind: str = COUNT
+
+
+# In the order the month view lists them; definitions in docs/metrics.md.
+METRICS: dict[str, Metric] = {
+    "platforms_total": Metric(_l("平台总数"), _l("个"),
+                              _l("月末已建成、未撤销的一线协商平台和社情民意联系点(暂停的也计入)")),
+    "platforms_new": Metric(_l("新建平台"), _l("个"), _l("当月建成的平台")),
+    "platforms_active": Metric(_l("活跃平台"), _l("个"), _l("当月至少开展了一场协商议事活动的平台")),
+    "platforms_demonstration": Metric(_l("示范点"), _l("个"), _l("平台总数中已评为示范点的")),
+    "events_held": Metric(_l("开展协商议事活动"), _l("场次"), _l("当月开始、已经举行的活动")),
+    "events_cancelled": Metric(_l("取消的活动"), _l("场次"), _l("原定当月举行、已取消的活动")),
+    "member_attendance": Metric(_l("委员参加"), _l("人次"), _l("当月活动的政协委员出席,每人每场计一次")),
+    "resident_attendance": Metric(_l("居民代表参加"), _l("人次"), _l("当月活动登记的居民代表人数之和")),
+    "issues_raised": Metric(_l("新收问题"), _l("个"), _l("当月受理的群众诉求")),
+    "issues_resolved": Metric(_l("已解决或采纳"), _l("个"), _l("目前已解决、且最近一次解决在当月的问题")),
+    "issues_planned": Metric(_l("列入计划正在解决"), _l("个"), _l("目前列入计划、且在当月列入计划的问题")),
+    "issues_constrained": Metric(_l("因条件所限一时难以解决"), _l("个"),
+                                 _l("目前为此结果、且在当月办结的问题")),
+    "issues_rejected": Metric(_l("不予受理"), _l("个"), _l("当月决定不予受理(含重复反映)的问题")),
+    "issues_backlog_end": Metric(_l("月末未办结"), _l("个"), _l("月末仍在办理中的问题")),
+    "issues_overdue_end": Metric(_l("月末逾期"), _l("个"),
+                                 _l("月末未办结的问题中,已过办理期限或计划完成日期的")),
+    "resolution_share": Metric(_l("解决率"), "%",
+                               _l("已解决或采纳 ÷(已解决或采纳 + 列入计划 + 因条件所限)"), SHARE),
+    "median_days_to_resolve": Metric(_l("解决用时中位数"), _l("天"),
+                                     _l("当月解决的问题从受理到解决所用天数的中位数"), DAYS),
+    "satisfaction_rated": Metric(_l("群众评价"), _l("个"), _l("当月收到满意度评价的问题")),
+    "satisfaction_satisfied": Metric(_l("满意"), _l("个"), _l("评价为满意的")),
+    "satisfaction_basically": Metric(_l("基本满意"), _l("个"), _l("评价为基本满意的")),
+    "satisfaction_unsatisfied": Metric(_l("不满意"), _l("个"), _l("评价为不满意的")),
+    "satisfaction_share": Metric(_l("满意率"), "%", _l("(满意 + 基本满意)÷ 评价数"), SHARE),
+}
+# The seed's three outcome classes, in its order.
+OUTCOMES = (("issues_resolved", IssueStatus.RESOLVED), ("issues_planned", IssueStatus.PLANNED),
+            ("issues_constrained", IssueStatus.CONSTRAINED))
+DETAIL_COLUMNS = ("platforms_total", "platforms_active", "events_held", "events_cancelled",
+                  "member_attendance", "resident_attendance", "issues_raised",
+                  "issues_resolved", "issues_planned", "issues_constrained", "issues_rejected",
+                  "issues_backlog_end", "issues_overdue_end", "resolution_share",
+                  "median_days_to_resolve", "satisfaction_share")
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: Any
+    kind: str = COUNT
+
+    @property
+    def text(self) -> str:
+        """As the page shows it: thousands separators, one-decimal percentages, dash for none."""
+        if self.value is None:
+            return "—"
+        if self.kind == SHARE:
+            return f"{self.value * 100:.1f}%"
+        if self.kind == DAYS:
+            return f"{self.value:.1f}"
+        if self.kind == COUNT:
+            return f"{self.value:,}"
+        return str(self.value)
+
+    @property
+    def plain(self) -> str:
+        """For CSV: the page's text without thousands separators, empty for none."""
+        if self.value is None:
+            return ""
+        return self.text.replace(",", "") if self.kind == COUNT else self.text
+
+
+@dataclass(frozen=True)
+class Column:
+    label: Any
+    kind: str = COUNT
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """How to draw a table: ``columns`` bars by month, or horizontal ``bars``, of some columns."""
+
+    style: str
+    series: tuple[int, ...]
+
+
+@dataclass
+class Table:
+    name: str
+    title: Any
+    columns: list[Column]
+    rows: list[list[Cell]]
+    foot: list[Cell] | None = None
+    note: Any = ""
+    chart: ChartSpec | None = None
+
+    @property
+    def header(self) -> list[str]:
+        return [str(c.label) for c in self.columns]
+
+    def all_rows(self) -> list[list[Cell]]:
+        return self.rows + ([self.foot] if self.foot else [])
+
+
+def _text(value: Any) -> Cell:
+    return Cell(value, TEXT)
+
+
+def _metric_cells(metrics: Metrics, names: tuple[str, ...] | list[str]) -> list[Cell]:
+    return [Cell(metrics.get(name), METRICS[name].kind) for name in names]
+
+
+def _column(name: str, label: Any = None) -> Column:
+    metric = METRICS[name]
+    if label is None:
+        label = metric.label if metric.kind == SHARE else f"{metric.label}({metric.unit})"
+    return Column(label, metric.kind)
+
+
+def month_label(month: date) -> str:
+    return str(_l("%(month)s月", month=month.month))
+
+
+def outcomes_table(metrics: Metrics) -> Table:
+    """The seed's three outcome classes with their shares (94.5% / 3.4% / 2.1% in 2024)."""
+    total = sum(metrics[name] for name, _status in OUTCOMES)
+    rows = [[_text(status.label), Cell(metrics[name]),
+             Cell(round(metrics[name] / total, 4) if total else None, SHARE)]
+            for name, status in OUTCOMES]
+    return Table("outcomes", _l("办理结果"), [
+        Column(_l("办理结果"), TEXT), Column(_l("问题(个)")), Column(_l("占比"), SHARE)],
+        rows, [_text(_l("合计")), Cell(total), Cell(1.0 if total else None, SHARE)],
+        note=_l("不予受理的问题(%(n)s 个)不计入这三类。", n=f"{metrics['issues_rejected']:,}"),
+        chart=ChartSpec("bars", (2,)))
+
+
+def categories_table(metrics: Metrics) -> Table:
+    names = ("events_held", "issues_raised", "issues_resolved")
+    rows = [[_text(c.label)] + [Cell(metrics[f"{name}.category.{c.value}"]) for name in names]
+            for c in Category]
+    return Table("categories", _l("按议题类别"), [Column(_l("类别"), TEXT)]
+                 + [_column(name) for name in names],
+                 rows, [_text(_l("合计"))] + _metric_cells(metrics, names),
+                 chart=ChartSpec("bars", (1, 2, 3)))
+
+
+def kinds_table(metrics: Metrics) -> Table:
+    names = ("issues_raised", "issues_resolved")
+    rows = [[_text(k.label)] + [Cell(metrics[f"{name}.kind.{k.value}"]) for name in names]
+            for k in IssueKind]
+    return Table("kinds", _l("按问题类型"), [Column(_l("类型"), TEXT)]
+                 + [_column(name) for name in names],
+                 rows, [_text(_l("合计"))] + _metric_cells(metrics, names),
+                 chart=ChartSpec("bars", (1, 2)))
+
+
+def districts_table(rows: list[tuple[Any, Metrics]], totals: Metrics, *, annual: bool) -> Table:
+    names = ("platforms_total", "events_held", "issues_raised", "issues_resolved",
+             "resolution_share")
+    return Table("districts", _l("各区对比"), [Column(_l("区"), TEXT)]
+                 + [_column(n, _l("平台总数(年末,个)") if annual and n == "platforms_total" else None)
+                    for n in names],
+                 [[_text(area.name)] + _metric_cells(metrics, names) for area, metrics in rows],
+                 [_text(_l("全市"))] + _metric_cells(totals, names),
+                 chart=ChartSpec("bars", (2, 4)))
+
+
+def year_tables(report: YearReport) -> list[Table]:
+    """Every table of a year view, in page order."""
+    totals = report.totals
+    monthly = Table("monthly", _l("各月协商议事活动和解决问题"), [
+        Column(_l("月份"), TEXT), _column("events_held"), _column("issues_resolved")],
+        [[_text(month_label(row.month))] + _metric_cells(row.metrics, ("events_held",
+                                                                       "issues_resolved"))
+         for row in report.months],
+        [_text(_l("全年"))] + _metric_cells(totals, ("events_held", "issues_resolved")),
+        chart=ChartSpec("columns", (1, 2)))
+    tables = [monthly, outcomes_table(totals), categories_table(totals), kinds_table(totals)]
+    if report.scope.is_city:
+        tables.append(districts_table(report.districts, totals, annual=True))
+    tables.append(Table(
+        "details", _l("各月明细"), [Column(_l("月份"), TEXT)] + [_column(n) for n in DETAIL_COLUMNS],
+        [[_text(month_label(row.month))] + _metric_cells(row.metrics, DETAIL_COLUMNS)
+         for row in report.months],
+        [_text(_l("全年"))] + _metric_cells(totals, DETAIL_COLUMNS),
+        note=_l("平台总数、月末未办结和月末逾期取年末(最后一个月)的数;活跃平台和解决用时中位数"
+                "不能由各月相加得出,全年一行不填。")))
+    return tables
+
+
+def figures_table(metrics: Metrics) -> Table:
+    """Every metric of the month with its label, unit and a short explanation."""
+    rows = [[_text(m.label), Cell(metrics.get(name), m.kind),
+             _text("%" if m.kind == SHARE else m.unit), _text(m.help)]
+            for name, m in METRICS.items()]
+    return Table("figures", _l("当月数据"), [
+        Column(_l("指标"), TEXT), Column(_l("数值")), Column(_l("单位"), TEXT),
+        Column(_l("说明"), TEXT)], rows)
+
+
+def platforms_table(rows: list[tuple[Any, Metrics]]) -> Table:
+    names = ("events_held", "issues_raised", "issues_resolved", "issues_backlog_end",
+             "issues_overdue_end")
+    return Table("platforms", _l("各平台"), [Column(_l("平台"), TEXT)] + [_column(n) for n in names],
+                 [[_text(p.name)] + _metric_cells(metrics, names) for p, metrics in rows])
+
+
+def month_tables(report: MonthReport, *, public: bool) -> list[Table]:
+    """Every table of a month view, in page order; the public sees no per-platform table."""
+    metrics = report.metrics
+    tables = [figures_table(metrics), outcomes_table(metrics), categories_table(metrics),
+              kinds_table(metrics)]
+    if report.scope.is_city:
+        tables.append(districts_table(report.districts, metrics, annual=False))
+    elif not public and report.platforms:
+        tables.append(platforms_table(report.platforms))
+    return tables
+
+
+def to_csv(table: Table) -> bytes:
+    """UTF-8 with a byte-order mark, so that Excel opens the Chinese headers correctly."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow(table.header)
+    writer.writerows([cell.plain for cell in row] for row in table.all_rows())
+    return out.getvalue().encode("utf-8-sig")
+
+
+XLSX_FORMATS = {COUNT: "#,##0", SHARE: "0.0%", DAYS: "0.0"}
+SHEET_FORBIDDEN = re.compile(r"[\\/*?:\[\]]")
+
+
+def to_xlsx(tables: list[Table]) -> bytes:
+    """One sheet per table; numbers stay numbers, with the page's number formats."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    book.remove(book.active)
+    bold = Font(bold=True)
+    for table in tables:
+        sheet = book.create_sheet(SHEET_FORBIDDEN.sub(" ", str(table.title))[:31])
+        sheet.append(table.header)
+        for cell in sheet[1]:
+            cell.font = bold
+        for row in table.all_rows():
+            sheet.append([cell.value if cell.kind != TEXT else str(cell.value)
+                          for cell in row])
+            for target, cell in zip(sheet[sheet.max_row], row, strict=True):
+                if cell.kind in XLSX_FORMATS:
+                    target.number_format = XLSX_FORMATS[cell.kind]
+        if table.foot:
+            for cell in sheet[sheet.max_row]:
+                cell.font = bold
+        sheet.freeze_panes = "B2"
+        for index, column in enumerate(table.columns, start=1):
+            widest = max(len(str(column.label)), *(len(row[index - 1].text) for row in table.all_rows()))
+            sheet.column_dimensions[get_column_letter(index)].width = min(60, 2 + widest * 2)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
