@@ -59,6 +59,7 @@ def test_event_upcoming_72_and_24_hours_once_each(site):  # type: ignore[no-unty
     # Stands alone: what, when (Wuhan time), where, and a link.
     assert "加装电梯协商会" in first.subject and "2024-11-23 08:00" in first.subject
     assert "百步亭社区会议室" in first.body and platform.name in first.body
+    assert "约70小时" in first.body and "约23小时" in messages[1].body
     assert first.link and first.link.startswith("http")
     assert len(all_notifications()) == 2  # nobody else was told
     assert event.id

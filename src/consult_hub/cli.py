@@ -7,7 +7,7 @@ import os
 import click
 import sqlalchemy as sa
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from consult_hub.auth.models import Role
 from consult_hub.core.errors import ValidationFailed
@@ -169,6 +169,45 @@ def tally_show_command(month: str) -> None:
     _print_city(when, metrics)
 
 
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+@with_appcontext
+def backup_command(path: str) -> None:
+    """Write an online backup of the database to PATH (SQLite file, or pg_dump archive)."""
+    from flask import current_app
+
+    from consult_hub.core.backup import BackupError, backup
+
+    try:
+        written = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backup written to {written} ({written.stat().st_size:,} bytes)")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def restore_command(path: str, yes: bool) -> None:
+    """Replace the database's contents with the backup at PATH."""
+    from flask import current_app
+
+    from consult_hub.core.backup import BackupError, restore
+
+    if not yes:
+        click.confirm("This replaces every record in the database. Continue?", abort=True)
+    db.session.remove()
+    db.engine.dispose()  # no open connection may hold the old data
+    try:
+        restore(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"restored from {path}")
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     for group in (user_cli, demo_cli, scheduler_cli, tally_cli):
         app.cli.add_command(group)

@@ -89,7 +89,7 @@ def sweep_event_upcoming(now: datetime) -> int:
         written += notify(
             people[event.platform_id], kind="event_upcoming", now=now,
             dedupe_key=f"event_upcoming:{event.id}:{event.starts_at.isoformat()}:{hours}",
-            compose=lambda _user, e=event, h=hours: Message(
+            compose=lambda _user, e=event, h=_hours_until(event.starts_at, now): Message(
                 _("活动提醒:%(topic)s(%(start)s)", topic=e.topic,
                   start=format_datetime(e.starts_at)),
                 _("%(platform)s将于%(start)s至%(end)s在%(place)s举行协商议事活动“%(topic)s”,"
@@ -100,6 +100,10 @@ def sweep_event_upcoming(now: datetime) -> int:
                      event_id=e.id)),
         )
     return written
+
+
+def _hours_until(when: datetime, now: datetime) -> int:
+    return max(1, round((when - now).total_seconds() / 3600))
 
 
 def sweep_minutes_missing(now: datetime) -> int:
