@@ -7,8 +7,13 @@ STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app consult_hub
 # PostgreSQL for the second test run: TEST_DATABASE_URL, else a local server if one answers.
 LOCAL_PG := postgresql://postgres@127.0.0.1:5432/test
+# The accessibility check (tests/test_accessibility.py) runs axe-core in Debian's Chromium.
+AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: run test install db demo scheduler bench clean help
+# Install Debian packages when we can (root with apt-get); otherwise say what is missing.
+apt_install = if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); else echo "note: $(1) missing and not installable here; the accessibility check will skip"; fi
+
+.PHONY: run test install browser-tools db demo scheduler bench clean help
 
 help:
 	@echo "make run   - install, migrate, load demo data if empty, serve on http://127.0.0.1:5000 with the scheduler"
@@ -20,10 +25,18 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,prod]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,prod,browser]"
 	touch $(STAMP)
 
 install: $(STAMP)
+
+browser-tools: $(AXE)
+	@[ -x /usr/bin/chromium ] || command -v chromium >/dev/null || { $(call apt_install,chromium fonts-noto-cjk); }
+
+$(AXE): package.json package-lock.json
+	@command -v npm >/dev/null || { $(call apt_install,npm); }
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error; fi
+	@[ ! -f $@ ] || touch $@
 
 db: install
 	FLASK_DEBUG=1 $(FLASK) db upgrade
@@ -40,7 +53,7 @@ run: demo
 scheduler: install
 	$(FLASK) scheduler run
 
-test: install
+test: install browser-tools
 	@scripts/run-tests.sh
 
 bench: install
@@ -49,4 +62,4 @@ bench: install
 	else echo "No benchmarks yet (see the 'Proof at scale' issue)."; fi
 
 clean:
-	rm -rf $(VENV) instance/*.db* .pytest_cache
+	rm -rf $(VENV) instance/*.db* .pytest_cache node_modules

@@ -27,6 +27,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     os.makedirs(app.instance_path, exist_ok=True)
     _check_secret_key(app)
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     from consult_hub import extensions, models  # noqa: F401  (every table on the metadata)
     from consult_hub.core import sqlite  # noqa: F401  (connection pragmas)
@@ -64,23 +69,27 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from consult_hub.api.tokens import bp as tokens
+    from consult_hub.api.views import bp as api
     from consult_hub.areas.views import bp as areas
     from consult_hub.audit.views import bp as audit
     from consult_hub.auth.users import bp as users
     from consult_hub.auth.views import bp as auth
     from consult_hub.departments.views import bp as departments
     from consult_hub.events.views import bp as events
+    from consult_hub.exchange.views import bp as exchange
     from consult_hub.feeds.views import bp as feeds
     from consult_hub.issues.views import bp as issues
     from consult_hub.main.views import bp as main
     from consult_hub.members.views import bp as members
     from consult_hub.notifications.views import bp as notifications
+    from consult_hub.open311.views import bp as open311
     from consult_hub.platforms.views import bp as platforms
     from consult_hub.public.views import bp as public
     from consult_hub.tallies.views import bp as tallies
 
     for blueprint in (main, auth, users, areas, departments, members, platforms, events, issues,
-                      notifications, tallies, audit, public, feeds):
+                      notifications, tallies, audit, public, feeds, api, tokens, open311, exchange):
         app.register_blueprint(blueprint)
 
 

@@ -78,6 +78,10 @@ class Config:
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_HEADERS_ENABLED = True
         self.SUBMISSION_RATE_LIMIT = os.environ.get("SUBMISSION_RATE_LIMIT", "5 per hour;20 per day")
+        self.TRACKING_RATE_LIMIT = os.environ.get("TRACKING_RATE_LIMIT", "10 per hour;30 per day")
+        # Reverse proxies in front of the app (each sets X-Forwarded-For/-Proto); 0 = none.
+        # Rate limits and audit IPs need the real client address behind a proxy.
+        self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
         # A platform with no held event for this many days counts as inactive.
         self.INACTIVE_DAYS = int(os.environ.get("INACTIVE_DAYS", 90))
 

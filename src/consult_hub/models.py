@@ -5,7 +5,13 @@ from consult_hub.audit.models import AuditLog
 from consult_hub.auth.models import ApiToken, Role, User
 from consult_hub.core.categories import Category
 from consult_hub.departments.models import Department
-from consult_hub.events.models import Event, EventFormat, EventStatus, event_attendees
+from consult_hub.events.models import (
+    Event,
+    EventFormat,
+    EventPhoto,
+    EventStatus,
+    event_attendees,
+)
 from consult_hub.issues.models import (
     Issue,
     IssueKind,
@@ -28,7 +34,7 @@ from consult_hub.tallies.models import MonthlyTally, TallyScope
 
 __all__ = [
     "ApiToken", "Area", "AreaLevel", "AuditLog", "Category", "Department", "EmailStatus",
-    "Event", "EventFormat", "EventStatus", "Issue", "IssueKind", "IssueSource", "IssueStatus",
+    "Event", "EventFormat", "EventPhoto", "EventStatus", "Issue", "IssueKind", "IssueSource", "IssueStatus",
     "IssueUpdate", "Member", "MemberLevel", "MonthlyTally", "Notification", "Platform",
     "PlatformKind", "PlatformStatus", "ReferenceCounter", "Role", "Satisfaction", "TallyScope", "User",
     "event_attendees", "platform_coordinators", "platform_members",

@@ -86,3 +86,86 @@ def require(allowed: bool, what: str = "") -> None:
 
 def require_platform(platform: Platform) -> None:
     require(can_manage_platform(current_user, platform), f"platform:{platform.id}")
+
+
+def district_id_filter(user: User, column: sa.ColumnElement[int | None]) -> sa.ColumnElement[bool]:
+    """Limit rows that belong to a district (members, departments) to the user's district."""
+    if user.role is Role.ADMIN:
+        return sa.true()
+    if user.role is Role.DISTRICT_ADMIN:
+        return column == user.district_id
+    return sa.false()
+
+
+def can_manage_user(actor: User, user: User) -> bool:
+    """Admins manage every account; district staff their district's staff and coordinators."""
+    if not actor.is_active:
+        return False
+    if actor.role is Role.ADMIN:
+        return True
+    if actor.role is not Role.DISTRICT_ADMIN:
+        return False
+    if user.role is Role.DISTRICT_ADMIN:
+        return user.district_id == actor.district_id
+    return user.role is Role.COORDINATOR and any(
+        p.district_id == actor.district_id for p in user.platforms)
+
+
+def grantable_roles(actor: User) -> tuple[Role, ...]:
+    """The roles ``actor`` may give an account: city staff any, district staff coordinators only."""
+    if not actor.is_active:
+        return ()
+    if actor.role is Role.ADMIN:
+        return tuple(Role)
+    if actor.role is Role.DISTRICT_ADMIN:
+        return (Role.COORDINATOR,)
+    return ()
+
+
+def user_filter(actor: User) -> sa.ColumnElement[bool]:
+    """A WHERE clause limiting ``User`` rows to the accounts ``actor`` may manage."""
+    if actor.role is Role.ADMIN:
+        return sa.true()
+    if actor.role is not Role.DISTRICT_ADMIN:
+        return sa.false()
+    coordinates_here = User.id.in_(
+        sa.select(platform_coordinators.c.user_id)
+        .join(Platform, Platform.id == platform_coordinators.c.platform_id)
+        .where(Platform.district_id == actor.district_id)
+    )
+    return sa.or_(
+        sa.and_(User.role == Role.DISTRICT_ADMIN, User.district_id == actor.district_id),
+        sa.and_(User.role == Role.COORDINATOR, coordinates_here),
+    )
+
+
+def can_choose_district(user: User) -> bool:
+    """City staff pick any district in lists and forms; everyone else has theirs fixed."""
+    return user.is_active and user.role is Role.ADMIN
+
+
+def staff_district_id(user: User) -> int | None:
+    """The one district a district admin works in; None for city staff and coordinators."""
+    return user.district_id if user.role is Role.DISTRICT_ADMIN else None
+
+
+# What a platform's coordinator may do on its problems besides reading them: record progress
+# (notes), correct the text, note a phone rating; and settle a problem still at "received"
+# (fixed on the spot, or not for the platform) before any department is involved.
+COORDINATOR_ISSUE_ACTIONS = frozenset({"note", "edit", "rate"})
+COORDINATOR_TRIAGE_ACTIONS = frozenset({"resolve", "reject"})
+
+
+def can_take_action(user: User, issue: Issue, action: str) -> bool:
+    """Whether ``user`` may take ``action`` (a lifecycle action, "edit" or "rate") on ``issue``.
+
+    District and city staff assign problems and follow them to an outcome, so they take every
+    action; coordinators record problems and their progress (see the sets above).
+    """
+    if can_assign_issue(user, issue):
+        return True
+    if not can_update_issue(user, issue):
+        return False
+    if action in COORDINATOR_ISSUE_ACTIONS:
+        return True
+    return action in COORDINATOR_TRIAGE_ACTIONS and issue.status.value == "received"

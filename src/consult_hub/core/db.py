@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -56,22 +57,36 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 
 class LabelledEnum(str, enum.Enum):
-    """A string enum whose members carry a Chinese label for the UI."""
+    """A string enum whose members carry a label for the UI, written in Chinese.
 
-    label: str
+    Members are defined as ``NAME = "value", _l("中文标签")``: ``label`` is that text
+    translated into the current locale (Chinese outside a request), ``source_label`` the
+    Chinese text itself, for stored text and files that must not depend on who looked.
+    """
 
-    def __new__(cls, value: str, label: str) -> "LabelledEnum":
+    _label: Any
+
+    def __new__(cls, value: str, label: Any) -> "LabelledEnum":
         obj = str.__new__(cls, value)
         obj._value_ = value
-        obj.label = label
+        obj._label = label
         return obj
 
     def __str__(self) -> str:
         return self.value
 
+    @property
+    def label(self) -> str:
+        return str(self._label)
+
+    @property
+    def source_label(self) -> str:
+        return str(getattr(self._label, "_args", (self._label,))[0])
+
     @classmethod
-    def choices(cls) -> list[tuple[str, str]]:
-        return [(m.value, m.label) for m in cls]
+    def choices(cls) -> list[tuple[str, Any]]:
+        """``(value, label)`` pairs; the labels stay lazy, so a form class built at import follows the locale."""
+        return [(m.value, m._label) for m in cls]
 
 
 def enum_column(enum_cls: type[enum.Enum], name: str) -> sa.Enum:

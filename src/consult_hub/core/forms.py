@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
-from wtforms.fields import DateTimeLocalField
+from wtforms.fields import DateTimeLocalField, SelectChoice
 
 from consult_hub.core.timefmt import local_zone, to_local
 
@@ -52,3 +53,28 @@ class EditForm(FlaskForm):
 
 
 REQUIRED = _l("此项必填")
+
+
+def show_errors(form: FlaskForm, errors: Mapping[str, str],
+                aliases: Mapping[str, str] | None = None) -> list[str]:
+    """Put each ``ValidationFailed`` message on its form field; return those no field shows."""
+    leftover = []
+    for key, message in errors.items():
+        name = (aliases or {}).get(key, key)
+        if name in form:
+            form[name].errors = [*form[name].errors, message]
+        else:
+            leftover.append(message)
+    return leftover
+
+
+def select_choices(pairs: Iterable[tuple[Any, Any]], group: str | None = None) -> list[SelectChoice]:
+    """``(value, label)`` pairs as WTForms choices (tuples are deprecated there)."""
+    return [SelectChoice(value=value, label=label, optgroup=group) for value, label in pairs]
+
+
+def optional_int(value: Any) -> int | None:
+    """Coerce a select's value to an id, or None for the empty choice."""
+    if value in (None, "", "None"):
+        return None
+    return int(value)

@@ -20,7 +20,7 @@ def init_templating(app: Flask) -> None:
     @app.template_global()
     def url_for_page(page: int) -> str:
         args = dict(request.view_args or {})
-        args.update(request.args.to_dict())
+        args.update(request.args.to_dict(flat=False))  # keep repeated filters (status=a&status=b)
         args["page"] = page
         return url_for(request.endpoint or "main.index", **args)
 

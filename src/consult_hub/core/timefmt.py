@@ -43,3 +43,14 @@ def local_year_bounds(year: int) -> tuple[datetime, datetime]:
         datetime(year, 1, 1, tzinfo=zone).astimezone(UTC),
         datetime(year + 1, 1, 1, tzinfo=zone).astimezone(UTC),
     )
+
+
+def local_midnight(day: date) -> datetime:
+    """The UTC instant where ``day`` begins in the people's time zone."""
+    return datetime(day.year, day.month, day.day, tzinfo=local_zone()).astimezone(UTC)
+
+
+def local_month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
+    """The UTC instants where ``month`` of ``year`` starts and ends in the people's time zone."""
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return local_midnight(date(year, month, 1)), local_midnight(following)

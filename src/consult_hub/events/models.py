@@ -6,7 +6,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult_hub.core.categories import Category
-from consult_hub.core.db import Base, LabelledEnum, TimestampMixin, UTCDateTime, enum_column
+from consult_hub.core.db import (
+    Base,
+    LabelledEnum,
+    TimestampMixin,
+    UTCDateTime,
+    enum_column,
+    utcnow,
+)
 
 
 class EventFormat(LabelledEnum):
@@ -87,6 +94,39 @@ class Event(TimestampMixin, Base):
     attendees = relationship("Member", secondary=event_attendees)
     issues = relationship("Issue", back_populates="event")
     created_by = relationship("User")
+    photos: Mapped[list[EventPhoto]] = relationship(
+        back_populates="event", order_by="EventPhoto.id", cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
 
     def __repr__(self) -> str:
         return f"<Event {self.id} {self.topic}>"
+
+
+class EventPhoto(Base):
+    """A photo of an event; the file lives in UPLOAD_FOLDER under a random name."""
+
+    __tablename__ = "event_photos"
+    __table_args__ = (
+        sa.CheckConstraint("size > 0 AND width > 0 AND height > 0", name="positive_dimensions"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"),
+                                          index=True)
+    stored_name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The uploader's file name: kept for the record, never shown (it may name people).
+    original_name: Mapped[str | None] = mapped_column(sa.String(255))
+    caption: Mapped[str | None] = mapped_column(sa.String(200))
+    content_type: Mapped[str] = mapped_column(sa.String(32))
+    size: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    event: Mapped[Event] = relationship(back_populates="photos")
+    uploaded_by = relationship("User")
+
+    def __repr__(self) -> str:
+        return f"<EventPhoto {self.id} of event {self.event_id}>"

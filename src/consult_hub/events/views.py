@@ -1,7 +1,378 @@
-"""Staff pages for consultation events."""
+"""Staff pages for consultation events: list, plan, edit, record as held, conclude, cancel, photos."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import Form
+
+from consult_hub.auth.decorators import public, staff_required
+from consult_hub.core.forms import select_choices
+from consult_hub.auth.scopes import can_manage_platform, require_platform
+from consult_hub.core.categories import Category
+from consult_hub.core.conflicts import EditConflict, check_version, conflict_from_stale
+from consult_hub.core.db import utcnow
+from consult_hub.core.errors import ValidationFailed
+from consult_hub.events import operations, photos, queries
+from consult_hub.events.forms import (
+    EDIT_FIELDS,
+    PROBLEM_ROWS,
+    ActionForm,
+    CancelForm,
+    ConcludeForm,
+    EditEventForm,
+    FilterForm,
+    PhotoForm,
+    PlanForm,
+    RecordForm,
+)
+from consult_hub.events.models import Event, EventPhoto, EventStatus
+from consult_hub.extensions import db
+from consult_hub.platforms.models import Platform, PlatformStatus
 
 bp = Blueprint("events", __name__, url_prefix="/manage/events")
+
+PUBLIC_STATUSES = (EventStatus.HELD, EventStatus.CONCLUDED)
+PLATFORM_FILTER_LIMIT = 100  # more platforms than this: search by name instead of a list
+PHOTO_MAX_AGE = 3600
+
+
+def _show_errors(form: Form, errors: dict[str, Any]) -> None:
+    """Put each message on its field (``problems-2-title`` names a row's field); the rest on top."""
+    for name, message in errors.items():
+        target = _field_named(form, name)
+        if target is None:
+            form.form_errors.append(message)
+        else:
+            target.errors = [*target.errors, message]
+
+
+def _field_named(form: Form, name: str) -> Any:
+    if name in form._fields:
+        return form[name]
+    list_name, _sep, rest = name.partition("-")
+    index, _sep, field_name = rest.partition("-")
+    rows = getattr(form._fields.get(list_name), "entries", None)
+    if rows is None or not index.isdigit() or int(index) >= len(rows):
+        return None
+    row = rows[int(index)].form
+    return row[field_name] if field_name in row._fields else None
+
+
+def _choice(enum_cls: Any, value: str | None) -> Any:
+    """The enum member a filter names, or None for "all" (or anything unknown)."""
+    try:
+        return enum_cls(value) if value else None
+    except ValueError:
+        return None
+
+
+def _failure_status(errors: dict[str, Any]) -> int:
+    """409 when the event moved on to another status meanwhile, else 422."""
+    return 409 if "status" in errors else 422
+
+
+def _save(form: Form, write: Any) -> tuple[Any, int | None]:
+    """Run one write and commit: (result, None); refused: messages on the form, (None, status)."""
+    try:
+        result = write()
+        db.session.commit()
+    except ValidationFailed as failed:
+        db.session.rollback()
+        _show_errors(form, failed.errors)
+        return None, _failure_status(failed.errors)
+    except StaleDataError:
+        db.session.rollback()
+        form.form_errors.append(_("这场活动刚被他人修改,请返回活动页面核对"))
+        return None, 409
+    return result, None
+
+
+def _load(event_id: int) -> Event:
+    event = db.get_or_404(Event, event_id)
+    require_platform(event.platform)
+    return event
+
+
+def _wrong_status(event: Event) -> Any:
+    flash(_("活动当前为“%(status)s”,不能进行这项操作", status=event.status.label), "warning")
+    return redirect(url_for("events.detail", event_id=event.id))
+
+
+# --- list -----------------------------------------------------------------------------------
+
+@bp.route("/")
+@staff_required
+def index():  # type: ignore[no-untyped-def]
+    now = utcnow()
+    form = FilterForm(request.args)
+    choices = queries.platform_choices(current_user, PLATFORM_FILTER_LIMIT)
+    if choices is not None:
+        form.platform.choices = select_choices(
+            [("", _("全部")), *((str(ident), name) for ident, name in choices)])
+    form.validate()
+    filters = queries.EventFilters(
+        q=(form.q.data or "").strip() if not form.q.errors else "",
+        status=_choice(EventStatus, form.status.data),
+        platform_id=request.args.get("platform", type=int),
+        category=_choice(Category, form.category.data),
+        date_from=form.date_from.data if not form.date_from.errors else None,
+        date_to=form.date_to.data if not form.date_to.errors else None,
+        missing_minutes=bool(form.missing.data),
+    )
+    page = db.paginate(queries.event_list(current_user, filters, now),
+                       per_page=current_app.config["PER_PAGE"], error_out=False)
+    return render_template("events/index.html", form=form, page=page, now=now,
+                           platform_list=choices is not None,
+                           filtered=any(v for k, v in request.args.items() if k != "page"))
+
+
+# --- plan and edit ----------------------------------------------------------------------------
+
+@bp.route("/new", methods=["GET", "POST"])
+@staff_required
+def new():  # type: ignore[no-untyped-def]
+    platform_id = request.args.get("platform", type=int)
+    if platform_id is None:
+        return _choose_platform()
+    platform = db.get_or_404(Platform, platform_id)
+    require_platform(platform)
+    form = PlanForm()
+    if request.method == "GET":
+        form.location.data = platform.address
+    status = 200
+    if form.validate_on_submit():
+        event, status = _save(form, lambda: operations.plan_event(
+            platform, actor_id=current_user.id, is_past=form.is_past.data,
+            **{name: form[name].data for name in EDIT_FIELDS}))
+        if status is None:
+            if form.is_past.data:
+                flash(_("活动已补录,请填写纪要"), "success")
+                return redirect(url_for("events.record", event_id=event.id), 303)
+            flash(_("活动已安排"), "success")
+            return redirect(url_for("events.detail", event_id=event.id), 303)
+    elif request.method == "POST":
+        status = 422
+    return render_template("events/plan.html", form=form, platform=platform,
+                           is_active=platform.status is PlatformStatus.ACTIVE), status
+
+
+def _choose_platform():  # type: ignore[no-untyped-def]
+    """The first step of planning: pick one of the user's active platforms."""
+    q = request.args.get("q", "").strip()[:100]
+    page = db.paginate(queries.platforms_query(current_user, active_only=True, q=q),
+                       per_page=current_app.config["PER_PAGE"], error_out=False)
+    if page.total == 1 and not q and page.page == 1:
+        return redirect(url_for("events.new", platform=page.items[0].id))
+    return render_template("events/choose_platform.html", page=page, q=q)
+
+
+@bp.route("/<int:event_id>/edit", methods=["GET", "POST"])
+@staff_required
+def edit(event_id: int):  # type: ignore[no-untyped-def]
+    event = _load(event_id)
+    if event.status is not EventStatus.PLANNED:
+        return _wrong_status(event)
+    form = EditEventForm(obj=event) if request.method == "GET" else EditEventForm()
+    if request.method == "GET":
+        form.start_from(event, EDIT_FIELDS)
+    conflict, status = None, 200
+    if form.validate_on_submit():
+        original = form.original.data
+        try:
+            check_version(event, version=form.version.data, original=original, fields=EDIT_FIELDS)
+            operations.update_event(event, actor_id=current_user.id,
+                                    **{name: form[name].data for name in EDIT_FIELDS})
+            db.session.commit()
+        except EditConflict as found:
+            db.session.rollback()
+            conflict, status = found, 409
+        except StaleDataError:
+            conflict, status = conflict_from_stale(event, original, EDIT_FIELDS), 409
+        except ValidationFailed as failed:
+            db.session.rollback()
+            _show_errors(form, failed.errors)
+            status = _failure_status(failed.errors)
+        else:
+            flash(_("修改已保存"), "success")
+            return redirect(url_for("events.detail", event_id=event.id), 303)
+        if conflict is not None:
+            form.start_from(event, EDIT_FIELDS)  # a deliberate second save wins
+    elif request.method == "POST":
+        status = 422
+    return render_template("events/edit.html", form=form, event=event, conflict=conflict), status
+
+
+# --- detail and the steps after the event --------------------------------------------------------
+
+@bp.route("/<int:event_id>")
+@staff_required
+def detail(event_id: int):  # type: ignore[no-untyped-def]
+    event = queries.event_for_page(event_id)
+    if event is None:
+        abort(404)
+    require_platform(event.platform)
+    return _render_detail(event)
+
+
+def _render_detail(event: Event, photo_form: PhotoForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    now = utcnow()
+    return render_template(
+        "events/detail.html", event=event, now=now,
+        photo_form=photo_form or PhotoForm(formdata=None),
+        can_record=event.status is EventStatus.PLANNED and event.starts_at <= now,
+        missing_minutes=event.status is EventStatus.PLANNED and event.ends_at < now,
+        photos_allowed=event.status in PUBLIC_STATUSES,
+    ), status
+
+
+@bp.route("/<int:event_id>/record", methods=["GET", "POST"])
+@staff_required
+def record(event_id: int):  # type: ignore[no-untyped-def]
+    event = _load(event_id)
+    if event.status is not EventStatus.PLANNED:
+        return _wrong_status(event)
+    form = RecordForm()
+    form.attendees.choices = select_choices(
+        (m.id, f"{m.name}({m.sector})") for m in queries.platform_members_of(event.platform_id))
+    status, added_rows = 200, False
+    if request.method == "GET":
+        form.starts_at.data, form.ends_at.data = event.starts_at, event.ends_at
+    elif request.form.get("more_rows"):
+        for _row in range(PROBLEM_ROWS):
+            if len(form.problems.entries) < form.problems.max_entries:
+                form.problems.append_entry()
+                added_rows = True
+    elif form.validate_on_submit():
+        issues, status = _save(form, lambda: operations.record_held(
+            event, starts_at=form.starts_at.data, ends_at=form.ends_at.data,
+            minutes=form.minutes.data, attendee_ids=form.attendees.data or [],
+            resident_count=form.resident_count.data, department_count=form.department_count.data,
+            expert_count=form.expert_count.data, opinions=form.opinions.data,
+            problems=[row.form.values() for row in form.problems.entries],
+            actor_id=current_user.id))
+        if status is None:
+            if issues:
+                flash(_("已记为已举行,并登记了 %(n)s 个问题", n=len(issues)), "success")
+            else:
+                flash(_("已记为已举行"), "success")
+            return redirect(url_for("events.detail", event_id=event.id), 303)
+    else:
+        # Show the problem rows' mistakes together with the other fields'.
+        _show_errors(form, operations.problem_row_errors(
+            [row.form.values() for row in form.problems.entries]))
+        status = 422
+    return render_template("events/record.html", form=form, event=event,
+                           added_rows=added_rows), status
+
+
+def _simple_step(event_id: int, allowed: EventStatus, form_cls: type, template: str,
+                 apply: Any, done: str):  # type: ignore[no-untyped-def]
+    """A one-field step (conclude, cancel): check, apply, commit once, or show why not."""
+    event = _load(event_id)
+    if event.status is not allowed:
+        return _wrong_status(event)
+    form = form_cls()
+    status: int | None = 200
+    if form.validate_on_submit():
+        _done, status = _save(form, lambda: apply(event, form))
+        if status is None:
+            flash(done, "success")
+            return redirect(url_for("events.detail", event_id=event.id), 303)
+    elif request.method == "POST":
+        status = 422
+    return render_template(template, form=form, event=event), status
+
+
+@bp.route("/<int:event_id>/conclude", methods=["GET", "POST"])
+@staff_required
+def conclude(event_id: int):  # type: ignore[no-untyped-def]
+    return _simple_step(
+        event_id, EventStatus.HELD, ConcludeForm, "events/conclude.html",
+        lambda event, form: operations.conclude_event(event, outcome=form.outcome.data,
+                                                      actor_id=current_user.id),
+        _("成果转化已登记"))
+
+
+@bp.route("/<int:event_id>/cancel", methods=["GET", "POST"])
+@staff_required
+def cancel(event_id: int):  # type: ignore[no-untyped-def]
+    return _simple_step(
+        event_id, EventStatus.PLANNED, CancelForm, "events/cancel.html",
+        lambda event, form: operations.cancel_event(event, reason=form.cancel_reason.data,
+                                                    actor_id=current_user.id),
+        _("活动已取消"))
+
+
+# --- photos ---------------------------------------------------------------------------------
+
+@bp.route("/<int:event_id>/photos", methods=["POST"])
+@staff_required
+def upload_photo(event_id: int):  # type: ignore[no-untyped-def]
+    event = _load(event_id)
+    form = PhotoForm()
+    if not form.validate_on_submit():
+        return _render_detail(event, form, 422)
+    upload = form.photo.data
+    try:
+        photo = operations.add_photo(
+            event, stream=getattr(upload, "stream", None), filename=getattr(upload, "filename", None),
+            caption=form.caption.data, actor_id=current_user.id)
+    except ValidationFailed as failed:
+        db.session.rollback()
+        _show_errors(form, failed.errors)
+        return _render_detail(event, form, _failure_status(failed.errors))
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        photos.remove(photo.stored_name)
+        raise
+    flash(_("照片已上传"), "success")
+    return redirect(url_for("events.detail", event_id=event.id, _anchor="photos"), 303)
+
+
+@bp.route("/photos/<int:photo_id>/delete", methods=["GET", "POST"])
+@staff_required
+def delete_photo(photo_id: int):  # type: ignore[no-untyped-def]
+    """Ask first (a tap on a phone is easily a mistake), then delete the row and its file."""
+    photo = db.get_or_404(EventPhoto, photo_id)
+    require_platform(photo.event.platform)
+    event_id = photo.event_id
+    form = ActionForm()
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_template("events/delete_photo.html", photo=photo, event=photo.event,
+                               form=form), status
+    stored_name = operations.delete_photo(photo, actor_id=current_user.id)
+    db.session.commit()
+    photos.remove(stored_name)  # only once the row is gone for good
+    flash(_("照片已删除"), "success")
+    return redirect(url_for("events.detail", event_id=event_id, _anchor="photos"), 303)
+
+
+@bp.route("/photos/<int:photo_id>")
+@public
+def photo(photo_id: int):  # type: ignore[no-untyped-def]
+    """A photo: for the platform's staff always, for everyone once the event has been held."""
+    found = queries.photo_with_event(photo_id)
+    if found is None:
+        abort(404)
+    event = found.event
+    is_staff = current_user.is_authenticated and can_manage_platform(current_user, event.platform)
+    if not is_staff and event.status not in PUBLIC_STATUSES:
+        abort(404)  # not "forbidden": do not confirm that the photo exists
+    path = photos.path_of(found.stored_name)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=found.content_type, conditional=True,
+                         max_age=PHOTO_MAX_AGE if event.status in PUBLIC_STATUSES else 0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Disposition"] = "inline"
+    if event.status not in PUBLIC_STATUSES:
+        response.headers["Cache-Control"] = "private, no-store"
+    return response

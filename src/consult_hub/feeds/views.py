@@ -2,6 +2,92 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from consult_hub.auth.decorators import public
+from consult_hub.core.timefmt import local_zone
+from consult_hub.extensions import db
+from consult_hub.feeds import atom, ical, queries
+from consult_hub.platforms import queries as platform_queries
+from consult_hub.platforms.models import Platform
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
+
+ICAL_TYPE = "text/calendar; charset=utf-8"
+ATOM_TYPE = "application/atom+xml; charset=utf-8"
+
+
+@bp.route("/")
+@public
+def index():  # type: ignore[no-untyped-def]
+    return render_template("feeds/index.html", districts=platform_queries.districts())
+
+
+@bp.route("/events.ics")
+@public
+def city_events():  # type: ignore[no-untyped-def]
+    name = _("%(city)s协商议事活动", city=current_app.config["CITY_NAME"])
+    return _calendar(name, queries.calendar_events(), "events.ics")
+
+
+@bp.route("/districts/<code>.ics")
+@public
+def district_events(code: str):  # type: ignore[no-untyped-def]
+    district = queries.district_by_code(code)
+    if district is None:
+        abort(404)
+    name = _("%(name)s协商议事活动", name=district.name)
+    return _calendar(name, queries.calendar_events(district_id=district.id), f"{code}.ics")
+
+
+@bp.route("/platforms/<int:platform_id>.ics")
+@public
+def platform_events(platform_id: int):  # type: ignore[no-untyped-def]
+    platform = db.get_or_404(Platform, platform_id)
+    name = _("%(name)s协商议事活动", name=platform.name)
+    return _calendar(name, queries.calendar_events(platform_id=platform.id),
+                     f"platform-{platform.id}.ics")
+
+
+@bp.route("/outcomes.atom")
+@public
+def outcomes():  # type: ignore[no-untyped-def]
+    city = current_app.config["CITY_NAME"]
+    info = atom.FeedInfo(
+        title=_("%(city)s群众诉求办理成果", city=city),
+        author=_("%(city)s政协", city=city),
+        domain=_feed_domain(),
+        self_url=url_for("feeds.outcomes", _external=True),
+        site_url=_public_url("public.outcomes") or url_for("main.index", _external=True),
+        lang="en" if str(get_locale()) == "en" else "zh-CN",
+    )
+    body = atom.build_outcomes_feed(
+        queries.latest_outcomes(), info,
+        lambda reference: _public_url("public.issue", reference=reference))
+    return Response(body, content_type=ATOM_TYPE)
+
+
+def _calendar(name: str, events: list, filename: str) -> Response:  # type: ignore[type-arg]
+    body = ical.build_calendar(
+        events, name=name, zone=local_zone(), uid_domain=_feed_domain(),
+        event_url=lambda event_id: _public_url("public.event", event_id=event_id))
+    response = Response(body, content_type=ICAL_TYPE)
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+def _feed_domain() -> str:
+    """The name in UIDs and tag: ids: the configured site, not whichever host was asked."""
+    site = current_app.config.get("SITE_URL") or request.host_url
+    return urlsplit(site).hostname or "localhost"
+
+
+def _public_url(endpoint: str, **values: object) -> str | None:
+    """An absolute link to a public page, or None where this site has no such page."""
+    if endpoint not in current_app.view_functions:
+        return None
+    return url_for(endpoint, **values, _external=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from consult_hub.core.categories import Category
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.core.timefmt import local_today, to_local
+from consult_hub.events.models import Event
 from consult_hub.extensions import db
 from consult_hub.issues import lifecycle
 from consult_hub.issues.models import (
@@ -23,6 +25,7 @@ from consult_hub.issues.models import (
     IssueStatus,
     IssueUpdate,
     ReferenceCounter,
+    Satisfaction,
 )
 from consult_hub.platforms.models import Platform
 
@@ -72,6 +75,49 @@ def new_tracking_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+TITLE_LENGTH = 200
+SUBMITTER_NAME_LENGTH = 64
+# A mobile number (optionally +86), or a landline with its area code: 3 digits for 010 and
+# 02x, 4 for the rest; separators (spaces, hyphens, brackets) are ignored.
+_MOBILE = re.compile(r"(?:\+?86)?(1[3-9]\d{9})")
+_LANDLINE = re.compile(r"(0(?:10|2\d))(\d{8})|(0[3-9]\d{2})(\d{7,8})")
+
+
+def normalise_phone(value: str | None) -> str | None:
+    """``13800001234`` or ``027-85612345`` from what a person typed; None if not a phone number."""
+    digits = re.sub(r"[\s\-()()]", "", value or "")
+    if match := _MOBILE.fullmatch(digits):
+        return match.group(1)
+    if match := _LANDLINE.fullmatch(digits):
+        area, number = (match.group(1), match.group(2)) if match.group(1) else match.group(3, 4)
+        return f"{area}-{number}"
+    return None
+
+
+def _check_enums(errors: dict[str, str], **pairs: tuple[Any, Any]) -> dict[str, Any]:
+    """Parse each ``name=(EnumClass, value)``; a bad value becomes an error on ``name``."""
+    parsed: dict[str, Any] = {}
+    for name, (enum_cls, value) in pairs.items():
+        try:
+            parsed[name] = enum_cls(value)
+        except ValueError:
+            errors[name] = f"无效的取值 {value!r}"
+    return parsed
+
+
+def _check_text(errors: dict[str, str], *, title: str, description: str,
+                kind: IssueKind | str, category: Category | str) -> dict[str, Any]:
+    """The problem's own words and classification, checked and tidied, as model values."""
+    if not (title or "").strip():
+        errors["title"] = "请填写标题"
+    elif len(title.strip()) > TITLE_LENGTH:
+        errors["title"] = f"标题不超过 {TITLE_LENGTH} 个字符"
+    if not (description or "").strip():
+        errors["description"] = "请填写问题描述"
+    parsed = _check_enums(errors, kind=(IssueKind, kind), category=(Category, category))
+    return {"title": (title or "").strip(), "description": (description or "").strip(), **parsed}
+
+
 def create_issue(
     *,
     platform: Platform,
@@ -89,31 +135,30 @@ def create_issue(
     """Record a new problem as received, with its first timeline entry."""
     now = now or utcnow()
     errors: dict[str, str] = {}
-    if not (title or "").strip():
-        errors["title"] = "请填写标题"
-    elif len(title.strip()) > 200:
-        errors["title"] = "标题不超过 200 个字符"
-    if not (description or "").strip():
-        errors["description"] = "请填写问题描述"
-    enums = {"kind": (IssueKind, kind), "category": (Category, category),
-             "source": (IssueSource, source)}
-    parsed: dict[str, Any] = {}
-    for name, (enum_cls, value) in enums.items():
-        try:
-            parsed[name] = enum_cls(value)
-        except ValueError:
-            errors[name] = f"无效的取值 {value!r}"
+    parsed = _check_text(errors, title=title, description=description, kind=kind,
+                         category=category)
+    parsed.update(_check_enums(errors, source=(IssueSource, source)))
+    name = (submitter_name or "").strip() or None
+    if name and len(name) > SUBMITTER_NAME_LENGTH:
+        errors["submitter_name"] = f"姓名不超过 {SUBMITTER_NAME_LENGTH} 个字符"
+    phone = None
+    if (submitter_phone or "").strip():
+        phone = normalise_phone(submitter_phone)
+        if phone is None:
+            errors["submitter_phone"] = "请填写有效的手机号(11 位)或带区号的固定电话"
+    if event_id is not None:
+        event = db.session.get(Event, event_id)
+        if event is None or event.platform_id != platform.id:
+            errors["event_id"] = "所选活动不属于这个平台"
     if errors:
         raise ValidationFailed(errors)
     issue = Issue(
         reference=next_reference(now),
-        title=title.strip(),
-        description=description.strip(),
         platform_id=platform.id,
         district_id=platform.district_id,
         event_id=event_id,
-        submitter_name=(submitter_name or "").strip() or None,
-        submitter_phone=(submitter_phone or "").strip() or None,
+        submitter_name=name,
+        submitter_phone=phone,
         tracking_token=new_tracking_token(),
         status=IssueStatus.RECEIVED,
         created_by_id=actor_id,
@@ -148,4 +193,78 @@ def change_status(
              "due_on": issue.due_on, "planned_on": issue.planned_on,
              "resolution": issue.resolution}
     record(f"issue_{action}", issue, diff(before, after), actor_id=actor_id)
+    return update
+
+
+TEXT_FIELDS = ("title", "description", "kind", "category")
+
+
+def update_issue(
+    issue: Issue,
+    *,
+    title: str,
+    description: str,
+    kind: IssueKind | str,
+    category: Category | str,
+    actor_id: int | None,
+    now: datetime | None = None,
+) -> dict[str, list[Any]]:
+    """Correct a problem's words and classification; returns the audited changes."""
+    errors: dict[str, str] = {}
+    values = _check_text(errors, title=title, description=description, kind=kind,
+                         category=category)
+    if errors:
+        raise ValidationFailed(errors)
+    before = {name: getattr(issue, name) for name in TEXT_FIELDS}
+    changes = diff(before, values)
+    if not changes:
+        return changes
+    for name, value in values.items():
+        setattr(issue, name, value)
+    issue.updated_at = now or utcnow()
+    db.session.flush()
+    record("issue_edit", issue, changes, actor_id=actor_id)
+    return changes
+
+
+# Outcomes a resident can rate; a rejected problem is answered, not solved.
+RATEABLE_STATUSES = frozenset({IssueStatus.RESOLVED, IssueStatus.CONSTRAINED})
+
+
+def rate_issue(
+    issue: Issue,
+    satisfaction: Satisfaction | str,
+    actor_id: int | None,
+    note: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> IssueUpdate:
+    """Record the resident's rating of a closed outcome, once; raises ValidationFailed otherwise.
+
+    The rating shows on the public timeline. A comment (``note``) is kept as an internal
+    timeline note, since a follow-up call's notes may name the resident.
+    """
+    now = now or utcnow()
+    try:
+        rating = Satisfaction(satisfaction)
+    except ValueError:
+        raise ValidationFailed({"satisfaction": "请选择满意度"}) from None
+    if issue.status not in RATEABLE_STATUSES:
+        raise ValidationFailed(
+            {"satisfaction": f"“{issue.status.label}”的问题不能评价,办结后才能评价"})
+    if issue.satisfaction is not None:
+        raise ValidationFailed({"satisfaction": f"已评价为“{issue.satisfaction.label}”,不能重复评价"})
+    issue.satisfaction = rating
+    issue.rated_at = now
+    issue.updated_at = now
+    update = IssueUpdate(action="rate", from_status=issue.status, to_status=issue.status,
+                         note=f"群众满意度评价:{rating.label}", is_public=True,
+                         actor_id=actor_id, created_at=now)
+    issue.updates.append(update)
+    if (note or "").strip():
+        issue.updates.append(IssueUpdate(
+            action="note", from_status=issue.status, to_status=issue.status, note=note.strip(),
+            is_public=False, actor_id=actor_id, created_at=now))
+    db.session.flush()
+    record("issue_rate", issue, {"satisfaction": [None, rating.value]}, actor_id=actor_id)
     return update

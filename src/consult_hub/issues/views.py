@@ -1,7 +1,428 @@
-"""Staff pages for residents' problems."""
+"""Staff pages for residents' problems: the list, raising one, its page, actions and rating."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
+
+from consult_hub.auth.decorators import staff_required
+from consult_hub.core.forms import select_choices
+from consult_hub.auth.models import Role
+from consult_hub.auth.scopes import (
+    can_assign_issue,
+    can_choose_district,
+    can_manage_platform,
+    can_take_action,
+    can_update_issue,
+    require,
+)
+from consult_hub.core.categories import Category
+from consult_hub.core.conflicts import EditConflict, check_version, conflict_from_stale
+from consult_hub.core.db import utcnow
+from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.timefmt import format_datetime, local_today
+from consult_hub.events.models import Event
+from consult_hub.extensions import db
+from consult_hub.issues import queries
+from consult_hub.issues.forms import (
+    EDIT_FIELDS,
+    ActionForm,
+    IssueEditForm,
+    IssueFilterForm,
+    NewIssueForm,
+    RateForm,
+    action_form,
+)
+from consult_hub.issues.lifecycle import TRANSITIONS, Transition, allowed_actions
+from consult_hub.issues.models import Issue, IssueKind, IssueStatus, IssueUpdate, Satisfaction
+from consult_hub.issues.operations import (
+    RATEABLE_STATUSES,
+    change_status,
+    create_issue,
+    rate_issue,
+    update_issue,
+)
+from consult_hub.platforms.models import Platform
 
 bp = Blueprint("issues", __name__, url_prefix="/manage/issues")
+
+# Timeline entries that are not lifecycle actions.
+OTHER_ACTION_LABELS = {"receive": _l("受理"), "rate": _l("满意度评价")}
+
+
+def action_label(action: str) -> str:
+    transition = TRANSITIONS.get(action)
+    return str(transition.label if transition else OTHER_ACTION_LABELS.get(action, action))
+
+
+@bp.app_template_global("issue_action_label")
+def _issue_action_label(action: str) -> str:
+    return action_label(action)
+
+
+# --- The list ---------------------------------------------------------------------------------
+
+
+@bp.route("/")
+@staff_required
+def index():  # type: ignore[no-untyped-def]
+    statuses = request.args.getlist("status")
+    if len(statuses) > 1:
+        # One comma-separated value keeps the choice through page links and status chips.
+        args = request.args.to_dict()
+        args["status"] = ",".join(statuses)
+        return redirect(url_for("issues.index", **args))
+    form = IssueFilterForm(formdata=request.args)
+    form.validate()
+    user = current_user
+    chooses_district = can_choose_district(user)
+    district_id = form.valid("district") if chooses_district else None
+    filters = queries.IssueFilters(
+        statuses=[IssueStatus(s) for s in form.status.data or []],
+        kind=form.valid("kind"), category=form.valid("category"), source=form.valid("source"),
+        district_id=district_id, platform_id=form.valid("platform"),
+        department_id=form.valid("department"), overdue=bool(form.overdue.data),
+        text=(form.q.data or "")[:100], sort=form.valid("sort") or "newest",
+    )
+    _filter_choices(form, district_id, filters.platform_id)
+    today = local_today(utcnow())
+    counts = queries.status_counts(user, filters, today)
+    page = queries.issue_page(user, filters, today, request.args.get("page", 1, type=int))
+    args = {k: v for k, v in request.args.to_dict().items() if k not in ("status", "page")}
+    chips = [(None, _("全部"), sum(counts.values()), url_for("issues.index", **args),
+              not filters.statuses)]
+    chips += [(status, status.label, counts[status],
+               url_for("issues.index", **args, status=status.value),
+               filters.statuses == [status]) for status in IssueStatus]
+    active = sum(1 for value in (filters.kind, filters.category, filters.source, district_id,
+                                 filters.platform_id, filters.department_id) if value is not None)
+    active += filters.overdue + (len(filters.statuses) > 1)
+    return render_template(
+        "issues/index.html", form=form, page=page, chips=chips, today=today,
+        chooses_district=chooses_district, active_filters=active,
+        can_raise=queries.scoped_platform_count(user) > 0,
+    )
+
+
+def _filter_choices(form: IssueFilterForm, district_id: int | None,
+                    platform_id: int | None) -> None:
+    """Districts for city staff; platforms and departments within the user's reach."""
+    user = current_user
+    if user.role is Role.ADMIN:
+        form.district.choices = select_choices(
+            [("", _("全部区")), *((d.id, d.name) for d in queries.districts())])
+        platforms = (queries.scoped_platforms(user, district_id, include=[platform_id])
+                     if district_id or platform_id else [])
+        department_district = district_id
+    else:
+        platforms = queries.scoped_platforms(user, include=[platform_id])
+        department_district = (user.district_id if user.role is Role.DISTRICT_ADMIN
+                               else next((p.district_id for p in user.platforms), None))
+    form.platform.choices = select_choices([("", _("全部平台")), *((p.id, p.name) for p in platforms)])
+    departments = queries.department_choices(department_district, everything=(
+        user.role is Role.ADMIN and district_id is None))
+    form.department.choices = select_choices([("", _("全部承办单位")), *(
+        (d.id, d.name if d.is_active else _("%(name)s(已停用)", name=d.name))
+        for d in departments)])
+
+
+# --- Raising a problem ------------------------------------------------------------------------
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@staff_required
+def new():  # type: ignore[no-untyped-def]
+    user = current_user
+    event_id = request.args.get("event", type=int)
+    event = db.session.get(Event, event_id) if event_id else None
+    platform_id = request.args.get("platform", type=int) or (event.platform_id if event else None)
+    form = NewIssueForm()
+    if form.is_submitted():
+        platform_id = form.platform_id.data
+    platform = db.session.get(Platform, platform_id) if platform_id else None
+    if platform is not None:
+        require(can_manage_platform(user, platform), f"platform:{platform.id}")
+    platforms = queries.scoped_platforms(user, include=[platform_id])
+    if platform is None and len(platforms) == 1 and not form.is_submitted():
+        platform = platforms[0]
+    if platform is None and not form.is_submitted():
+        # Choose the platform first, so the form can offer that platform's events.
+        return render_template("issues/choose_platform.html", platforms=platforms)
+    form.platform_id.choices = select_choices([("", _("请选择平台")),
+                                               *((p.id, p.name) for p in platforms)])
+    events = queries.platform_events(platform.id, include=event_id) if platform else []
+    form.event_id.choices = select_choices([("", _("不是在活动中提出的")), *(
+        (e.id, f"{format_datetime(e.starts_at, '%Y-%m-%d')} {e.topic}") for e in events)])
+    if not form.is_submitted():
+        form.platform_id.data = platform.id if platform else None
+        if event is not None and platform is not None and event.platform_id == platform.id:
+            form.event_id.data = event.id
+            form.source.data = "event"
+            form.category.data = event.category.value
+        else:
+            form.source.data = "resident"
+        return render_template("issues/new.html", form=form, platform=platform)
+    if form.validate():
+        try:
+            if platform is None:
+                raise ValidationFailed({"platform_id": _("请选择平台")})
+            issue = create_issue(
+                platform=platform, title=form.title.data or "",
+                description=form.description.data or "", kind=form.kind.data or "",
+                category=form.category.data or "", source=form.source.data or "",
+                event_id=form.event_id.data, submitter_name=form.submitter_name.data,
+                submitter_phone=form.submitter_phone.data, actor_id=user.id,
+            )
+        except ValidationFailed as failed:
+            _copy_errors(form, failed)
+        else:
+            db.session.commit()
+            flash(_("已登记问题 %(reference)s", reference=issue.reference), "success")
+            return redirect(url_for("issues.detail", issue_id=issue.id), 303)
+    return render_template("issues/new.html", form=form, platform=platform), 422
+
+
+# --- One problem ------------------------------------------------------------------------------
+
+
+def _load(issue_id: int) -> Issue:
+    issue = queries.issue_for_page(issue_id)
+    if issue is None:
+        abort(404)
+    require(can_update_issue(current_user, issue), f"issue:{issue_id}")
+    return issue
+
+
+@bp.route("/<int:issue_id>")
+@staff_required
+def detail(issue_id: int):  # type: ignore[no-untyped-def]
+    return _detail_page(_load(issue_id))
+
+
+def _detail_page(issue: Issue, *, status: int = 200, posted: tuple[str, ActionForm] | None = None,
+                 problem: str | None = None, conflict: str | None = None):  # type: ignore[no-untyped-def]
+    """The page: facts, timeline and a form per action this user may take now.
+
+    ``posted`` is the action form just submitted (kept with the user's input);
+    ``problem`` a message about the action itself; ``conflict`` what changed meanwhile.
+    """
+    user = current_user
+    forms: dict[str, ActionForm] = {}
+    transitions = [t for t in allowed_actions(issue) if can_take_action(user, issue, t.action)]
+    for transition in transitions:
+        form = posted[1] if posted and posted[0] == transition.action else None
+        if form is None:
+            form = action_form(transition, formdata=None)
+        form.start_from(issue)
+        if transition.action == "assign":
+            form["department"].choices = select_choices([("", _("请选择承办单位")), *(
+                (d.id, d.name) for d in queries.assignable_departments(issue.district_id))])
+        forms[transition.action] = form
+    rate_form = None
+    if (issue.status in RATEABLE_STATUSES and issue.satisfaction is None
+            and can_take_action(user, issue, "rate")):
+        rate_form = posted[1] if posted and posted[0] == "rate" else RateForm(formdata=None)
+        rate_form.start_from(issue)
+    if posted and posted[1] is not rate_form and posted[0] not in forms:
+        # The form is not offered any more (the status moved on): say why at the top.
+        problem = problem or " ".join(
+            str(message) for errors in posted[1].errors.values() for message in errors)
+    return render_template(
+        "issues/detail.html", issue=issue, transitions=transitions, forms=forms,
+        rate_form=rate_form, posted_action=posted[0] if posted else None, problem=problem,
+        conflict=conflict, today=local_today(utcnow()),
+        can_edit=can_take_action(user, issue, "edit"),
+        follows_through=can_assign_issue(user, issue),
+        offer_reopen=issue.satisfaction is Satisfaction.UNSATISFIED,
+    ), status
+
+
+def _copy_errors(form: Any, failed: ValidationFailed) -> list[str]:
+    """Put each message on its field; return those that belong to no field."""
+    rest = []
+    for name, message in failed.errors.items():
+        if name in form:
+            form[name].errors = [*form[name].errors, message]
+        else:
+            rest.append(message)
+    return rest
+
+
+CHANGE_PHRASES = {
+    "start": _l("标记为开始办理"),
+    "resolve": _l("办结(已解决或采纳)"),
+    "constrain": _l("标记为因条件所限一时难以解决"),
+    "reject": _l("标记为不予受理"),
+    "reopen": _l("重新办理"),
+    "note": _l("添加了办理进展"),
+    "rate": _l("记录了满意度评价"),
+}
+
+
+def _describe(update: IssueUpdate, issue: Issue) -> str:
+    """What one timeline entry did, as a phrase: "交办给市水务局"."""
+    if update.action == "assign" and issue.department is not None:
+        return _("交办给%(department)s", department=issue.department.name)
+    if update.action == "plan" and issue.planned_on is not None:
+        return _("列入计划(计划 %(day)s 完成)", day=issue.planned_on.isoformat())
+    return str(CHANGE_PHRASES.get(update.action, action_label(update.action)))
+
+
+def _conflict_message(issue: Issue, seen: Any, conflict: EditConflict | None) -> str:
+    """Who changed the problem since the page was loaded, and how: "已被王丽交办给市水务局"."""
+    try:
+        seen_id = int(seen)
+    except (TypeError, ValueError):
+        seen_id = issue.updates[-1].id if issue.updates else 0
+    news = queries.updates_after(issue, seen_id)
+    if news:
+        last = news[-1]
+        who = last.actor.name if last.actor else _("居民")
+        said = _("%(when)s,此问题已被%(who)s%(what)s。", when=format_datetime(last.created_at),
+                 who=who, what=_describe(last, issue))
+        if len(news) > 1:
+            said += _("(您打开页面后共有 %(count)s 处变动,见下方办理记录。)", count=len(news))
+    elif conflict is not None and conflict.by:
+        said = _("%(when)s,%(who)s修改了此问题的内容。", when=format_datetime(conflict.at),
+                 who=conflict.by)
+    else:
+        said = _("您打开页面后,此问题已被他人修改。")
+    return said + _("您的操作没有执行:页面已更新为最新情况,您填写的内容仍保留,请核对后再提交。")
+
+
+def _stale(issue: Issue, seen: Any, conflict: EditConflict | None,
+           posted: tuple[str, ActionForm]):  # type: ignore[no-untyped-def]
+    db.session.rollback()
+    fresh = _load(issue.id)
+    return _detail_page(fresh, status=409, posted=posted,
+                        conflict=_conflict_message(fresh, seen, conflict))
+
+
+def _lifecycle_values(transition: Transition, form: ActionForm, issue: Issue) -> dict[str, Any]:
+    """The form's values as ``lifecycle.apply`` takes them: departments and problems as rows."""
+    values = form.values(transition)
+    if values.get("department") is not None:
+        departments = {d.id: d for d in queries.assignable_departments(issue.district_id)}
+        chosen = departments.get(values["department"])
+        if chosen is None:
+            raise ValidationFailed({"department": _("请从列表中选择承办单位")})
+        values["department"] = chosen
+    if values.get("duplicate_of") is not None:
+        reference = values["duplicate_of"]
+        original = queries.find_by_reference(current_user, reference)
+        if original is None:
+            raise ValidationFailed({"duplicate_of": _("找不到编号为 %(ref)s 的诉求", ref=reference)})
+        values["duplicate_of"] = original
+    return values
+
+
+def _write(issue: Issue, name: str, form: ActionForm, write: Callable[[], Any]):  # type: ignore[no-untyped-def]
+    """Run ``write`` and commit, unless the page was stale (409) or the input bad (422).
+
+    Returns the error page to answer with, or None when the change is stored.
+    """
+    posted = (name, form)
+    try:
+        check_version(issue, version=form.version.data, original=None, fields=[])
+    except EditConflict as conflict:
+        return _stale(issue, form.seen.data, conflict, posted)
+    if not form.validate():
+        return _detail_page(issue, status=422, posted=posted)
+    try:
+        write()
+        db.session.commit()
+    except ValidationFailed as failed:
+        db.session.rollback()
+        rest = _copy_errors(form, failed)
+        return _detail_page(_load(issue.id), status=422, posted=posted,
+                            problem=" ".join(rest) or None)
+    except StaleDataError:
+        return _stale(issue, form.seen.data, None, posted)
+    return None
+
+
+@bp.route("/<int:issue_id>/act/<action>", methods=["POST"])
+@staff_required
+def act(issue_id: int, action: str):  # type: ignore[no-untyped-def]
+    issue = _load(issue_id)
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        abort(404)
+    require(can_take_action(current_user, issue, action), f"issue:{issue_id}:{action}")
+    form = action_form(transition)
+    refused = _write(issue, action, form, lambda: change_status(
+        issue, action, actor_id=current_user.id, **_lifecycle_values(transition, form, issue)))
+    if refused is not None:
+        return refused
+    flash(_("%(reference)s:%(label)s,已保存", reference=issue.reference,
+            label=transition.label), "success")
+    return redirect(url_for("issues.detail", issue_id=issue.id), 303)
+
+
+@bp.route("/<int:issue_id>/satisfaction", methods=["POST"])
+@staff_required
+def rate(issue_id: int):  # type: ignore[no-untyped-def]
+    issue = _load(issue_id)
+    require(can_take_action(current_user, issue, "rate"), f"issue:{issue_id}:rate")
+    form = RateForm()
+    refused = _write(issue, "rate", form, lambda: rate_issue(
+        issue, form.satisfaction.data or "", current_user.id, form.note.data))
+    if refused is not None:
+        return refused
+    if issue.satisfaction is Satisfaction.UNSATISFIED:
+        flash(_("已记录:居民不满意。可以重新办理这个问题。"), "warning")
+        return redirect(url_for("issues.detail", issue_id=issue.id, _anchor="act-reopen"), 303)
+    flash(_("已记录居民的评价:%(label)s", label=issue.satisfaction.label), "success")
+    return redirect(url_for("issues.detail", issue_id=issue.id), 303)
+
+
+def _labelled(name: str, value: Any) -> Any:
+    """A stored enum value as people read it (the conflict table shows kind and category)."""
+    enum_cls = {"kind": IssueKind, "category": Category}.get(name)
+    try:
+        return enum_cls(value).label if enum_cls and value else value
+    except ValueError:
+        return value
+
+
+@bp.route("/<int:issue_id>/edit", methods=["GET", "POST"])
+@staff_required
+def edit(issue_id: int):  # type: ignore[no-untyped-def]
+    issue = _load(issue_id)
+    require(can_take_action(current_user, issue, "edit"), f"issue:{issue_id}:edit")
+    form = IssueEditForm(obj=issue)
+    if not form.is_submitted():
+        form.start_from(issue, EDIT_FIELDS)
+        return render_template("issues/edit.html", form=form, issue=issue, conflict=None)
+    conflict = None
+    if form.validate():
+        try:
+            check_version(issue, version=form.version.data, original=form.original.data,
+                          fields=EDIT_FIELDS)
+            update_issue(issue, title=form.title.data or "", description=form.description.data or "",
+                         kind=form.kind.data or "", category=form.category.data or "",
+                         actor_id=current_user.id)
+            db.session.commit()
+        except EditConflict as found:
+            conflict = found
+        except StaleDataError:
+            conflict = conflict_from_stale(issue, form.original.data, EDIT_FIELDS)
+        except ValidationFailed as failed:
+            db.session.rollback()
+            _copy_errors(form, failed)
+        else:
+            flash(_("已保存 %(reference)s 的修改", reference=issue.reference), "success")
+            return redirect(url_for("issues.detail", issue_id=issue.id), 303)
+    if conflict is not None:
+        # Their input stays; saving again on purpose now overwrites what the other person did.
+        form.start_from(issue, EDIT_FIELDS)
+        conflict.changed = {name: (_labelled(name, was), _labelled(name, now))
+                            for name, (was, now) in conflict.changed.items()}
+    return render_template("issues/edit.html", form=form, issue=issue, conflict=conflict), (
+        409 if conflict is not None else 422)

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from consult_hub.areas.models import Area
 from consult_hub.auth.models import Role, User
+from consult_hub.auth.scopes import platform_filter
 from consult_hub.core.db import utcnow
-from consult_hub.core.timefmt import local_today, local_year_bounds, to_local
+from consult_hub.core.timefmt import (
+    local_month_bounds,
+    local_today,
+    local_year_bounds,
+    to_local,
+)
+from consult_hub.departments.models import Department
 from consult_hub.events.models import Event, EventStatus
 from consult_hub.extensions import db
-from consult_hub.issues.models import DUE_STATUSES, Issue, IssueStatus
+from consult_hub.issues.models import CLOSED_STATUSES, Issue, IssueStatus, IssueUpdate
+from consult_hub.issues.queries import deadline
+from consult_hub.issues.queries import overdue_clause as _overdue_clause
+from consult_hub.platforms.queries import inactive_clause
 from consult_hub.platforms.models import Platform, PlatformStatus
 
 HELD = (EventStatus.HELD, EventStatus.CONCLUDED)
@@ -75,6 +87,18 @@ class ScopeRow:
     upcoming_events: int = 0
     open_issues: int = 0
     overdue_issues: int = 0
+    inactive_platforms: int = 0  # filled for district rows only
+
+
+FIGURES = ("platforms", "events_this_year", "upcoming_events", "open_issues", "overdue_issues",
+           "inactive_platforms")
+
+
+def _totals(rows: list[Any], row: Any, names: tuple[str, ...]) -> Any:
+    for line in rows:
+        for name in names:
+            setattr(row, name, getattr(row, name) + getattr(line, name))
+    return row
 
 
 @dataclass
@@ -85,19 +109,7 @@ class LandingSummary:
 
     @property
     def totals(self) -> ScopeRow:
-        total = ScopeRow(0, "合计")
-        for row in self.rows:
-            for name in ("platforms", "events_this_year", "upcoming_events", "open_issues",
-                         "overdue_issues"):
-                setattr(total, name, getattr(total, name) + getattr(row, name))
-        return total
-
-
-def _overdue_clause(today: date) -> sa.ColumnElement[bool]:
-    return sa.or_(
-        sa.and_(Issue.status.in_(DUE_STATUSES), Issue.due_on < today),
-        sa.and_(Issue.status == IssueStatus.PLANNED, Issue.planned_on < today),
-    )
+        return _totals(self.rows, ScopeRow(0, "合计"), FIGURES)
 
 
 def landing_summary(user: User, now: datetime | None = None) -> LandingSummary:
@@ -135,7 +147,212 @@ def landing_summary(user: User, now: datetime | None = None) -> LandingSummary:
     fill("upcoming_events", base.select_from(Event).join(Platform).where(
         Event.status == EventStatus.PLANNED, Event.starts_at >= now))
     fill("open_issues", base.select_from(Issue).join(Platform).where(
-        Issue.status.not_in((IssueStatus.RESOLVED, IssueStatus.CONSTRAINED, IssueStatus.REJECTED))))
+        Issue.status.not_in(CLOSED_STATUSES)))
     fill("overdue_issues", base.select_from(Issue).join(Platform).where(_overdue_clause(today)))
+    if summary.row_kind == "district":
+        fill("inactive_platforms", base.select_from(Platform).where(inactive_clause(now)))
     summary.rows = list(rows.values())
     return summary
+
+
+# --- The dashboard: what needs doing, besides the landing table --------------------------------
+
+UPCOMING_DAYS = 14
+LIST_LIMIT = 10
+
+
+@dataclass
+class ItemList:
+    """The first few rows of a list, and how many rows there are in all."""
+
+    items: list[sa.Row[Any]]
+    total: int
+
+    @classmethod
+    def fetch(cls, stmt: sa.Select, limit: int = LIST_LIMIT) -> ItemList:
+        """Run ``stmt`` once: its first ``limit`` rows and, by a window count, the total."""
+        items = list(db.session.execute(stmt.add_columns(sa.func.count().over().label("total"))
+                                        .limit(limit)))
+        return cls(items, items[0].total if items else 0)
+
+
+@dataclass
+class CoordinatorBoard:
+    """A coordinator's to-do: minutes to write, problems to chase, events coming up."""
+
+    missing_minutes: ItemList
+    overdue_issues: ItemList
+    upcoming_events: ItemList
+    open_issues: ItemList
+    upcoming_days: int = UPCOMING_DAYS
+
+
+@dataclass
+class MonthRow:
+    """This month's activity in one district (or the whole city, as the total)."""
+
+    id: int
+    name: str
+    events_held: int = 0
+    issues_raised: int = 0
+    resolved: int = 0
+    planned: int = 0
+    constrained: int = 0
+    rejected: int = 0
+    new_platforms: int = 0
+
+
+MONTH_FIGURES = ("events_held", "issues_raised", "resolved", "planned", "constrained", "rejected",
+                 "new_platforms")
+
+
+@dataclass
+class StaffBoard:
+    """District or city staff: overdue problems by department, idle platforms, this month."""
+
+    overdue_by_department: list[sa.Row[Any]]
+    inactive_platforms: ItemList
+    inactive_days: int
+    month: date  # its first day
+    month_rows: list[MonthRow]
+
+    @property
+    def overdue_total(self) -> int:
+        return sum(row.overdue for row in self.overdue_by_department)
+
+    @property
+    def month_totals(self) -> MonthRow:
+        return _totals(self.month_rows, MonthRow(0, "合计"), MONTH_FIGURES)
+
+
+def _issue_rows() -> sa.Select:
+    return (
+        sa.select(Issue.id, Issue.reference, Issue.title, Issue.status,
+                  deadline().label("due_on"),
+                  Platform.name.label("platform"), Department.name.label("department"))
+        .join(Platform, Issue.platform_id == Platform.id)
+        .outerjoin(Department, Issue.department_id == Department.id)
+    )
+
+
+def _event_rows() -> sa.Select:
+    return (sa.select(Event.id, Event.topic, Event.starts_at, Event.ends_at, Event.location,
+                      Platform.name.label("platform"))
+            .join(Platform, Event.platform_id == Platform.id))
+
+
+def coordinator_board(platform_ids: list[int], now: datetime | None = None) -> CoordinatorBoard:
+    """The lists on a coordinator's dashboard, for ``platform_ids``, in four queries."""
+    now = now or utcnow()
+    today = local_today(now)
+    due = deadline()
+    mine_e, mine_i = Event.platform_id.in_(platform_ids), Issue.platform_id.in_(platform_ids)
+    return CoordinatorBoard(
+        # Held but not written up: still planned after its end time.
+        missing_minutes=ItemList.fetch(_event_rows().where(
+            mine_e, Event.status == EventStatus.PLANNED, Event.ends_at < now,
+        ).order_by(Event.ends_at.desc(), Event.id)),
+        overdue_issues=ItemList.fetch(_issue_rows().where(
+            mine_i, _overdue_clause(today)).order_by(due, Issue.id)),
+        upcoming_events=ItemList.fetch(_event_rows().where(
+            mine_e, Event.status == EventStatus.PLANNED, Event.starts_at >= now,
+            Event.starts_at < now + timedelta(days=UPCOMING_DAYS),
+        ).order_by(Event.starts_at, Event.id)),
+        # Open and not overdue: every open status has its date in ``due`` (NULL: none yet).
+        open_issues=ItemList.fetch(_issue_rows().where(
+            mine_i, Issue.status.not_in(CLOSED_STATUSES), sa.or_(due.is_(None), due >= today),
+        ).order_by(due.is_(None), due, Issue.created_at, Issue.id)),
+    )
+
+
+def _overdue_by_department(user: User, today: date) -> list[sa.Row[Any]]:
+    """Overdue problems per department (unassigned ones together), most first."""
+    due = deadline()
+    count = sa.func.count(Issue.id)
+    stmt = (
+        sa.select(Issue.department_id, Department.name, Area.name.label("district"),
+                  count.label("overdue"), sa.func.min(due).label("oldest_on"))
+        .select_from(Issue)
+        .outerjoin(Department, Issue.department_id == Department.id)
+        .outerjoin(Area, Department.district_id == Area.id)
+        .where(_overdue_clause(today))
+        .group_by(Issue.department_id, Department.name, Area.name)
+        .order_by(count.desc(), sa.func.min(due), Department.name)
+    )
+    if user.role is Role.DISTRICT_ADMIN:
+        stmt = stmt.where(Issue.district_id == user.district_id)
+    return list(db.session.execute(stmt))
+
+
+def _inactive_platforms(user: User, now: datetime) -> ItemList:
+    """The platforms idle longest (never held an event first), with their last held event."""
+    last_held = (sa.select(sa.func.max(Event.starts_at))
+                 .where(Event.platform_id == Platform.id, Event.status.in_(HELD))
+                 .correlate(Platform).scalar_subquery().label("last_held_at"))
+    stmt = (
+        sa.select(Platform.id, Platform.name, Area.name.label("district"), last_held)
+        .join(Area, Platform.district_id == Area.id)
+        .where(platform_filter(user), inactive_clause(now))
+        .order_by(last_held.nulls_first(), Platform.name, Platform.id)
+    )
+    return ItemList.fetch(stmt)
+
+
+def _month_rows(districts: list[ScopeRow], today: date) -> list[MonthRow]:
+    """This month's figures per district, in three grouped queries."""
+    rows = {row.id: MonthRow(row.id, row.name) for row in districts}
+    start, end = local_month_bounds(today.year, today.month)
+    first, following = to_local(start).date(), to_local(end).date()
+    in_scope = Platform.district_id.in_(list(rows))
+
+    def fill(attr: str, stmt: sa.Select) -> None:
+        for key, count in db.session.execute(stmt):
+            if key in rows:
+                setattr(rows[key], attr, count)
+
+    fill("events_held", sa.select(Platform.district_id, sa.func.count(Event.id))
+         .join(Platform, Event.platform_id == Platform.id)
+         .where(in_scope, Event.status.in_(HELD), Event.starts_at >= start, Event.starts_at < end)
+         .group_by(Platform.district_id))
+    # The problem figures follow the monthly tallies (tallies/compute.py), so that the two agree:
+    # each problem counts in the status it is in now, dated by when it got there.
+    planned_at = (sa.select(sa.func.max(IssueUpdate.created_at))
+                  .where(IssueUpdate.issue_id == Issue.id,
+                         IssueUpdate.to_status == IssueStatus.PLANNED)
+                  .correlate(Issue).scalar_subquery())
+
+    def in_month(when: Any, *also: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+        return sa.func.count(sa.case((sa.and_(*also, when >= start, when < end), 1)))
+
+    figures = {
+        "issues_raised": in_month(Issue.created_at),
+        "resolved": in_month(Issue.resolved_at, Issue.status == IssueStatus.RESOLVED),
+        "planned": in_month(planned_at, Issue.status == IssueStatus.PLANNED),
+        "constrained": in_month(Issue.closed_at, Issue.status == IssueStatus.CONSTRAINED),
+        "rejected": in_month(Issue.closed_at, Issue.status == IssueStatus.REJECTED),
+    }
+    touched = sa.or_(Issue.created_at >= start, Issue.closed_at >= start,
+                     Issue.status == IssueStatus.PLANNED)
+    for row in db.session.execute(
+            sa.select(Issue.district_id, *(column.label(name) for name, column in figures.items()))
+            .where(Issue.district_id.in_(list(rows)), touched).group_by(Issue.district_id)):
+        if row.district_id in rows:
+            for name in figures:
+                setattr(rows[row.district_id], name, getattr(row, name))
+    fill("new_platforms", sa.select(Platform.district_id, sa.func.count(Platform.id))
+         .where(in_scope, Platform.established_on >= first, Platform.established_on < following)
+         .group_by(Platform.district_id))
+    return list(rows.values())
+
+
+def staff_board(user: User, summary: LandingSummary, now: datetime | None = None) -> StaffBoard:
+    """The lists on a district's or the city's dashboard; ``summary`` gives the districts."""
+    now = now or utcnow()
+    today = local_today(now)
+    return StaffBoard(
+        overdue_by_department=_overdue_by_department(user, today),
+        inactive_platforms=_inactive_platforms(user, now),
+        inactive_days=current_app.config["INACTIVE_DAYS"],
+        month=today.replace(day=1),
+        month_rows=_month_rows(summary.rows, today),
+    )

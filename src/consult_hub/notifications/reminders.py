@@ -8,64 +8,23 @@ rescheduled event or a new due date makes a new key, so it is reminded afresh.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
-from werkzeug.routing import BuildError
 
-from consult_hub.auth.models import Role, User
 from consult_hub.core.timefmt import format_date, format_datetime, local_today
 from consult_hub.events.models import Event, EventStatus
 from consult_hub.extensions import db
 from consult_hub.issues.models import DUE_STATUSES, Issue, IssueStatus
 from consult_hub.notifications.operations import Message, notify
-from consult_hub.platforms.models import Platform, PlatformStatus, platform_coordinators
+from consult_hub.notifications.recipients import coordinators_by_platform, district_staff, link
+from consult_hub.platforms.models import Platform
+from consult_hub.platforms.queries import inactive_clause
 
 HELD = (EventStatus.HELD, EventStatus.CONCLUDED)
-
-
-def link(endpoint: str, fallback: tuple[str, dict] | None = None, **values: object) -> str | None:
-    """An absolute link to a page, or to ``fallback`` while that page does not exist yet."""
-    for name, args in ((endpoint, values), fallback or (None, {})):
-        if name is None:
-            continue
-        try:
-            return url_for(name, _external=True, **args)
-        except BuildError:
-            continue
-    return None
-
-
-def coordinators_by_platform(platform_ids: Iterable[int]) -> dict[int, list[User]]:
-    ids = sorted(set(platform_ids))
-    found: dict[int, list[User]] = defaultdict(list)
-    if not ids:
-        return found
-    rows = db.session.execute(
-        sa.select(platform_coordinators.c.platform_id, User)
-        .join(User, User.id == platform_coordinators.c.user_id)
-        .where(platform_coordinators.c.platform_id.in_(ids), User.is_active.is_(True))
-    )
-    for platform_id, user in rows:
-        found[platform_id].append(user)
-    return found
-
-
-def district_staff(district_ids: Iterable[int]) -> dict[int, list[User]]:
-    ids = sorted(set(district_ids))
-    found: dict[int, list[User]] = defaultdict(list)
-    if not ids:
-        return found
-    for user in db.session.scalars(sa.select(User).where(
-            User.role == Role.DISTRICT_ADMIN, User.district_id.in_(ids),
-            User.is_active.is_(True))):
-        found[user.district_id].append(user)
-    return found
 
 
 # -- events -----------------------------------------------------------------------------------
@@ -201,17 +160,10 @@ def sweep_issue_deadlines(now: datetime) -> int:
 def sweep_inactive_platforms(now: datetime) -> int:
     """An active platform with no held event for N days: tell district staff, once a month."""
     days = current_app.config["INACTIVE_DAYS"]
-    since = now - timedelta(days=days)
     today = local_today(now)
-    recent = sa.select(Event.id).where(Event.platform_id == Platform.id,
-                                       Event.status.in_(HELD), Event.starts_at >= since)
     last_held = (sa.select(sa.func.max(Event.starts_at)).where(
         Event.platform_id == Platform.id, Event.status.in_(HELD)).scalar_subquery())
-    rows = db.session.execute(
-        sa.select(Platform, last_held)
-        .where(Platform.status == PlatformStatus.ACTIVE,
-               Platform.established_on <= today - timedelta(days=days), ~sa.exists(recent))
-    ).all()
+    rows = db.session.execute(sa.select(Platform, last_held).where(inactive_clause(now))).all()
     staff = district_staff(p.district_id for p, _last in rows)
     month = today.strftime("%Y-%m")
     written = 0

@@ -2,15 +2,172 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from flask import current_app
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
+from consult_hub.areas.models import Area, AreaLevel
+from consult_hub.audit.models import AuditLog
+from consult_hub.auth.models import Role, User
 from consult_hub.events.models import Event, EventStatus
 from consult_hub.extensions import db
 from consult_hub.issues.models import CLOSED_STATUSES, Issue
-from consult_hub.platforms.models import Platform
+from consult_hub.members.models import Member
+from consult_hub.platforms.models import (
+    Platform,
+    PlatformKind,
+    PlatformStatus,
+    platform_coordinators,
+    platform_members,
+)
+
+# Audit actions of status changes, newest first tells why a platform is not active.
+STATUS_ACTIONS = ("platform_suspend", "platform_close", "platform_reactivate")
+CANDIDATE_LIMIT = 50
+
+
+def platform_accepts_events(platform: Platform) -> bool:
+    """Whether new events may be planned at ``platform``: only while it is active.
+
+    A closed platform is gone; a suspended one is paused until someone reactivates it.
+    """
+    return platform.status is PlatformStatus.ACTIVE
+
+
+# ---- the staff list --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlatformFilters:
+    """What the staff list is narrowed to; ``None`` means no filter."""
+
+    q: str | None = None
+    district_id: int | None = None
+    street_id: int | None = None
+    kind: PlatformKind | None = None
+    status: PlatformStatus | None = None
+    demonstration: bool | None = None
+    demonstration_year: int | None = None
+
+    def clauses(self) -> list[sa.ColumnElement[bool]]:
+        where: list[sa.ColumnElement[bool]] = []
+        if self.q:
+            # Substring, case-insensitive for Latin letters; % and _ are taken literally.
+            where.append(sa.or_(*(column.icontains(self.q, autoescape=True)
+                                  for column in (Platform.name, Platform.address, Platform.code))))
+        if self.district_id is not None:
+            where.append(Platform.district_id == self.district_id)
+        if self.street_id is not None:
+            # A platform sits in a community of the street, or in the street itself.
+            where.append(sa.or_(
+                Platform.area_id == self.street_id,
+                Platform.area_id.in_(sa.select(Area.id).where(Area.parent_id == self.street_id)),
+            ))
+        if self.kind is not None:
+            where.append(Platform.kind == self.kind)
+        if self.status is not None:
+            where.append(Platform.status == self.status)
+        if self.demonstration is not None:
+            where.append(Platform.is_demonstration.is_(self.demonstration))
+        if self.demonstration_year is not None:
+            where.append(Platform.demonstration_year == self.demonstration_year)
+        return where
+
+
+def platform_page(scope: sa.ColumnElement[bool], filters: PlatformFilters, *, page: int,
+                  per_page: int):  # type: ignore[no-untyped-def]
+    """One page of platforms within ``scope`` (see ``scopes.platform_filter``), with their areas.
+
+    Two queries whatever the page size: the count and the rows (areas joined in).
+    """
+    query = (
+        sa.select(Platform)
+        .where(scope, *filters.clauses())
+        .options(joinedload(Platform.district), joinedload(Platform.area))
+        .order_by(Platform.code, Platform.id)
+    )
+    return db.paginate(query, page=page, per_page=per_page, max_per_page=per_page,
+                       error_out=False)
+
+
+def status_counts(scope: sa.ColumnElement[bool],
+                  filters: PlatformFilters) -> dict[PlatformStatus, int]:
+    """How many platforms of each status match, ignoring the status filter itself."""
+    without_status = PlatformFilters(**{**filters.__dict__, "status": None})
+    rows = db.session.execute(
+        sa.select(Platform.status, sa.func.count())
+        .where(scope, *without_status.clauses())
+        .group_by(Platform.status)
+    )
+    counts = dict.fromkeys(PlatformStatus, 0)
+    counts.update({status: count for status, count in rows})
+    return counts
+
+
+def demonstration_years(scope: sa.ColumnElement[bool]) -> list[int]:
+    """The years in which platforms within ``scope`` became demonstration sites, newest first."""
+    return list(db.session.scalars(
+        sa.select(Platform.demonstration_year).distinct()
+        .where(scope, Platform.demonstration_year.is_not(None))
+        .order_by(Platform.demonstration_year.desc())
+    ))
+
+
+# ---- areas -----------------------------------------------------------------------------------
+
+
+def districts() -> list[Area]:
+    return list(db.session.scalars(
+        sa.select(Area).where(Area.level == AreaLevel.DISTRICT).order_by(Area.code)))
+
+
+def streets(district_id: int) -> list[Area]:
+    return list(db.session.scalars(
+        sa.select(Area).where(Area.parent_id == district_id, Area.level == AreaLevel.STREET)
+        .order_by(Area.code)))
+
+
+def areas_by_street(district_id: int) -> list[tuple[Area, list[Area]]]:
+    """The streets of a district, each with its communities, for an area picker."""
+    street = aliased(Area)
+    communities = db.session.scalars(
+        sa.select(Area).join(street, Area.parent_id == street.id)
+        .where(street.parent_id == district_id, Area.level == AreaLevel.COMMUNITY)
+        .order_by(Area.code)
+    )
+    by_street: dict[int, list[Area]] = {}
+    for community in communities:
+        by_street.setdefault(community.parent_id, []).append(community)  # type: ignore[arg-type]
+    return [(s, by_street.get(s.id, [])) for s in streets(district_id)]
+
+
+def district_of(area: Area) -> Area | None:
+    """The district an area belongs to (itself for a district)."""
+    while area.parent is not None:
+        area = area.parent
+    return area if area.level is AreaLevel.DISTRICT else None
+
+
+def suggest_code(district: Area) -> str:
+    """The next free code of the district's sequence, e.g. ``420102-0017``."""
+    prefix = f"{district.code}-"
+    codes = db.session.scalars(
+        sa.select(Platform.code).where(Platform.code.startswith(prefix, autoescape=True)))
+    numbers = [int(tail) for code in codes if (tail := code[len(prefix):]).isdigit()]
+    return f"{prefix}{max(numbers, default=0) + 1:04d}"
+
+
+def code_taken(code: str, *, exclude_id: int | None = None) -> bool:
+    query = sa.select(Platform.id).where(sa.func.upper(Platform.code) == code.upper())
+    if exclude_id is not None:
+        query = query.where(Platform.id != exclude_id)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+# ---- one platform ----------------------------------------------------------------------------
 
 
 def platform_with_people(platform_id: int) -> Platform | None:
@@ -18,7 +175,18 @@ def platform_with_people(platform_id: int) -> Platform | None:
         sa.select(Platform)
         .where(Platform.id == platform_id)
         .options(selectinload(Platform.members), selectinload(Platform.coordinators),
-                 selectinload(Platform.area), selectinload(Platform.district))
+                 joinedload(Platform.area), joinedload(Platform.district))
+    )
+
+
+def last_status_change(platform: Platform) -> AuditLog | None:
+    """The audit row of the latest suspend/close/reactivate, with its reason."""
+    return db.session.scalar(
+        sa.select(AuditLog)
+        .where(AuditLog.entity_type == Platform.__tablename__, AuditLog.entity_id == platform.id,
+               AuditLog.action.in_(STATUS_ACTIONS))
+        .options(joinedload(AuditLog.actor))
+        .order_by(AuditLog.id.desc()).limit(1)
     )
 
 
@@ -29,6 +197,14 @@ def upcoming_events(platform_id: int, now: datetime, limit: int = 10) -> list[Ev
                Event.starts_at >= now)
         .order_by(Event.starts_at).limit(limit)
     ))
+
+
+def upcoming_event_count(platform_id: int, now: datetime) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Event)
+        .where(Event.platform_id == platform_id, Event.status == EventStatus.PLANNED,
+               Event.starts_at >= now)
+    ) or 0
 
 
 def recent_events(platform_id: int, now: datetime, limit: int = 10) -> list[Event]:
@@ -46,3 +222,93 @@ def open_issues(platform_id: int, limit: int = 20) -> list[Issue]:
         .options(selectinload(Issue.department))
         .order_by(Issue.due_on.is_(None), Issue.due_on, Issue.id).limit(limit)
     ))
+
+
+def open_issue_count(platform_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Issue)
+        .where(Issue.platform_id == platform_id, Issue.status.not_in(CLOSED_STATUSES))
+    ) or 0
+
+
+# ---- people ----------------------------------------------------------------------------------
+
+
+def coordinator_candidates(platform: Platform, *, district_id: int | None, q: str | None = None,
+                           limit: int = CANDIDATE_LIMIT) -> list[User]:
+    """Active coordinators who could be linked to ``platform``.
+
+    With ``district_id`` (a district admin's view) only coordinators of that district
+    (by their own district or a platform they coordinate there) or with no platform at all.
+    """
+    linked = sa.select(platform_coordinators.c.user_id).where(
+        platform_coordinators.c.platform_id == platform.id)
+    query = sa.select(User).where(User.role == Role.COORDINATOR, User.is_active.is_(True),
+                                  User.id.not_in(linked))
+    if district_id is not None:
+        query = query.where(coordinator_visible_in(district_id))
+    if q:
+        query = query.where(sa.or_(User.name.icontains(q, autoescape=True),
+                                   User.username.icontains(q, autoescape=True)))
+    return list(db.session.scalars(
+        query.options(selectinload(User.platforms)).order_by(User.name, User.id).limit(limit)))
+
+
+def coordinator_visible_in(district_id: int) -> sa.ColumnElement[bool]:
+    """Coordinators a district's staff may see: theirs, or not linked to any platform yet."""
+    in_district = sa.select(platform_coordinators.c.user_id).join(
+        Platform, Platform.id == platform_coordinators.c.platform_id
+    ).where(Platform.district_id == district_id)
+    any_platform = sa.select(platform_coordinators.c.user_id)
+    return sa.or_(User.district_id == district_id, User.id.in_(in_district),
+                  User.id.not_in(any_platform))
+
+
+def coordinator_may_be_linked(user: User, district_id: int | None) -> bool:
+    """Whether ``user`` is among the candidates a viewer limited to ``district_id`` may link."""
+    if user.role is not Role.COORDINATOR or not user.is_active:
+        return False
+    if district_id is None:
+        return True
+    return db.session.scalar(
+        sa.select(sa.literal(True)).select_from(User)
+        .where(User.id == user.id, coordinator_visible_in(district_id))
+    ) is not None
+
+
+def member_candidates(platform: Platform, q: str | None,
+                      limit: int = CANDIDATE_LIMIT) -> list[Member]:
+    """Active members matching ``q`` by name who are not yet linked to ``platform``.
+
+    Members of the platform's district (and city-level ones) come first.
+    """
+    if not q:
+        return []
+    linked = sa.select(platform_members.c.member_id).where(
+        platform_members.c.platform_id == platform.id)
+    nearby = sa.case((Member.district_id == platform.district_id, 0),
+                     (Member.district_id.is_(None), 1), else_=2)
+    return list(db.session.scalars(
+        sa.select(Member)
+        .where(Member.is_active.is_(True), Member.id.not_in(linked),
+               Member.name.icontains(q, autoescape=True))
+        .options(joinedload(Member.district))
+        .order_by(nearby, Member.name, Member.id).limit(limit)
+    ))
+
+
+def inactive_clause(now: datetime) -> sa.ColumnElement[bool]:
+    """Active platforms, older than the window, with no held event in the last INACTIVE_DAYS days.
+
+    A platform set up within the window has not had the chance to be inactive yet. Used by the
+    dashboards and by the inactive-platform reminder, so both count the same platforms.
+    """
+    from consult_hub.core.timefmt import local_today
+
+    days = current_app.config["INACTIVE_DAYS"]
+    held_since = sa.exists().where(
+        Event.platform_id == Platform.id,
+        Event.status.in_((EventStatus.HELD, EventStatus.CONCLUDED)),
+        Event.starts_at >= now - timedelta(days=days))
+    return sa.and_(Platform.status == PlatformStatus.ACTIVE,
+                   Platform.established_on <= local_today(now) - timedelta(days=days), ~held_since)

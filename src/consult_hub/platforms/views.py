@@ -1,24 +1,276 @@
-"""Staff pages for platforms."""
+"""Staff pages for platforms: the list, the facts, status changes and the people serving there.
+
+City staff manage every platform, district staff those of their district. Coordinators
+see their own platforms (and plan events, record problems there) but do not change a
+platform's facts, status or people.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+import dataclasses
+from typing import Any
 
-from consult_hub.auth.decorators import staff_required
-from consult_hub.auth.scopes import require_platform
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.routing import BuildError
+
+from consult_hub.areas.models import Area
+from consult_hub.auth.decorators import roles_required, staff_required
+from consult_hub.core.forms import select_choices
+from consult_hub.auth.models import Role, User
+from consult_hub.auth.scopes import (
+    can_choose_district,
+    can_manage_district,
+    platform_filter,
+    require,
+    require_platform,
+    staff_district_id,
+)
+from consult_hub.core.conflicts import EditConflict, conflict_from_stale
 from consult_hub.core.db import utcnow
+from consult_hub.core.errors import ValidationFailed
 from consult_hub.core.timefmt import local_today
-from consult_hub.platforms import queries
+from consult_hub.extensions import db
+from consult_hub.members.models import Member
+from consult_hub.platforms import operations, queries
+from consult_hub.platforms.forms import (
+    ANY,
+    LinkForm,
+    PlatformFilterForm,
+    PlatformForm,
+    StatusForm,
+    UnlinkForm,
+)
+from consult_hub.platforms.models import Platform, PlatformKind, PlatformStatus
 
 bp = Blueprint("platforms", __name__, url_prefix="/manage/platforms")
+MANAGERS = (Role.ADMIN, Role.DISTRICT_ADMIN)
+STATUS_ACTIONS = {
+    "suspend": {"title": _l("暂停平台"), "button": _l("暂停"), "done": _l("平台已暂停")},
+    "close": {"title": _l("撤销平台"), "button": _l("确认撤销"), "done": _l("平台已撤销")},
+    "reactivate": {"title": _l("恢复运行"), "button": _l("恢复运行"),
+                   "done": _l("平台已恢复运行")},
+}
+
+
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    return {"optional_url": optional_url}
+
+
+def optional_url(endpoint: str, **values: Any) -> str | None:
+    """A link to another feature's page, or None while that page does not exist yet."""
+    if endpoint not in current_app.view_functions:
+        return None
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return None
+
+
+def _platform_or_404(platform_id: int) -> Platform:
+    platform = queries.platform_with_people(platform_id)
+    if platform is None:
+        abort(404)
+    return platform
+
+
+def _manageable(platform_id: int) -> Platform:
+    """The platform, if the user may change its facts, status and people (staff of its district)."""
+    platform = _platform_or_404(platform_id)
+    require(can_manage_district(current_user, platform.district_id), f"platform:{platform.id}")
+    return platform
+
+
+def _copy_errors(form: Any, errors: dict[str, str]) -> None:
+    for name, message in errors.items():
+        target = form[name] if name in form else None
+        if target is None:
+            flash(message, "error")
+        else:
+            target.errors = [*target.errors, message]
+
+
+# ---- the list --------------------------------------------------------------------------------
+
+
+def _one_of(value: Any, allowed: Any) -> Any:
+    """``value`` when it is one of ``allowed``; a stale or tampered filter is ignored."""
+    return value if value in allowed else None
+
+
+@bp.route("/")
+@staff_required
+def index():  # type: ignore[no-untyped-def]
+    form = PlatformFilterForm(request.args)
+    scope = platform_filter(current_user)
+    choose_district = can_choose_district(current_user)
+    districts = queries.districts() if choose_district else []
+    form.district_id.choices = select_choices([ANY, *((d.id, d.name) for d in districts)])
+    district_id = _one_of(form.district_id.data, {d.id for d in districts})
+    # Streets depend on the district: the chosen one, or a district admin's own.
+    street_district = district_id if choose_district else staff_district_id(current_user)
+    streets = queries.streets(street_district) if street_district else []
+    form.street_id.choices = select_choices([ANY, *((s.id, s.name) for s in streets)])
+    years = queries.demonstration_years(scope)
+    form.demonstration_year.choices = select_choices([ANY, *((y, str(y)) for y in years)])
+    filters = queries.PlatformFilters(
+        q=(form.q.data or "").strip()[:100] or None,
+        district_id=district_id,
+        street_id=_one_of(form.street_id.data, {s.id for s in streets}),
+        kind=PlatformKind._value2member_map_.get(form.kind.data or ""),  # type: ignore
+        status=PlatformStatus._value2member_map_.get(form.status.data or ""),  # type: ignore
+        demonstration={"yes": True, "no": False}.get(form.demonstration.data or ""),
+        demonstration_year=_one_of(form.demonstration_year.data, years),
+    )
+    page = queries.platform_page(scope, filters, page=request.args.get("page", 1, type=int),
+                                 per_page=current_app.config["PER_PAGE"])
+    chosen = [name for name, value in dataclasses.asdict(filters).items() if value is not None]
+    return render_template(
+        "platforms/index.html", form=form, page=page, filtered=bool(chosen),
+        chosen_filters=len([name for name in chosen if name != "q"]),
+        counts=queries.status_counts(scope, filters),
+        show_districts=choose_district, show_streets=bool(street_district),
+        can_create=choose_district or staff_district_id(current_user) is not None,
+    )
+
+
+# ---- creating and editing --------------------------------------------------------------------
+
+
+def _area_choices(form: PlatformForm, platform: Platform | None = None) -> Area | None:
+    """Fill the district and area pickers; return the district the areas are listed for."""
+    if can_choose_district(current_user):
+        districts = queries.districts()
+    else:
+        districts = [d for d in [db.session.get(Area, staff_district_id(current_user))] if d]
+    placeholder = [("", _("请选择区"))] if len(districts) != 1 else []
+    form.district_id.choices = select_choices([*placeholder, *((d.id, d.name) for d in districts)])
+    wanted = form.district_id.data
+    if wanted is None and request.method == "GET":
+        wanted = request.args.get("district_id", type=int)
+    if wanted is None and platform is not None:
+        wanted = platform.district_id
+    district = next((d for d in districts if d.id == wanted), None)
+    if district is None and len(districts) == 1:
+        district = districts[0]
+    form.district_id.data = district.id if district else None
+    choices = select_choices([("", _("请选择街道或社区"))])
+    for street, communities in queries.areas_by_street(district.id) if district else []:
+        choices += select_choices([(street.id, _("%(street)s(街道本级)", street=street.name)),
+                                   *((c.id, c.name) for c in communities)], group=street.name)
+    form.area_id.choices = choices
+    return district
+
+
+def _render_form(form: PlatformForm, platform: Platform | None, district: Area | None,
+                 conflict: EditConflict | None = None, status: int = 200,
+                 choose_district_first: bool = False):  # type: ignore[no-untyped-def]
+    today = local_today(utcnow())
+    return render_template(
+        "platforms/form.html", form=form, platform=platform, district=district,
+        choose_district_first=choose_district_first,
+        today_iso=today.isoformat(), this_year=today.year,
+        conflict=_readable(conflict) if conflict else None,
+        suggested_code=queries.suggest_code(district) if district and platform is None else None,
+    ), status
+
+
+def _readable(conflict: EditConflict) -> EditConflict:
+    """Show the other person's changes as people read them: names and labels, not ids."""
+
+    def show(name: str, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        if name == "kind":
+            return PlatformKind(value).label
+        if name in ("area_id", "district_id"):
+            area = db.session.get(Area, value)
+            return area.name if area else value
+        if name == "is_demonstration":
+            return _("是") if value else _("否")
+        return value
+
+    return dataclasses.replace(conflict, changed={
+        name: (show(name, was), show(name, now)) for name, (was, now) in conflict.changed.items()})
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def new():  # type: ignore[no-untyped-def]
+    form = PlatformForm()
+    district = _area_choices(form)
+    if request.method == "GET" or form.pick_district.data:
+        if district and not form.code.data:
+            form.code.data = queries.suggest_code(district)
+        return _render_form(form, None, district,
+                            choose_district_first=request.method == "GET" and district is None)
+    if form.validate_on_submit():
+        try:
+            platform = operations.create_platform(today=local_today(utcnow()), **form.values())
+            db.session.commit()
+        except ValidationFailed as failed:
+            db.session.rollback()
+            _copy_errors(form, failed.errors)
+        except IntegrityError:  # another user took the code between the check and the insert
+            db.session.rollback()
+            _copy_errors(form, {"code": _("编号已被其他平台使用,请换一个")})
+        else:
+            flash(_("已新建平台 %(name)s", name=platform.name), "success")
+            return redirect(url_for(".detail", platform_id=platform.id), 303)
+    return _render_form(form, None, district, status=422)
+
+
+@bp.route("/<int:platform_id>/edit", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def edit(platform_id: int):  # type: ignore[no-untyped-def]
+    platform = _manageable(platform_id)
+    form = PlatformForm(obj=platform)
+    district = _area_choices(form, platform)
+    if request.method == "GET":
+        form.start_from(platform, operations.FIELDS)
+        return _render_form(form, platform, district)
+    if form.pick_district.data:
+        return _render_form(form, platform, district)
+    if form.validate_on_submit():
+        conflict = None
+        try:
+            changes = operations.update_platform(
+                platform, version=form.version.data, original=form.original.data,
+                today=local_today(utcnow()), **form.values())
+            db.session.commit()
+        except EditConflict as found:
+            conflict = found
+        except StaleDataError:  # someone saved between our check and our write
+            conflict = conflict_from_stale(platform, form.original.data, operations.FIELDS)
+        except ValidationFailed as failed:
+            db.session.rollback()
+            _copy_errors(form, failed.errors)
+        except IntegrityError:
+            db.session.rollback()
+            _copy_errors(form, {"code": _("编号已被其他平台使用,请换一个")})
+        else:
+            flash(_("已保存修改") if changes else _("没有需要保存的修改"), "success")
+            return redirect(url_for(".detail", platform_id=platform.id), 303)
+        if conflict is not None:
+            db.session.rollback()
+            platform = _platform_or_404(platform_id)
+            form.start_from(platform, operations.FIELDS)  # a deliberate re-save now wins
+            return _render_form(form, platform, district, conflict, status=409)
+    return _render_form(form, platform, district, status=422)
+
+
+# ---- one platform ----------------------------------------------------------------------------
 
 
 @bp.route("/<int:platform_id>")
 @staff_required
 def detail(platform_id: int):  # type: ignore[no-untyped-def]
-    platform = queries.platform_with_people(platform_id)
-    if platform is None:
-        abort(404)
+    platform = _platform_or_404(platform_id)
     require_platform(platform)
     now = utcnow()
     return render_template(
@@ -27,5 +279,144 @@ def detail(platform_id: int):  # type: ignore[no-untyped-def]
         upcoming=queries.upcoming_events(platform.id, now),
         recent=queries.recent_events(platform.id, now),
         open_issues=queries.open_issues(platform.id),
+        open_issue_count=queries.open_issue_count(platform.id),
+        status_change=queries.last_status_change(platform)
+        if platform.status is not PlatformStatus.ACTIVE else None,
+        accepts_events=queries.platform_accepts_events(platform),
+        can_edit=can_manage_district(current_user, platform.district_id),
+        actions=[a for a, (sources, _target) in operations.TRANSITIONS.items()
+                 if platform.status in sources],
+        action_labels=STATUS_ACTIONS,
         today=local_today(now),
     )
+
+
+@bp.route("/<int:platform_id>/<any(suspend, close, reactivate):action>", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def change_status(platform_id: int, action: str):  # type: ignore[no-untyped-def]
+    platform = _manageable(platform_id)
+    form = StatusForm()
+    status = 422 if request.method == "POST" else 200
+    if form.validate_on_submit():
+        try:
+            operations.change_status(platform, action, reason=form.reason.data,
+                                     confirm=form.confirm.data)
+            db.session.commit()
+        except ValidationFailed as failed:
+            db.session.rollback()
+            _copy_errors(form, failed.errors)
+        except StaleDataError:  # someone changed the platform at the same moment
+            db.session.rollback()
+            platform, status = _platform_or_404(platform_id), 409
+            flash(_("平台刚被他人修改,请核对当前状态后再提交"), "warning")
+        else:
+            flash(str(STATUS_ACTIONS[action]["done"]), "success")
+            return redirect(url_for(".detail", platform_id=platform.id), 303)
+    now = utcnow()
+    return render_template(
+        "platforms/status.html", form=form, platform=platform, action=action,
+        labels=STATUS_ACTIONS[action],
+        applicable=platform.status in operations.TRANSITIONS[action][0],
+        upcoming_count=queries.upcoming_event_count(platform.id, now),
+        open_issue_count=queries.open_issue_count(platform.id),
+    ), status
+
+
+# ---- people ----------------------------------------------------------------------------------
+
+
+def _render_people(platform: Platform, errors: dict[str, str] | None = None,
+                   section: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    coordinator_q = request.values.get("coordinator_q", "").strip()[:64]
+    member_q = request.values.get("member_q", "").strip()[:64]
+    return render_template(
+        "platforms/people.html", platform=platform,
+        coordinator_q=coordinator_q, member_q=member_q,
+        # Without a search: the platform's district and unlinked coordinators; a search
+        # reaches as far as the user may see (every district for city staff).
+        coordinator_candidates=queries.coordinator_candidates(
+            platform, q=coordinator_q or None,
+            district_id=staff_district_id(current_user) if coordinator_q else platform.district_id,
+            limit=queries.CANDIDATE_LIMIT if coordinator_q else 10),
+        member_candidates=queries.member_candidates(platform, member_q or None),
+        errors=errors or {}, error_section=section,
+    ), status
+
+
+@bp.route("/<int:platform_id>/people")
+@roles_required(*MANAGERS)
+def people(platform_id: int):  # type: ignore[no-untyped-def]
+    return _render_people(_manageable(platform_id))
+
+
+def _person(model: type[User] | type[Member], form: LinkForm) -> Any:
+    raw = form.person_id.data if form.validate_on_submit() else None
+    return db.session.get(model, int(raw)) if raw and str(raw).isdigit() else None
+
+
+def _people_write(platform: Platform, section: str, write: Any,
+                  done: str):  # type: ignore[no-untyped-def]
+    """Run one link/unlink write: commit and go back, or show the people page with the reason."""
+    try:
+        write()
+        db.session.commit()
+    except ValidationFailed as failed:
+        db.session.rollback()
+        return _render_people(_platform_or_404(platform.id), failed.errors, section, 422)
+    except (IntegrityError, StaleDataError):  # someone made the same change at the same moment
+        db.session.rollback()
+        return _render_people(_platform_or_404(platform.id),
+                              {"person_id": _("名单刚被他人修改,请核对后再操作")}, section, 409)
+    flash(done, "success")
+    searches = {key: request.form.get(key, "").strip()[:64] or None
+                for key in ("coordinator_q", "member_q")}
+    return redirect(url_for(".people", platform_id=platform.id, **searches,
+                            _anchor=section), 303)
+
+
+@bp.route("/<int:platform_id>/coordinators", methods=["POST"])
+@roles_required(*MANAGERS)
+def link_coordinator(platform_id: int):  # type: ignore[no-untyped-def]
+    platform = _manageable(platform_id)
+    user = _person(User, LinkForm())
+    if user is None:
+        return _render_people(platform, {"person_id": _("请选择联络员")}, "coordinators", 422)
+    return _people_write(
+        platform, "coordinators",
+        lambda: operations.link_coordinator(platform, user,
+                                            district_id=staff_district_id(current_user)),
+        _("已将 %(name)s 设为联络员", name=user.name))
+
+
+@bp.route("/<int:platform_id>/coordinators/<int:user_id>/remove", methods=["POST"])
+@roles_required(*MANAGERS)
+def unlink_coordinator(platform_id: int, user_id: int):  # type: ignore[no-untyped-def]
+    platform = _manageable(platform_id)
+    if not UnlinkForm().validate_on_submit():
+        abort(400)
+    user = db.get_or_404(User, user_id)
+    return _people_write(platform, "coordinators",
+                         lambda: operations.unlink_coordinator(platform, user),
+                         _("已取消 %(name)s 的联络员身份", name=user.name))
+
+
+@bp.route("/<int:platform_id>/members", methods=["POST"])
+@roles_required(*MANAGERS)
+def link_member(platform_id: int):  # type: ignore[no-untyped-def]
+    platform = _manageable(platform_id)
+    member = _person(Member, LinkForm())
+    if member is None:
+        return _render_people(platform, {"person_id": _("请选择委员")}, "members", 422)
+    return _people_write(platform, "members", lambda: operations.link_member(platform, member),
+                         _("已添加下沉委员 %(name)s", name=member.name))
+
+
+@bp.route("/<int:platform_id>/members/<int:member_id>/remove", methods=["POST"])
+@roles_required(*MANAGERS)
+def unlink_member(platform_id: int, member_id: int):  # type: ignore[no-untyped-def]
+    platform = _manageable(platform_id)
+    if not UnlinkForm().validate_on_submit():
+        abort(400)
+    member = db.get_or_404(Member, member_id)
+    return _people_write(platform, "members", lambda: operations.unlink_member(platform, member),
+                         _("已移除下沉委员 %(name)s", name=member.name))

@@ -14,6 +14,8 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from consult_hub.core.categories import Category
@@ -101,6 +103,7 @@ class Cell:
 class Column:
     label: Any
     kind: str = COUNT
+    metric: str | None = None  # the tally metric shown, so a chart colours it the same everywhere
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ def _column(name: str, label: Any = None) -> Column:
     metric = METRICS[name]
     if label is None:
         label = metric.label if metric.kind == SHARE else f"{metric.label}({metric.unit})"
-    return Column(label, metric.kind)
+    return Column(label, metric.kind, name)
 
 
 def month_label(month: date) -> str:
@@ -149,7 +152,7 @@ def month_label(month: date) -> str:
 
 
 def outcomes_table(metrics: Metrics) -> Table:
-    """The seed's three outcome classes with their shares (94.5% / 3.4% / 2.1% in 2024)."""
+    """The seed's three outcome classes with their shares (its proposals: 94.5% / 3.4% / 2.1%)."""
     total = sum(metrics[name] for name, _status in OUTCOMES)
     rows = [[_text(status.label), Cell(metrics[name]),
              Cell(round(metrics[name] / total, 4) if total else None, SHARE)]
@@ -218,7 +221,7 @@ def year_tables(report: YearReport) -> list[Table]:
 def figures_table(metrics: Metrics) -> Table:
     """Every metric of the month with its label, unit and a short explanation."""
     rows = [[_text(m.label), Cell(metrics.get(name), m.kind),
-             _text("%" if m.kind == SHARE else m.unit), _text(m.help)]
+             _text("" if m.kind == SHARE else m.unit), _text(m.help)]
             for name, m in METRICS.items()]
     return Table("figures", _l("当月数据"), [
         Column(_l("指标"), TEXT), Column(_l("数值")), Column(_l("单位"), TEXT),
@@ -259,9 +262,6 @@ SHEET_FORBIDDEN = re.compile(r"[\\/*?:\[\]]")
 
 def to_xlsx(tables: list[Table]) -> bytes:
     """One sheet per table; numbers stay numbers, with the page's number formats."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
     book = Workbook()
     book.remove(book.active)
     bold = Font(bold=True)
@@ -281,7 +281,8 @@ def to_xlsx(tables: list[Table]) -> bytes:
                 cell.font = bold
         sheet.freeze_panes = "B2"
         for index, column in enumerate(table.columns, start=1):
-            widest = max(len(str(column.label)), *(len(row[index - 1].text) for row in table.all_rows()))
+            widest = max([len(str(column.label))]
+                         + [len(row[index - 1].text) for row in table.all_rows()])
             sheet.column_dimensions[get_column_letter(index)].width = min(60, 2 + widest * 2)
     out = io.BytesIO()
     book.save(out)

@@ -1,7 +1,283 @@
-"""Monthly and annual reports: charts, tables and downloads."""
+"""Monthly and annual reports: charts, tables and downloads, for staff and the public.
+
+Staff (city and district) read them under /manage/reports, residents under /reports; both read
+the same tallies, which hold counts only. A public download holds exactly the tables of the
+public page it comes from.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from consult_hub.areas.models import Area
+from consult_hub.auth.decorators import public, roles_required
+from consult_hub.auth.models import Role
+from consult_hub.auth.scopes import (
+    can_choose_district,
+    can_manage_district,
+    require,
+    staff_district_id,
+)
+from consult_hub.core.db import utcnow
+from consult_hub.extensions import db
+from consult_hub.tallies import charts, queries
+from consult_hub.tallies.compute import next_month, parse_month
+from consult_hub.tallies.queries import ReportScope
+from consult_hub.tallies.tables import Table, month_tables, to_csv, to_xlsx, year_tables
 
 bp = Blueprint("tallies", __name__)
+
+STAFF = (Role.ADMIN, Role.DISTRICT_ADMIN)
+MIMETYPES = {"csv": "text/csv; charset=utf-8",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+@dataclass(frozen=True)
+class Links:
+    """URLs between report pages, staff or public, keeping the chosen district."""
+
+    public: bool
+    district: str | None
+    year: int
+    month: date | None = None
+
+    def index(self) -> str:
+        return url_for("tallies.public_index" if self.public else "tallies.index")
+
+    def year_url(self, year: int) -> str:
+        return url_for("tallies.public_year" if self.public else "tallies.year", year=year,
+                       district=self.district)
+
+    def month_url(self, month: date) -> str:
+        if self.public:
+            return url_for("tallies.public_month", year=month.year, month=month.month,
+                           district=self.district)
+        return url_for("tallies.month", month=f"{month:%Y-%m}", district=self.district)
+
+    def download(self, ext: str, table: str | None = None) -> str:
+        if self.month is None:
+            endpoint = "tallies.public_year_download" if self.public else "tallies.year_download"
+            return url_for(endpoint, year=self.year, ext=ext, table=table, district=self.district)
+        if self.public:
+            return url_for("tallies.public_month_download", year=self.year,
+                           month=self.month.month, ext=ext, table=table, district=self.district)
+        return url_for("tallies.month_download", month=f"{self.month:%Y-%m}", ext=ext,
+                       table=table, district=self.district)
+
+
+# --- Staff -------------------------------------------------------------------------------
+
+
+def _staff_scope() -> ReportScope:
+    """City staff see the city or the district they pick; district staff their own district."""
+    code = request.args.get("district", "").strip()
+    if code:
+        area = queries.district_by_code(code) or abort(404)
+        require(can_manage_district(current_user, area.id), f"district:{area.id}")
+        return ReportScope(area)
+    if can_choose_district(current_user):
+        return ReportScope()
+    own = staff_district_id(current_user)
+    area = db.session.get(Area, own) if own else None
+    require(area is not None, "reports")
+    return ReportScope(area)
+
+
+@bp.route("/manage/reports")
+@roles_required(*STAFF)
+def index():  # type: ignore[no-untyped-def]
+    return _index(public=False)
+
+
+@bp.route("/manage/reports/year/<int:year>")
+@roles_required(*STAFF)
+def year(year: int):  # type: ignore[no-untyped-def]
+    return _year_page(year, _staff_scope(), public=False)
+
+
+@bp.route("/manage/reports/<month>")
+@roles_required(*STAFF)
+def month(month: str):  # type: ignore[no-untyped-def]
+    return _month_page(_month_arg(month), _staff_scope(), public=False)
+
+
+@bp.route("/manage/reports/year/<int:year>/download.<any(csv, xlsx):ext>")
+@roles_required(*STAFF)
+def year_download(year: int, ext: str):  # type: ignore[no-untyped-def]
+    scope = _staff_scope()
+    report = _year_report(year, scope, _years())
+    return _download(year_tables(report), ext, scope, _year_name(year), f"{year}")
+
+
+@bp.route("/manage/reports/<month>/download.<any(csv, xlsx):ext>")
+@roles_required(*STAFF)
+def month_download(month: str, ext: str):  # type: ignore[no-untyped-def]
+    when, scope = _month_arg(month), _staff_scope()
+    report = _month_report(when, scope, _years(), public=False)
+    return _download(month_tables(report, public=False), ext, scope, _month_name(when),
+                     f"{when:%Y-%m}")
+
+
+# --- Public ------------------------------------------------------------------------------
+
+
+def _public_scope() -> ReportScope:
+    code = request.args.get("district", "").strip()
+    if not code:
+        return ReportScope()
+    return ReportScope(queries.district_by_code(code) or abort(404))
+
+
+@bp.route("/reports")
+@public
+def public_index():  # type: ignore[no-untyped-def]
+    return _index(public=True)
+
+
+@bp.route("/reports/<int:year>")
+@public
+def public_year(year: int):  # type: ignore[no-untyped-def]
+    return _year_page(year, _public_scope(), public=True)
+
+
+@bp.route("/reports/<int:year>/<int(fixed_digits=2):month>")
+@public
+def public_month(year: int, month: int):  # type: ignore[no-untyped-def]
+    return _month_page(_month_of(year, month), _public_scope(), public=True)
+
+
+@bp.route("/reports/<int:year>/download.<any(csv, xlsx):ext>")
+@public
+def public_year_download(year: int, ext: str):  # type: ignore[no-untyped-def]
+    scope = _public_scope()
+    report = _year_report(year, scope, _years())
+    return _download(year_tables(report), ext, scope, _year_name(year), f"{year}")
+
+
+@bp.route("/reports/<int:year>/<int(fixed_digits=2):month>/download.<any(csv, xlsx):ext>")
+@public
+def public_month_download(year: int, month: int, ext: str):  # type: ignore[no-untyped-def]
+    when, scope = _month_of(year, month), _public_scope()
+    report = _month_report(when, scope, _years(), public=True)
+    return _download(month_tables(report, public=True), ext, scope, _month_name(when),
+                     f"{when:%Y-%m}")
+
+
+# --- Shared ------------------------------------------------------------------------------
+
+
+def _month_arg(text: str) -> date:
+    try:
+        return parse_month(text)
+    except ValueError:
+        abort(404)
+
+
+def _month_of(year: int, month: int) -> date:
+    if not 1 <= month <= 12:
+        abort(404)
+    return date(year, month, 1)
+
+
+def _year_report(year: int, scope: ReportScope, years: list[int]) -> queries.YearReport:
+    if year not in years:
+        abort(404)
+    return queries.load_year(year, scope, utcnow())
+
+
+def _month_report(month: date, scope: ReportScope, years: list[int], *,
+                  public: bool) -> queries.MonthReport:
+    now = utcnow()
+    if month.year not in years or month > queries.current_month(now):
+        abort(404)
+    return queries.load_month(month, scope, now, with_platforms=not public)
+
+
+def _years() -> list[int]:
+    return queries.report_years(utcnow())
+
+
+def _scope_name(scope: ReportScope) -> str:
+    return current_app.config["CITY_NAME"] if scope.is_city else scope.district.name  # type: ignore[union-attr]
+
+
+def _year_name(year: int) -> str:
+    return _("%(year)s年度报告", year=year)
+
+
+def _month_name(month: date) -> str:
+    return _("%(year)s年%(month)s月统计", year=month.year, month=month.month)
+
+
+def _charts(tables: list[Table]) -> dict[str, Any]:
+    return {t.name: charts.render(t, f"chart-{t.name}") for t in tables if t.chart}
+
+
+def _picker(report: queries.YearReport | queries.MonthReport, public: bool) -> list[Area] | None:
+    """Districts to choose from, or None where the district is fixed (district staff)."""
+    if not (public or can_choose_district(current_user)):
+        return None
+    return [area for area, _metrics in report.districts] or queries.districts()
+
+
+def _index(*, public: bool):  # type: ignore[no-untyped-def]
+    now = utcnow()
+    this_month = queries.current_month(now)
+    years = [(y, queries.year_months(y, now)) for y in queries.report_years(now)]
+    links = Links(public, None, this_month.year)
+    return render_template("tallies/index.html", years=years, links=links, public=public,
+                           this_month=this_month,
+                           scope_name=None if public else _scope_name(_staff_scope()))
+
+
+def _year_page(year: int, scope: ReportScope, *, public: bool):  # type: ignore[no-untyped-def]
+    years = _years()
+    report = _year_report(year, scope, years)
+    tables = year_tables(report)
+    code = scope.district.code if scope.district else None
+    return render_template(
+        "tallies/year.html", report=report, tables=tables, charts=_charts(tables),
+        links=Links(public, code, year), public=public, scope_name=_scope_name(scope),
+        districts=_picker(report, public), years=years)
+
+
+def _month_page(month: date, scope: ReportScope, *, public: bool):  # type: ignore[no-untyped-def]
+    years = _years()
+    report = _month_report(month, scope, years, public=public)
+    tables = month_tables(report, public=public)
+    code = scope.district.code if scope.district else None
+    this_month = queries.current_month(utcnow())
+    earlier = date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+    later = next_month(month)
+    return render_template(
+        "tallies/month.html", report=report, tables=tables, charts=_charts(tables),
+        links=Links(public, code, month.year, month), public=public,
+        scope_name=_scope_name(scope), districts=_picker(report, public),
+        earlier=earlier if earlier.year >= years[-1] else None,
+        later=later if later <= this_month else None)
+
+
+def _download(tables: list[Table], ext: str, scope: ReportScope, title: str, period: str) -> Response:
+    """One table as CSV or XLSX (``?table=``), or every table of the page as one workbook."""
+    name = request.args.get("table")
+    if name:
+        tables = [t for t in tables if t.name == name] or abort(404)
+    elif ext == "csv":
+        abort(404)  # a CSV holds one table
+    data = to_csv(tables[0]) if ext == "csv" else to_xlsx(tables)
+    stem = f"{_scope_name(scope)}{title}" + (f"_{tables[0].title}" if name else "")
+    place = re.sub(r"[^A-Za-z0-9_-]", "", scope.district.code) if scope.district else "city"
+    ascii_stem = f"report-{period}-{place}" + (f"-{name}" if name else "")
+    response = Response(data, mimetype=MIMETYPES[ext])
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{ascii_stem}.{ext}\"; "
+        f"filename*=UTF-8''{quote(f'{stem}.{ext}', safe='')}")
+    return response

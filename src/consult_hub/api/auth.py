@@ -1,0 +1,154 @@
+"""Per-user bearer tokens: issue, revoke, and authenticate API writes with them.
+
+A token is ``ch_`` and 43 random URL-safe characters; only its SHA-256 is stored. With
+that much entropy a salt adds nothing, and an unsalted hash can be looked up directly.
+The session cookie never authenticates an API call: writes carry the token or get 401.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from flask import g, request
+from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
+
+from consult_hub.api.errors import ApiError
+from consult_hub.audit.operations import record
+from consult_hub.auth.models import ApiToken, User
+from consult_hub.core.db import utcnow
+from consult_hub.core.errors import ValidationFailed
+from consult_hub.extensions import db
+
+F = TypeVar("F", bound=Callable[..., Any])
+TOKEN_PREFIX = "ch_"
+SHOWN_PREFIX = 11  # "ch_" and 8 characters: enough to tell a user's tokens apart
+NAME_LENGTH = 64
+MAX_ACTIVE_TOKENS = 20
+# last_used_at is a hint for the owner, not a log: refresh it at most this often.
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+API_TOKEN = "api-token"  # the access mark of views guarded by a token
+CHALLENGE = 'Bearer realm="consult-hub"'
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+# --- Operations (the token pages call these; they flush and audit, the view commits) ----------
+
+
+def issue_token(user: User, name: str, *, now: datetime | None = None) -> tuple[ApiToken, str]:
+    """Create a token for ``user``; returns the row and the token, which is never stored."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed({"name": _("请填写令牌名称,例如它用在哪个系统")})
+    if len(name) > NAME_LENGTH:
+        raise ValidationFailed({"name": _("名称不超过 %(n)s 个字符", n=NAME_LENGTH)})
+    if len(active_tokens(user)) >= MAX_ACTIVE_TOKENS:
+        raise ValidationFailed({"name": _("最多同时保留 %(n)s 个有效令牌,请先吊销不用的",
+                                          n=MAX_ACTIVE_TOKENS)})
+    token = new_token()
+    row = ApiToken(user_id=user.id, name=name, prefix=token[:SHOWN_PREFIX],
+                   token_hash=hash_token(token), created_at=now or utcnow())
+    db.session.add(row)
+    db.session.flush()
+    record("api_token_create", row, {"name": [None, name], "prefix": [None, row.prefix]},
+           actor_id=user.id)
+    return row, token
+
+
+def revoke_token(row: ApiToken, *, actor_id: int, now: datetime | None = None) -> None:
+    """Stop a token from working; the row stays so its owner sees when it was revoked."""
+    if row.revoked_at is not None:
+        return
+    row.revoked_at = now or utcnow()
+    db.session.flush()
+    record("api_token_revoke", row, {"revoked_at": [None, row.revoked_at.isoformat()]},
+           actor_id=actor_id)
+
+
+def active_tokens(user: User) -> list[ApiToken]:
+    return [t for t in tokens_of(user) if t.revoked_at is None]
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    """The user's tokens, newest first."""
+    return list(db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == user.id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+# --- Authentication --------------------------------------------------------------------------
+
+
+def bearer_token() -> str | None:
+    """The token of an ``Authorization: Bearer …`` header, if there is one."""
+    scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
+def _unauthorized(message: str, *, invalid: bool) -> ApiError:
+    challenge = CHALLENGE + (', error="invalid_token"' if invalid else "")
+    return ApiError(401, message, headers={"WWW-Authenticate": challenge})
+
+
+def user_from_token(token: str, now: datetime) -> User | None:
+    """The active user a live token belongs to; notes when the token was last used."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200 or not token.isascii():
+        return None
+    row = db.session.scalar(
+        sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token),
+                                  ApiToken.revoked_at.is_(None))
+        .options(joinedload(ApiToken.user)))
+    if row is None or not row.user.is_active:
+        return None
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_GRANULARITY:
+        # Its own small transaction: kept even when the write that follows is refused.
+        db.session.execute(sa.update(ApiToken).where(ApiToken.id == row.id)
+                           .values(last_used_at=now))
+        db.session.commit()
+    return row.user
+
+
+def token_required(view: F) -> F:
+    """Authenticate the request by its bearer token (401 otherwise) and act as its user.
+
+    The user becomes ``current_user`` for this request only (nothing goes into the
+    session), so audit rows and refusals (``scopes.require``) name them.
+    """
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        token = bearer_token()
+        if token is None:
+            raise _unauthorized(_("需要 API 令牌:Authorization: Bearer <令牌>"), invalid=False)
+        user = user_from_token(token, utcnow())
+        if user is None:
+            raise _unauthorized(_("API 令牌无效、已吊销或其用户已停用"), invalid=True)
+        g._login_user = user  # Flask-Login's per-request user; the session is left alone
+        return view(*args, **kwargs)
+
+    wrapper.access = (API_TOKEN,)  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
+
+
+def rate_limit_key() -> str:
+    """Writes are limited per token (by its hash), reads per client address."""
+    token = bearer_token()
+    if token:
+        return "api-token:" + hash_token(token)[:32]
+    return "api-addr:" + (request.remote_addr or "unknown")

@@ -1,0 +1,157 @@
+"""Models as the API shows them: public fields only, shaped as ``api/schemas.py`` describes.
+
+Nothing here reads a submitter's name or phone, a tracking token, a private timeline
+note or a staff account; what is not listed here is not sent.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from flask import url_for
+
+from consult_hub.areas.models import Area, AreaLevel
+from consult_hub.departments.models import Department
+from consult_hub.events.models import Event, EventStatus
+from consult_hub.issues.models import Issue, IssueStatus, IssueUpdate
+from consult_hub.members.models import Member
+from consult_hub.platforms.models import Platform
+
+# Statuses whose public answer (``resolution``) is shown, as on the public outcome page.
+ANSWERED = frozenset({IssueStatus.RESOLVED, IssueStatus.PLANNED, IssueStatus.CONSTRAINED,
+                      IssueStatus.REJECTED})
+# A problem's description is published once it has been accepted, as on the public page.
+UNPUBLISHED_DESCRIPTION = frozenset({IssueStatus.RECEIVED, IssueStatus.REJECTED})
+PHOTO_STATUSES = frozenset({EventStatus.HELD, EventStatus.CONCLUDED})
+
+
+def stamp(value: datetime | date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def labelled(name: str, value: Enum | None) -> dict[str, Any]:
+    """``{name: value, name_label: label}`` for an enum field."""
+    return {name: value.value if value is not None else None,
+            f"{name}_label": getattr(value, "label", None)}
+
+
+def area(found: Area | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {"id": found.id, "code": found.code, "name": found.name}
+
+
+def platform_ref(platform: Platform) -> dict[str, Any]:
+    return {"id": platform.id, "code": platform.code, "name": platform.name,
+            "district": area(platform.district)}
+
+
+def member(found: Member) -> dict[str, Any]:
+    return {"id": found.id, "name": found.name, "sector": found.sector,
+            **labelled("level", found.level)}
+
+
+def platform(found: Platform, *, members: list[Member] | None = None) -> dict[str, Any]:
+    place = found.area
+    community = place if place.level is AreaLevel.COMMUNITY else None
+    street = place.parent if community is not None else (
+        place if place.level is AreaLevel.STREET else None)
+    data = {
+        "id": found.id, "code": found.code, "name": found.name,
+        **labelled("kind", found.kind), **labelled("status", found.status),
+        "district": area(found.district), "street": area(street), "community": area(community),
+        "address": found.address, "latitude": found.latitude, "longitude": found.longitude,
+        "convener": found.convener, "description": found.description,
+        "established_on": stamp(found.established_on),
+        "is_demonstration": found.is_demonstration,
+        "demonstration_year": found.demonstration_year,
+        "url": url_for("api.platform", platform_id=found.id, _external=True),
+        "html_url": url_for("public.platform", platform_id=found.id, _external=True),
+    }
+    if members is not None:
+        data["members"] = [member(m) for m in members]
+    return data
+
+
+def event(found: Event) -> dict[str, Any]:
+    return {
+        "id": found.id, "code": found.code, "platform": platform_ref(found.platform),
+        "topic": found.topic, **labelled("category", found.category),
+        "starts_at": stamp(found.starts_at), "ends_at": stamp(found.ends_at),
+        "location": found.location, **labelled("format", found.format),
+        "agenda": found.agenda, **labelled("status", found.status),
+        "minutes": found.minutes, "opinions": found.opinions,
+        "resident_count": found.resident_count, "department_count": found.department_count,
+        "expert_count": found.expert_count, "held_at": stamp(found.held_at),
+        "outcome": found.outcome, "concluded_at": stamp(found.concluded_at),
+        "cancel_reason": found.cancel_reason, "cancelled_at": stamp(found.cancelled_at),
+        "version": found.version,
+        "url": url_for("api.event", event_id=found.id, _external=True),
+        "html_url": url_for("public.event", event_id=found.id, _external=True),
+    }
+
+
+def event_detail(found: Event) -> dict[str, Any]:
+    """The event with its attendees, the problems raised there and (once held) its photos."""
+    photos = found.photos if found.status in PHOTO_STATUSES else []
+    return {
+        **event(found),
+        "attendees": [member(m) for m in sorted(found.attendees, key=lambda m: (m.name, m.id))],
+        "issues": [issue_ref(i) for i in sorted(found.issues, key=lambda i: i.id)],
+        "photos": [{"id": p.id, "caption": p.caption, "width": p.width, "height": p.height,
+                    "url": url_for("events.photo", photo_id=p.id, _external=True)}
+                   for p in photos],
+    }
+
+
+def issue_url(reference: str) -> str:
+    return url_for("api.issue", reference=reference, _external=True)
+
+
+def issue_ref(found: Issue) -> dict[str, Any]:
+    return {"reference": found.reference, "title": found.title,
+            **labelled("status", found.status), "url": issue_url(found.reference)}
+
+
+def issue(found: Issue, today: date) -> dict[str, Any]:
+    return {
+        "reference": found.reference, "title": found.title,
+        "description": (None if found.status in UNPUBLISHED_DESCRIPTION
+                        else found.description),
+        **labelled("kind", found.kind), **labelled("category", found.category),
+        **labelled("source", found.source), **labelled("status", found.status),
+        "platform": platform_ref(found.platform),
+        "event": ({"id": found.event.id, "topic": found.event.topic,
+                   "url": url_for("api.event", event_id=found.event.id, _external=True)}
+                  if found.event is not None else None),
+        "department": department_ref(found.department),
+        "due_on": stamp(found.due_on), "planned_on": stamp(found.planned_on),
+        "is_overdue": found.is_overdue(today),
+        "resolution": found.resolution if found.status in ANSWERED else None,
+        "duplicate_of": found.duplicate_of.reference if found.duplicate_of else None,
+        "created_at": stamp(found.created_at), "resolved_at": stamp(found.resolved_at),
+        "closed_at": stamp(found.closed_at),
+        **labelled("satisfaction", found.satisfaction),
+        "version": found.version,
+        "url": issue_url(found.reference),
+        "html_url": url_for("public.issue", reference=found.reference, _external=True),
+    }
+
+
+def timeline_entry(update: IssueUpdate) -> dict[str, Any]:
+    """One public timeline entry; who took the action is not shown."""
+    return {"action": update.action,
+            "from_status": update.from_status.value if update.from_status else None,
+            "to_status": update.to_status.value, "to_status_label": update.to_status.label,
+            "note": update.note, "created_at": stamp(update.created_at)}
+
+
+def department_ref(found: Department | None) -> dict[str, Any] | None:
+    return {"id": found.id, "name": found.name} if found is not None else None
+
+
+def department(found: Department) -> dict[str, Any]:
+    return {"id": found.id, "code": found.code, "name": found.name,
+            "district": area(found.district), "is_active": found.is_active}

@@ -1,0 +1,103 @@
+"""The API's lists: the features' filters and public loaders, ordered by id for stable paging.
+
+Every list is two statements (the count and one page, with what each item shows joined in),
+whatever the page size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from consult_hub.areas.models import Area
+from consult_hub.core.categories import Category
+from consult_hub.core.timefmt import local_midnight
+from consult_hub.departments.models import Department
+from consult_hub.events.models import Event, EventStatus
+from consult_hub.issues.models import Issue, IssueKind, IssueStatus
+from consult_hub.issues.queries import overdue_clause
+from consult_hub.platforms.models import Platform
+from consult_hub.platforms.queries import PlatformFilters
+from consult_hub.public.queries import EVENT_PLACE
+
+# A platform as the API shows it: with its district, community and street.
+PLATFORM_PLACE = (joinedload(Platform.district),
+                  joinedload(Platform.area).joinedload(Area.parent))
+
+
+def platform_list(filters: PlatformFilters) -> sa.Select[tuple[Platform]]:
+    return (sa.select(Platform).where(*filters.clauses()).options(*PLATFORM_PLACE)
+            .order_by(Platform.id))
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    platform_id: int | None = None
+    district_id: int | None = None
+    status: EventStatus | None = None
+    category: Category | None = None
+    date_from: date | None = None  # local dates, both inclusive
+    date_to: date | None = None
+
+
+def event_list(query: EventQuery) -> sa.Select[tuple[Event]]:
+    stmt = sa.select(Event).options(EVENT_PLACE).order_by(Event.id)
+    if query.platform_id is not None:
+        stmt = stmt.where(Event.platform_id == query.platform_id)
+    if query.district_id is not None:
+        stmt = stmt.where(Event.platform_id.in_(
+            sa.select(Platform.id).where(Platform.district_id == query.district_id)))
+    if query.status is not None:
+        stmt = stmt.where(Event.status == query.status)
+    if query.category is not None:
+        stmt = stmt.where(Event.category == query.category)
+    if query.date_from is not None:
+        stmt = stmt.where(Event.starts_at >= local_midnight(query.date_from))
+    if query.date_to is not None:
+        stmt = stmt.where(Event.starts_at < local_midnight(query.date_to + timedelta(days=1)))
+    return stmt
+
+
+@dataclass(frozen=True)
+class IssueQuery:
+    status: IssueStatus | None = None
+    kind: IssueKind | None = None
+    category: Category | None = None
+    district_id: int | None = None
+    platform_id: int | None = None
+    overdue: bool | None = None
+
+
+# What an issue shows beside itself: all public (offices, not people).
+ISSUE_PLACE = (joinedload(Issue.platform).joinedload(Platform.district),
+               joinedload(Issue.event), joinedload(Issue.department),
+               joinedload(Issue.duplicate_of))
+
+
+def issue_list(query: IssueQuery, today: date) -> sa.Select[tuple[Issue]]:
+    stmt = sa.select(Issue).options(*ISSUE_PLACE).order_by(Issue.id)
+    for column, value in ((Issue.status, query.status), (Issue.kind, query.kind),
+                          (Issue.category, query.category),
+                          (Issue.district_id, query.district_id),
+                          (Issue.platform_id, query.platform_id)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if query.overdue is not None:
+        # NULL dates make the clause NULL, which counts as "not overdue".
+        overdue = sa.func.coalesce(overdue_clause(today), sa.false())
+        stmt = stmt.where(overdue if query.overdue else sa.not_(overdue))
+    return stmt
+
+
+def department_list(district_id: int | None, active: bool | None) -> sa.Select[tuple[Department]]:
+    """Departments of the city and, with ``district_id``, that district's own."""
+    stmt = sa.select(Department).options(joinedload(Department.district)).order_by(Department.id)
+    if district_id is not None:
+        stmt = stmt.where(sa.or_(Department.district_id.is_(None),
+                                 Department.district_id == district_id))
+    if active is not None:
+        stmt = stmt.where(Department.is_active.is_(active))
+    return stmt

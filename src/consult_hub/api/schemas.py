@@ -1,0 +1,307 @@
+"""JSON Schemas of the API: the OpenAPI document publishes them and the validator enforces them.
+
+Request bodies and query parameters are checked against exactly these dicts
+(``api/validation.py``), so the document cannot drift from the behaviour.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from consult_hub.core.categories import Category
+from consult_hub.events.models import EventFormat, EventStatus
+from consult_hub.issues.lifecycle import TRANSITIONS
+from consult_hub.issues.models import IssueKind, IssueSource, IssueStatus, Satisfaction
+from consult_hub.members.models import MemberLevel
+from consult_hub.platforms.models import PlatformKind, PlatformStatus
+
+Schema = dict[str, Any]
+
+MAX_ID = 2**31 - 1  # the largest id either database stores
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 30
+MAX_PAGE = 1_000_000
+# Earliest and latest instants accepted for event times: beyond these, time zone
+# arithmetic overflows Python's datetime, and no real event falls outside them.
+MIN_YEAR, MAX_YEAR = 1990, 2100
+
+
+def nullable(schema: Schema) -> Schema:
+    """Allow ``null`` besides ``schema``'s type."""
+    kind = schema["type"]
+    return {**schema, "type": [*(kind if isinstance(kind, list) else [kind]), "null"]}
+
+
+def text(max_length: int, *, min_length: int | None = None, **extra: Any) -> Schema:
+    schema: Schema = {"type": "string", "maxLength": max_length, **extra}
+    if min_length is not None:
+        schema["minLength"] = min_length
+    return schema
+
+
+def integer(minimum: int, maximum: int, **extra: Any) -> Schema:
+    return {"type": "integer", "minimum": minimum, "maximum": maximum, **extra}
+
+
+def choice(enum_cls: type[Enum], **extra: Any) -> Schema:
+    return {"type": "string", "enum": [member.value for member in enum_cls], **extra}
+
+
+def obj(properties: dict[str, Schema], required: list[str] | tuple[str, ...] = (),
+        **extra: Any) -> Schema:
+    """A closed object: fields outside ``properties`` are refused (requests) or never sent."""
+    return {"type": "object", "additionalProperties": False, "properties": properties,
+            "required": list(required), **extra}
+
+
+def array(items: Schema, max_items: int | None = None) -> Schema:
+    schema: Schema = {"type": "array", "items": items}
+    if max_items is not None:
+        schema["maxItems"] = max_items
+    return schema
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+ID = integer(1, MAX_ID)
+DATE: Schema = {"type": "string", "format": "date"}
+DATE_TIME: Schema = {"type": "string", "format": "date-time"}
+BOOLEAN: Schema = {"type": "boolean"}
+VERSION = integer(1, MAX_ID, description="The version last read; a stale one answers 409.")
+
+
+def with_labels(name: str, enum_cls: type[Enum], *, optional: bool = False) -> dict[str, Schema]:
+    """``name`` and ``name_label`` properties for an enum field."""
+    value, label = choice(enum_cls), {"type": "string"}
+    if optional:
+        value, label = nullable(value), nullable(label)
+    return {name: value, f"{name}_label": label}
+
+
+# --- Errors and pages ---------------------------------------------------------------------
+
+ERROR = obj({
+    "error": obj({
+        "code": {"type": "string", "description": "Machine-readable, e.g. validation_failed"},
+        "message": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"},
+                   "description": "Field name → what is wrong with it"},
+    }, required=["code", "message", "fields"]),
+}, required=["error"])
+
+LINKS = obj({
+    "self": {"type": "string"},
+    "first": {"type": "string"},
+    "last": {"type": "string"},
+    "next": nullable({"type": "string"}),
+    "prev": nullable({"type": "string"}),
+}, required=["self", "first", "last", "next", "prev"])
+
+
+def page_of(item: Schema) -> Schema:
+    return obj({
+        "items": array(item),
+        "page": integer(1, MAX_PAGE),
+        "per_page": integer(1, MAX_PER_PAGE),
+        "total": {"type": "integer", "minimum": 0},
+        "pages": {"type": "integer", "minimum": 0},
+        "links": LINKS,
+    }, required=["items", "page", "per_page", "total", "pages", "links"])
+
+
+# --- Response objects -----------------------------------------------------------------------
+
+AREA = obj({"id": ID, "code": {"type": "string"}, "name": {"type": "string"}},
+           required=["id", "code", "name"])
+PLATFORM_REF = obj({"id": ID, "code": {"type": "string"}, "name": {"type": "string"},
+                    "district": ref("Area")},
+                   required=["id", "code", "name", "district"])
+MEMBER = obj({"id": ID, "name": {"type": "string"}, "sector": {"type": "string"},
+              **with_labels("level", MemberLevel)},
+             required=["id", "name", "sector", "level", "level_label"])
+DEPARTMENT = obj({"id": ID, "code": {"type": "string"}, "name": {"type": "string"},
+                  "district": {"anyOf": [ref("Area"), {"type": "null"}],
+                               "description": "null for a city department"},
+                  "is_active": BOOLEAN},
+                 required=["id", "code", "name", "district", "is_active"])
+
+_PLATFORM_FIELDS = {
+    "id": ID, "code": {"type": "string"}, "name": {"type": "string"},
+    **with_labels("kind", PlatformKind), **with_labels("status", PlatformStatus),
+    "district": ref("Area"),
+    "street": {"anyOf": [ref("Area"), {"type": "null"}]},
+    "community": {"anyOf": [ref("Area"), {"type": "null"}]},
+    "address": {"type": "string"},
+    "latitude": nullable({"type": "number"}), "longitude": nullable({"type": "number"}),
+    "convener": nullable({"type": "string"}),
+    "description": nullable({"type": "string", "description": "Markdown"}),
+    "established_on": DATE,
+    "is_demonstration": BOOLEAN,
+    "demonstration_year": nullable({"type": "integer"}),
+    "url": {"type": "string", "description": "This platform in the API"},
+    "html_url": {"type": "string", "description": "The public page"},
+}
+PLATFORM = obj(_PLATFORM_FIELDS, required=list(_PLATFORM_FIELDS))
+PLATFORM_DETAIL = obj({**_PLATFORM_FIELDS, "members": array(ref("Member"))},
+                      required=[*_PLATFORM_FIELDS, "members"])
+
+_EVENT_FIELDS = {
+    "id": ID, "code": nullable({"type": "string"}),
+    "platform": ref("PlatformRef"),
+    "topic": {"type": "string"}, **with_labels("category", Category),
+    "starts_at": DATE_TIME, "ends_at": DATE_TIME, "location": {"type": "string"},
+    **with_labels("format", EventFormat), "agenda": nullable({"type": "string"}),
+    **with_labels("status", EventStatus),
+    "minutes": nullable({"type": "string"}), "opinions": nullable({"type": "string"}),
+    "resident_count": {"type": "integer"}, "department_count": {"type": "integer"},
+    "expert_count": {"type": "integer"},
+    "held_at": nullable(DATE_TIME), "outcome": nullable({"type": "string"}),
+    "concluded_at": nullable(DATE_TIME), "cancel_reason": nullable({"type": "string"}),
+    "cancelled_at": nullable(DATE_TIME),
+    "version": ID,
+    "url": {"type": "string"}, "html_url": {"type": "string"},
+}
+EVENT = obj(_EVENT_FIELDS, required=list(_EVENT_FIELDS))
+ISSUE_REF = obj({"reference": {"type": "string"}, "title": {"type": "string"},
+                 **with_labels("status", IssueStatus), "url": {"type": "string"}},
+                required=["reference", "title", "status", "status_label", "url"])
+PHOTO = obj({"id": ID, "url": {"type": "string"}, "caption": nullable({"type": "string"}),
+             "width": {"type": "integer"}, "height": {"type": "integer"}},
+            required=["id", "url", "caption", "width", "height"])
+EVENT_DETAIL = obj({**_EVENT_FIELDS, "attendees": array(ref("Member")),
+                    "issues": array(ref("IssueRef")), "photos": array(ref("Photo"))},
+                   required=[*_EVENT_FIELDS, "attendees", "issues", "photos"])
+
+_ISSUE_FIELDS = {
+    "reference": {"type": "string"}, "title": {"type": "string"},
+    "description": nullable({"type": "string", "description":
+                             "Published once the problem is accepted (null before)"}),
+    **with_labels("kind", IssueKind), **with_labels("category", Category),
+    **with_labels("source", IssueSource), **with_labels("status", IssueStatus),
+    "platform": ref("PlatformRef"),
+    "event": {"anyOf": [obj({"id": ID, "topic": {"type": "string"}, "url": {"type": "string"}},
+                            required=["id", "topic", "url"]), {"type": "null"}]},
+    "department": {"anyOf": [obj({"id": ID, "name": {"type": "string"}},
+                                 required=["id", "name"]), {"type": "null"}]},
+    "due_on": nullable(DATE), "planned_on": nullable(DATE),
+    "is_overdue": BOOLEAN,
+    "resolution": nullable({"type": "string", "description":
+                            "The public answer, while the status carries one"}),
+    "duplicate_of": nullable({"type": "string", "description": "Reference of the original"}),
+    "created_at": DATE_TIME, "resolved_at": nullable(DATE_TIME),
+    "closed_at": nullable(DATE_TIME),
+    **with_labels("satisfaction", Satisfaction, optional=True),
+    "version": ID,
+    "url": {"type": "string"}, "html_url": {"type": "string"},
+}
+ISSUE = obj(_ISSUE_FIELDS, required=list(_ISSUE_FIELDS))
+TIMELINE_ENTRY = obj({
+    "action": {"type": "string"},
+    "from_status": nullable(choice(IssueStatus)), "to_status": choice(IssueStatus),
+    "to_status_label": {"type": "string"},
+    "note": nullable({"type": "string"}), "created_at": DATE_TIME,
+}, required=["action", "from_status", "to_status", "to_status_label", "note", "created_at"])
+ISSUE_DETAIL = obj({**_ISSUE_FIELDS, "timeline": array(ref("TimelineEntry"))},
+                   required=[*_ISSUE_FIELDS, "timeline"])
+
+METRICS: Schema = {
+    "type": "object",
+    "description": "The figures of docs/metrics.md; shares and the median may be null",
+    "additionalProperties": {"type": ["number", "null"]},
+}
+TALLY = obj({
+    "month": {"type": "string", "pattern": r"^\d{4}-\d{2}$"},
+    "scope": {"type": "string", "enum": ["city", "district", "platform"]},
+    "district": {"anyOf": [ref("Area"), {"type": "null"}]},
+    "platform": {"anyOf": [ref("PlatformRef"), {"type": "null"}]},
+    "is_live": {"type": "boolean", "description": "Counted now (not frozen yet)"},
+    "metrics": METRICS,
+    "districts": array(obj({"district": ref("Area"), "metrics": METRICS},
+                           required=["district", "metrics"])),
+}, required=["month", "scope", "district", "platform", "is_live", "metrics", "districts"])
+
+RECORDED = obj({"event": ref("Event"), "issues": array(ref("IssueRef"))},
+               required=["event", "issues"])
+
+# --- Request bodies -------------------------------------------------------------------------
+
+TOPIC, LOCATION = text(200), text(200)
+AGENDA = text(20000)
+LONG_TEXT = text(50000)
+ISSUE_TITLE, ISSUE_TEXT = text(200), text(5000)
+NOTE_TEXT = text(5000)
+
+EVENT_FIELDS: dict[str, Schema] = {
+    "topic": TOPIC,
+    "category": choice(Category),
+    "format": choice(EventFormat, default=EventFormat.ONSITE.value),
+    "starts_at": DATE_TIME,
+    "ends_at": DATE_TIME,
+    "location": nullable(text(200, description="Empty or omitted: the platform's address")),
+    "agenda": nullable(AGENDA),
+}
+EVENT_PLAN = obj({
+    "platform_id": ID,
+    **EVENT_FIELDS,
+    "is_past": {"type": "boolean", "default": False,
+                "description": "Log an event that already took place (then record it held)"},
+}, required=["platform_id", "topic", "category", "starts_at", "ends_at"])
+EVENT_UPDATE = obj({**{name: {k: v for k, v in schema.items() if k != "default"}
+                      for name, schema in EVENT_FIELDS.items()}, "version": VERSION},
+                   description="Only the fields given change; a planned event only")
+
+PROBLEM = obj({"title": ISSUE_TITLE, "description": ISSUE_TEXT,
+               "kind": choice(IssueKind), "category": choice(Category)},
+              required=["title", "description", "kind", "category"])
+COUNT = integer(0, 100000)
+SMALL_COUNT = integer(0, 1000)
+EVENT_RECORD = obj({
+    "starts_at": DATE_TIME, "ends_at": DATE_TIME,
+    "minutes": LONG_TEXT,
+    "attendee_ids": array(ID, max_items=500),
+    "resident_count": COUNT, "department_count": SMALL_COUNT, "expert_count": SMALL_COUNT,
+    "opinions": nullable(LONG_TEXT),
+    "problems": array(PROBLEM, max_items=60),
+    "version": VERSION,
+}, required=["minutes"], description="Times default to the planned ones, counts to 0")
+EVENT_CONCLUDE = obj({"outcome": LONG_TEXT, "version": VERSION}, required=["outcome"])
+EVENT_CANCEL = obj({"reason": text(2000), "version": VERSION}, required=["reason"])
+
+ISSUE_CREATE = obj({
+    "platform_id": ID,
+    "title": ISSUE_TITLE,
+    "description": ISSUE_TEXT,
+    "kind": choice(IssueKind),
+    "category": choice(Category),
+    "source": choice(IssueSource, default=IssueSource.LIAISON_POINT.value),
+    "event_id": nullable(ID),
+    "submitter_name": nullable(text(64, description="Kept private; never returned")),
+    "submitter_phone": nullable(text(32, description="Kept private; never returned")),
+}, required=["platform_id", "title", "description", "kind", "category"])
+
+# The lifecycle's field names as the API spells them, with their schema.
+ACTION_FIELDS: dict[str, tuple[str, Schema]] = {
+    "department": ("department_id", ID),
+    "due_on": ("due_on", DATE),
+    "planned_on": ("planned_on", DATE),
+    "resolution": ("resolution", NOTE_TEXT),
+    "reason": ("reason", NOTE_TEXT),
+    "note": ("note", NOTE_TEXT),
+    "is_public": ("is_public", {"type": "boolean", "default": True}),
+    "duplicate_of": ("duplicate_of", text(32, description="Reference of the original problem")),
+}
+
+
+def action_body(action: str) -> Schema:
+    """The body of one lifecycle action: exactly the fields its transition names."""
+    transition = TRANSITIONS[action]
+    properties = {ACTION_FIELDS[name][0]: ACTION_FIELDS[name][1]
+                  for name in (*transition.requires, *transition.optional)}
+    return obj({**properties, "version": VERSION},
+               required=[ACTION_FIELDS[name][0] for name in transition.requires])
+
+
+ACTION_BODIES = {action: action_body(action) for action in TRANSITIONS}

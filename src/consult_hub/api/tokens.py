@@ -1,0 +1,66 @@
+"""Staff pages for their own API tokens: create (shown once), list, revoke.
+
+A separate blueprint from ``api``: these are cookie-authenticated forms, so CSRF stays on.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import StringField
+
+from consult_hub.api.auth import NAME_LENGTH, issue_token, revoke_token, tokens_of
+from consult_hub.auth.decorators import staff_required
+from consult_hub.auth.models import ApiToken
+from consult_hub.core.errors import ValidationFailed
+from consult_hub.extensions import db
+
+bp = Blueprint("tokens", __name__, url_prefix="/manage/tokens")
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("名称"), render_kw={"maxlength": NAME_LENGTH},
+                       description=_l("写明用在哪里,例如“区网格系统对接”,以后便于辨认和吊销"))
+
+
+def _index(form: TokenForm, status: int = 200):  # type: ignore[no-untyped-def]
+    return render_template("tokens/index.html", form=form,
+                           tokens=tokens_of(current_user)), status
+
+
+@bp.route("/")
+@staff_required
+def index():  # type: ignore[no-untyped-def]
+    return _index(TokenForm(formdata=None))
+
+
+@bp.route("/", methods=["POST"])
+@staff_required
+def create():  # type: ignore[no-untyped-def]
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _index(form, 422)
+    try:
+        row, token = issue_token(current_user, form.name.data or "")
+    except ValidationFailed as failed:
+        db.session.rollback()
+        form.name.errors = [*form.name.errors, *failed.errors.values()]
+        return _index(form, 422)
+    db.session.commit()
+    # The one and only time the token is shown: rendered here, never stored or redirected to.
+    return render_template("tokens/created.html", row=row, token=token), 201
+
+
+@bp.route("/<int:token_id>/revoke", methods=["POST"])
+@staff_required
+def revoke(token_id: int):  # type: ignore[no-untyped-def]
+    row = db.session.get(ApiToken, token_id)
+    if row is None or row.user_id != current_user.id:
+        abort(404)  # someone else's token: do not confirm it exists
+    revoke_token(row, actor_id=current_user.id)
+    db.session.commit()
+    flash(_("令牌“%(name)s”已吊销,使用它的系统将无法再写入", name=row.name), "success")
+    return redirect(url_for("tokens.index"), 303)

@@ -1,0 +1,447 @@
+"""JSON API views: public reads, and writes authenticated by per-user bearer tokens.
+
+Reads show public fields only (``api/present.py``). Writes go through the same operations
+and scope rules as the staff forms. Bodies and query strings are checked against the
+schemas of the OpenAPI document (``api/openapi.py``), which is served at /api/v1/openapi.json.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from enum import Enum
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, current_app, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
+
+from consult_hub.api import openapi, present, queries, schemas
+from consult_hub.api.auth import rate_limit_key, token_required
+from consult_hub.api.errors import ApiError, json_response
+from consult_hub.api.errors import register as register_errors
+from consult_hub.api.validation import json_body, query_args
+from consult_hub.auth.decorators import public
+from consult_hub.auth.scopes import can_take_action, require, require_platform
+from consult_hub.core.categories import Category
+from consult_hub.core.db import utcnow
+from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.timefmt import local_today
+from consult_hub.events import operations as event_operations
+from consult_hub.events.models import Event, EventStatus
+from consult_hub.extensions import csrf, db, limiter
+from consult_hub.issues import queries as issue_queries
+from consult_hub.issues.lifecycle import TRANSITIONS
+from consult_hub.issues.models import Issue, IssueKind, IssueStatus
+from consult_hub.issues.operations import change_status, create_issue
+from consult_hub.platforms import queries as platform_queries
+from consult_hub.platforms.models import Platform, PlatformKind, PlatformStatus
+from consult_hub.platforms.queries import PlatformFilters
+from consult_hub.public import queries as public_queries
+from consult_hub.tallies import queries as tally_queries
+from consult_hub.tallies.compute import parse_month
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# Bearer tokens, never cookies, authenticate writes: a forged cross-site request has no token.
+csrf.exempt(bp)
+register_errors(bp)
+
+E = TypeVar("E", bound=Enum)
+MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+
+
+def _read_limit() -> str:
+    return current_app.config.get("API_READ_RATE_LIMIT", "600 per minute")
+
+
+def _write_limit() -> str:
+    return current_app.config.get("API_WRITE_RATE_LIMIT", "120 per minute")
+
+
+limiter.limit(_read_limit, key_func=rate_limit_key, methods=["GET"], per_method=True)(bp)
+limiter.limit(_write_limit, key_func=rate_limit_key, methods=["POST", "PATCH"],
+              per_method=True)(bp)
+
+
+# --- Helpers --------------------------------------------------------------------------------
+
+
+def _enum(enum_cls: type[E], value: str | None) -> E | None:
+    return enum_cls(value) if value is not None else None
+
+
+def _found(model: type[Any], ident: int) -> Any:
+    """The row with this id (path parameter), or 404 — also for ids no database can hold."""
+    found = db.session.get(model, ident) if 0 < ident <= schemas.MAX_ID else None
+    if found is None:
+        raise ApiError(404, _("找不到这个资源"))
+    return found
+
+
+def _district_id(code: str | None) -> int | None:
+    """The id of the district a ``district`` filter names (by code); 400 for an unknown code."""
+    if code is None:
+        return None
+    district = tally_queries.district_by_code(code)
+    if district is None:
+        raise ApiError(400, _("查询参数不正确"), code="invalid_parameter",
+                       fields={"district": _("没有编码为 %(code)s 的区", code=code)})
+    return district.id
+
+
+def _page(stmt: sa.Select[Any], args: dict[str, Any], render: Callable[[Any], dict[str, Any]]) -> Response:
+    """One page of ``stmt``: items, counts, and links to the neighbouring pages."""
+    page = db.paginate(stmt, page=args["page"], per_page=args["per_page"],
+                       max_per_page=schemas.MAX_PER_PAGE, error_out=False)
+    last = max(page.pages, 1)
+
+    def link(number: int) -> str:
+        params = {**request.args.to_dict(), "page": number, "per_page": page.per_page}
+        return url_for(request.endpoint or "", **params, _external=True)
+
+    links = {"self": link(page.page), "first": link(1), "last": link(last),
+             "next": link(page.page + 1) if page.page < page.pages else None,
+             "prev": link(min(page.page - 1, last)) if page.page > 1 else None}
+    header = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items()
+                       if url is not None and rel != "self")
+    body = {"items": [render(item) for item in page.items], "page": page.page,
+            "per_page": page.per_page, "total": page.total, "pages": page.pages, "links": links}
+    return json_response(body, headers={"Link": header})
+
+
+# --- Reads ----------------------------------------------------------------------------------
+
+
+@bp.get("/openapi.json")
+@public
+def openapi_document():  # type: ignore[no-untyped-def]
+    return json_response(openapi.document())
+
+
+@bp.get("/districts")
+@public
+def districts():  # type: ignore[no-untyped-def]
+    return json_response({"items": [present.area(d) for d in platform_queries.districts()]})
+
+
+@bp.get("/platforms")
+@public
+def platforms():  # type: ignore[no-untyped-def]
+    args = query_args(openapi.PARAMETERS["platforms"])
+    filters = PlatformFilters(
+        q=args["q"], district_id=_district_id(args["district"]),
+        kind=_enum(PlatformKind, args["kind"]), status=_enum(PlatformStatus, args["status"]),
+        demonstration=args["demonstration"])
+    return _page(queries.platform_list(filters), args, present.platform)
+
+
+@bp.get("/platforms/<int:platform_id>")
+@public
+def platform(platform_id: int):  # type: ignore[no-untyped-def]
+    found = public_queries.platform_page(platform_id) if platform_id <= schemas.MAX_ID else None
+    if found is None:
+        raise ApiError(404, _("找不到这个平台"))
+    members = sorted((m for m in found.members if m.is_active), key=lambda m: (m.name, m.id))
+    return json_response(present.platform(found, members=members))
+
+
+@bp.get("/events")
+@public
+def events():  # type: ignore[no-untyped-def]
+    args = query_args(openapi.PARAMETERS["events"])
+    query = queries.EventQuery(
+        platform_id=args["platform_id"], district_id=_district_id(args["district"]),
+        status=_enum(EventStatus, args["status"]), category=_enum(Category, args["category"]),
+        date_from=args["from"], date_to=args["to"])
+    return _page(queries.event_list(query), args, present.event)
+
+
+@bp.get("/events/<int:event_id>")
+@public
+def event(event_id: int):  # type: ignore[no-untyped-def]
+    found = public_queries.event_page(event_id) if event_id <= schemas.MAX_ID else None
+    if found is None:
+        raise ApiError(404, _("找不到这场活动"))
+    return json_response(present.event_detail(found))
+
+
+@bp.get("/issues")
+@public
+def issues():  # type: ignore[no-untyped-def]
+    args = query_args(openapi.PARAMETERS["issues"])
+    query = queries.IssueQuery(
+        status=_enum(IssueStatus, args["status"]), kind=_enum(IssueKind, args["kind"]),
+        category=_enum(Category, args["category"]), district_id=_district_id(args["district"]),
+        platform_id=args["platform_id"], overdue=args["overdue"])
+    today = local_today(utcnow())
+    return _page(queries.issue_list(query, today), args, lambda i: present.issue(i, today))
+
+
+def _issue(reference: str) -> Issue:
+    """The problem with this receipt code (``wh24 00123`` works too), or 404."""
+    canonical = public_queries.normalise_reference(reference)
+    found = (public_queries.issue_by_reference(canonical)
+             if public_queries.REFERENCE_PATTERN.match(canonical) else None)
+    if found is None:
+        raise ApiError(404, _("找不到编号为 %(reference)s 的问题", reference=reference[:32]))
+    return found
+
+
+@bp.get("/issues/<reference>")
+@public
+def issue(reference: str):  # type: ignore[no-untyped-def]
+    found = _issue(reference)
+    return json_response({
+        **present.issue(found, local_today(utcnow())),
+        "timeline": [present.timeline_entry(u) for u in public_queries.public_timeline(found.id)],
+    })
+
+
+@bp.get("/departments")
+@public
+def departments():  # type: ignore[no-untyped-def]
+    args = query_args(openapi.PARAMETERS["departments"])
+    stmt = queries.department_list(_district_id(args["district"]), args["active"])
+    return _page(stmt, args, present.department)
+
+
+# --- Tallies --------------------------------------------------------------------------------
+
+
+def _month(text: str) -> date:
+    """A month that has begun and has records (``2024-11``), or 404."""
+    now = utcnow()
+    try:
+        month = parse_month(text) if MONTH.fullmatch(text) else None
+    except ValueError:  # year 0000
+        month = None
+    if (month is None or month > tally_queries.current_month(now)
+            or month.year not in tally_queries.report_years(now)):
+        raise ApiError(404, _("没有这个月份的统计"))
+    return month
+
+
+def _tally(month: date, report: tally_queries.MonthReport, *, scope: str,
+           metrics: dict[str, Any], platform_found: Platform | None = None) -> Response:
+    return json_response({
+        "month": f"{month:%Y-%m}", "scope": scope,
+        "district": present.area(report.scope.district),
+        "platform": present.platform_ref(platform_found) if platform_found else None,
+        "is_live": report.is_live, "metrics": metrics,
+        "districts": [{"district": present.area(area), "metrics": figures}
+                      for area, figures in report.districts],
+    })
+
+
+@bp.get("/tallies/<month>")
+@public
+def city_tally(month: str):  # type: ignore[no-untyped-def]
+    when = _month(month)
+    report = tally_queries.load_month(when, tally_queries.ReportScope(), utcnow())
+    return _tally(when, report, scope="city", metrics=report.metrics)
+
+
+@bp.get("/tallies/<month>/districts/<code>")
+@public
+def district_tally(month: str, code: str):  # type: ignore[no-untyped-def]
+    when = _month(month)
+    district = tally_queries.district_by_code(code)
+    if district is None:
+        raise ApiError(404, _("没有编码为 %(code)s 的区", code=code[:32]))
+    report = tally_queries.load_month(when, tally_queries.ReportScope(district), utcnow())
+    return _tally(when, report, scope="district", metrics=report.metrics)
+
+
+@bp.get("/tallies/<month>/platforms/<int:platform_id>")
+@public
+def platform_tally(month: str, platform_id: int):  # type: ignore[no-untyped-def]
+    when = _month(month)
+    found = _found(Platform, platform_id)
+    report = tally_queries.load_month(when, tally_queries.ReportScope(found.district), utcnow(),
+                                      with_platforms=True)
+    figures = next((m for p, m in report.platforms if p.id == found.id),
+                   tally_queries.zero_metrics())
+    return _tally(when, report, scope="platform", metrics=figures, platform_found=found)
+
+
+# --- Writes ---------------------------------------------------------------------------------
+
+
+def _conflict(message: str | None = None, fields: dict[str, str] | None = None) -> ApiError:
+    return ApiError(409, message or _("这条记录刚被他人修改,请重新读取后再试"), code="conflict",
+                    fields=fields)
+
+
+def _check_version(found: Event | Issue, version: int | None) -> None:
+    """With ``version`` given, refuse (409) a change to a record that moved on since."""
+    if version is not None and version != found.version:
+        raise _conflict(_("读取后已被修改(当前版本 %(now)s,您读取的是 %(then)s),请重新读取",
+                          now=found.version, then=version), {"version": _("版本已过期")})
+
+
+def _api_name(name: str, renames: dict[str, str]) -> str:
+    """An operation's field name as the API spells it (``problems-0-title`` → ``problems[0].title``)."""
+    if name in renames:
+        return renames[name]
+    rows = re.fullmatch(r"(\w+)-(\d+)-(\w+)", name)
+    return f"{rows[1]}[{rows[2]}].{rows[3]}" if rows else name
+
+
+def _commit(write: Callable[[], Any], *, renames: dict[str, str] | None = None,
+            conflicts: tuple[str, ...] = ("status",)) -> Any:
+    """Run one write and commit it; a refusal is 422 (409 when the state moved on)."""
+    try:
+        result = write()
+        db.session.commit()
+    except ValidationFailed as failed:
+        db.session.rollback()
+        fields = {_api_name(name, renames or {}): str(message)
+                  for name, message in failed.errors.items()}
+        if any(name in failed.errors for name in conflicts):
+            raise _conflict(_("当前状态不允许这项操作"), fields) from None
+        raise ApiError(422, _("请修改标出的字段"), fields=fields) from None
+    except StaleDataError:
+        db.session.rollback()
+        raise _conflict() from None
+    return result
+
+
+def _target(model: type[Any], ident: int, name: str) -> Any:
+    """The row a body field points to, or 422 naming the field."""
+    found = db.session.get(model, ident)
+    if found is None:
+        raise ApiError(422, _("请修改标出的字段"), fields={name: _("不存在")})
+    return found
+
+
+def _created(data: dict[str, Any], location: str) -> Response:
+    return json_response(data, 201, headers={"Location": location})
+
+
+def _writable_event(event_id: int) -> Event:
+    found = _found(Event, event_id)
+    require_platform(found.platform)
+    return found
+
+
+EVENT_EDIT_FIELDS = tuple(schemas.EVENT_FIELDS)
+
+
+@bp.post("/events")
+@token_required
+def plan_event():  # type: ignore[no-untyped-def]
+    body = json_body(schemas.EVENT_PLAN)
+    target = _target(Platform, body["platform_id"], "platform_id")
+    require_platform(target)
+    created = _commit(lambda: event_operations.plan_event(
+        target, actor_id=current_user.id, is_past=body["is_past"],
+        **{name: body.get(name) for name in EVENT_EDIT_FIELDS}),
+        renames={"platform": "platform_id"})
+    return _created(present.event(created), url_for("api.event", event_id=created.id,
+                                                    _external=True))
+
+
+@bp.patch("/events/<int:event_id>")
+@token_required
+def update_event(event_id: int):  # type: ignore[no-untyped-def]
+    found = _writable_event(event_id)
+    body = json_body(schemas.EVENT_UPDATE)
+    _check_version(found, body.pop("version", None))
+    values = {name: body[name] if name in body else getattr(found, name)
+              for name in EVENT_EDIT_FIELDS}
+    _commit(lambda: event_operations.update_event(found, actor_id=current_user.id, **values))
+    return json_response(present.event(found))
+
+
+@bp.post("/events/<int:event_id>/record")
+@token_required
+def record_event(event_id: int):  # type: ignore[no-untyped-def]
+    found = _writable_event(event_id)
+    body = json_body(schemas.EVENT_RECORD)
+    _check_version(found, body.get("version"))
+    raised = _commit(lambda: event_operations.record_held(
+        found, starts_at=body.get("starts_at") or found.starts_at,
+        ends_at=body.get("ends_at") or found.ends_at, minutes=body["minutes"],
+        attendee_ids=body.get("attendee_ids") or [],
+        resident_count=body.get("resident_count") or 0,
+        department_count=body.get("department_count") or 0,
+        expert_count=body.get("expert_count") or 0, opinions=body.get("opinions"),
+        problems=body.get("problems") or [], actor_id=current_user.id),
+        renames={"attendees": "attendee_ids"})
+    return json_response({"event": present.event(found),
+                          "issues": [present.issue_ref(i) for i in raised]})
+
+
+@bp.post("/events/<int:event_id>/conclude")
+@token_required
+def conclude_event(event_id: int):  # type: ignore[no-untyped-def]
+    found = _writable_event(event_id)
+    body = json_body(schemas.EVENT_CONCLUDE)
+    _check_version(found, body.get("version"))
+    _commit(lambda: event_operations.conclude_event(found, outcome=body["outcome"],
+                                                    actor_id=current_user.id))
+    return json_response(present.event(found))
+
+
+@bp.post("/events/<int:event_id>/cancel")
+@token_required
+def cancel_event(event_id: int):  # type: ignore[no-untyped-def]
+    found = _writable_event(event_id)
+    body = json_body(schemas.EVENT_CANCEL)
+    _check_version(found, body.get("version"))
+    _commit(lambda: event_operations.cancel_event(found, reason=body["reason"],
+                                                  actor_id=current_user.id),
+            renames={"cancel_reason": "reason"})
+    return json_response(present.event(found))
+
+
+@bp.post("/issues")
+@token_required
+def create_problem():  # type: ignore[no-untyped-def]
+    body = json_body(schemas.ISSUE_CREATE)
+    target = _target(Platform, body["platform_id"], "platform_id")
+    require_platform(target)
+    created = _commit(lambda: create_issue(
+        platform=target, title=body["title"], description=body["description"],
+        kind=body["kind"], category=body["category"], source=body["source"],
+        event_id=body.get("event_id"), submitter_name=body.get("submitter_name"),
+        submitter_phone=body.get("submitter_phone"), actor_id=current_user.id))
+    return _created(present.issue(created, local_today(utcnow())),
+                    present.issue_url(created.reference))
+
+
+@bp.post("/issues/<reference>/actions/<action>")
+@token_required
+def issue_action(reference: str, action: str):  # type: ignore[no-untyped-def]
+    found = _issue(reference)
+    if action not in TRANSITIONS:
+        raise ApiError(404, _("没有这项操作:%(action)s", action=action[:32]))
+    require(can_take_action(current_user, found, action), f"issue:{found.id}:{action}")
+    body = json_body(schemas.ACTION_BODIES[action])
+    _check_version(found, body.pop("version", None))
+    values = _lifecycle_values(found, body)
+    _commit(lambda: change_status(found, action, actor_id=current_user.id, **values),
+            renames={"department": "department_id"}, conflicts=("action",))
+    return json_response(present.issue(found, local_today(utcnow())))
+
+
+def _lifecycle_values(found: Issue, body: dict[str, Any]) -> dict[str, Any]:
+    """The body as ``lifecycle.apply`` takes it: the department and the original as rows."""
+    values = dict(body)
+    if "department_id" in values:
+        wanted = values.pop("department_id")
+        offered = {d.id: d for d in issue_queries.assignable_departments(found.district_id)}
+        if wanted not in offered:
+            raise ApiError(422, _("请修改标出的字段"), fields={
+                "department_id": _("不是可交办给这个问题的承办单位")})
+        values["department"] = offered[wanted]
+    if "duplicate_of" in values:
+        original = issue_queries.find_by_reference(current_user, values["duplicate_of"])
+        if original is None:
+            raise ApiError(422, _("请修改标出的字段"), fields={
+                "duplicate_of": _("找不到编号为 %(ref)s 的问题", ref=values["duplicate_of"])})
+        values["duplicate_of"] = original
+    return values

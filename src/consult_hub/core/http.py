@@ -1,0 +1,119 @@
+"""Safe and cheap by default: security headers on every response, conditional GET on public pages.
+
+Public pages answer anonymous visitors with a weak ETag computed from the body and
+``Cache-Control: no-cache``, so a browser (or a calendar client) revalidates and gets a
+304 while nothing changed. Pages for signed-in users, and pages showing a one-time
+message, are never stored (``private, no-store``).
+
+Every page embeds a CSRF token (the language switch is a form) that Flask-WTF re-signs
+with the current second, so the token is left out of the ETag; the session's raw token
+goes in instead. A 304 thus only reaches a browser holding the same session, whose
+cached token is still valid (tokens do not expire: ``WTF_CSRF_TIME_LIMIT = None``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask import Flask, current_app, g, message_flashed, request, session
+from flask.wrappers import Response
+from flask_login import current_user
+
+from consult_hub.auth.decorators import PUBLIC
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
+    "accelerometer", "camera", "geolocation", "gyroscope", "magnetometer", "microphone",
+    "payment", "usb",
+))
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": PERMISSIONS_POLICY,
+}
+HSTS = "max-age=31536000"
+NO_STORE = "private, no-store"
+
+
+def init_http(app: Flask) -> None:
+    """Register the header and caching hooks on ``app``."""
+    app.before_request(_note_pending_flashes)
+    message_flashed.connect(_note_flash, app)
+    # after_request hooks run last-registered first: caching decides, then headers go on.
+    app.after_request(security_headers)
+    app.after_request(cache_policy)
+
+
+def security_headers(response: Response) -> Response:
+    """Add the security headers, leaving any a view chose itself."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
+
+
+def cache_policy(response: Response) -> Response:
+    """Revalidate public pages by ETag; never store what a signed-in user sees."""
+    if request.endpoint == "static":
+        return response  # send_file already answers conditional requests
+    if _signed_in():
+        response.headers["Cache-Control"] = NO_STORE
+        return response
+    if (request.method not in ("GET", "HEAD") or response.status_code != 200
+            or response.is_streamed or not _public_view()
+            or "Cache-Control" in response.headers):  # the view decided (e.g. a secret link)
+        return response
+    if g.get("shows_flash"):
+        response.headers["Cache-Control"] = NO_STORE
+        return response
+    response.set_etag(_body_etag(response), weak=True)
+    # A page tied to the visitor's session (CSRF token, language) is theirs alone.
+    bound_to_session = session.modified or bool(session)
+    response.headers["Cache-Control"] = "private, no-cache" if bound_to_session else "no-cache"
+    return response.make_conditional(request)
+
+
+def _public_view() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "access", None) == PUBLIC
+
+
+def _signed_in() -> bool:
+    """Whether a user is signed in, without loading the session when nothing could sign one in."""
+    if not request.cookies and "Authorization" not in request.headers:
+        return False
+    return bool(current_user.is_authenticated)
+
+
+def _body_etag(response: Response) -> str:
+    body = response.get_data()
+    digest = hashlib.blake2b(digest_size=16)
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    token = g.get(field)
+    if token and current_app.config.get("WTF_CSRF_TIME_LIMIT") is None:
+        body = body.replace(token.encode(), b"")
+        digest.update(str(session.get(field, "")).encode())
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def _note_pending_flashes() -> None:
+    if "_flashes" in session:
+        g.shows_flash = True
+
+
+def _note_flash(sender: Any, **extra: Any) -> None:
+    g.shows_flash = True

@@ -1,0 +1,329 @@
+"""Writes on events. Each validates, changes, flushes and audits; the caller commits once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import IO, Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from consult_hub.audit.operations import diff, record
+from consult_hub.core.categories import Category
+from consult_hub.core.db import utcnow
+from consult_hub.core.errors import ValidationFailed
+from consult_hub.events import photos
+from consult_hub.events.models import Event, EventFormat, EventPhoto, EventStatus
+from consult_hub.events.queries import platform_members_of
+from consult_hub.extensions import db
+from consult_hub.issues.models import Issue, IssueKind, IssueSource
+from consult_hub.issues.operations import create_issue
+from consult_hub.platforms.models import Platform, PlatformStatus
+
+SCHEDULE_FIELDS = ("starts_at", "ends_at", "location")  # a change here is a reschedule
+PROBLEM_FIELDS = {"title": _l("问题标题"), "description": _l("问题描述"),
+                  "kind": _l("问题类型"), "category": _l("类别")}
+
+
+def _snapshot(event: Event, fields: Iterable[str]) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in fields}
+
+
+def _expect_status(event: Event, *allowed: EventStatus) -> None:
+    if event.status not in allowed:
+        raise ValidationFailed({"status": _l("活动当前为“%(status)s”,不能进行这项操作",
+                                             status=event.status.label)})
+
+
+def _parse_enum(errors: dict[str, str], name: str, enum_cls: type, value: Any) -> Any:
+    try:
+        return enum_cls(value)
+    except ValueError:
+        errors[name] = _l("请选择有效的选项")
+        return None
+
+
+def _event_values(errors: dict[str, str], values: dict[str, Any]) -> dict[str, Any]:
+    """Clean the plan/edit fields; errors go into ``errors`` under the field's name."""
+    topic = (values.get("topic") or "").strip()
+    if not topic:
+        errors["topic"] = _l("请填写议题")
+    elif len(topic) > 200:
+        errors["topic"] = _l("议题不超过 200 个字符")
+    cleaned = {
+        "topic": topic,
+        "category": _parse_enum(errors, "category", Category, values.get("category")),
+        "format": _parse_enum(errors, "format", EventFormat, values.get("format")),
+        "starts_at": values.get("starts_at"),
+        "ends_at": values.get("ends_at"),
+        "location": (values.get("location") or "").strip(),
+        "agenda": (values.get("agenda") or "").strip() or None,
+    }
+    if len(cleaned["location"]) > 200:
+        errors["location"] = _l("地点不超过 200 个字符")
+    _check_times(errors, cleaned["starts_at"], cleaned["ends_at"])
+    return cleaned
+
+
+def _same_minute(a: datetime | None, b: datetime | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.replace(second=0, microsecond=0) == b.replace(second=0, microsecond=0)
+
+
+def _check_times(errors: dict[str, str], starts_at: datetime | None,
+                 ends_at: datetime | None) -> None:
+    if starts_at is None:
+        errors["starts_at"] = _l("请填写开始时间")
+    if ends_at is None:
+        errors["ends_at"] = _l("请填写结束时间")
+    if starts_at is not None and ends_at is not None and ends_at <= starts_at:
+        errors["ends_at"] = _l("结束时间应晚于开始时间")
+
+
+def plan_event(platform: Platform, *, actor_id: int | None, is_past: bool = False,
+               now: datetime | None = None, **values: Any) -> Event:
+    """Plan an event at ``platform`` (or log one that already happened, with ``is_past``)."""
+    now = now or utcnow()
+    errors: dict[str, str] = {}
+    if platform.status is not PlatformStatus.ACTIVE:
+        errors["platform"] = _l("平台“%(name)s”当前为“%(status)s”,不能安排新活动",
+                                name=platform.name, status=platform.status.label)
+    cleaned = _event_values(errors, values)
+    starts_at = cleaned["starts_at"]
+    if starts_at is not None and "starts_at" not in errors:
+        if is_past and starts_at > now:
+            errors["starts_at"] = _l("补录的活动应当已经开始:开始时间不能晚于现在")
+        elif not is_past and starts_at < now:
+            errors["starts_at"] = _l("开始时间已经过去。如果活动已经举行,请勾选下面的"
+                                     "“补录已经举行的活动”,保存后填写纪要")
+    if errors:
+        raise ValidationFailed(errors)
+    cleaned["location"] = cleaned["location"] or platform.address
+    event = Event(platform_id=platform.id, status=EventStatus.PLANNED, created_by_id=actor_id,
+                  created_at=now, updated_at=now, **cleaned)
+    db.session.add(event)
+    db.session.flush()
+    record("event_create", event,
+           diff({}, {"platform_id": platform.id, "status": event.status, **cleaned}),
+           actor_id=actor_id)
+    return event
+
+
+def update_event(event: Event, *, actor_id: int | None, now: datetime | None = None,
+                 **values: Any) -> Event:
+    """Change a planned event; a new time or place bumps ``sequence`` for calendar clients."""
+    now = now or utcnow()
+    errors: dict[str, str] = {}
+    try:
+        _expect_status(event, EventStatus.PLANNED)
+    except ValidationFailed as refused:
+        errors.update(refused.errors)
+    cleaned = _event_values(errors, values)
+    starts_at = cleaned["starts_at"]
+    if (starts_at is not None and "starts_at" not in errors
+            and not _same_minute(starts_at, event.starts_at) and starts_at < now):
+        errors["starts_at"] = _l("新的开始时间已经过去;请填写将来的时间")
+    if errors:
+        raise ValidationFailed(errors)
+    cleaned["location"] = cleaned["location"] or event.platform.address
+    for name in ("starts_at", "ends_at"):
+        # The form shows minutes only: an unchanged time is not a reschedule.
+        if _same_minute(cleaned[name], getattr(event, name)):
+            cleaned[name] = getattr(event, name)
+    before = _snapshot(event, [*cleaned, "sequence"])
+    for name, value in cleaned.items():
+        setattr(event, name, value)
+    if any(before[name] != cleaned[name] for name in SCHEDULE_FIELDS):
+        event.sequence += 1
+    changes = diff(before, _snapshot(event, [*cleaned, "sequence"]))
+    if changes:
+        event.updated_at = now
+        db.session.flush()
+        record("event_update", event, changes, actor_id=actor_id)
+    return event
+
+
+def problem_row_errors(rows: list[dict[str, str]]) -> dict[str, str]:
+    """Check the problems typed on the record page; blank rows are skipped.
+
+    Keys are ``problems-<index>-<field>``, as the form names them; messages name the row.
+    """
+    errors: dict[str, str] = {}
+    for index, row in enumerate(rows):
+        if not any(row.values()):
+            continue
+        number = index + 1
+        for name, label in PROBLEM_FIELDS.items():
+            if not row.get(name):
+                errors[f"problems-{index}-{name}"] = _l("第 %(n)s 个问题:请填写“%(field)s”",
+                                                        n=number, field=label)
+        if len(row.get("title", "")) > 200:
+            errors[f"problems-{index}-title"] = _l("第 %(n)s 个问题:标题不超过 200 个字符",
+                                                   n=number)
+        for name, enum_cls in (("kind", IssueKind), ("category", Category)):
+            if row.get(name):
+                try:
+                    enum_cls(row[name])
+                except ValueError:
+                    errors[f"problems-{index}-{name}"] = _l(
+                        "第 %(n)s 个问题:“%(field)s”的取值无效", n=number,
+                        field=PROBLEM_FIELDS[name])
+    return errors
+
+
+def record_held(event: Event, *, starts_at: datetime | None, ends_at: datetime | None,
+                minutes: str, attendee_ids: Iterable[int], resident_count: int,
+                department_count: int, expert_count: int, opinions: str | None,
+                problems: list[dict[str, str]], actor_id: int | None,
+                now: datetime | None = None) -> list[Issue]:
+    """Mark a planned event held with its minutes, attendance and the problems raised there.
+
+    Everything is checked before anything changes; the caller commits once, so the
+    minutes and the problems are stored together or not at all.
+    """
+    now = now or utcnow()
+    errors: dict[str, str] = {}
+    try:
+        _expect_status(event, EventStatus.PLANNED)
+    except ValidationFailed as refused:
+        errors.update(refused.errors)
+    _check_times(errors, starts_at, ends_at)
+    if starts_at is not None and "starts_at" not in errors and starts_at > now:
+        errors["starts_at"] = _l("活动还没有开始(开始时间在将来),不能记为已举行;"
+                                 "如果时间有变,请填写实际开始时间")
+    minutes = (minutes or "").strip()
+    if not minutes:
+        errors["minutes"] = _l("请填写纪要")
+    counts = {"resident_count": resident_count, "department_count": department_count,
+              "expert_count": expert_count}
+    for name, value in counts.items():
+        if value is None or value < 0:
+            errors[name] = _l("请填写 0 或正整数")
+    members = {m.id: m for m in platform_members_of(event.platform_id)}
+    chosen = sorted(set(attendee_ids))
+    strangers = [member_id for member_id in chosen if member_id not in members]
+    if strangers:
+        errors["attendees"] = _l("所选委员中有 %(n)s 位不是本平台的下沉委员,请重新选择",
+                                 n=len(strangers))
+    errors.update(problem_row_errors(problems))
+    if errors:
+        raise ValidationFailed(errors)
+    if _same_minute(starts_at, event.starts_at):
+        starts_at = event.starts_at
+    if _same_minute(ends_at, event.ends_at):
+        ends_at = event.ends_at
+
+    fields = ["status", "starts_at", "ends_at", "minutes", "opinions", "resident_count",
+              "department_count", "expert_count", "held_at", "sequence"]
+    before = {**_snapshot(event, fields), "attendees": sorted(m.id for m in event.attendees)}
+    if (starts_at, ends_at) != (event.starts_at, event.ends_at):
+        event.sequence += 1
+    event.starts_at, event.ends_at = starts_at, ends_at
+    event.minutes = minutes
+    event.opinions = (opinions or "").strip() or None
+    event.resident_count = resident_count
+    event.department_count = department_count
+    event.expert_count = expert_count
+    event.attendees = [members[member_id] for member_id in chosen]
+    event.status = EventStatus.HELD
+    event.held_at = now
+    event.updated_at = now
+    db.session.flush()
+    after = {**_snapshot(event, fields), "attendees": chosen}
+    record("event_record", event, diff(before, after), actor_id=actor_id)
+
+    issues = []
+    for index, row in enumerate(problems):
+        if not any(row.values()):
+            continue
+        try:
+            issues.append(create_issue(platform=event.platform, source=IssueSource.EVENT,
+                                       event_id=event.id, actor_id=actor_id, now=now, **row))
+        except ValidationFailed as refused:  # already checked above; kept for safety
+            raise ValidationFailed({f"problems-{index}-{name}": message
+                                    for name, message in refused.errors.items()}) from None
+    return issues
+
+
+def conclude_event(event: Event, *, outcome: str, actor_id: int | None,
+                   now: datetime | None = None) -> Event:
+    """Feed the outcome back (成果转化): held → concluded."""
+    now = now or utcnow()
+    _expect_status(event, EventStatus.HELD)
+    outcome = (outcome or "").strip()
+    if not outcome:
+        raise ValidationFailed({"outcome": _l("请填写成果转化情况")})
+    return _move(event, "event_conclude", EventStatus.CONCLUDED, actor_id=actor_id, now=now,
+                 outcome=outcome, concluded_at=now)
+
+
+def cancel_event(event: Event, *, reason: str, actor_id: int | None,
+                 now: datetime | None = None) -> Event:
+    """Call off a planned event, saying why: planned → cancelled."""
+    now = now or utcnow()
+    _expect_status(event, EventStatus.PLANNED)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed({"cancel_reason": _l("请填写取消原因")})
+    # The sequence moves too: calendar clients must see the cancellation.
+    return _move(event, "event_cancel", EventStatus.CANCELLED, actor_id=actor_id, now=now,
+                 cancel_reason=reason, cancelled_at=now, sequence=event.sequence + 1)
+
+
+def _move(event: Event, action: str, status: EventStatus, *, actor_id: int | None,
+          now: datetime, **values: Any) -> Event:
+    """Set the new status with its accompanying values, and audit the change."""
+    fields = ["status", *values]
+    before = _snapshot(event, fields)
+    event.status = status
+    for name, value in values.items():
+        setattr(event, name, value)
+    event.updated_at = now
+    db.session.flush()
+    record(action, event, diff(before, _snapshot(event, fields)), actor_id=actor_id)
+    return event
+
+
+def add_photo(event: Event, *, stream: IO[bytes] | None, filename: str | None,
+              caption: str | None, actor_id: int | None,
+              now: datetime | None = None) -> EventPhoto:
+    """Check, clean and store an uploaded photo of a held event.
+
+    The file is written before the row; if the transaction then fails, the caller
+    removes it (``photos.remove(photo.stored_name)``).
+    """
+    _expect_status(event, EventStatus.HELD, EventStatus.CONCLUDED)
+    if stream is None or not filename:
+        raise ValidationFailed({"photo": _l("请选择一张照片")})
+    caption = (caption or "").strip() or None
+    if caption and len(caption) > 200:
+        raise ValidationFailed({"caption": _l("说明不超过 200 个字符")})
+    data = photos.read_limited(stream, current_app.config["MAX_PHOTO_BYTES"])
+    image = photos.clean_image(data)
+    stored_name = photos.store(image)
+    photo = EventPhoto(event_id=event.id, stored_name=stored_name,
+                       original_name=filename[-255:], caption=caption,
+                       content_type=image.content_type, size=len(image.data),
+                       width=image.width, height=image.height, uploaded_by_id=actor_id,
+                       created_at=now or utcnow())
+    db.session.add(photo)
+    db.session.flush()
+    record("event_photo_add", photo,
+           diff({}, {"event_id": event.id, "caption": caption, "content_type": image.content_type,
+                     "size": photo.size, "width": photo.width, "height": photo.height}),
+           actor_id=actor_id)
+    return photo
+
+
+def delete_photo(photo: EventPhoto, *, actor_id: int | None) -> str:
+    """Delete a photo's row; returns the stored file name to remove once committed."""
+    record("event_photo_delete", photo,
+           diff({"event_id": photo.event_id, "caption": photo.caption,
+                 "stored_name": photo.stored_name}, {}),
+           actor_id=actor_id)
+    stored_name = photo.stored_name
+    db.session.delete(photo)
+    db.session.flush()
+    return stored_name

@@ -1,0 +1,117 @@
+"""Read-side queries on events for the staff pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from consult_hub.auth.models import User
+from consult_hub.auth.scopes import platform_filter, platform_id_filter
+from consult_hub.core.categories import Category
+from consult_hub.core.timefmt import local_midnight
+from consult_hub.events.models import Event, EventPhoto, EventStatus
+from consult_hub.extensions import db
+from consult_hub.issues.models import Issue
+from consult_hub.members.models import Member
+from consult_hub.platforms.models import Platform, PlatformStatus, platform_members
+
+
+@dataclass
+class EventFilters:
+    """What the list is narrowed to; every part optional."""
+
+    q: str = ""
+    status: EventStatus | None = None
+    platform_id: int | None = None
+    category: Category | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    missing_minutes: bool = False
+
+
+def missing_minutes(now: datetime) -> sa.ColumnElement[bool]:
+    """Planned events whose end has passed: their minutes are due."""
+    return sa.and_(Event.status == EventStatus.PLANNED, Event.ends_at < now)
+
+
+def event_list(user: User, filters: EventFilters, now: datetime) -> sa.Select[tuple[Event]]:
+    """The events ``user`` may see, filtered; upcoming ones first (soonest first), then the past."""
+    query = (sa.select(Event).join(Event.platform)
+             .where(platform_id_filter(user, Event.platform_id))
+             .options(selectinload(Event.platform)))
+    if filters.q:
+        query = query.where(sa.or_(Event.topic.icontains(filters.q, autoescape=True),
+                                   Platform.name.icontains(filters.q, autoescape=True)))
+    if filters.status is not None:
+        query = query.where(Event.status == filters.status)
+    if filters.platform_id is not None:
+        query = query.where(Event.platform_id == filters.platform_id)
+    if filters.category is not None:
+        query = query.where(Event.category == filters.category)
+    if filters.date_from is not None:
+        query = query.where(Event.starts_at >= local_midnight(filters.date_from))
+    if filters.date_to is not None:
+        query = query.where(Event.starts_at < local_midnight(filters.date_to + timedelta(days=1)))
+    if filters.missing_minutes:
+        query = query.where(missing_minutes(now))
+    upcoming = Event.starts_at >= now
+    return query.order_by(
+        sa.case((upcoming, 0), else_=1),
+        sa.case((upcoming, Event.starts_at)).asc(),
+        Event.starts_at.desc(),
+        Event.id.desc(),
+    )
+
+
+def platforms_query(user: User, *, active_only: bool = False, q: str = "") -> sa.Select[tuple[Platform]]:
+    """The platforms ``user`` may manage, by name; optionally active ones, matching ``q``."""
+    query = sa.select(Platform).where(platform_filter(user)).order_by(Platform.name, Platform.id)
+    if active_only:
+        query = query.where(Platform.status == PlatformStatus.ACTIVE)
+    if q:
+        query = query.where(sa.or_(Platform.name.icontains(q, autoescape=True),
+                                   Platform.address.icontains(q, autoescape=True)))
+    return query
+
+
+def platform_choices(user: User, limit: int) -> list[tuple[int, str]] | None:
+    """(id, name) of the user's platforms for a filter list; None when there are too many."""
+    rows = db.session.execute(
+        sa.select(Platform.id, Platform.name).where(platform_filter(user))
+        .order_by(Platform.name, Platform.id).limit(limit + 1)
+    ).all()
+    if len(rows) > limit:
+        return None
+    return [(row.id, row.name) for row in rows]
+
+
+def event_for_page(event_id: int) -> Event | None:
+    """One event with everything its detail page shows, in a fixed number of queries."""
+    return db.session.scalar(
+        sa.select(Event).where(Event.id == event_id)
+        .options(selectinload(Event.platform).selectinload(Platform.district),
+                 selectinload(Event.attendees),
+                 selectinload(Event.photos),
+                 selectinload(Event.issues).selectinload(Issue.department),
+                 selectinload(Event.created_by))
+    )
+
+
+def platform_members_of(platform_id: int) -> list[Member]:
+    """The members linked to a platform (下沉委员), active ones, by name."""
+    return list(db.session.scalars(
+        sa.select(Member)
+        .join(platform_members, platform_members.c.member_id == Member.id)
+        .where(platform_members.c.platform_id == platform_id, Member.is_active)
+        .order_by(Member.name, Member.id)
+    ))
+
+
+def photo_with_event(photo_id: int) -> EventPhoto | None:
+    return db.session.scalar(
+        sa.select(EventPhoto).where(EventPhoto.id == photo_id)
+        .options(selectinload(EventPhoto.event).selectinload(Event.platform))
+    )

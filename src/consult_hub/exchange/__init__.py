@@ -1,0 +1,1 @@
+"""Spreadsheet import and export, and the open-data archive."""

@@ -1,0 +1,438 @@
+"""Importing residents' problems (群众诉求), matched by their reference (编号).
+
+New problems are created in the status the file states, provided it is consistent: assigned
+and in-progress ones need a department and a due date, planned ones a planned date, closed
+ones an answer (答复). Each gets one "import" timeline entry. A problem already in the
+database changes status only by one step of the lifecycle (issues/lifecycle.py), applied with
+the same function the problem page uses, so it is validated and audited the same way; see
+docs/import.md for the details.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from consult_hub.core.categories import Category
+from consult_hub.departments.models import Department
+from consult_hub.events.models import Event
+from consult_hub.exchange import cells
+from consult_hub.exchange.cells import CellError
+from consult_hub.exchange.importing import (
+    Column,
+    Context,
+    Importer,
+    Outcome,
+    Row,
+    audit_rows,
+    bulk_insert,
+    bulk_update,
+    changed_fields,
+    chunks,
+    duplicates,
+    fetch_by,
+)
+from consult_hub.extensions import db
+from consult_hub.issues.lifecycle import TRANSITIONS
+from consult_hub.issues.models import (
+    CLOSED_STATUSES,
+    Issue,
+    IssueKind,
+    IssueSource,
+    IssueStatus,
+    IssueUpdate,
+    ReferenceCounter,
+)
+from consult_hub.issues.operations import (
+    SUBMITTER_NAME_LENGTH,
+    TITLE_LENGTH,
+    change_status,
+    format_reference,
+    new_tracking_token,
+    normalise_phone,
+    reference_prefix,
+)
+from consult_hub.platforms.models import Platform
+
+S = IssueStatus
+IMPORT_NOTE = "批量导入"
+REFERENCE = re.compile(r"([A-Z]{1,6}\d{2})-?(\d{1,8})")
+# The columns a lifecycle action sets: what the file must give for a status change.
+LIFECYCLE = ("department", "due_on", "planned_on", "resolution")
+NEEDS = {S.ASSIGNED: ("department", "due_on"), S.IN_PROGRESS: ("department", "due_on"),
+         S.PLANNED: ("planned_on",), S.RESOLVED: ("resolution",),
+         S.CONSTRAINED: ("resolution",), S.REJECTED: ("resolution",)}
+
+
+def parse_reference(value: str) -> str:
+    match = REFERENCE.fullmatch(cells.plain(value).upper())
+    if not match:
+        raise CellError("编号格式应为 WH24-00123")
+    prefix, number = match.groups()
+    return format_reference(prefix, int(number))
+
+
+COLUMNS = (
+    Column("reference", "编号", "受理编号;再次导入时按编号更新。新问题留空,由系统编号"
+           "(也可填本市格式的新编号,如从旧系统迁移)", parse_reference,
+           aliases=("reference", "受理编号", "诉求编号"), example="WH24-00123"),
+    Column("platform", "平台编码", "受理平台的编码,须已存在", cells.code(upper=True), required=True,
+           aliases=("platform", "platform_code"), example="420102-0001"),
+    Column("platform_name", "平台名称", "仅供阅读,导入时忽略", ignored=True),
+    Column("district_name", "所属区", "仅供阅读,导入时忽略", ignored=True, aliases=("district",)),
+    Column("title", "标题", "一句话说清楚问题(公开)", cells.text(TITLE_LENGTH), required=True,
+           aliases=("title",), example="小区东门路灯坏了"),
+    Column("description", "描述", "问题描述(办理后公开;不要写姓名、电话)", cells.text(5000),
+           required=True, aliases=("description", "问题描述"), example="东门两盏路灯不亮已有一周。"),
+    Column("kind", "类型", "问题类型", cells.choice(IssueKind), required=True, aliases=("kind",),
+           allowed=cells.allowed_values(IssueKind), example=IssueKind.DOORSTEP.label),
+    Column("category", "类别", "所属领域", cells.choice(Category), required=True,
+           aliases=("category",), allowed=cells.allowed_values(Category),
+           example=Category.SOCIETY.label),
+    Column("source", "来源", "问题来源", cells.choice(IssueSource), required=True,
+           aliases=("source",), allowed=cells.allowed_values(IssueSource),
+           example=IssueSource.LIAISON_POINT.label),
+    Column("status", "状态", "空 = 已受理(新问题);已有问题一次只能按办理流程走一步",
+           cells.choice(IssueStatus), aliases=("status",), allowed=cells.allowed_values(IssueStatus),
+           example=IssueStatus.RECEIVED.label),
+    Column("department", "承办单位", "承办单位的名称或编码(市级或该平台所在区的);"
+           "已交办、办理中的必填", cells.text(100), aliases=("department",), example="江岸区城管局"),
+    Column("due_on", "办理期限", "格式 2024-03-01;已交办、办理中的必填", cells.parse_date,
+           aliases=("due_on", "期限"), example="2024-04-01"),
+    Column("planned_on", "计划完成日期", "列入计划的必填", cells.parse_date,
+           aliases=("planned_on",), example=""),
+    Column("resolution", "答复", "公开的办理结果、情况说明或不予受理的理由;已解决、因条件所限、"
+           "不予受理的必填", cells.text(5000), aliases=("resolution", "答复内容", "公开答复"),
+           example=""),
+    Column("reason", "状态说明", "重新办理的理由(已办结的问题改回已受理时必填);不予受理时可代替答复",
+           cells.text(2000), aliases=("reason",), example=""),
+    Column("event", "活动编码", "提出问题的活动的编码或系统编号(可空),须是同一平台的活动",
+           cells.code(), aliases=("event", "活动编号")),
+    Column("submitter_name", "提交人姓名", "不公开,只用于回访;空 = 不改", cells.text(SUBMITTER_NAME_LENGTH),
+           aliases=("submitter_name", "姓名")),
+    Column("submitter_phone", "联系电话", "不公开,只用于回访;手机号或带区号的固定电话;空 = 不改",
+           cells.text(32), aliases=("submitter_phone", "电话")),
+    Column("received", "受理时间", "新问题的受理日期或时间(空 = 导入时);已有问题忽略",
+           cells.parse_date_or_datetime, aliases=("received", "受理日期", "created_at"),
+           example="2024-03-01"),
+    Column("closed", "办结时间", "新的已办结问题的办结日期或时间(空 = 导入时);已有问题忽略",
+           cells.parse_date_or_datetime, aliases=("closed", "办结日期", "closed_at")),
+    Column("satisfaction", "满意度", "仅供阅读(由居民评价),导入时忽略", ignored=True),
+)
+TEXT = ("title", "description", "kind", "category")
+CONTACT = ("submitter_name", "submitter_phone")
+FIELDS = ("reference", "platform_id", "district_id", "source", "status", *TEXT, *CONTACT,
+          "department_id", "due_on", "planned_on", "resolution", "event_id", "created_at",
+          "resolved_at", "closed_at")
+
+
+@dataclass
+class Plan:
+    new: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
+    # (existing row, text changes, lifecycle action, the action's values by name)
+    moves: list[tuple[Any, dict[str, Any], str, dict[str, Any]]] = field(default_factory=list)
+    unchanged: int = 0
+
+
+class IssueImporter(Importer):
+    kind = "issues"
+    label = "问题"
+    columns = COLUMNS
+
+    def check(self, rows: list[Row], ctx: Context) -> Plan:
+        plan = Plan()
+        duplicates(rows, "reference", ctx)
+        existing = {r.reference: r for r in fetch_by(
+            Issue.reference, (r.values.get("reference") for r in rows),
+            Issue.id, Issue.version, *(getattr(Issue, name) for name in FIELDS))}
+        platforms = {p.code: p for p in fetch_by(
+            Platform.code, (r.values.get("platform") for r in rows),
+            Platform.id, Platform.code, Platform.district_id)}
+        departments = self._departments()
+        events = self._events(rows) if ctx.has("event") else {}
+        prefix = current_app.config["CITY_CODE"]
+        for row in rows:
+            old = existing.get(row.values.get("reference"))
+            if old is None and row.values.get("reference") and \
+                    not re.fullmatch(rf"{re.escape(prefix)}\d{{2}}-\d+", row.values["reference"]):
+                ctx.error(row, "reference", f"没有编号为 {row.values['reference']} 的问题;"
+                          f"新问题请留空编号,或使用本市的编号格式 {prefix}24-00123")
+                continue
+            self._check_row(row, old, platforms, departments, events, ctx, plan)
+        return plan
+
+    @staticmethod
+    def _departments() -> dict[Any, Any]:
+        """Departments by (district id or None for the city's, name), by ("code", code), by id."""
+        found: dict[Any, Any] = {}
+        for d in db.session.execute(sa.select(Department.id, Department.code, Department.name,
+                                              Department.district_id, Department.is_active)):
+            found[(d.district_id, cells.plain(d.name))] = d
+            found.setdefault(("code", cells.plain(d.code)), d)
+            found[d.id] = d
+        return found
+
+    @staticmethod
+    def _events(rows: list[Row]) -> dict[str, Any]:
+        codes = {r.values.get("event") for r in rows} - {None}
+        found = {e.code: e for e in fetch_by(Event.code, codes, Event.id, Event.code,
+                                            Event.platform_id)}
+        numbers = [int(c) for c in codes - set(found) if c.isdigit()]
+        found.update({str(e.id): e for e in fetch_by(Event.id, numbers, Event.id, Event.code,
+                                                     Event.platform_id)})
+        return found
+
+    def _check_row(self, row: Row, old: Any, platforms: dict[str, Any],
+                   departments: dict[Any, Any], events: dict[str, Any], ctx: Context,
+                   plan: Plan) -> None:
+        v = row.values
+        platform = platforms.get(v.get("platform") or "")
+        if v.get("platform") and platform is None:
+            ctx.error(row, "platform", f"找不到编码为 {v['platform']} 的平台")
+            return
+        if platform is None:
+            return
+        if not ctx.may_manage(platform.district_id):
+            ctx.error(row, "platform", f"平台 {platform.code} 属于其他区")
+        if old is not None and not ctx.may_manage(old.district_id):
+            ctx.error(row, "reference", f"问题 {old.reference} 属于其他区,不能修改")
+        values: dict[str, Any] = {k: v.get(k) for k in TEXT}
+        for name in CONTACT:
+            if v.get(name) or (old is None and ctx.has(name)):
+                values[name] = v.get(name)
+        if values.get("submitter_phone"):
+            values["submitter_phone"] = normalise_phone(v["submitter_phone"])
+            if values["submitter_phone"] is None:
+                ctx.error(row, "submitter_phone", "请填写有效的手机号(11 位)或带区号的固定电话")
+        if v.get("event"):
+            event = events.get(v["event"])
+            if event is None:
+                ctx.error(row, "event", f"找不到活动 {v['event']}")
+            elif event.platform_id != platform.id:
+                ctx.error(row, "event", "这场活动不属于该平台")
+            else:
+                values["event_id"] = event.id
+        department = None
+        if v.get("department"):
+            department = departments.get((platform.district_id, cells.plain(v["department"]))) \
+                or departments.get((None, cells.plain(v["department"]))) \
+                or departments.get(("code", cells.plain(v["department"])))
+            if department is None or department.district_id not in (None, platform.district_id):
+                ctx.error(row, "department", f"找不到承办单位“{v['department']}”"
+                          "(须是市级或该平台所在区的承办单位)")
+                department = None
+        if old is None:
+            self._check_new(row, platform, department, values, ctx, plan)
+        else:
+            self._check_existing(row, old, platform, department, departments, values, ctx, plan)
+
+    def _check_new(self, row: Row, platform: Any, department: Any, values: dict[str, Any],
+                   ctx: Context, plan: Plan) -> None:
+        v = row.values
+        status = v.get("status") or S.RECEIVED
+        resolution = v.get("resolution") or (v.get("reason") if status is S.REJECTED else None)
+        given = {"department": department, "due_on": v.get("due_on"),
+                 "planned_on": v.get("planned_on"), "resolution": resolution}
+        for name in NEEDS.get(status, ()):
+            if given[name] is None and not (name == "department" and v.get("department")):
+                ctx.error(row, name, f"“{status.label}”的问题须填写{ctx.columns[name].header}")
+        if status in (S.ASSIGNED, S.IN_PROGRESS) and department is not None \
+                and not department.is_active:
+            ctx.error(row, "department", f"承办单位“{department.name}”已停用")
+        received = v.get("received") or ctx.now
+        closed = v.get("closed") or ctx.now
+        if received > ctx.now:
+            ctx.error(row, "received", "受理时间不能晚于现在")
+        if v.get("closed") and status not in CLOSED_STATUSES:
+            ctx.error(row, "closed", "只有已办结(已解决、因条件所限、不予受理)的问题有办结时间")
+        elif status in CLOSED_STATUSES and (closed > ctx.now or closed < received):
+            ctx.error(row, "closed", "办结时间应在受理时间之后、不晚于现在")
+        if ctx.failed(row):
+            return
+        plan.new.append({
+            **values, "reference": v.get("reference"), "platform_id": platform.id,
+            "district_id": platform.district_id, "source": v.get("source"), "status": status,
+            "department_id": department.id if department else None, "due_on": v.get("due_on"),
+            "planned_on": v.get("planned_on"), "resolution": resolution,
+            "created_at": received, "updated_at": ctx.now,
+            "resolved_at": closed if status is S.RESOLVED else None,
+            "closed_at": closed if status in CLOSED_STATUSES else None,
+        })
+
+    def _check_existing(self, row: Row, old: Any, platform: Any, department: Any,
+                        departments: dict[Any, Any], values: dict[str, Any], ctx: Context,
+                        plan: Plan) -> None:
+        v = row.values
+        if platform.id != old.platform_id:
+            ctx.error(row, "platform", "已有问题不能在导入时换平台")
+        if v.get("source") is not None and v["source"] is not old.source:
+            ctx.error(row, "source", f"已有问题的来源是“{old.source.label}”,不能在导入时修改")
+        status = v.get("status") or old.status
+        given = {"department": department.id if department else None, "due_on": v.get("due_on"),
+                 "planned_on": v.get("planned_on"), "resolution": v.get("resolution")}
+        current = {"department": old.department_id, "due_on": old.due_on,
+                   "planned_on": old.planned_on, "resolution": old.resolution}
+        action, action_values = None, {}
+        if status is not old.status:
+            action, action_values = self._transition(row, old, status, department, ctx)
+        set_by_action = {name for name in LIFECYCLE
+                         if action and name in self._fields_set(action)}
+        for name in LIFECYCLE:
+            if name in set_by_action or given[name] is None or given[name] == current[name]:
+                continue
+            if action == "reopen" and name == "due_on":
+                continue
+            shown = departments[current[name]].name if name == "department" and current[name] \
+                else (current[name] or "空")
+            ctx.error(row, name, f"与系统中的不同(系统中为“{shown}”);"
+                      "办理信息只能随状态一起改变,或在问题页面办理")
+        if ctx.failed(row):
+            return
+        before = {name: getattr(old, name) for name in (*TEXT, *CONTACT, "event_id")}
+        changes = changed_fields(before, values)
+        if action is not None:
+            plan.moves.append((old, changes, action, action_values))
+        elif changes:
+            plan.changed.append((old, changes))
+        else:
+            plan.unchanged += 1
+
+    @staticmethod
+    def _fields_set(action: str) -> set[str]:
+        return {"assign": {"department", "due_on"}, "plan": {"planned_on", "resolution"},
+                "resolve": {"resolution"}, "constrain": {"resolution"},
+                "reject": {"resolution"}}.get(action, set())
+
+    def _transition(self, row: Row, old: Any, status: IssueStatus, department: Any,
+                    ctx: Context) -> tuple[str | None, dict[str, Any]]:
+        """The one lifecycle action from the problem's status to ``status``, with its values."""
+        v = row.values
+        found = [t for t in TRANSITIONS.values() if old.status in t.sources and t.target is status]
+        if not found:
+            reachable = sorted({t.target.label for t in TRANSITIONS.values()
+                                if old.status in t.sources and t.target is not None})
+            ctx.error(row, "status", f"不能从“{old.status.label}”直接改为“{status.label}”"
+                      f"(可改为:{'、'.join(reachable)})")
+            return None, {}
+        transition = found[0]
+        given = {"department": department, "due_on": v.get("due_on"),
+                 "planned_on": v.get("planned_on"), "resolution": v.get("resolution"),
+                 "reason": v.get("reason") or (v.get("resolution") if transition.action == "reject"
+                                               else None)}
+        values = {}
+        for name in (*transition.requires, *transition.optional):
+            if given.get(name) is not None:
+                values[name] = given[name]
+            elif name in transition.requires:
+                column = "reason" if name == "reason" else name
+                ctx.error(row, column, f"改为“{status.label}”须填写{ctx.columns[column].header}")
+        if "due_on" in values and values["due_on"] < ctx.today:
+            ctx.error(row, "due_on", "办理期限不能早于今天")
+        if "planned_on" in values and values["planned_on"] < ctx.today:
+            ctx.error(row, "planned_on", "计划完成日期不能早于今天")
+        if department is not None and transition.action == "assign" and not department.is_active:
+            ctx.error(row, "department", f"承办单位“{department.name}”已停用")
+        return transition.action, values
+
+    def write(self, plan: Plan, ctx: Context) -> Outcome:
+        self._create(plan.new, ctx)
+        updates, audits = [], []
+        for old, changes in plan.changed:
+            updates.append({"id": old.id, "version": old.version, "updated_at": ctx.now,
+                            **changes})
+            audits.append((old.id, {name: getattr(old, name) for name in changes}, changes))
+        bulk_update(Issue, updates)
+        self._move(plan.moves, ctx, audits)
+        audit_rows("issue_import", Issue.__tablename__, audits, ctx)
+        return Outcome(len(plan.new), len(plan.changed) + len(plan.moves), plan.unchanged)
+
+    def _create(self, new: list[dict[str, Any]], ctx: Context) -> None:
+        if not new:
+            return
+        _reserve_references(new)
+        rows = [{**values, "tracking_token": new_tracking_token(), "created_by_id": ctx.actor_id,
+                 "version": 1, "event_id": values.get("event_id"),
+                 "submitter_name": values.get("submitter_name"),
+                 "submitter_phone": values.get("submitter_phone")} for values in new]
+        ids: list[int] = []
+        for part in chunks(rows, 1000):
+            ids.extend(db.session.scalars(
+                sa.insert(Issue).returning(Issue.id, sort_by_parameter_order=True), list(part)))
+        bulk_insert(IssueUpdate, [
+            {"issue_id": issue_id, "action": "import", "from_status": None,
+             "to_status": values["status"], "note": IMPORT_NOTE, "is_public": True,
+             "actor_id": ctx.actor_id, "created_at": values["created_at"]}
+            for issue_id, values in zip(ids, rows, strict=True)])
+
+    def _move(self, moves: list[tuple[Any, dict[str, Any], str, dict[str, Any]]], ctx: Context,
+              audits: list[tuple[int, dict[str, Any], dict[str, Any]]]) -> None:
+        """Status changes go through the lifecycle, one problem at a time (they are few)."""
+        if not moves:
+            return
+        issues = {i.id: i for i in db.session.scalars(
+            sa.select(Issue).where(Issue.id.in_([old.id for old, *_ in moves])))}
+        wanted = {values["department"].id for *_, values in moves if "department" in values}
+        departments = {d.id: d for d in db.session.scalars(
+            sa.select(Department).where(Department.id.in_(wanted)))} if wanted else {}
+        for old, changes, action, values in moves:
+            issue = issues[old.id]
+            if issue.version != old.version:
+                raise_stale()
+            if changes:
+                audits.append((old.id, {name: getattr(issue, name) for name in changes}, changes))
+                for name, value in changes.items():
+                    setattr(issue, name, value)
+            if "department" in values:
+                values = {**values, "department": departments[values["department"].id]}
+            change_status(issue, action, actor_id=ctx.actor_id, now=ctx.now, **values)
+
+
+def raise_stale() -> None:
+    from sqlalchemy.orm.exc import StaleDataError
+
+    raise StaleDataError("changed since the import was checked")
+
+
+def _reserve_references(new: list[dict[str, Any]]) -> None:
+    """Number the new problems; a reference given in the file moves its counter past it."""
+    given: dict[str, int] = defaultdict(int)
+    for values in new:
+        if values["reference"]:
+            prefix, number = values["reference"].split("-")
+            given[prefix] = max(given[prefix], int(number))
+    wanting: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for values in new:
+        if not values["reference"]:
+            wanting[reference_prefix(values["created_at"])].append(values)
+    for prefix in sorted(set(given) | set(wanting)):
+        _ensure_counter(prefix)
+        counter = ReferenceCounter.last_value
+        if given.get(prefix):
+            db.session.execute(sa.update(ReferenceCounter).where(ReferenceCounter.prefix == prefix)
+                               .values(last_value=sa.case((counter < given[prefix], given[prefix]),
+                                                          else_=counter)))
+        rows = wanting.get(prefix, [])
+        if rows:
+            last = db.session.execute(
+                sa.update(ReferenceCounter).where(ReferenceCounter.prefix == prefix)
+                .values(last_value=counter + len(rows)).returning(ReferenceCounter.last_value)
+            ).scalar_one()
+            for number, values in enumerate(rows, start=last - len(rows) + 1):
+                values["reference"] = format_reference(prefix, number)
+
+
+def _ensure_counter(prefix: str) -> None:
+    """The counter row for ``prefix``, created if missing (a concurrent creator wins quietly)."""
+    if db.session.get(ReferenceCounter, prefix) is not None:
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.add(ReferenceCounter(prefix=prefix, last_value=0))
+    except sa.exc.IntegrityError:
+        pass

@@ -1,0 +1,210 @@
+"""Forms for the staff pages on problems; the action forms are built from the transition table.
+
+The forms parse and present input. What is required and what is allowed is decided by
+``create_issue``/``update_issue`` and by ``lifecycle.apply``, whose messages the views copy onto
+these fields; fields only carry the ``required`` mark so the label shows an asterisk.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    RadioField,
+    SearchField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
+from wtforms.fields import SelectChoice
+from wtforms.validators import Optional
+
+from consult_hub.core.forms import optional_int, select_choices
+from consult_hub.core.categories import Category
+from consult_hub.core.forms import EditForm
+from consult_hub.issues.lifecycle import FIELD_LABELS, TRANSITIONS, Transition
+from consult_hub.issues.models import Issue, IssueKind, IssueSource, IssueStatus, Satisfaction
+from consult_hub.issues.operations import TITLE_LENGTH
+
+
+class Needed:
+    """Mark a field as required for its label and input; the operation does the checking."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form: Any, field: Any) -> None:
+        return None
+
+
+def _any(label: Any, pairs: list[tuple[str, str]]) -> list[SelectChoice]:
+    """Choices led by an empty one that means "any"."""
+    return select_choices([("", label), *pairs])
+
+
+# --- The list's filters ---------------------------------------------------------------------
+
+
+class StatusListField(SelectMultipleField):
+    """Statuses as repeated ``status`` values or one comma-separated value; unknown ones dropped."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        values = [part for raw in valuelist for part in str(raw).split(",") if part]
+        known = {s.value for s in IssueStatus}
+        self.data = [v for v in dict.fromkeys(values) if v in known]
+
+    def pre_validate(self, form: Any) -> None:
+        return None
+
+
+class IssueFilterForm(FlaskForm):
+    """The list's filters, read from the query string."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField(_l("搜索"), description=_l("标题中的文字或诉求编号"))
+    status = StatusListField(_l("状态"), choices=select_choices(IssueStatus.choices()))
+    kind = SelectField(_l("类型"), choices=_any(_l("全部类型"), IssueKind.choices()), default="")
+    category = SelectField(_l("类别"), choices=_any(_l("全部类别"), Category.choices()),
+                           default="")
+    source = SelectField(_l("来源"), choices=_any(_l("全部来源"), IssueSource.choices()),
+                         default="")
+    district = SelectField(_l("区"), coerce=optional_int, validate_choice=False)
+    platform = SelectField(_l("平台"), coerce=optional_int, validate_choice=False)
+    department = SelectField(_l("承办单位"), coerce=optional_int, validate_choice=False)
+    overdue = BooleanField(_l("只看逾期"))
+    sort = SelectField(_l("排序"), choices=select_choices([("newest", _l("最新受理在前")),
+                                                         ("due", _l("期限最近在前"))]),
+                       default="newest")
+
+    def valid(self, name: str) -> Any:
+        """A field's value, or None when it was not given or not valid."""
+        field = self[name]
+        return None if field.errors or field.data in ("", None) else field.data
+
+
+# --- Raising and editing a problem ----------------------------------------------------------
+
+
+class TextFields:
+    """The problem's own words and classification, shared by the new and edit forms."""
+
+    title = StringField(_l("标题"), validators=[Needed()],
+                        render_kw={"maxlength": TITLE_LENGTH},
+                        description=_l("一句话说清楚问题,例如“某小区夜间停车难”"))
+    description = TextAreaField(_l("问题描述"), validators=[Needed()],
+                                description=_l("时间、地点、涉及多少居民、已经做过哪些努力"))
+    kind = SelectField(_l("问题类型"), choices=select_choices(IssueKind.choices()),
+                       validate_choice=False)
+    category = SelectField(_l("类别"), choices=select_choices(Category.choices()),
+                       validate_choice=False)
+
+
+class NewIssueForm(TextFields, FlaskForm):
+    platform_id = SelectField(_l("平台"), coerce=optional_int, validate_choice=False,
+                              validators=[Needed()])
+    event_id = SelectField(_l("提出问题的活动"), coerce=optional_int, validate_choice=False,
+                           description=_l("在协商议事活动中提出的,请选择该活动"))
+    source = SelectField(_l("来源"), choices=select_choices(IssueSource.choices()),
+                       validate_choice=False)
+    submitter_name = StringField(_l("居民姓名(不公开)"), render_kw={"maxlength": 64})
+    submitter_phone = TelField(_l("联系电话(不公开)"),
+                               description=_l("手机号,或带区号的固定电话,如 027-85612345"))
+
+
+class IssueEditForm(TextFields, EditForm):
+    pass
+
+
+EDIT_FIELDS = ["title", "description", "kind", "category"]
+
+
+# --- Lifecycle actions ----------------------------------------------------------------------
+
+
+class ActionForm(FlaskForm):
+    """One lifecycle action: its fields come from the transition table (see ``action_form``)."""
+
+    version = HiddenField()
+    seen = HiddenField()  # the newest timeline entry on the page the user acted from
+
+    def start_from(self, issue: Issue) -> None:
+        """Carry the version (and timeline position) the page shows."""
+        self.version.data = str(issue.version)
+        self.seen.data = str(issue.updates[-1].id if issue.updates else 0)
+
+    def values(self, transition: Transition) -> dict[str, Any]:
+        """The submitted fields by lifecycle name; empty text is left out (the table decides)."""
+        values: dict[str, Any] = {}
+        for name in (*transition.requires, *transition.optional):
+            data = self[name].data
+            if isinstance(data, str):
+                data = data.strip() or None
+            if data is not None or name in transition.requires:
+                values[name] = data
+        return values
+
+
+# How each field reads in each action's form: the label, and the help when one is useful.
+# Texts that reach residents say so: they appear on the public timeline.
+FIELD_TEXT: dict[tuple[str, str], tuple[Any, Any]] = {
+    ("assign", "department"): (_l("承办单位"), None),
+    ("assign", "due_on"): (_l("办理期限"), _l("到期仍未办结的,将提醒区政协工作人员")),
+    ("resolve", "resolution"): (_l("办理结果(公开)"),
+                                _l("居民在进度查询和办理成果页面看到这段文字")),
+    ("plan", "planned_on"): (_l("计划完成日期"), None),
+    ("plan", "resolution"): (_l("计划说明(公开,可不填)"), _l("计划怎么解决、分几步")),
+    ("constrain", "resolution"): (_l("情况说明(公开)"),
+                                  _l("说明一时难以解决的原因,以及后续怎么办")),
+    ("reject", "reason"): (_l("不予受理的理由(公开)"), None),
+    ("reject", "duplicate_of"): (_l("重复的诉求编号(可不填)"),
+                                 _l("与已登记的诉求重复时,填写原诉求编号,如 WH24-00123")),
+    ("reopen", "reason"): (_l("重新办理的理由(公开)"), _l("例如居民回访不满意的原因")),
+    ("note", "note"): (_l("办理进展"), _l("可以使用 Markdown:**加粗**、- 列表")),
+    ("note", "is_public"): (_l("在进度查询页面公开显示"),
+                            _l("不勾选则只有工作人员能看到,例如涉及居民个人情况的记录")),
+}
+
+
+def _field(action: str, name: str, required: bool) -> Any:
+    label, help_text = FIELD_TEXT.get((action, name), (FIELD_LABELS.get(name, name), None))
+    common: dict[str, Any] = {"id": f"{action}-{name}", "description": help_text or ""}
+    marks = [Needed()] if required else []
+    if name == "department":
+        return SelectField(label, coerce=optional_int, validate_choice=False, validators=marks,
+                           **common)
+    if name in ("due_on", "planned_on"):
+        return DateField(label, validators=[Optional(), *marks], **common)
+    if name == "is_public":
+        return BooleanField(label, default=True, **common)
+    if name == "duplicate_of":
+        return StringField(label, validators=marks, render_kw={"maxlength": 16}, **common)
+    return TextAreaField(label, validators=marks, **common)
+
+
+@cache
+def _action_form_class(action: str) -> type[ActionForm]:
+    transition = TRANSITIONS[action]
+    fields = {name: _field(action, name, name in transition.requires)
+              for name in (*transition.requires, *transition.optional)}
+    return type(f"{action.title()}ActionForm", (ActionForm,), fields)
+
+
+def action_form(transition: Transition, **kwargs: Any) -> ActionForm:
+    """The form for one action, with exactly the fields its transition names."""
+    return _action_form_class(transition.action)(**kwargs)
+
+
+class RateForm(ActionForm):
+    satisfaction = RadioField(_l("居民的评价"), choices=select_choices(Satisfaction.choices()),
+                              validate_choice=False, validators=[Needed()], id="rate-satisfaction")
+    note = TextAreaField(_l("回访记录(内部,可不填)"), id="rate-note",
+                         description=_l("只有工作人员能看到"))

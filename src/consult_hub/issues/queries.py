@@ -1,0 +1,188 @@
+"""Read-side queries on residents' problems: the staff list and its counts, one problem's page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy.orm import selectinload
+
+from consult_hub.areas.models import Area
+from consult_hub.auth.models import User
+from consult_hub.auth.scopes import platform_filter, platform_id_filter
+from consult_hub.core.categories import Category
+from consult_hub.departments.models import Department
+from consult_hub.events.models import Event, EventStatus
+from consult_hub.extensions import db
+from consult_hub.issues.models import (
+    DUE_STATUSES,
+    Issue,
+    IssueKind,
+    IssueSource,
+    IssueStatus,
+    IssueUpdate,
+)
+from consult_hub.platforms.models import Platform, PlatformStatus
+
+PER_PAGE = 25
+SORTS = ("newest", "due")
+
+
+def overdue_clause(today: date) -> sa.ColumnElement[bool]:
+    """SQL twin of ``Issue.is_overdue``: due date passed while open, or planned date passed."""
+    return sa.or_(
+        sa.and_(Issue.status.in_(DUE_STATUSES), Issue.due_on < today),
+        sa.and_(Issue.status == IssueStatus.PLANNED, Issue.planned_on < today),
+    )
+
+
+def deadline() -> sa.ColumnElement[date]:
+    """The date a problem is measured against: the planned date when planned, else the due date."""
+    return sa.case((Issue.status == IssueStatus.PLANNED, Issue.planned_on),
+                   (Issue.status.in_(DUE_STATUSES), Issue.due_on), else_=sa.null())
+
+
+@dataclass
+class IssueFilters:
+    """What the staff list is narrowed to; empty fields do not filter."""
+
+    statuses: list[IssueStatus] = field(default_factory=list)
+    kind: IssueKind | None = None
+    category: Category | None = None
+    source: IssueSource | None = None
+    district_id: int | None = None
+    platform_id: int | None = None
+    department_id: int | None = None
+    overdue: bool = False
+    text: str = ""
+    sort: str = "newest"
+
+
+def _where(user: User, filters: IssueFilters, today: date) -> list[sa.ColumnElement[bool]]:
+    """Every condition but the status one (the status counts ignore it)."""
+    clauses = [platform_id_filter(user, Issue.platform_id)]
+    for column, value in ((Issue.kind, filters.kind), (Issue.category, filters.category),
+                          (Issue.source, filters.source), (Issue.district_id, filters.district_id),
+                          (Issue.platform_id, filters.platform_id),
+                          (Issue.department_id, filters.department_id)):
+        if value is not None:
+            clauses.append(column == value)
+    if filters.overdue:
+        clauses.append(overdue_clause(today))
+    text = filters.text.strip()
+    if text:
+        clauses.append(sa.or_(Issue.title.icontains(text, autoescape=True),
+                              Issue.reference.icontains(text, autoescape=True)))
+    return clauses
+
+
+def status_counts(user: User, filters: IssueFilters, today: date) -> dict[IssueStatus, int]:
+    """How many problems match the filters in each status, in one grouped query."""
+    rows = db.session.execute(
+        sa.select(Issue.status, sa.func.count(Issue.id))
+        .where(*_where(user, filters, today)).group_by(Issue.status)
+    )
+    counts = dict.fromkeys(IssueStatus, 0)
+    counts.update({status: count for status, count in rows})
+    return counts
+
+
+def issue_page(user: User, filters: IssueFilters, today: date, page: int,
+               per_page: int = PER_PAGE) -> Pagination:
+    """One page of the staff list, with platforms and departments loaded alongside."""
+    stmt = sa.select(Issue).where(*_where(user, filters, today))
+    if filters.statuses:
+        stmt = stmt.where(Issue.status.in_(filters.statuses))
+    if filters.sort == "due":
+        due = deadline()
+        stmt = stmt.order_by(due.is_(None), due, Issue.id)
+    else:
+        stmt = stmt.order_by(Issue.created_at.desc(), Issue.id.desc())
+    stmt = stmt.options(selectinload(Issue.platform), selectinload(Issue.department))
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+
+
+def issue_for_page(issue_id: int) -> Issue | None:
+    """One problem with everything its page shows: timeline with actors, platform, department."""
+    return db.session.scalar(
+        sa.select(Issue).where(Issue.id == issue_id).options(
+            selectinload(Issue.updates).selectinload(IssueUpdate.actor),
+            selectinload(Issue.platform), selectinload(Issue.district),
+            selectinload(Issue.department), selectinload(Issue.event),
+            selectinload(Issue.duplicate_of),
+        )
+    )
+
+
+def updates_after(issue: Issue, update_id: int) -> list[IssueUpdate]:
+    """Timeline entries written after ``update_id`` (what changed since a page was loaded)."""
+    return [u for u in issue.updates if u.id > update_id]
+
+
+def find_by_reference(user: User, reference: str) -> Issue | None:
+    """The problem with this receipt code, among those ``user`` may see."""
+    return db.session.scalar(
+        sa.select(Issue).where(sa.func.upper(Issue.reference) == reference.strip().upper(),
+                               platform_id_filter(user, Issue.platform_id))
+    )
+
+
+def assignable_departments(district_id: int) -> list[Department]:
+    """Active city departments, then the district's own, by name."""
+    return list(db.session.scalars(
+        sa.select(Department)
+        .where(Department.is_active,
+               sa.or_(Department.district_id.is_(None), Department.district_id == district_id))
+        .order_by(Department.district_id.is_not(None), Department.name)
+    ))
+
+
+def department_choices(district_id: int | None, *, everything: bool = False) -> list[Department]:
+    """Departments to filter by: the city's and one district's, or every one (city staff)."""
+    stmt = sa.select(Department).order_by(Department.district_id.is_not(None),
+                                          Department.district_id, Department.name)
+    if not everything:
+        stmt = stmt.where(sa.or_(Department.district_id.is_(None),
+                                 Department.district_id == district_id))
+    return list(db.session.scalars(stmt))
+
+
+def districts() -> list[Area]:
+    return list(db.session.scalars(
+        sa.select(Area).where(Area.parent_id.is_(None)).order_by(Area.code)))
+
+
+def scoped_platforms(user: User, district_id: int | None = None,
+                     include: Iterable[int] = ()) -> list[Platform]:
+    """Open platforms ``user`` may manage (in one district, when given), plus ``include``."""
+    wanted = sa.and_(platform_filter(user), Platform.status != PlatformStatus.CLOSED)
+    if district_id is not None:
+        wanted = sa.and_(wanted, Platform.district_id == district_id)
+    ids = [i for i in include if i is not None]
+    if ids:
+        wanted = sa.or_(wanted, sa.and_(platform_filter(user), Platform.id.in_(ids)))
+    return list(db.session.scalars(
+        sa.select(Platform).where(wanted).options(selectinload(Platform.district))
+        .order_by(Platform.district_id, Platform.name)
+    ))
+
+
+def scoped_platform_count(user: User) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(Platform.id)).where(platform_filter(user))) or 0
+
+
+def platform_events(platform_id: int, include: int | None = None, limit: int = 30) -> list[Event]:
+    """The platform's latest events (not cancelled) a problem may have been raised at."""
+    stmt = (sa.select(Event)
+            .where(Event.platform_id == platform_id, Event.status != EventStatus.CANCELLED)
+            .order_by(Event.starts_at.desc()).limit(limit))
+    events = list(db.session.scalars(stmt))
+    if include is not None and all(e.id != include for e in events):
+        extra = db.session.get(Event, include)
+        if extra is not None and extra.platform_id == platform_id:
+            events.insert(0, extra)
+    return events

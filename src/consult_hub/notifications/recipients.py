@@ -1,0 +1,53 @@
+"""Who hears about what: a platform's coordinators, a district's staff; links for messages."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from flask import url_for
+from werkzeug.routing import BuildError
+
+from consult_hub.auth.models import Role, User
+from consult_hub.extensions import db
+from consult_hub.platforms.models import platform_coordinators
+
+
+def link(endpoint: str, fallback: tuple[str, dict] | None = None, **values: object) -> str | None:
+    """An absolute link to a page, or to ``fallback`` while that page does not exist yet."""
+    for name, args in ((endpoint, values), fallback or (None, {})):
+        if name is None:
+            continue
+        try:
+            return url_for(name, _external=True, **args)
+        except BuildError:
+            continue
+    return None
+
+
+def coordinators_by_platform(platform_ids: Iterable[int]) -> dict[int, list[User]]:
+    ids = sorted(set(platform_ids))
+    found: dict[int, list[User]] = defaultdict(list)
+    if not ids:
+        return found
+    rows = db.session.execute(
+        sa.select(platform_coordinators.c.platform_id, User)
+        .join(User, User.id == platform_coordinators.c.user_id)
+        .where(platform_coordinators.c.platform_id.in_(ids), User.is_active.is_(True))
+    )
+    for platform_id, user in rows:
+        found[platform_id].append(user)
+    return found
+
+
+def district_staff(district_ids: Iterable[int]) -> dict[int, list[User]]:
+    ids = sorted(set(district_ids))
+    found: dict[int, list[User]] = defaultdict(list)
+    if not ids:
+        return found
+    for user in db.session.scalars(sa.select(User).where(
+            User.role == Role.DISTRICT_ADMIN, User.district_id.in_(ids),
+            User.is_active.is_(True))):
+        found[user.district_id].append(user)
+    return found

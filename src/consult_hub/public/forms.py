@@ -1,0 +1,69 @@
+"""Forms residents fill in: a problem, a tracking look-up, a rating."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from consult_hub.core.forms import optional_int, select_choices
+from consult_hub.core.categories import Category
+from consult_hub.issues.models import IssueKind, Satisfaction
+from consult_hub.issues.operations import normalise_phone
+
+
+class SubmitForm(FlaskForm):
+    """A resident's problem for one platform; name and phone stay private."""
+
+    platform = SelectField(_l("协商平台"), coerce=optional_int, validate_choice=False,
+                           validators=[InputRequired(_l("请选择协商平台"))])
+    kind = RadioField(_l("问题类型"), choices=select_choices(IssueKind.choices()),
+                      validators=[InputRequired(_l("请选择问题类型"))])
+    category = SelectField(_l("所属领域"),
+                           choices=select_choices([("", _l("请选择…")), *Category.choices()]),
+                           validators=[InputRequired(_l("请选择所属领域"))])
+    title = StringField(_l("标题"), validators=[DataRequired(_l("请填写标题")),
+                                               Length(max=200, message=_l("标题不超过 200 个字"))],
+                        description=_l("一句话说清楚问题,例如“小区东门路灯坏了”。"))
+    description = TextAreaField(
+        _l("问题描述"),
+        validators=[DataRequired(_l("请填写问题描述")),
+                    Length(max=5000, message=_l("问题描述不超过 5000 个字"))],
+        description=_l("在哪里、什么情况、持续多久。标题和描述会公开显示,请不要写姓名、电话等个人信息。"))
+    name = StringField(_l("姓名(选填)"), validators=[Optional(), Length(max=64)])
+    phone = StringField(_l("联系电话(选填)"), validators=[Optional(), Length(max=32)],
+                        description=_l("留下电话,可以用受理编号加电话后四位查询进度。"))
+    # A trap for robots: people never see it (hidden by CSS), so anything typed here is not theirs.
+    website = StringField(_l("网址(请留空)"))
+
+    def validate_phone(self, field: StringField) -> None:
+        if field.data and normalise_phone(field.data) is None:
+            raise ValidationError(_l("请填写有效的手机号(11 位)或带区号的固定电话"))
+
+
+class TrackForm(FlaskForm):
+    """Find one's problem by its receipt code and the last four digits of the phone left with it."""
+
+    reference = StringField(_l("受理编号"), validators=[DataRequired(_l("请填写受理编号")),
+                                                     Length(max=32)],
+                            description=_l("提交后页面上显示的编号,例如 WH24-00123"))
+    digits = StringField(_l("联系电话后四位"), validators=[DataRequired(_l("请填写电话后四位")),
+                                                      Length(max=8)])
+
+    def validate_digits(self, field: StringField) -> None:
+        if not re.fullmatch(r"\d{4}", unicodedata.normalize("NFKC", field.data or "").strip()):
+            raise ValidationError(_l("请填写 4 位数字"))
+
+
+class RateForm(FlaskForm):
+    """The resident's one rating of the outcome; the comment is for staff only."""
+
+    satisfaction = RadioField(_l("您对办理结果是否满意?"), choices=select_choices(Satisfaction.choices()),
+                              validators=[InputRequired(_l("请选择一项"))])
+    comment = TextAreaField(_l("意见或建议(选填)"),
+                            validators=[Optional(), Length(max=1000, message=_l("不超过 1000 个字"))],
+                            description=_l("只有工作人员能看到,不会公开。"))

@@ -1,0 +1,191 @@
+"""Read-side queries for the residents' site: public fields only, a fixed number of queries per page.
+
+Nothing here loads a problem's submitter, its private notes or staff accounts;
+templates get only what these functions return.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import unicodedata
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
+
+from consult_hub.areas.models import Area
+from consult_hub.core.categories import Category
+from consult_hub.events.models import Event, EventStatus
+from consult_hub.extensions import db
+from consult_hub.issues.models import Issue, IssueStatus, IssueUpdate
+from consult_hub.platforms.models import Platform, PlatformStatus
+from consult_hub.platforms.queries import PlatformFilters
+
+# What residents see as an outcome: solved, scheduled, or explained.
+OUTCOME_STATUSES = (IssueStatus.RESOLVED, IssueStatus.PLANNED, IssueStatus.CONSTRAINED)
+
+REFERENCE_PATTERN = re.compile(r"^([A-Z]+\d{2})-?(\d{1,8})$")
+
+
+def normalise_reference(text: str | None) -> str:
+    """``wh24 00123`` or full-width ``ＷＨ２４－００１２３`` → ``WH24-00123`` (unchanged if not one)."""
+    plain = re.sub(r"\s", "", unicodedata.normalize("NFKC", text or "").upper())
+    plain = re.sub(r"[\u2010-\u2015\u2212]", "-", plain)  # dashes a phone keyboard may offer
+    match = REFERENCE_PATTERN.match(plain)
+    if not match:
+        return plain
+    prefix, number = match.groups()
+    return f"{prefix}-{int(number):05d}" if len(number) <= 5 else f"{prefix}-{number}"
+
+
+# -- platforms --------------------------------------------------------------------------------
+
+
+def _active_first() -> sa.ColumnElement[int]:
+    return sa.case((Platform.status == PlatformStatus.ACTIVE, 0), else_=1)
+
+
+def platform_directory(filters: PlatformFilters) -> sa.Select[tuple[Platform]]:
+    """The directory's platforms, active ones first; closed and suspended ones keep their status."""
+    return (
+        sa.select(Platform).where(*filters.clauses())
+        .options(joinedload(Platform.district), joinedload(Platform.area).joinedload(Area.parent))
+        .order_by(_active_first(), Platform.district_id, Platform.name, Platform.id)
+    )
+
+
+def platform_page(platform_id: int) -> Platform | None:
+    """A platform with its place and members (public figures); never its coordinators."""
+    return db.session.scalar(
+        sa.select(Platform).where(Platform.id == platform_id).options(
+            joinedload(Platform.district), joinedload(Platform.area).joinedload(Area.parent),
+            selectinload(Platform.members)))
+
+
+def submission_platforms(district_id: int | None, search: str = "") -> list[Platform]:
+    """Active platforms a resident may raise a problem with, narrowed by district and name."""
+    if not district_id and not search:
+        return []
+    filters = PlatformFilters(q=search or None, district_id=district_id,
+                              status=PlatformStatus.ACTIVE)
+    return list(db.session.scalars(
+        sa.select(Platform).where(*filters.clauses())
+        .options(joinedload(Platform.district)).order_by(Platform.name, Platform.id)))
+
+
+def active_platform(platform_id: int | None) -> Platform | None:
+    if not platform_id:
+        return None
+    return db.session.scalar(sa.select(Platform).where(
+        Platform.id == platform_id, Platform.status == PlatformStatus.ACTIVE))
+
+
+# -- events -----------------------------------------------------------------------------------
+
+
+# An event is always shown with its platform and district.
+EVENT_PLACE = joinedload(Event.platform).joinedload(Platform.district)
+
+
+def upcoming_events(now: datetime, *, limit: int = 6) -> list[Event]:
+    """The next planned events city-wide, with their platform and district."""
+    return list(db.session.scalars(
+        sa.select(Event).where(Event.status == EventStatus.PLANNED, Event.starts_at >= now)
+        .options(EVENT_PLACE).order_by(Event.starts_at, Event.id).limit(limit)))
+
+
+def event_list(
+    now: datetime, *, when: str = "upcoming", district_id: int | None = None,
+    platform_id: int | None = None,
+) -> sa.Select[tuple[Event]]:
+    """Upcoming planned events (soonest first) or past ones (latest first)."""
+    stmt = sa.select(Event).options(EVENT_PLACE)
+    if when == "past":
+        stmt = stmt.where(Event.starts_at < now).order_by(Event.starts_at.desc(), Event.id.desc())
+    else:
+        stmt = stmt.where(Event.status == EventStatus.PLANNED, Event.starts_at >= now).order_by(
+            Event.starts_at, Event.id)
+    if platform_id:
+        stmt = stmt.where(Event.platform_id == platform_id)
+    elif district_id:
+        stmt = stmt.join(Event.platform).where(Platform.district_id == district_id)
+    return stmt
+
+
+def event_page(event_id: int) -> Event | None:
+    """An event with its platform, the members who attended and the problems raised there."""
+    return db.session.scalar(
+        sa.select(Event).where(Event.id == event_id).options(
+            EVENT_PLACE, selectinload(Event.attendees), selectinload(Event.issues),
+            selectinload(Event.photos)))
+
+
+# -- problems ---------------------------------------------------------------------------------
+
+
+def _outcome_time() -> sa.ColumnElement[datetime]:
+    return sa.func.coalesce(Issue.closed_at, Issue.updated_at)
+
+
+def outcome_list(
+    *, status: IssueStatus | None = None, district_id: int | None = None,
+    category: Category | None = None, platform_id: int | None = None,
+) -> sa.Select[tuple[Issue]]:
+    """Problems with an outcome (resolved, planned, constrained), newest outcome first."""
+    statuses = (status,) if status in OUTCOME_STATUSES else OUTCOME_STATUSES
+    stmt = sa.select(Issue).where(Issue.status.in_(statuses)).options(
+        joinedload(Issue.platform), joinedload(Issue.district))
+    if platform_id:
+        stmt = stmt.where(Issue.platform_id == platform_id)
+    elif district_id:
+        stmt = stmt.where(Issue.district_id == district_id)
+    if category:
+        stmt = stmt.where(Issue.category == category)
+    return stmt.order_by(_outcome_time().desc(), Issue.id.desc())
+
+
+def latest_outcomes(*, limit: int = 6) -> list[Issue]:
+    return list(db.session.scalars(outcome_list().limit(limit)))
+
+
+# What a problem's page shows beside the problem itself: all public (offices, not people).
+ISSUE_PAGE = (joinedload(Issue.platform), joinedload(Issue.district), joinedload(Issue.event),
+              joinedload(Issue.department), joinedload(Issue.duplicate_of))
+
+
+def issue_by_reference(reference: str) -> Issue | None:
+    return db.session.scalar(
+        sa.select(Issue).where(Issue.reference == reference).options(*ISSUE_PAGE))
+
+
+def issue_by_token(token: str) -> Issue | None:
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(
+        sa.select(Issue).where(Issue.tracking_token == token).options(*ISSUE_PAGE))
+
+
+def phone_digits(phone: str | None) -> str:
+    return re.sub(r"\D", "", unicodedata.normalize("NFKC", phone or ""))
+
+
+def issue_by_reference_and_digits(reference: str, last_four: str) -> Issue | None:
+    """The problem with that receipt whose phone ends in ``last_four``; None for any mismatch."""
+    issue = db.session.scalar(
+        sa.select(Issue).where(Issue.reference == normalise_reference(reference)))
+    digits = phone_digits(last_four)
+    if issue is None or len(digits) != 4:
+        return None
+    on_file = phone_digits(issue.submitter_phone)[-4:]
+    if len(on_file) != 4 or not hmac.compare_digest(on_file, digits):
+        return None
+    return issue
+
+
+def public_timeline(issue_id: int) -> list[IssueUpdate]:
+    """The problem's public timeline, oldest first; private notes are never loaded."""
+    return list(db.session.scalars(
+        sa.select(IssueUpdate).where(IssueUpdate.issue_id == issue_id,
+                                     IssueUpdate.is_public.is_(True))
+        .order_by(IssueUpdate.created_at, IssueUpdate.id)))
