@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The English catalogue: the .po is in git, the .mo is compiled from it at install.
+CATALOG := src/consult_hub/translations/en/LC_MESSAGES/messages
 FLASK := $(BIN)/flask --app consult_hub
 # PostgreSQL for the second test run: TEST_DATABASE_URL, else a local server if one answers.
 LOCAL_PG := postgresql://postgres@127.0.0.1:5432/test
@@ -13,7 +15,7 @@ AXE := node_modules/axe-core/axe.min.js
 # Install Debian packages when we can (root with apt-get); otherwise say what is missing.
 apt_install = if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); else echo "note: $(1) missing and not installable here; the accessibility check will skip"; fi
 
-.PHONY: run test install browser-tools db demo scheduler bench clean help
+.PHONY: run test install translations browser-tools db demo scheduler bench clean help
 
 help:
 	@echo "make run   - install, migrate, load demo data if empty, serve on http://127.0.0.1:5000 with the scheduler"
@@ -28,7 +30,19 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev,prod,browser]"
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(CATALOG).mo
+
+$(CATALOG).mo: $(CATALOG).po | $(STAMP)
+	$(BIN)/pybabel compile -d src/consult_hub/translations
+
+# After changing UI text: extract it, merge it into the English catalogue, then translate
+# what scripts/check_translations.py lists as missing and run `make install`.
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -k _lp:1c,2 \
+		--no-wrap --sort-by-file --project "Consult Hub" -o messages.pot .
+	$(BIN)/pybabel update -i messages.pot -d src/consult_hub/translations -l en --no-wrap \
+		--ignore-obsolete
+	-$(BIN)/python scripts/check_translations.py
 
 browser-tools: $(AXE)
 	@[ -x /usr/bin/chromium ] || command -v chromium >/dev/null || { $(call apt_install,chromium fonts-noto-cjk); }

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Run the suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set or a local server
-# answers; say which databases ran. Extra arguments go to pytest.
+# Run the suite on SQLite and, when TEST_DATABASE_URL is set or a local server answers, on
+# PostgreSQL — the two side by side (one per core) — then say which databases ran.
+# Extra arguments go to pytest.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 LOCAL_PG=postgresql://postgres@127.0.0.1:5432/test
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
 
 pg_url=${TEST_DATABASE_URL:-}
 if [ -z "$pg_url" ] && $PY - "$LOCAL_PG" <<'PY' 2>/dev/null; then
@@ -14,19 +17,24 @@ PY
   pg_url=$LOCAL_PG
 fi
 
-ran=()
-status=0
-echo "== tests on SQLite =="
-env -u TEST_DATABASE_URL $PY -m pytest "$@" || status=1
-ran+=("SQLite: $([ $status -eq 0 ] && echo passed || echo FAILED)")
-
+echo "== tests on SQLite${pg_url:+ and, alongside, on PostgreSQL (${pg_url%%\?*})} =="
+env -u TEST_DATABASE_URL $PY -m pytest "$@" >"$logs/sqlite.log" 2>&1 &
+sqlite_pid=$!
 if [ -n "$pg_url" ]; then
-  echo "== tests on PostgreSQL (${pg_url%%\?*}) =="
-  if TEST_DATABASE_URL=$pg_url $PY -m pytest "$@"; then
-    ran+=("PostgreSQL: passed")
-  else
-    ran+=("PostgreSQL: FAILED"); status=1
-  fi
+  TEST_DATABASE_URL=$pg_url $PY -m pytest "$@" >"$logs/postgresql.log" 2>&1 &
+  pg_pid=$!
+fi
+
+status=0
+wait "$sqlite_pid"; sqlite_rc=$?
+echo; echo "== SQLite =="; cat "$logs/sqlite.log"
+ran=("SQLite: $([ $sqlite_rc -eq 0 ] && echo passed || echo FAILED)")
+[ $sqlite_rc -eq 0 ] || status=1
+if [ -n "$pg_url" ]; then
+  wait "$pg_pid"; pg_rc=$?
+  echo; echo "== PostgreSQL =="; cat "$logs/postgresql.log"
+  ran+=("PostgreSQL: $([ $pg_rc -eq 0 ] && echo passed || echo FAILED)")
+  [ $pg_rc -eq 0 ] || status=1
 else
   ran+=("PostgreSQL: not run (set TEST_DATABASE_URL or start a server on 127.0.0.1:5432)")
 fi

@@ -25,7 +25,6 @@ from consult_hub.models import (
     User,
 )
 from consult_hub.tallies.compute import freeze_month
-
 from tests import factories
 
 # Planted in every private field, so a test can search responses for them.

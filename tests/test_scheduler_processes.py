@@ -37,8 +37,9 @@ def smtp_server():  # type: ignore[no-untyped-def]
     controller.stop()
 
 
-def start_sweep(database_url: str, port: int, now: datetime = NOW) -> subprocess.Popen:
+def start_sweep(app, database_url: str, port: int, now: datetime = NOW) -> subprocess.Popen:  # type: ignore[no-untyped-def]
     env = {**os.environ, "DATABASE_URL": database_url, "MAIL_SERVER": "127.0.0.1",
+           "INSTANCE_PATH": app.config["INSTANCE_PATH"],  # not the checkout's instance/
            "MAIL_PORT": str(port), "SECRET_KEY": "process-test", "PYTHONUNBUFFERED": "1"}
     env.pop("FLASK_DEBUG", None)
     return subprocess.Popen(
@@ -58,7 +59,7 @@ def test_two_schedulers_deliver_each_reminder_and_email_once(app, database_url, 
             factories.event(platform_id=platform.id, starts_at=start,
                             ends_at=start + timedelta(hours=1), topic=f"议题{n}")
         db.session.commit()
-    first, second = start_sweep(database_url, port), start_sweep(database_url, port)
+    first, second = start_sweep(app, database_url, port), start_sweep(app, database_url, port)
     outputs = [p.communicate(timeout=120)[0] for p in (first, second)]
     assert first.returncode == 0 and second.returncode == 0, outputs
     with app.app_context():
@@ -79,7 +80,7 @@ def test_killed_mid_sweep_loses_and_duplicates_nothing(app, database_url, smtp_s
         load_demo(platforms=120, seed=5, year=2024, force=True, now=NOW)
         db.session.execute(sa.update(factories.User).values(email="staff@example.org"))
         db.session.commit()
-    killed = start_sweep(database_url, port)
+    killed = start_sweep(app, database_url, port)
     for line in killed.stdout:  # kill it as soon as the reminders are in, mid email and tallies
         if line.startswith("reminders:"):
             killed.send_signal(signal.SIGKILL)
@@ -88,7 +89,7 @@ def test_killed_mid_sweep_loses_and_duplicates_nothing(app, database_url, smtp_s
     assert killed.returncode == -signal.SIGKILL
     with app.app_context():
         assert compute.months_to_freeze(NOW), "killed too late to prove anything"
-    restarted = start_sweep(database_url, port)
+    restarted = start_sweep(app, database_url, port)
     output = restarted.communicate(timeout=180)[0]
     assert restarted.returncode == 0, output
     with app.test_request_context():

@@ -207,6 +207,10 @@ def restore_command(path: str, yes: bool) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from consult_hub.exchange.cli import export_cli, import_cli
+
+    app.cli.add_command(import_cli)
+    app.cli.add_command(export_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     for group in (user_cli, demo_cli, scheduler_cli, tally_cli):

@@ -43,6 +43,9 @@ class Config:
         # Prefix of public problem references, e.g. WH24-00123.
         self.CITY_CODE = os.environ.get("CITY_CODE", "WH")
         self.CITY_NAME = os.environ.get("CITY_NAME", "武汉市")
+        # The city's name on English pages (another city without it: its Chinese name).
+        self.CITY_NAME_EN = os.environ.get("CITY_NAME_EN") or (
+            self.CITY_NAME if "CITY_NAME" in os.environ else "Wuhan")
         # The public address, for links in emails, feeds and reminders made outside a request.
         self.SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000").rstrip("/")
         # Outgoing email: reminders are emailed only when MAIL_SERVER is set.
@@ -79,6 +82,8 @@ class Config:
         self.RATELIMIT_HEADERS_ENABLED = True
         self.SUBMISSION_RATE_LIMIT = os.environ.get("SUBMISSION_RATE_LIMIT", "5 per hour;20 per day")
         self.TRACKING_RATE_LIMIT = os.environ.get("TRACKING_RATE_LIMIT", "10 per hour;30 per day")
+        self.API_READ_RATE_LIMIT = os.environ.get("API_READ_RATE_LIMIT", "600 per minute")
+        self.API_WRITE_RATE_LIMIT = os.environ.get("API_WRITE_RATE_LIMIT", "120 per minute")
         # Reverse proxies in front of the app (each sets X-Forwarded-For/-Proto); 0 = none.
         # Rate limits and audit IPs need the real client address behind a proxy.
         self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))

@@ -61,6 +61,12 @@ def freeze_tallies(now: datetime) -> Any:
     return [m.strftime("%Y-%m") for m in catch_up(now)]
 
 
+def build_open_data(now: datetime) -> Any:
+    from consult_hub.exchange.open_data import build_open_data as build
+
+    return build(now)
+
+
 @contextmanager
 def job_lock(name: str) -> Iterator[bool]:
     """Hold a PostgreSQL advisory lock for the job's run; always granted on SQLite."""
@@ -106,6 +112,8 @@ JOBS: tuple[tuple[str, Callable[[datetime], Any], dict[str, Any]], ...] = (
     ("email", send_email, {"trigger": "interval", "minutes": 1, "misfire_grace_time": 60}),
     ("monthly_tally", freeze_tallies,
      {"trigger": "cron", "day": 1, "hour": 2, "minute": 0, "misfire_grace_time": 86400}),
+    ("open_data", build_open_data,
+     {"trigger": "cron", "hour": 3, "minute": 0, "misfire_grace_time": 86400}),
 )
 
 

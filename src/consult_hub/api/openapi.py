@@ -153,6 +153,27 @@ LOCATION_HEADER = {"Location": {"schema": {"type": "string"},
                                 "description": "The new resource in the API"}}
 
 
+# One request per write, as a reader would send it (ids are the reader's own).
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "EventPlan": {"platform_id": 1, "topic": "老旧小区加装电梯协商", "category": "society",
+                  "starts_at": "2030-05-06T09:30:00+08:00",
+                  "ends_at": "2030-05-06T11:30:00+08:00", "format": "onsite"},
+    "EventUpdate": {"location": "社区党群服务中心二楼", "version": 1},
+    "EventRecord": {"minutes": "居民代表、物业和街道就加装电梯的费用分摊达成一致。",
+                    "resident_count": 12, "department_count": 2, "expert_count": 0,
+                    "problems": [{"title": "电梯井占用消防通道", "kind": "doorstep",
+                                  "category": "society",
+                                  "description": "需要调整设计方案,保证消防车通行。"}]},
+    "EventConclude": {"outcome": "加装电梯已于6月开工。"},
+    "EventCancel": {"reason": "暴雨预警,改期举行。"},
+    "IssueCreate": {"platform_id": 1, "title": "小区夜间停车难", "kind": "doorstep",
+                    "category": "society", "description": "晚上车位不足,车辆占用消防通道。"},
+    "IssueActionAssign": {"department_id": 1, "due_on": "2030-06-30"},
+    "IssueActionResolve": {"resolution": "已施划停车位 40 个。"},
+    "IssueActionNote": {"note": "已约物业现场查看。", "is_public": True},
+}
+
+
 def _errors(*codes: str) -> dict[str, Any]:
     return {code: {"$ref": f"#/components/responses/{code}"} for code in codes}
 
@@ -182,8 +203,8 @@ def write(operation_id: str, summary: str, tag: str, body: str, result: str, *,
     return {method: {
         "operationId": operation_id, "summary": summary, "description": description,
         "tags": [tag], "parameters": parameters or [], "security": [{"bearerAuth": []}],
-        "requestBody": {"required": True,
-                        "content": {"application/json": {"schema": ref(body)}}},
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": ref(body), **({"example": EXAMPLES[body]} if body in EXAMPLES else {})}}},
         "responses": {status: _json(result, "Done", headers),
                       **_errors("400", "401", "403", *errors, "413", "415", "422", "429")},
     }}

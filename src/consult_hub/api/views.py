@@ -54,11 +54,11 @@ MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 
 
 def _read_limit() -> str:
-    return current_app.config.get("API_READ_RATE_LIMIT", "600 per minute")
+    return current_app.config["API_READ_RATE_LIMIT"]
 
 
 def _write_limit() -> str:
-    return current_app.config.get("API_WRITE_RATE_LIMIT", "120 per minute")
+    return current_app.config["API_WRITE_RATE_LIMIT"]
 
 
 limiter.limit(_read_limit, key_func=rate_limit_key, methods=["GET"], per_method=True)(bp)

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult_hub.core.db import Base, LabelledEnum, enum_column
 
 
 class AreaLevel(LabelledEnum):
-    DISTRICT = "district", "区"
-    STREET = "street", "街道/乡镇"
-    COMMUNITY = "community", "社区/村"
+    DISTRICT = "district", _l("区")
+    STREET = "street", _l("街道/乡镇")
+    COMMUNITY = "community", _l("社区/村")
 
 
 class Area(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.areas.queries import district_of
@@ -51,33 +52,34 @@ def _validate(values: dict[str, Any], area: Area | None) -> tuple[AreaLevel | No
     errors: dict[str, str] = {}
     code = values["code"]
     if not code:
-        errors["code"] = "请填写区划代码"
+        errors["code"] = _("请填写区划代码")
     elif len(code) > 32:
-        errors["code"] = "区划代码不超过 32 个字符"
+        errors["code"] = _("区划代码不超过 32 个字符")
     else:
         clash = sa.select(Area.id).where(Area.code == code)
         if area is not None:
             clash = clash.where(Area.id != area.id)
         if db.session.scalar(clash):
-            errors["code"] = f"区划代码 {code} 已被使用"
+            errors["code"] = _("区划代码 %(code)s 已被使用", code=code)
     if not values["name"]:
-        errors["name"] = "请填写名称"
+        errors["name"] = _("请填写名称")
     elif len(values["name"]) > 64:
-        errors["name"] = "名称不超过 64 个字符"
+        errors["name"] = _("名称不超过 64 个字符")
     try:
         level: AreaLevel | None = AreaLevel(values["level"])
     except ValueError:
-        errors["level"] = "请选择级别"
+        errors["level"] = _("请选择级别")
         level = None
     parent = db.session.get(Area, values["parent_id"]) if values["parent_id"] else None
     if values["parent_id"] and parent is None:
-        errors["parent"] = "找不到所选的上级区域"
+        errors["parent"] = _("找不到所选的上级区域")
     elif level is not None:
         wanted = PARENT_LEVEL[level]
         if wanted is None and parent is not None:
-            errors["parent"] = "区是最上一级,不能有上级区域"
+            errors["parent"] = _("区是最上一级,不能有上级区域")
         elif wanted is not None and (parent is None or parent.level is not wanted):
-            errors["parent"] = f"{level.label}的上级必须是{wanted.label}"
+            errors["parent"] = _("%(level)s的上级必须是%(parent)s", level=level.label,
+                                 parent=wanted.label)
     if area is not None and level is not None and "parent" not in errors:
         _check_move(errors, area, level, parent)
     if errors:
@@ -89,16 +91,16 @@ def _check_move(errors: dict[str, str], area: Area, level: AreaLevel, parent: Ar
     """A level change must leave nothing hanging; a move must not carry platforms across districts."""
     if level is not area.level:
         if area.children:
-            errors["level"] = "这个区域下还有下级区域,不能更改级别"
+            errors["level"] = _("这个区域下还有下级区域,不能更改级别")
         elif _platforms_below(area) or (area.level is AreaLevel.DISTRICT
                                         and _district_references(area)):
-            errors["level"] = "已有平台、人员或问题记在这个区域下,不能更改级别"
+            errors["level"] = _("已有平台、人员或问题记在这个区域下,不能更改级别")
         return
     if parent is None or parent.id == area.parent_id:
         return
     if district_of(parent).id != district_of(area).id and _platforms_below(area):
-        errors["parent"] = (f"这个区域下有 {_platforms_below(area)} 个平台;平台和问题按区统计,"
-                            "不能移到其他区")
+        errors["parent"] = _("这个区域下有 %(n)s 个平台;平台和问题按区统计,不能移到其他区",
+                             n=_platforms_below(area))
 
 
 def _clean(code: str, name: str, level: str, parent_id: int | None) -> dict[str, Any]:

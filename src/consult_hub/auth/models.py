@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -11,9 +12,9 @@ from consult_hub.platforms.models import platform_coordinators
 
 
 class Role(LabelledEnum):
-    ADMIN = "admin", "市政协管理员"
-    DISTRICT_ADMIN = "district_admin", "区政协工作人员"
-    COORDINATOR = "coordinator", "平台联络员"
+    ADMIN = "admin", _l("市政协管理员")
+    DISTRICT_ADMIN = "district_admin", _l("区政协工作人员")
+    COORDINATOR = "coordinator", _l("平台联络员")
 
 
 class User(UserMixin, TimestampMixin, Base):

@@ -11,6 +11,7 @@ import secrets
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.audit.operations import diff, record
@@ -48,7 +49,8 @@ def _parse_role(role: Role | str, errors: dict[str, str]) -> Role | None:
     try:
         return Role(role)
     except ValueError:
-        errors["role"] = f"未知角色 {role!r};可选 {', '.join(r.value for r in Role)}"
+        errors["role"] = _("未知角色 %(role)s;可选 %(roles)s", role=repr(role),
+                           roles=", ".join(r.value for r in Role))
         return None
 
 
@@ -59,7 +61,8 @@ def _find_district(errors: dict[str, str], code: str | None, district_id: int | 
     query = query.where(Area.code == code) if code else query.where(Area.id == district_id)
     district = db.session.scalar(query)
     if district is None:
-        errors["district"] = f"找不到区代码 {code}" if code else "找不到所选的区"
+        errors["district"] = (_("找不到区代码 %(code)s", code=code) if code
+                              else _("找不到所选的区"))
     return district
 
 
@@ -69,15 +72,15 @@ def _find_platforms(errors: dict[str, str], platform_ids: list[int]) -> list[Pla
     platforms = list(db.session.scalars(sa.select(Platform).where(Platform.id.in_(platform_ids))))
     missing = sorted(set(platform_ids) - {p.id for p in platforms})
     if missing:
-        errors["platform"] = f"找不到平台 {', '.join(map(str, missing))}"
+        errors["platform"] = _("找不到平台 %(ids)s", ids=", ".join(map(str, missing)))
     return platforms
 
 
 def _check_profile(errors: dict[str, str], name: str | None, email: str | None) -> None:
     if name is not None and len(name) > 64:
-        errors["name"] = "姓名不超过 64 个字符"
+        errors["name"] = _("姓名不超过 64 个字符")
     if email and (len(email) > 254 or not EMAIL.fullmatch(email)):
-        errors["email"] = "请填写有效的电子邮箱地址,例如 name@example.cn"
+        errors["email"] = _("请填写有效的电子邮箱地址,例如 name@example.cn")
 
 
 def _check_assignment(errors: dict[str, str], *, role: Role | None, district: Area | None,
@@ -85,25 +88,25 @@ def _check_assignment(errors: dict[str, str], *, role: Role | None, district: Ar
                       user: User | None = None) -> None:
     """Role, district and platforms fit together, and lie within what ``actor`` may grant."""
     if role is Role.DISTRICT_ADMIN and district is None:
-        errors.setdefault("district", "区政协工作人员必须指定所属区(--district)")
+        errors.setdefault("district", _("区政协工作人员必须指定所属区(--district)"))
     if platforms and role is not Role.COORDINATOR:
-        errors.setdefault("platform", "只有平台联络员可以关联平台")
+        errors.setdefault("platform", _("只有平台联络员可以关联平台"))
     if actor is None or role is None:
         return  # the command line acts with full rights
     if role is Role.COORDINATOR and not platforms:
-        errors.setdefault("platform", "平台联络员至少要关联一个平台")
+        errors.setdefault("platform", _("平台联络员至少要关联一个平台"))
     grantable = grantable_roles(actor)
     if user is None and role not in grantable:
-        errors.setdefault("role", f"您不能创建{role.label}账号")
+        errors.setdefault("role", _("您不能创建%(role)s账号", role=role.label))
     moved = user is not None and (role is not user.role
                                   or (district.id if district else None) != user.district_id)
     if moved and not (role in grantable and user.role in grantable):  # type: ignore[union-attr]
-        errors.setdefault("role", "只有市政协管理员可以更改角色和所属区")
+        errors.setdefault("role", _("只有市政协管理员可以更改角色和所属区"))
     before = {p.id: p for p in (user.platforms if user is not None else [])}
     after = {p.id: p for p in platforms}
     changed = [p for pid, p in {**before, **after}.items() if (pid in before) != (pid in after)]
     if not all(can_manage_platform(actor, p) for p in changed):
-        errors.setdefault("platform", "只能关联或移除本区的平台")
+        errors.setdefault("platform", _("只能关联或移除本区的平台"))
 
 
 def create_user(
@@ -125,11 +128,11 @@ def create_user(
     email = (email or "").strip() or None
     parsed_role = _parse_role(role, errors)
     if not username or len(username) > 64:
-        errors["username"] = "用户名不能为空,且不超过 64 个字符"
+        errors["username"] = _("用户名不能为空,且不超过 64 个字符")
     elif db.session.scalar(sa.select(User.id).where(User.username == username)):
-        errors["username"] = f"用户名 {username} 已存在"
+        errors["username"] = _("用户名 %(username)s 已存在", username=username)
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        errors["password"] = f"密码至少 {MIN_PASSWORD_LENGTH} 位"
+        errors["password"] = _("密码至少 %(n)s 位", n=MIN_PASSWORD_LENGTH)
     _check_profile(errors, name, email)
     district = _find_district(errors, district_code, district_id)
     platforms = _find_platforms(errors, platform_ids or [])
@@ -175,7 +178,7 @@ def update_user(
     name = (name or "").strip()
     email = (email or "").strip() or None
     if not name:
-        errors["name"] = "请填写姓名"
+        errors["name"] = _("请填写姓名")
     _check_profile(errors, name, email)
     parsed_role = _parse_role(role, errors)
     district = _find_district(errors, None, district_id)
@@ -184,7 +187,7 @@ def update_user(
                       actor=actor, user=user)
     if (user.role is Role.ADMIN and parsed_role is not Role.ADMIN and user.is_active
             and _active_admins() <= 1):
-        errors["role"] = "这是最后一位在用的市政协管理员,不能更改其角色"
+        errors["role"] = _("这是最后一位在用的市政协管理员,不能更改其角色")
     if errors:
         raise ValidationFailed(errors)
     before = account_values(user)
@@ -202,9 +205,9 @@ def set_user_active(user: User, active: bool, *, actor: User) -> None:
     if user.is_active == active:
         return
     if not active and user.id == actor.id:
-        raise ValidationFailed({"is_active": "不能停用自己的账号"})
+        raise ValidationFailed({"is_active": _("不能停用自己的账号")})
     if not active and user.role is Role.ADMIN and _active_admins() <= 1:
-        raise ValidationFailed({"is_active": "这是最后一位在用的市政协管理员,不能停用"})
+        raise ValidationFailed({"is_active": _("这是最后一位在用的市政协管理员,不能停用")})
     before = account_values(user)
     user.is_active = active
     if not active:
@@ -217,7 +220,7 @@ def set_user_active(user: User, active: bool, *, actor: User) -> None:
 def reset_password(user: User, password: str) -> None:
     """Set a new password chosen by staff; the user is signed out everywhere."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed({"password": f"密码至少 {MIN_PASSWORD_LENGTH} 位"})
+        raise ValidationFailed({"password": _("密码至少 %(n)s 位", n=MIN_PASSWORD_LENGTH)})
     user.password_hash = hash_password(password)
     user.session_token = new_session_token()
     db.session.flush()

@@ -1,11 +1,13 @@
 """The five topic categories shared by events and problems."""
 
+from flask_babel import lazy_gettext as _l
+
 from consult_hub.core.db import LabelledEnum
 
 
 class Category(LabelledEnum):
-    ECONOMY = "economy", "经济建设"
-    POLITICS = "politics", "政治建设"
-    CULTURE = "culture", "文化建设"
-    SOCIETY = "society", "社会建设"
-    ECOLOGY = "ecology", "生态文明建设"
+    ECONOMY = "economy", _l("经济建设")
+    POLITICS = "politics", _l("政治建设")
+    CULTURE = "culture", _l("文化建设")
+    SOCIETY = "society", _l("社会建设")
+    ECOLOGY = "ecology", _l("生态文明建设")

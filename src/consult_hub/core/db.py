@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel.speaklater import LazyString
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -81,11 +82,13 @@ class LabelledEnum(str, enum.Enum):
 
     @property
     def source_label(self) -> str:
-        return str(getattr(self._label, "_args", (self._label,))[0])
+        if isinstance(self._label, LazyString):
+            return str(self._label._args[0])  # the msgid, untranslated
+        return str(self._label)
 
     @classmethod
     def choices(cls) -> list[tuple[str, Any]]:
-        """``(value, label)`` pairs; the labels stay lazy, so a form class built at import follows the locale."""
+        """``(value, label)`` pairs, labels lazy: a form class made at import follows the locale."""
         return [(m.value, m._label) for m in cls]
 
 

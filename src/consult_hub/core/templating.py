@@ -5,16 +5,20 @@ from __future__ import annotations
 from flask import Flask, request, url_for
 
 from consult_hub.core import timefmt
+from consult_hub.core.i18n import city_name, stored_text
 from consult_hub.core.markdown import render_markdown
 
 
 def init_templating(app: Flask) -> None:
     app.add_template_filter(timefmt.format_datetime, "datetime")
     app.add_template_filter(timefmt.format_date, "date")
+    app.add_template_filter(timefmt.format_month, "month")
     app.add_template_filter(render_markdown, "markdown")
+    app.add_template_filter(stored_text, "stored_text")
 
     @app.template_filter("number")
     def number(value: int | float | None) -> str:
+        # Thousands separators read the same in Chinese and English: 1,006 and 1,006.
         return "" if value is None else f"{value:,}"
 
     @app.template_global()
@@ -31,4 +35,4 @@ def init_templating(app: Flask) -> None:
 
     @app.context_processor
     def site() -> dict[str, str]:
-        return {"city_name": app.config["CITY_NAME"]}
+        return {"city_name": city_name()}

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from babel import dates as babel_dates
 from flask import current_app
+from flask_babel import get_locale
 
 
 def local_zone() -> ZoneInfo:
@@ -22,18 +24,38 @@ def local_today(now: datetime) -> date:
     return to_local(now).date()
 
 
-def format_datetime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+def _english() -> bool:
+    """Whether people read English now (Chinese outside a request and by default)."""
+    locale = get_locale()
+    return locale is not None and locale.language == "en"
+
+
+def format_datetime(value: datetime | None, fmt: str | None = None) -> str:
+    """``2026-11-28 17:30`` in Chinese, ``28 Nov 2026, 17:30`` in English; ``fmt`` wins."""
     if value is None:
         return ""
-    return to_local(value).strftime(fmt)
+    local = to_local(value)
+    if fmt is None and _english():
+        return babel_dates.format_datetime(local, "d MMM y, HH:mm", locale="en")
+    return local.strftime(fmt or "%Y-%m-%d %H:%M")
 
 
 def format_date(value: date | datetime | None) -> str:
+    """``2026-11-28`` in Chinese, ``28 Nov 2026`` in English."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = to_local(value).date()
+    if _english():
+        return babel_dates.format_date(value, "d MMM y", locale="en")
     return value.strftime("%Y-%m-%d")
+
+
+def format_month(value: date, *, with_year: bool = False) -> str:
+    """``3月`` (``2026年3月``) in Chinese, ``Mar`` (``Mar 2026``) in English."""
+    if _english():
+        return babel_dates.format_date(value, "MMM y" if with_year else "MMM", locale="en")
+    return f"{value.year}年{value.month}月" if with_year else f"{value.month}月"
 
 
 def local_year_bounds(year: int) -> tuple[datetime, datetime]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.audit.operations import diff, record
@@ -25,25 +26,25 @@ def _validate(code: str, name: str, district_id: int | None,
     if department is not None:
         others = others.where(Department.id != department.id)
     if not code:
-        errors["code"] = "请填写单位编号"
+        errors["code"] = _("请填写单位编号")
     elif len(code) > 32:
-        errors["code"] = "单位编号不超过 32 个字符"
+        errors["code"] = _("单位编号不超过 32 个字符")
     elif db.session.scalar(others.where(Department.code == code)):
-        errors["code"] = f"单位编号 {code} 已被使用"
+        errors["code"] = _("单位编号 %(code)s 已被使用", code=code)
     if district_id is not None:
         district = db.session.get(Area, district_id)
         if district is None or district.level is not AreaLevel.DISTRICT:
-            errors["district"] = "请选择一个区,或留空表示市直单位"
+            errors["district"] = _("请选择一个区,或留空表示市直单位")
     if not name:
-        errors["name"] = "请填写单位名称"
+        errors["name"] = _("请填写单位名称")
     elif len(name) > 100:
-        errors["name"] = "单位名称不超过 100 个字符"
+        errors["name"] = _("单位名称不超过 100 个字符")
     elif "district" not in errors and db.session.scalar(others.where(
             Department.name == name,
             Department.district_id.is_(None) if district_id is None
             else Department.district_id == district_id)):
-        errors["name"] = (f"市直单位中已有“{name}”" if district_id is None
-                          else f"本区已有名为“{name}”的单位")
+        errors["name"] = (_("市直单位中已有“%(name)s”", name=name) if district_id is None
+                          else _("本区已有名为“%(name)s”的单位", name=name))
     if errors:
         raise ValidationFailed(errors)
 

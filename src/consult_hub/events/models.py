@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult_hub.core.categories import Category
@@ -17,16 +18,16 @@ from consult_hub.core.db import (
 
 
 class EventFormat(LabelledEnum):
-    ONSITE = "onsite", "现场"
-    ONLINE = "online", "线上"
-    HYBRID = "hybrid", "线上线下结合"
+    ONSITE = "onsite", _l("现场")
+    ONLINE = "online", _l("线上")
+    HYBRID = "hybrid", _l("线上线下结合")
 
 
 class EventStatus(LabelledEnum):
-    PLANNED = "planned", "计划中"
-    HELD = "held", "已举行"
-    CONCLUDED = "concluded", "已反馈成果"
-    CANCELLED = "cancelled", "已取消"
+    PLANNED = "planned", _l("计划中")
+    HELD = "held", _l("已举行")
+    CONCLUDED = "concluded", _l("已反馈成果")
+    CANCELLED = "cancelled", _l("已取消")
 
 
 event_attendees = sa.Table(

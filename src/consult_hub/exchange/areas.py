@@ -7,14 +7,15 @@ is not there yet is created under it when the import is written (recorded in the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
 from consult_hub.areas.models import Area, AreaLevel
-from consult_hub.audit.operations import diff, record
 from consult_hub.exchange.cells import plain
+from consult_hub.exchange.importing import bulk_insert, chunks, fetch_by
 from consult_hub.extensions import db
 
 # A new street or community: (level, parent, name), where parent is an id or another NewArea.
@@ -89,32 +90,51 @@ class AreaBook:
             current = self.parents[current]
         return current
 
-    def create_missing(self, actor_id: int | None) -> dict[NewArea, int]:
-        """Add the streets and communities the file names and the database lacks; audited."""
+    def create_missing(self, audit: Callable[[list[tuple[int, dict[str, Any]]]], None]) -> dict[NewArea, int]:
+        """Add the streets and communities the file names and the database lacks.
+
+        Streets first, then communities (whose street may be new), each level in one
+        statement; ``audit`` gets (id, values) of every area added.
+        """
         made: dict[NewArea, int] = {}
-        for key in self.new:
-            level, parent, name = key
-            parent_id = parent if isinstance(parent, int) else made[parent]
-            parent_code = db.session.scalar(sa.select(Area.code).where(Area.id == parent_id))
-            area = Area(code=_free_code(parent_code), name=name, level=level, parent_id=parent_id)
-            db.session.add(area)
-            db.session.flush()
-            record("area_create", area, diff({}, {"code": area.code, "name": area.name,
-                                                   "level": level, "parent_id": parent_id,
-                                                   "via": "import"}), actor_id=actor_id)
-            made[key] = area.id
+        for level in (AreaLevel.STREET, AreaLevel.COMMUNITY):
+            keys = [key for key in self.new if key[0] is level]
+            if not keys:
+                continue
+            parents = {key: key[1] if isinstance(key[1], int) else made[key[1]] for key in keys}
+            codes = _free_codes(list(parents.values()))
+            rows = [{"code": codes[parents[key]].pop(0), "name": key[2], "level": level,
+                     "parent_id": parents[key]} for key in keys]
+            bulk_insert(Area, rows)
+            ids = {r.code: r.id for r in fetch_by(Area.code, [row["code"] for row in rows],
+                                                   Area.id, Area.code)}
+            for key, row in zip(keys, rows, strict=True):
+                made[key] = ids[row["code"]]
+            audit([(made[key], {**row, "via": "import"}) for key, row in zip(keys, rows,
+                                                                              strict=True)])
         return made
 
     def resolve(self, ref: AreaRef, made: dict[NewArea, int]) -> int:
         return ref if isinstance(ref, int) else made[ref]
 
 
-def _free_code(parent_code: str) -> str:
-    """The parent's code with the next free ``-NNN`` suffix, e.g. ``420102001000-001``."""
-    prefix = f"{parent_code}-"
-    taken = set(db.session.scalars(
-        sa.select(Area.code).where(Area.code.startswith(prefix, autoescape=True))))
-    number = 1
-    while f"{prefix}{number:03d}" in taken:
-        number += 1
-    return f"{prefix}{number:03d}"
+def _free_codes(parent_ids: list[int]) -> dict[int, list[str]]:
+    """For each parent, as many free codes as it gets children: its code plus ``-001``, ``-002``…"""
+    wanted: dict[int, int] = {}
+    for parent_id in parent_ids:
+        wanted[parent_id] = wanted.get(parent_id, 0) + 1
+    parent_codes = dict(fetch_by(Area.id, list(wanted), Area.id, Area.code))
+    taken: set[str] = set()
+    for part in chunks(list(parent_codes.values()), 100):
+        taken.update(db.session.scalars(sa.select(Area.code).where(
+            sa.or_(*(Area.code.startswith(f"{code}-", autoescape=True) for code in part)))))
+    free: dict[int, list[str]] = {}
+    for parent_id, count in wanted.items():
+        codes, number = [], 1
+        while len(codes) < count:
+            code = f"{parent_codes[parent_id]}-{number:03d}"
+            if code not in taken:
+                codes.append(code)
+            number += 1
+        free[parent_id] = codes
+    return free

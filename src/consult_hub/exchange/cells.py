@@ -13,6 +13,8 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
+from flask_babel.speaklater import LazyString
+
 from consult_hub.core.timefmt import local_zone
 
 E = TypeVar("E", bound=Enum)
@@ -147,10 +149,10 @@ def choice(enum_cls: type[E], aliases: dict[str, str] | None = None) -> Parser:
     table: dict[str, E] = {}
     for member in enum_cls:
         table[plain(str(member.value)).lower()] = member
-        table[plain(getattr(member, "label", str(member.value)))] = member
+        table[plain(_chinese(member))] = member
     for alias, value in (aliases or {}).items():
         table[plain(alias).lower()] = enum_cls(value)
-    allowed = "、".join(getattr(m, "label", str(m.value)) for m in enum_cls)
+    allowed = "、".join(_chinese(m) for m in enum_cls)
 
     def parse(value: str) -> E:
         found = table.get(plain(value)) or table.get(plain(value).lower())
@@ -164,4 +166,16 @@ def choice(enum_cls: type[E], aliases: dict[str, str] | None = None) -> Parser:
 
 def allowed_values(enum_cls: type[Enum]) -> str:
     """The labels (and values) a choice column takes, for templates and docs."""
-    return "、".join(f"{getattr(m, 'label', m.value)}({m.value})" for m in enum_cls)
+    return "、".join(f"{_chinese(m)}({m.value})" for m in enum_cls)
+
+
+def _chinese(member: Enum) -> str:
+    """A member's Chinese label: files are in Chinese whatever the reader's language."""
+    return str(getattr(member, "source_label", member.value))
+
+
+def source_text(text: Any) -> str:
+    """The Chinese source of a translatable text (a lazy string's message id), as files need it."""
+    if isinstance(text, LazyString):
+        return str(text._args[0])
+    return str(text)

@@ -123,10 +123,10 @@ def _platform_rows(stmt: sa.Select[Any]) -> Iterator[list[Any]]:
             name, level, parent = areas.get(p.area_id, ("", "", None))
             street, community = (name, "") if level == "street" else \
                 (areas.get(parent, ("", "", None))[0] if parent else "", name)
-            yield [p.code, p.name, p.kind.label, district, street, community, p.address,
+            yield [p.code, p.name, p.kind.source_label, district, street, community, p.address,
                    _number(p.latitude), _number(p.longitude), p.convener or "",
                    _day(p.established_on), _yes(p.is_demonstration),
-                   p.demonstration_year or "", p.status.label, p.description or ""]
+                   p.demonstration_year or "", p.status.source_label, p.description or ""]
 
 
 # -- events -----------------------------------------------------------------------------------
@@ -178,8 +178,8 @@ def _event_rows(stmt: sa.Select[Any]) -> Iterator[list[Any]]:
             attendees.setdefault(event_id, []).append(code or f"#{member_id}")
         for e in batch:
             yield [e.id, e.code or "", e.platform.code, e.platform.name, e.topic,
-                   e.category.label, _moment(e.starts_at), _moment(e.ends_at), e.location,
-                   e.format.label, e.status.label, e.agenda or "", e.minutes or "",
+                   e.category.source_label, _moment(e.starts_at), _moment(e.ends_at), e.location,
+                   e.format.source_label, e.status.source_label, e.agenda or "", e.minutes or "",
                    e.opinions or "", e.outcome or "", e.resident_count, e.department_count,
                    e.expert_count, ";".join(attendees.get(e.id, [])), e.cancel_reason or ""]
 
@@ -243,11 +243,11 @@ def _issue_rows(stmt: sa.Select[Any], contact: bool,
             .where(Event.id.in_({i.event_id for i in batch if i.event_id}))).all())
         for i in batch:
             row = [i.reference, i.platform.code, i.platform.name,
-                   areas.get(i.district_id, ("",))[0], i.title, i.description, i.kind.label,
-                   i.category.label, i.source.label, i.status.label,
+                   areas.get(i.district_id, ("",))[0], i.title, i.description, i.kind.source_label,
+                   i.category.source_label, i.source.source_label, i.status.source_label,
                    departments.get(i.department_id, ""), _day(i.due_on), _day(i.planned_on),
                    i.resolution or "", events.get(i.event_id, ""), _moment(i.created_at),
-                   _moment(i.closed_at), i.satisfaction.label if i.satisfaction else ""]
+                   _moment(i.closed_at), i.satisfaction.source_label if i.satisfaction else ""]
             if contact:
                 shown = may_see(i)
                 row += [(i.submitter_name or "") if shown else "",

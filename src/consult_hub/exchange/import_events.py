@@ -8,11 +8,14 @@ concluded one its outcome, a cancelled one its reason.
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from consult_hub.core.categories import Category
 from consult_hub.events.models import Event, EventFormat, EventStatus, event_attendees
@@ -24,6 +27,7 @@ from consult_hub.exchange.importing import (
     Outcome,
     Row,
     audit_rows,
+    bulk_insert,
     bulk_update,
     changed_fields,
     chunks,
@@ -39,45 +43,45 @@ FORWARD = {P: {H, C, X}, H: {C}, C: set(), X: set()}
 TEXT_LIMIT = 20000
 
 COLUMNS = (
-    Column("code", "编码", "活动编码,全市唯一;再次导入时按编码更新;空 = 新活动(除非填了系统编号)",
+    Column("code", "编码", _l("活动编码,全市唯一;再次导入时按编码更新;空 = 新活动(除非填了系统编号)"),
            cells.code(), aliases=("code", "活动编码", "活动编号"), example="HD-2024-001"),
-    Column("id", "系统编号", "导出文件中的系统编号:编码为空时按它更新已有活动;新活动留空",
+    Column("id", "系统编号", _l("导出文件中的系统编号:编码为空时按它更新已有活动;新活动留空"),
            cells.integer(1), aliases=("id", "系统id")),
-    Column("platform", "平台编码", "举办平台的编码,须已存在", cells.code(upper=True), required=True,
+    Column("platform", "平台编码", _l("举办平台的编码,须已存在"), cells.code(upper=True), required=True,
            aliases=("platform", "platform_code"), example="420102-0001"),
-    Column("platform_name", "平台名称", "仅供阅读,导入时忽略", ignored=True),
-    Column("topic", "议题", "协商议题", cells.text(200), required=True, aliases=("topic",),
+    Column("platform_name", "平台名称", _l("仅供阅读,导入时忽略"), ignored=True),
+    Column("topic", "议题", _l("协商议题"), cells.text(200), required=True, aliases=("topic",),
            example="老旧小区加装电梯"),
-    Column("category", "类别", "议题类别", cells.choice(Category), required=True,
+    Column("category", "类别", _l("议题类别"), cells.choice(Category), required=True,
            aliases=("category",), allowed=cells.allowed_values(Category),
-           example=Category.SOCIETY.label),
-    Column("starts_at", "开始时间", "本地时间,格式 2024-03-01 14:30", cells.parse_local_datetime,
+           example=Category.SOCIETY.source_label),
+    Column("starts_at", "开始时间", _l("本地时间,格式 2024-03-01 14:30"), cells.parse_local_datetime,
            required=True, aliases=("starts_at",), example="2024-03-01 14:30"),
-    Column("ends_at", "结束时间", "本地时间,晚于开始时间", cells.parse_local_datetime,
+    Column("ends_at", "结束时间", _l("本地时间,晚于开始时间"), cells.parse_local_datetime,
            required=True, aliases=("ends_at",), example="2024-03-01 16:30"),
-    Column("location", "地点", "空 = 平台地址", cells.text(200), aliases=("location",),
+    Column("location", "地点", _l("空 = 平台地址"), cells.text(200), aliases=("location",),
            example="社区党群服务中心"),
-    Column("format", "形式", "空 = 现场", cells.choice(EventFormat), aliases=("format",),
-           allowed=cells.allowed_values(EventFormat), example=EventFormat.ONSITE.label),
-    Column("status", "状态", "空 = 计划中(新活动);只能向前:计划中 → 已举行 → 已反馈成果,"
-           "计划中 → 已取消", cells.choice(EventStatus), aliases=("status",),
-           allowed=cells.allowed_values(EventStatus), example=EventStatus.HELD.label),
-    Column("agenda", "议程", "议程(可空)", cells.text(TEXT_LIMIT), aliases=("agenda",)),
-    Column("minutes", "纪要", "已举行、已反馈成果的活动必填", cells.text(TEXT_LIMIT),
+    Column("format", "形式", _l("空 = 现场"), cells.choice(EventFormat), aliases=("format",),
+           allowed=cells.allowed_values(EventFormat), example=EventFormat.ONSITE.source_label),
+    Column("status", "状态", _l("空 = 计划中(新活动);只能向前:计划中 → 已举行 → 已反馈成果,"
+           "计划中 → 已取消"), cells.choice(EventStatus), aliases=("status",),
+           allowed=cells.allowed_values(EventStatus), example=EventStatus.HELD.source_label),
+    Column("agenda", "议程", _l("议程(可空)"), cells.text(TEXT_LIMIT), aliases=("agenda",)),
+    Column("minutes", "纪要", _l("已举行、已反馈成果的活动必填"), cells.text(TEXT_LIMIT),
            aliases=("minutes",)),
-    Column("opinions", "协商意见", "可空", cells.text(TEXT_LIMIT), aliases=("opinions",)),
-    Column("outcome", "成果转化", "已反馈成果的活动必填", cells.text(TEXT_LIMIT),
+    Column("opinions", "协商意见", _l("可空"), cells.text(TEXT_LIMIT), aliases=("opinions",)),
+    Column("outcome", "成果转化", _l("已反馈成果的活动必填"), cells.text(TEXT_LIMIT),
            aliases=("outcome",)),
-    Column("resident_count", "居民代表人数", "0 或正整数(空 = 0)", cells.integer(0),
+    Column("resident_count", "居民代表人数", _l("0 或正整数(空 = 0)"), cells.integer(0),
            aliases=("resident_count", "居民代表"), example="12"),
-    Column("department_count", "部门数", "参加的部门个数(空 = 0)", cells.integer(0),
+    Column("department_count", "部门数", _l("参加的部门个数(空 = 0)"), cells.integer(0),
            aliases=("department_count", "部门个数"), example="3"),
-    Column("expert_count", "专家人数", "空 = 0", cells.integer(0),
+    Column("expert_count", "专家人数", _l("空 = 0"), cells.integer(0),
            aliases=("expert_count", "专家"), example="1"),
-    Column("attendees", "参加委员编码", "参加的政协委员编码,分号隔开(没有编码的委员写 #系统编号);"
-           "须是该平台的下沉委员",
+    Column("attendees", "参加委员编码", _l("参加的政协委员编码,分号隔开(没有编码的委员写 #系统编号);"
+           "须是该平台的下沉委员"),
            cells.code_list, aliases=("attendees", "参加委员"), example="WY0001;WY0002"),
-    Column("cancel_reason", "取消原因", "已取消的活动必填", cells.text(2000),
+    Column("cancel_reason", "取消原因", _l("已取消的活动必填"), cells.text(2000),
            aliases=("cancel_reason",)),
 )
 TEXT = ("topic", "category", "starts_at", "ends_at", "location", "format", "agenda", "minutes",
@@ -95,9 +99,17 @@ class Plan:
     unchanged: int = 0
 
 
+def _minute(value: datetime) -> datetime:
+    return value.replace(second=0, microsecond=0)
+
+
+def _same_minute(a: datetime | None, b: datetime | None) -> bool:
+    return a is not None and b is not None and _minute(a) == _minute(b)
+
+
 class EventImporter(Importer):
     kind = "events"
-    label = "活动"
+    label = _l("活动")
     columns = COLUMNS
 
     def check(self, rows: list[Row], ctx: Context) -> Plan:
@@ -109,10 +121,12 @@ class EventImporter(Importer):
                                                *selected)}
         by_id = {r.id: r for r in fetch_by(Event.id, (r.values.get("id") for r in rows),
                                            *selected)}
-        platform_ids = {r.platform_id for r in [*by_code.values(), *by_id.values()]}
         platforms = {p.code: p for p in fetch_by(
             Platform.code, (r.values.get("platform") for r in rows),
             Platform.id, Platform.code, Platform.district_id, Platform.status, Platform.address)}
+        same = self._same_events(rows, platforms, selected, ctx)
+        known = [*by_code.values(), *by_id.values(), *same.values()]
+        platform_ids = {r.platform_id for r in known}
         platform_ids |= {p.id for p in platforms.values()}
         districts = {p.id: p.district_id for p in platforms.values()}
         districts.update({p.id: p.district_id for p in fetch_by(
@@ -130,16 +144,45 @@ class EventImporter(Importer):
                         sa.select(platform_members.c.platform_id, platform_members.c.member_id)
                         .where(platform_members.c.platform_id.in_(part))):
                     linked[platform_id].add(member_id)
-            known = [r.id for r in [*by_code.values(), *by_id.values()]]
-            for part in chunks(known):
+            for part in chunks(sorted({r.id for r in known})):
                 for event_id, member_id in db.session.execute(
                         sa.select(event_attendees.c.event_id, event_attendees.c.member_id)
                         .where(event_attendees.c.event_id.in_(part))):
                     plan.attendees.setdefault(event_id, []).append(member_id)
+        matched: dict[int, int] = {}  # event id → the row that changes it
         for row in rows:
-            old = self._existing(row, by_code, by_id, ctx)
+            old = self._existing(row, by_code, by_id, ctx) or same.get(row.number)
+            if old is not None and matched.setdefault(old.id, row.number) != row.number:
+                ctx.error(row, "code", f"与第 {matched[old.id]} 行是同一场活动")
+                continue
             self._check_row(row, old, platforms, districts, members, linked, ctx, plan)
         return plan
+
+    @staticmethod
+    def _same_events(rows: list[Row], platforms: dict[str, Any], selected: Any,
+                     ctx: Context) -> dict[int, Any]:
+        """Rows without 编码 or 系统编号 that are an event already recorded: same platform, topic
+        and start (to the minute). So a file of new events imported twice adds them once."""
+        keyed: dict[int, tuple[int, str, datetime]] = {}
+        for row in rows:
+            v = row.values
+            platform = platforms.get(v.get("platform") or "")
+            if not v.get("code") and not v.get("id") and platform and v.get("topic") \
+                    and v.get("starts_at"):
+                keyed[row.number] = (platform.id, v["topic"], _minute(v["starts_at"]))
+        if not keyed:
+            return {}
+        found: dict[tuple[int, str, datetime], Any] = {}
+        for r in sorted(fetch_by(Event.topic, {key[1] for key in keyed.values()}, *selected),
+                        key=lambda r: r.id):
+            found.setdefault((r.platform_id, r.topic, _minute(r.starts_at)), r)
+        first: dict[tuple[int, str, datetime], int] = {}
+        for number, key in keyed.items():
+            if key in first:
+                ctx.error(number, "topic", f"与第 {first[key]} 行是同一平台、同一时间、相同议题的活动;"
+                          "如确是两场活动,请分别填写编码")
+            first.setdefault(key, number)
+        return {number: found[key] for number, key in keyed.items() if key in found}
 
     def _existing(self, row: Row, by_code: dict[str, Any], by_id: dict[int, Any],
                   ctx: Context) -> Any:
@@ -169,6 +212,8 @@ class EventImporter(Importer):
             ctx.error(row, "platform", f"平台 {platform.code} 属于其他区")
         if old is not None and not ctx.may_manage(districts.get(old.platform_id)):
             ctx.error(row, "code" if v.get("code") else "id", "这场活动属于其他区的平台,不能修改")
+        elif old is not None and platform is not None and platform.id != old.platform_id:
+            ctx.error(row, "platform", "已有活动不能在导入时换平台")
         values: dict[str, Any] = {k: v.get(k) for k in TEXT if ctx.has(k)}
         for name in ("agenda", "minutes", "opinions", "outcome", "cancel_reason"):
             if name in values:
@@ -203,6 +248,10 @@ class EventImporter(Importer):
             values["code"] = v.get("code")
             plan.new.append((values, attendees))
             return
+        for name in ("starts_at", "ends_at"):
+            # Files hold minutes; a time within the stored minute is the stored time.
+            if name in values and _same_minute(values[name], getattr(old, name)):
+                values[name] = getattr(old, name)
         before = {name: getattr(old, name) for name in FIELDS}
         if (values.get("starts_at", old.starts_at), values.get("ends_at", old.ends_at)) != \
                 (old.starts_at, old.ends_at):
@@ -222,11 +271,11 @@ class EventImporter(Importer):
         status = v.get("status") or (old.status if old is not None else P)
         values["status"] = status
         if old is not None and status is not old.status and status not in FORWARD[old.status]:
-            ctx.error(row, "status", f"不能从“{old.status.label}”改为“{status.label}”")
+            ctx.error(row, "status", f"不能从“{old.status.source_label}”改为“{status.source_label}”")
             return
         if old is None and status is P and platform is not None \
                 and platform.status is not PlatformStatus.ACTIVE:
-            ctx.error(row, "status", f"平台当前为“{platform.status.label}”,不能安排新活动")
+            ctx.error(row, "status", f"平台当前为“{platform.status.source_label}”,不能安排新活动")
         starts_at = v.get("starts_at")
         if status in (H, C):
             if starts_at is not None and starts_at > ctx.now:
@@ -260,15 +309,22 @@ class EventImporter(Importer):
             rows = [{"created_at": ctx.now, "updated_at": ctx.now, "created_by_id": ctx.actor_id,
                      "version": 1, "sequence": 0, "held_at": None, "concluded_at": None,
                      "cancelled_at": None, **values} for values, _a in plan.new]
-            keys = sorted({k for row in rows for k in row})
-            rows = [{k: row.get(k) for k in keys} for row in rows]
-            ids = []
-            for part in chunks(rows, 1000):
-                ids.extend(db.session.scalars(
-                    sa.insert(Event).returning(Event.id, sort_by_parameter_order=True),
-                    list(part)))
-            for event_id, (_values, attendees) in zip(ids, plan.new, strict=True):
-                links.extend({"event_id": event_id, "member_id": m} for m in attendees or [])
+            # Events without a code get a provisional one, unique to this import, so that every
+            # new row's id can be read back by code after one bulk INSERT; it is cleared again.
+            marker = f"~{uuid.uuid4().hex[:12]}-"
+            provisional = [f"{marker}{n}" for n, row in enumerate(rows) if not row.get("code")]
+            for name, row in zip(provisional, (r for r in rows if not r.get("code")), strict=True):
+                row["code"] = name
+            bulk_insert(Event, rows)
+            ids = {r.code: r.id for r in fetch_by(Event.code, [row["code"] for row in rows],
+                                                   Event.id, Event.code)}
+            if provisional:
+                db.session.execute(sa.update(Event.__table__)
+                                   .where(Event.code.startswith(marker, autoescape=True))
+                                   .values(code=None))
+            for row, (_values, attendees) in zip(rows, plan.new, strict=True):
+                links.extend({"event_id": ids[row["code"]], "member_id": m}
+                             for m in attendees or [])
         updates, audits = [], []
         for old, changes, attendees in plan.changed:
             if changes:

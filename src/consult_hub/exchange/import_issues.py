@@ -17,8 +17,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
 
 from consult_hub.core.categories import Category
+from consult_hub.core.errors import ValidationFailed
 from consult_hub.departments.models import Department
 from consult_hub.events.models import Event
 from consult_hub.exchange import cells
@@ -27,13 +30,14 @@ from consult_hub.exchange.importing import (
     Column,
     Context,
     Importer,
+    ImportRefused,
     Outcome,
     Row,
+    RowError,
     audit_rows,
     bulk_insert,
     bulk_update,
     changed_fields,
-    chunks,
     duplicates,
     fetch_by,
 )
@@ -78,51 +82,51 @@ def parse_reference(value: str) -> str:
 
 
 COLUMNS = (
-    Column("reference", "编号", "受理编号;再次导入时按编号更新。新问题留空,由系统编号"
-           "(也可填本市格式的新编号,如从旧系统迁移)", parse_reference,
+    Column("reference", "编号", _l("受理编号;再次导入时按编号更新。新问题留空,由系统编号"
+           "(也可填本市格式的新编号,如从旧系统迁移)"), parse_reference,
            aliases=("reference", "受理编号", "诉求编号"), example="WH24-00123"),
-    Column("platform", "平台编码", "受理平台的编码,须已存在", cells.code(upper=True), required=True,
+    Column("platform", "平台编码", _l("受理平台的编码,须已存在"), cells.code(upper=True), required=True,
            aliases=("platform", "platform_code"), example="420102-0001"),
-    Column("platform_name", "平台名称", "仅供阅读,导入时忽略", ignored=True),
-    Column("district_name", "所属区", "仅供阅读,导入时忽略", ignored=True, aliases=("district",)),
-    Column("title", "标题", "一句话说清楚问题(公开)", cells.text(TITLE_LENGTH), required=True,
+    Column("platform_name", "平台名称", _l("仅供阅读,导入时忽略"), ignored=True),
+    Column("district_name", "所属区", _l("仅供阅读,导入时忽略"), ignored=True, aliases=("district",)),
+    Column("title", "标题", _l("一句话说清楚问题(公开)"), cells.text(TITLE_LENGTH), required=True,
            aliases=("title",), example="小区东门路灯坏了"),
-    Column("description", "描述", "问题描述(办理后公开;不要写姓名、电话)", cells.text(5000),
+    Column("description", "描述", _l("问题描述(办理后公开;不要写姓名、电话)"), cells.text(5000),
            required=True, aliases=("description", "问题描述"), example="东门两盏路灯不亮已有一周。"),
-    Column("kind", "类型", "问题类型", cells.choice(IssueKind), required=True, aliases=("kind",),
-           allowed=cells.allowed_values(IssueKind), example=IssueKind.DOORSTEP.label),
-    Column("category", "类别", "所属领域", cells.choice(Category), required=True,
+    Column("kind", "类型", _l("问题类型"), cells.choice(IssueKind), required=True, aliases=("kind",),
+           allowed=cells.allowed_values(IssueKind), example=IssueKind.DOORSTEP.source_label),
+    Column("category", "类别", _l("所属领域"), cells.choice(Category), required=True,
            aliases=("category",), allowed=cells.allowed_values(Category),
-           example=Category.SOCIETY.label),
-    Column("source", "来源", "问题来源", cells.choice(IssueSource), required=True,
+           example=Category.SOCIETY.source_label),
+    Column("source", "来源", _l("问题来源"), cells.choice(IssueSource), required=True,
            aliases=("source",), allowed=cells.allowed_values(IssueSource),
-           example=IssueSource.LIAISON_POINT.label),
-    Column("status", "状态", "空 = 已受理(新问题);已有问题一次只能按办理流程走一步",
+           example=IssueSource.LIAISON_POINT.source_label),
+    Column("status", "状态", _l("空 = 已受理(新问题);已有问题一次只能按办理流程走一步"),
            cells.choice(IssueStatus), aliases=("status",), allowed=cells.allowed_values(IssueStatus),
-           example=IssueStatus.RECEIVED.label),
-    Column("department", "承办单位", "承办单位的名称或编码(市级或该平台所在区的);"
-           "已交办、办理中的必填", cells.text(100), aliases=("department",), example="江岸区城管局"),
-    Column("due_on", "办理期限", "格式 2024-03-01;已交办、办理中的必填", cells.parse_date,
+           example=IssueStatus.RECEIVED.source_label),
+    Column("department", "承办单位", _l("承办单位的名称或编码(市级或该平台所在区的);"
+           "已交办、办理中的必填"), cells.text(100), aliases=("department",), example="江岸区城管局"),
+    Column("due_on", "办理期限", _l("格式 2024-03-01;已交办、办理中的必填"), cells.parse_date,
            aliases=("due_on", "期限"), example="2024-04-01"),
-    Column("planned_on", "计划完成日期", "列入计划的必填", cells.parse_date,
+    Column("planned_on", "计划完成日期", _l("列入计划的必填"), cells.parse_date,
            aliases=("planned_on",), example=""),
-    Column("resolution", "答复", "公开的办理结果、情况说明或不予受理的理由;已解决、因条件所限、"
-           "不予受理的必填", cells.text(5000), aliases=("resolution", "答复内容", "公开答复"),
+    Column("resolution", "答复", _l("公开的办理结果、情况说明或不予受理的理由;已解决、因条件所限、"
+           "不予受理的必填"), cells.text(5000), aliases=("resolution", "答复内容", "公开答复"),
            example=""),
-    Column("reason", "状态说明", "重新办理的理由(已办结的问题改回已受理时必填);不予受理时可代替答复",
+    Column("reason", "状态说明", _l("重新办理的理由(已办结的问题改回已受理时必填);不予受理时可代替答复"),
            cells.text(2000), aliases=("reason",), example=""),
-    Column("event", "活动编码", "提出问题的活动的编码或系统编号(可空),须是同一平台的活动",
+    Column("event", "活动编码", _l("提出问题的活动的编码或系统编号(可空),须是同一平台的活动"),
            cells.code(), aliases=("event", "活动编号")),
-    Column("submitter_name", "提交人姓名", "不公开,只用于回访;空 = 不改", cells.text(SUBMITTER_NAME_LENGTH),
+    Column("submitter_name", "提交人姓名", _l("不公开,只用于回访;空 = 不改"), cells.text(SUBMITTER_NAME_LENGTH),
            aliases=("submitter_name", "姓名")),
-    Column("submitter_phone", "联系电话", "不公开,只用于回访;手机号或带区号的固定电话;空 = 不改",
+    Column("submitter_phone", "联系电话", _l("不公开,只用于回访;手机号或带区号的固定电话;空 = 不改"),
            cells.text(32), aliases=("submitter_phone", "电话")),
-    Column("received", "受理时间", "新问题的受理日期或时间(空 = 导入时);已有问题忽略",
+    Column("received", "受理时间", _l("新问题的受理日期或时间(空 = 导入时);已有问题忽略"),
            cells.parse_date_or_datetime, aliases=("received", "受理日期", "created_at"),
            example="2024-03-01"),
-    Column("closed", "办结时间", "新的已办结问题的办结日期或时间(空 = 导入时);已有问题忽略",
+    Column("closed", "办结时间", _l("新的已办结问题的办结日期或时间(空 = 导入时);已有问题忽略"),
            cells.parse_date_or_datetime, aliases=("closed", "办结日期", "closed_at")),
-    Column("satisfaction", "满意度", "仅供阅读(由居民评价),导入时忽略", ignored=True),
+    Column("satisfaction", "满意度", _l("仅供阅读(由居民评价),导入时忽略"), ignored=True),
 )
 TEXT = ("title", "description", "kind", "category")
 CONTACT = ("submitter_name", "submitter_phone")
@@ -135,30 +139,36 @@ FIELDS = ("reference", "platform_id", "district_id", "source", "status", *TEXT, 
 class Plan:
     new: list[dict[str, Any]] = field(default_factory=list)
     changed: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
-    # (existing row, text changes, lifecycle action, the action's values by name)
-    moves: list[tuple[Any, dict[str, Any], str, dict[str, Any]]] = field(default_factory=list)
+    # (row, existing record, text changes, lifecycle action, the action's values by name)
+    moves: list[tuple[Row, Any, dict[str, Any], str, dict[str, Any]]] = field(
+        default_factory=list)
     unchanged: int = 0
 
 
 class IssueImporter(Importer):
     kind = "issues"
-    label = "问题"
+    label = _l("问题")
     columns = COLUMNS
 
     def check(self, rows: list[Row], ctx: Context) -> Plan:
         plan = Plan()
         duplicates(rows, "reference", ctx)
+        selected = (Issue.id, Issue.version, *(getattr(Issue, name) for name in FIELDS))
         existing = {r.reference: r for r in fetch_by(
-            Issue.reference, (r.values.get("reference") for r in rows),
-            Issue.id, Issue.version, *(getattr(Issue, name) for name in FIELDS))}
+            Issue.reference, (r.values.get("reference") for r in rows), *selected)}
         platforms = {p.code: p for p in fetch_by(
             Platform.code, (r.values.get("platform") for r in rows),
             Platform.id, Platform.code, Platform.district_id)}
+        same = self._same_problems(rows, platforms, selected, ctx)
         departments = self._departments()
         events = self._events(rows) if ctx.has("event") else {}
         prefix = current_app.config["CITY_CODE"]
+        matched: dict[int, int] = {}  # problem id → the row that changes it
         for row in rows:
-            old = existing.get(row.values.get("reference"))
+            old = existing.get(row.values.get("reference")) or same.get(row.number)
+            if old is not None and matched.setdefault(old.id, row.number) != row.number:
+                ctx.error(row, "reference", f"与第 {matched[old.id]} 行是同一个问题({old.reference})")
+                continue
             if old is None and row.values.get("reference") and \
                     not re.fullmatch(rf"{re.escape(prefix)}\d{{2}}-\d+", row.values["reference"]):
                 ctx.error(row, "reference", f"没有编号为 {row.values['reference']} 的问题;"
@@ -166,6 +176,34 @@ class IssueImporter(Importer):
                 continue
             self._check_row(row, old, platforms, departments, events, ctx, plan)
         return plan
+
+    @staticmethod
+    def _same_problems(rows: list[Row], platforms: dict[str, Any], selected: Any,
+                       ctx: Context) -> dict[int, Any]:
+        """Rows without 编号 that are a problem already recorded: same platform, title, description.
+
+        So a file of new problems imported twice adds them once. Two such rows in one file
+        are an error (give them numbers if they really are two problems).
+        """
+        keyed: dict[int, tuple[int, str, str]] = {}
+        for row in rows:
+            v = row.values
+            platform = platforms.get(v.get("platform") or "")
+            if not v.get("reference") and platform and v.get("title") and v.get("description"):
+                keyed[row.number] = (platform.id, v["title"], v["description"])
+        if not keyed:
+            return {}
+        found: dict[tuple[int, str, str], Any] = {}
+        for r in sorted(fetch_by(Issue.title, {key[1] for key in keyed.values()}, *selected),
+                        key=lambda r: r.id):
+            found.setdefault((r.platform_id, r.title, r.description), r)
+        first: dict[tuple[int, str, str], int] = {}
+        for number, key in keyed.items():
+            if key in first:
+                ctx.error(number, "title", f"与第 {first[key]} 行是同一平台、相同标题和描述的问题;"
+                          "如确是两个问题,请分别填写编号")
+            first.setdefault(key, number)
+        return {number: found[key] for number, key in keyed.items() if key in found}
 
     @staticmethod
     def _departments() -> dict[Any, Any]:
@@ -241,7 +279,7 @@ class IssueImporter(Importer):
                  "planned_on": v.get("planned_on"), "resolution": resolution}
         for name in NEEDS.get(status, ()):
             if given[name] is None and not (name == "department" and v.get("department")):
-                ctx.error(row, name, f"“{status.label}”的问题须填写{ctx.columns[name].header}")
+                ctx.error(row, name, f"“{status.source_label}”的问题须填写{ctx.columns[name].header}")
         if status in (S.ASSIGNED, S.IN_PROGRESS) and department is not None \
                 and not department.is_active:
             ctx.error(row, "department", f"承办单位“{department.name}”已停用")
@@ -272,7 +310,7 @@ class IssueImporter(Importer):
         if platform.id != old.platform_id:
             ctx.error(row, "platform", "已有问题不能在导入时换平台")
         if v.get("source") is not None and v["source"] is not old.source:
-            ctx.error(row, "source", f"已有问题的来源是“{old.source.label}”,不能在导入时修改")
+            ctx.error(row, "source", f"已有问题的来源是“{old.source.source_label}”,不能在导入时修改")
         status = v.get("status") or old.status
         given = {"department": department.id if department else None, "due_on": v.get("due_on"),
                  "planned_on": v.get("planned_on"), "resolution": v.get("resolution")}
@@ -297,7 +335,7 @@ class IssueImporter(Importer):
         before = {name: getattr(old, name) for name in (*TEXT, *CONTACT, "event_id")}
         changes = changed_fields(before, values)
         if action is not None:
-            plan.moves.append((old, changes, action, action_values))
+            plan.moves.append((row, old, changes, action, action_values))
         elif changes:
             plan.changed.append((old, changes))
         else:
@@ -315,9 +353,10 @@ class IssueImporter(Importer):
         v = row.values
         found = [t for t in TRANSITIONS.values() if old.status in t.sources and t.target is status]
         if not found:
-            reachable = sorted({t.target.label for t in TRANSITIONS.values()
-                                if old.status in t.sources and t.target is not None})
-            ctx.error(row, "status", f"不能从“{old.status.label}”直接改为“{status.label}”"
+            reachable = [status.source_label for status in IssueStatus if status is not old.status
+                         and any(old.status in t.sources and t.target is status
+                                 for t in TRANSITIONS.values())]
+            ctx.error(row, "status", f"不能从“{old.status.source_label}”直接改为“{status.source_label}”"
                       f"(可改为:{'、'.join(reachable)})")
             return None, {}
         transition = found[0]
@@ -331,7 +370,7 @@ class IssueImporter(Importer):
                 values[name] = given[name]
             elif name in transition.requires:
                 column = "reason" if name == "reason" else name
-                ctx.error(row, column, f"改为“{status.label}”须填写{ctx.columns[column].header}")
+                ctx.error(row, column, f"改为“{status.source_label}”须填写{ctx.columns[column].header}")
         if "due_on" in values and values["due_on"] < ctx.today:
             ctx.error(row, "due_on", "办理期限不能早于今天")
         if "planned_on" in values and values["planned_on"] < ctx.today:
@@ -360,43 +399,40 @@ class IssueImporter(Importer):
                  "version": 1, "event_id": values.get("event_id"),
                  "submitter_name": values.get("submitter_name"),
                  "submitter_phone": values.get("submitter_phone")} for values in new]
-        ids: list[int] = []
-        for part in chunks(rows, 1000):
-            ids.extend(db.session.scalars(
-                sa.insert(Issue).returning(Issue.id, sort_by_parameter_order=True), list(part)))
+        bulk_insert(Issue, rows)
+        ids = {r.reference: r.id for r in fetch_by(
+            Issue.reference, [values["reference"] for values in rows], Issue.id, Issue.reference)}
         bulk_insert(IssueUpdate, [
-            {"issue_id": issue_id, "action": "import", "from_status": None,
+            {"issue_id": ids[values["reference"]], "action": "import", "from_status": None,
              "to_status": values["status"], "note": IMPORT_NOTE, "is_public": True,
              "actor_id": ctx.actor_id, "created_at": values["created_at"]}
-            for issue_id, values in zip(ids, rows, strict=True)])
+            for values in rows])
 
-    def _move(self, moves: list[tuple[Any, dict[str, Any], str, dict[str, Any]]], ctx: Context,
-              audits: list[tuple[int, dict[str, Any], dict[str, Any]]]) -> None:
+    def _move(self, moves: list[tuple[Row, Any, dict[str, Any], str, dict[str, Any]]],
+              ctx: Context, audits: list[tuple[int, dict[str, Any], dict[str, Any]]]) -> None:
         """Status changes go through the lifecycle, one problem at a time (they are few)."""
         if not moves:
             return
         issues = {i.id: i for i in db.session.scalars(
-            sa.select(Issue).where(Issue.id.in_([old.id for old, *_ in moves])))}
+            sa.select(Issue).where(Issue.id.in_([old.id for _row, old, *_ in moves])))}
         wanted = {values["department"].id for *_, values in moves if "department" in values}
         departments = {d.id: d for d in db.session.scalars(
             sa.select(Department).where(Department.id.in_(wanted)))} if wanted else {}
-        for old, changes, action, values in moves:
+        for row, old, changes, action, values in moves:
             issue = issues[old.id]
             if issue.version != old.version:
-                raise_stale()
+                raise StaleDataError("changed since the import was checked")
             if changes:
                 audits.append((old.id, {name: getattr(issue, name) for name in changes}, changes))
                 for name, value in changes.items():
                     setattr(issue, name, value)
             if "department" in values:
                 values = {**values, "department": departments[values["department"].id]}
-            change_status(issue, action, actor_id=ctx.actor_id, now=ctx.now, **values)
-
-
-def raise_stale() -> None:
-    from sqlalchemy.orm.exc import StaleDataError
-
-    raise StaleDataError("changed since the import was checked")
+            try:
+                change_status(issue, action, actor_id=ctx.actor_id, now=ctx.now, **values)
+            except ValidationFailed as refused:  # checked before; the lifecycle has the last word
+                raise ImportRefused([RowError(row.number, ctx.headers.get("status", "状态"), str(m))
+                                     for m in refused.errors.values()]) from None
 
 
 def _reserve_references(new: list[dict[str, Any]]) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
+from consult_hub.areas.models import Area
 from consult_hub.exchange import cells
 from consult_hub.exchange.areas import AreaBook, AreaRef
 from consult_hub.exchange.importing import (
@@ -24,40 +27,40 @@ from consult_hub.platforms.models import Platform, PlatformKind, PlatformStatus
 from consult_hub.platforms.operations import CODE_PATTERN, EARLIEST_YEAR, TRANSITIONS
 
 COLUMNS = (
-    Column("code", "编码", "平台编码,全市唯一(字母、数字和连字符);再次导入时按编码更新已有平台",
+    Column("code", "编码", _l("平台编码,全市唯一(字母、数字和连字符);再次导入时按编码更新已有平台"),
            cells.code(pattern=CODE_PATTERN, upper=True,
                       hint="编码只能包含字母、数字和连字符,2 到 32 个字符"),
            required=True, aliases=("code", "平台编码", "平台编号", "编号"), example="420102-0001"),
-    Column("name", "名称", "平台名称", cells.text(120), required=True,
+    Column("name", "名称", _l("平台名称"), cells.text(120), required=True,
            aliases=("name", "平台名称"), example="二七街道协商议事室"),
-    Column("kind", "类型", "平台类型,写中文名称或英文值", cells.choice(PlatformKind), required=True,
+    Column("kind", "类型", _l("平台类型,写中文名称或英文值"), cells.choice(PlatformKind), required=True,
            aliases=("kind", "平台类型"), allowed=cells.allowed_values(PlatformKind),
-           example=PlatformKind.CONSULT_ROOM.label),
-    Column("district", "区", "所在区的名称或区划代码,须已存在", cells.text(64), required=True,
+           example=PlatformKind.CONSULT_ROOM.source_label),
+    Column("district", "区", _l("所在区的名称或区划代码,须已存在"), cells.text(64), required=True,
            aliases=("district", "所在区", "区县"), example="江岸区"),
-    Column("street", "街道", "所在街道/乡镇的名称;本区没有的会新建在该区下", cells.text(64),
+    Column("street", "街道", _l("所在街道/乡镇的名称;本区没有的会新建在该区下"), cells.text(64),
            required=True, aliases=("street", "街道/乡镇", "乡镇"), example="二七街道"),
-    Column("community", "社区", "所在社区/村的名称(可空:平台设在街道);该街道没有的会新建",
+    Column("community", "社区", _l("所在社区/村的名称(可空:平台设在街道);该街道没有的会新建"),
            cells.text(64), aliases=("community", "社区/村", "村"), example="二七社区"),
-    Column("address", "地址", "详细地址", cells.text(200), required=True, aliases=("address",),
+    Column("address", "地址", _l("详细地址"), cells.text(200), required=True, aliases=("address",),
            example="二七路 100 号"),
-    Column("latitude", "纬度", "WGS84 纬度,与经度同时填写或都不填", cells.number(-90, 90),
+    Column("latitude", "纬度", _l("WGS84 纬度,与经度同时填写或都不填"), cells.number(-90, 90),
            aliases=("latitude", "lat"), example="30.6160"),
-    Column("longitude", "经度", "WGS84 经度", cells.number(-180, 180),
+    Column("longitude", "经度", _l("WGS84 经度"), cells.number(-180, 180),
            aliases=("longitude", "long", "lng"), example="114.3055"),
-    Column("convener", "召集人", "召集人姓名(公开显示的职务)", cells.text(64),
+    Column("convener", "召集人", _l("召集人姓名(公开显示的职务)"), cells.text(64),
            aliases=("convener",), example="张建国"),
-    Column("established_on", "成立日期", "格式 2024-03-01,不晚于今天", cells.parse_date,
+    Column("established_on", "成立日期", _l("格式 2024-03-01,不晚于今天"), cells.parse_date,
            required=True, aliases=("established_on", "成立时间"), example="2023-05-01"),
-    Column("is_demonstration", "示范点", "是否示范点:是 / 否(空 = 否)", cells.yes_no,
+    Column("is_demonstration", "示范点", _l("是否示范点:是 / 否(空 = 否)"), cells.yes_no,
            aliases=("is_demonstration", "是否示范点"), allowed="是、否", example="否"),
-    Column("demonstration_year", "示范年份", "评为示范点的年份;示范点必填",
+    Column("demonstration_year", "示范年份", _l("评为示范点的年份;示范点必填"),
            cells.integer(EARLIEST_YEAR, 2100), aliases=("demonstration_year", "示范点年份"),
            example=""),
-    Column("status", "状态", "空 = 运行中(新平台);已有平台改变状态须符合规则(已撤销的不能改为暂停)",
+    Column("status", "状态", _l("空 = 运行中(新平台);已有平台改变状态须符合规则(已撤销的不能改为暂停)"),
            cells.choice(PlatformStatus), aliases=("status", "平台状态"),
-           allowed=cells.allowed_values(PlatformStatus), example=PlatformStatus.ACTIVE.label),
-    Column("description", "简介", "平台简介(可空)", cells.text(2000), aliases=("description",)),
+           allowed=cells.allowed_values(PlatformStatus), example=PlatformStatus.ACTIVE.source_label),
+    Column("description", "简介", _l("平台简介(可空)"), cells.text(2000), aliases=("description",)),
 )
 
 FIELDS = ("code", "name", "kind", "area_id", "district_id", "address", "latitude", "longitude",
@@ -77,7 +80,7 @@ class Plan:
 
 class PlatformImporter(Importer):
     kind = "platforms"
-    label = "平台"
+    label = _l("平台")
     columns = COLUMNS
 
     def check(self, rows: list[Row], ctx: Context) -> Plan:
@@ -97,9 +100,9 @@ class PlatformImporter(Importer):
             return
         values: dict[str, Any] = {name: v.get(name) or None for name in DIRECT if ctx.has(name)}
         area: AreaRef | None = None
-        district = ctx.has("district") and v.get("district") and plan.book.district(v["district"])
-        if ctx.has("district") and v.get("district"):
-            if not district:
+        if v.get("district"):
+            district = plan.book.district(v["district"])
+            if district is None:
                 ctx.error(row, "district", f"找不到区“{v['district']}”:请写区的名称或区划代码")
             elif not ctx.may_manage(district[0]):
                 ctx.error(row, "district", f"只能导入本区的平台,不能导入{district[1]}的")
@@ -167,10 +170,12 @@ class PlatformImporter(Importer):
             return
         allowed = [target for sources, target in TRANSITIONS.values() if old.status in sources]
         if status not in allowed:
-            ctx.error(row, "status", f"不能从“{old.status.label}”改为“{status.label}”")
+            ctx.error(row, "status", f"不能从“{old.status.source_label}”改为“{status.source_label}”")
 
     def write(self, plan: Plan, ctx: Context) -> Outcome:
-        made = plan.book.create_missing(ctx.actor_id)
+        made = plan.book.create_missing(
+            lambda added: audit_rows("area_create", Area.__tablename__,
+                                     [(ident, {}, values) for ident, values in added], ctx))
         new_rows = []
         for values, area in plan.new:
             values["area_id"] = plan.book.resolve(area, made)  # type: ignore[arg-type]
@@ -186,5 +191,4 @@ class PlatformImporter(Importer):
             audits.append((old.id, {name: getattr(old, name) for name in changes}, changes))
         bulk_update(Platform, updates)
         audit_rows("platform_import", Platform.__tablename__, audits, ctx)
-        notes = [f"新建区域 {len(made)} 个(街道/社区)"] if made else []
-        return Outcome(len(new_rows), len(updates), plan.unchanged, notes)
+        return Outcome(len(new_rows), len(updates), plan.unchanged, len(made))

@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,8 +45,8 @@ class Column:
     """One column of an import file."""
 
     key: str
-    header: str  # the Chinese column name, as in the template
-    help: str  # what goes in, for the template's second sheet and docs/import.md
+    header: str  # the column's name in files: Chinese, whatever the reader's language
+    help: Any  # what goes in (translatable), for the upload page and the template
     parse: Parser = text(200)
     required: bool = False
     aliases: tuple[str, ...] = ()
@@ -88,16 +89,17 @@ class ImportRefused(Exception):
 @dataclass
 class ImportReport:
     kind: str
-    label: str
+    label: Any
     filename: str
     total: int
     created: int
     updated: int
     unchanged: int
     dry_run: bool = False
-    notes: list[str] = field(default_factory=list)
+    areas_created: int = 0  # streets and communities added for platforms
 
     def summary(self) -> str:
+        """The counts as the command line prints them (the page words them in its language)."""
         return f"新增 {self.created},更新 {self.updated},未变 {self.unchanged}"
 
 
@@ -120,7 +122,7 @@ class Context:
     summary: AuditLog | None = None  # the import's audit row; per-record rows copy its who/where
     bad_rows: set[int] = field(default_factory=set)
 
-    @property
+    @cached_property
     def today(self) -> date:
         return local_today(self.now)
 
@@ -157,14 +159,14 @@ class Outcome:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    notes: list[str] = field(default_factory=list)
+    areas_created: int = 0
 
 
 class Importer:
     """One kind of record: its columns, its checks and its writes (see the subclasses)."""
 
     kind = ""
-    label = ""  # 平台, 委员, 活动, 问题
+    label: Any = ""  # 平台, 委员, 活动, 问题 (translatable)
     columns: tuple[Column, ...] = ()
 
     def check(self, rows: list[Row], ctx: Context) -> Any:
@@ -274,7 +276,7 @@ def run_import(importer: Importer, filename: str, data: bytes, *, user: User | N
     ctx.summary.changes = {"file": filename, "rows": len(rows), "created": outcome.created,
                            "updated": outcome.updated, "unchanged": outcome.unchanged}
     return ImportReport(importer.kind, importer.label, filename, len(rows), outcome.created,
-                        outcome.updated, outcome.unchanged, dry_run, outcome.notes)
+                        outcome.updated, outcome.unchanged, dry_run, outcome.areas_created)
 
 
 def _error_order(error: RowError) -> tuple[int, int]:
@@ -315,13 +317,20 @@ def audit_rows(action: str, table: str, changes: list[tuple[int, dict[str, Any],
             "ip_address": who.ip_address, "user_agent": who.user_agent, "created_at": ctx.now}
     rows = [{**base, "entity_id": ident, "changes": diff(before, after) or None}
             for ident, before, after in changes]
-    for part in chunks(rows, 1000):
-        db.session.execute(sa.insert(AuditLog), list(part))
+    bulk_insert(AuditLog, rows)
 
 
 def bulk_insert(model: Any, rows: list[dict[str, Any]]) -> None:
+    """INSERT many rows, a thousand per statement.
+
+    Core, not the ORM's bulk insert: that one splits the rows into a statement per run of
+    rows whose empty columns differ, which is slow when optional columns vary row by row.
+    Every row gets the same keys (a missing one is NULL), so each chunk is one executemany.
+    """
+    keys = list(dict.fromkeys(key for row in rows for key in row))
+    table = model.__table__
     for part in chunks(rows, 1000):
-        db.session.execute(sa.insert(model), list(part))
+        db.session.execute(sa.insert(table), [{key: row.get(key) for key in keys} for row in part])
 
 
 def bulk_update(model: Any, rows: list[dict[str, Any]]) -> None:

@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from consult_hub.auth.decorators import public
+from consult_hub.core.i18n import city_name
 from consult_hub.core.timefmt import local_zone
 from consult_hub.extensions import db
 from consult_hub.feeds import atom, ical, queries
@@ -30,7 +31,7 @@ def index():  # type: ignore[no-untyped-def]
 @bp.route("/events.ics")
 @public
 def city_events():  # type: ignore[no-untyped-def]
-    name = _("%(city)s协商议事活动", city=current_app.config["CITY_NAME"])
+    name = _("%(city)s协商议事活动", city=city_name())
     return _calendar(name, queries.calendar_events(), "events.ics")
 
 
@@ -56,7 +57,7 @@ def platform_events(platform_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/outcomes.atom")
 @public
 def outcomes():  # type: ignore[no-untyped-def]
-    city = current_app.config["CITY_NAME"]
+    city = city_name()
     info = atom.FeedInfo(
         title=_("%(city)s群众诉求办理成果", city=city),
         author=_("%(city)s政协", city=city),

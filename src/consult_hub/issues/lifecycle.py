@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
+
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.issues.models import CLOSED_STATUSES, Issue, IssueStatus, IssueUpdate
@@ -22,7 +26,7 @@ OPEN_WORKING = frozenset({S.RECEIVED, S.ASSIGNED, S.IN_PROGRESS})
 @dataclass(frozen=True)
 class Transition:
     action: str
-    label: str
+    label: Any  # a lazy translation
     sources: frozenset[IssueStatus]
     # None: the status stays as it is (a progress note).
     target: IssueStatus | None
@@ -31,35 +35,37 @@ class Transition:
     optional: tuple[str, ...] = field(default=())
 
 
+# Labels name the action (context "action": 不予受理 is "Reject" here, "Rejected" as a status).
 TRANSITIONS: dict[str, Transition] = {
     t.action: t
     for t in (
-        Transition("assign", "交办", OPEN_WORKING, S.ASSIGNED, ("department", "due_on")),
-        Transition("start", "开始办理", frozenset({S.ASSIGNED}), S.IN_PROGRESS),
-        Transition("resolve", "办结(已解决或采纳)", OPEN_WORKING | {S.PLANNED}, S.RESOLVED,
-                   ("resolution",)),
-        Transition("plan", "列入计划", frozenset({S.ASSIGNED, S.IN_PROGRESS}), S.PLANNED,
-                   ("planned_on",), optional=("resolution",)),
-        Transition("constrain", "因条件所限一时难以解决",
+        Transition("assign", _lp("action", "交办"), OPEN_WORKING, S.ASSIGNED,
+                   ("department", "due_on")),
+        Transition("start", _lp("action", "开始办理"), frozenset({S.ASSIGNED}), S.IN_PROGRESS),
+        Transition("resolve", _lp("action", "办结(已解决或采纳)"), OPEN_WORKING | {S.PLANNED},
+                   S.RESOLVED, ("resolution",)),
+        Transition("plan", _lp("action", "列入计划"), frozenset({S.ASSIGNED, S.IN_PROGRESS}),
+                   S.PLANNED, ("planned_on",), optional=("resolution",)),
+        Transition("constrain", _lp("action", "因条件所限一时难以解决"),
                    frozenset({S.ASSIGNED, S.IN_PROGRESS, S.PLANNED}), S.CONSTRAINED,
                    ("resolution",)),
-        Transition("reject", "不予受理", frozenset({S.RECEIVED, S.ASSIGNED}), S.REJECTED,
-                   ("reason",), optional=("duplicate_of",)),
+        Transition("reject", _lp("action", "不予受理"), frozenset({S.RECEIVED, S.ASSIGNED}),
+                   S.REJECTED, ("reason",), optional=("duplicate_of",)),
         # Back to triage: staff assign again with a fresh due date.
-        Transition("reopen", "重新办理", CLOSED_STATUSES, S.RECEIVED, ("reason",)),
-        Transition("note", "办理进展", frozenset(IssueStatus) - CLOSED_STATUSES, None, ("note",),
-                   optional=("is_public",)),
+        Transition("reopen", _lp("action", "重新办理"), CLOSED_STATUSES, S.RECEIVED, ("reason",)),
+        Transition("note", _lp("action", "办理进展"), frozenset(IssueStatus) - CLOSED_STATUSES,
+                   None, ("note",), optional=("is_public",)),
     )
 }
 
 FIELD_LABELS = {
-    "department": "承办单位",
-    "due_on": "办理期限",
-    "resolution": "答复内容",
-    "planned_on": "计划完成日期",
-    "reason": "理由",
-    "note": "进展说明",
-    "duplicate_of": "重复的诉求",
+    "department": _l("承办单位"),
+    "due_on": _l("办理期限"),
+    "resolution": _l("答复内容"),
+    "planned_on": _l("计划完成日期"),
+    "reason": _l("理由"),
+    "note": _l("进展说明"),
+    "duplicate_of": _l("重复的诉求"),
 }
 
 
@@ -90,26 +96,27 @@ def apply(
     now = now or utcnow()
     transition = TRANSITIONS.get(action)
     if transition is None:
-        raise ValidationFailed({"action": f"未知操作 {action!r}"})
+        raise ValidationFailed({"action": _("未知操作 %(action)s", action=repr(action))})
     if issue.status not in transition.sources:
         raise ValidationFailed(
-            {"action": f"“{issue.status.label}”状态下不能{transition.label}"}
+            {"action": _("“%(status)s”状态下不能%(action)s", status=issue.status.label,
+                         action=transition.label)}
         )
     errors = {
-        name: f"请填写{FIELD_LABELS[name]}"
+        name: _("请填写%(field)s", field=FIELD_LABELS[name])
         for name in transition.requires
         if _missing(values.get(name))
     }
     unknown = set(values) - set(transition.requires) - set(transition.optional)
     if unknown:
-        errors.update({name: "此操作不接受该字段" for name in sorted(unknown)})
+        errors.update({name: _("此操作不接受该字段") for name in sorted(unknown)})
     if action == "assign" and not errors and today is not None and values["due_on"] < today:
-        errors["due_on"] = "办理期限不能早于今天"
+        errors["due_on"] = _("办理期限不能早于今天")
     if action == "plan" and not errors and today is not None and values["planned_on"] < today:
-        errors["planned_on"] = "计划完成日期不能早于今天"
+        errors["planned_on"] = _("计划完成日期不能早于今天")
     duplicate = values.get("duplicate_of")
     if duplicate is not None and duplicate.id == issue.id:
-        errors["duplicate_of"] = "不能标记为与自身重复"
+        errors["duplicate_of"] = _("不能标记为与自身重复")
     if errors:
         raise ValidationFailed(errors)
 

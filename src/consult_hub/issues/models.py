@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult_hub.core.categories import Category
@@ -10,26 +11,26 @@ from consult_hub.core.db import Base, LabelledEnum, TimestampMixin, UTCDateTime,
 
 
 class IssueKind(LabelledEnum):
-    URGENT = "urgent", "群众急难愁盼问题"
-    DOORSTEP = "doorstep", "房前屋后实事"
-    GOVERNANCE = "governance", "基层治理难事"
+    URGENT = "urgent", _l("群众急难愁盼问题")
+    DOORSTEP = "doorstep", _l("房前屋后实事")
+    GOVERNANCE = "governance", _l("基层治理难事")
 
 
 class IssueSource(LabelledEnum):
-    EVENT = "event", "协商议事活动"
-    RESIDENT = "resident", "居民提交"
-    LIAISON_POINT = "liaison_point", "社情民意联系点"
-    MEMBER = "member", "委员反映"
+    EVENT = "event", _l("协商议事活动")
+    RESIDENT = "resident", _l("居民提交")
+    LIAISON_POINT = "liaison_point", _l("社情民意联系点")
+    MEMBER = "member", _l("委员反映")
 
 
 class IssueStatus(LabelledEnum):
-    RECEIVED = "received", "已受理"
-    ASSIGNED = "assigned", "已交办"
-    IN_PROGRESS = "in_progress", "办理中"
-    RESOLVED = "resolved", "已解决或采纳"
-    PLANNED = "planned", "列入计划正在解决"
-    CONSTRAINED = "constrained", "因条件所限一时难以解决"
-    REJECTED = "rejected", "不予受理"
+    RECEIVED = "received", _l("已受理")
+    ASSIGNED = "assigned", _l("已交办")
+    IN_PROGRESS = "in_progress", _l("办理中")
+    RESOLVED = "resolved", _l("已解决或采纳")
+    PLANNED = "planned", _l("列入计划正在解决")
+    CONSTRAINED = "constrained", _l("因条件所限一时难以解决")
+    REJECTED = "rejected", _l("不予受理")
 
     @property
     def is_closed(self) -> bool:
@@ -46,9 +47,9 @@ DUE_STATUSES = frozenset({IssueStatus.RECEIVED, IssueStatus.ASSIGNED, IssueStatu
 
 
 class Satisfaction(LabelledEnum):
-    SATISFIED = "satisfied", "满意"
-    BASICALLY = "basically", "基本满意"
-    UNSATISFIED = "unsatisfied", "不满意"
+    SATISFIED = "satisfied", _l("满意")
+    BASICALLY = "basically", _l("基本满意")
+    UNSATISFIED = "unsatisfied", _l("不满意")
 
 
 class Issue(TimestampMixin, Base):

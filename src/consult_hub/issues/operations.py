@@ -9,11 +9,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from consult_hub.audit.operations import diff, record
 from consult_hub.core.categories import Category
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.i18n import N_
 from consult_hub.core.timefmt import local_today, to_local
 from consult_hub.events.models import Event
 from consult_hub.extensions import db
@@ -101,7 +103,7 @@ def _check_enums(errors: dict[str, str], **pairs: tuple[Any, Any]) -> dict[str, 
         try:
             parsed[name] = enum_cls(value)
         except ValueError:
-            errors[name] = f"无效的取值 {value!r}"
+            errors[name] = _("无效的取值 %(value)s", value=repr(value))
     return parsed
 
 
@@ -109,11 +111,11 @@ def _check_text(errors: dict[str, str], *, title: str, description: str,
                 kind: IssueKind | str, category: Category | str) -> dict[str, Any]:
     """The problem's own words and classification, checked and tidied, as model values."""
     if not (title or "").strip():
-        errors["title"] = "请填写标题"
+        errors["title"] = _("请填写标题")
     elif len(title.strip()) > TITLE_LENGTH:
-        errors["title"] = f"标题不超过 {TITLE_LENGTH} 个字符"
+        errors["title"] = _("标题不超过 %(n)s 个字符", n=TITLE_LENGTH)
     if not (description or "").strip():
-        errors["description"] = "请填写问题描述"
+        errors["description"] = _("请填写问题描述")
     parsed = _check_enums(errors, kind=(IssueKind, kind), category=(Category, category))
     return {"title": (title or "").strip(), "description": (description or "").strip(), **parsed}
 
@@ -140,16 +142,16 @@ def create_issue(
     parsed.update(_check_enums(errors, source=(IssueSource, source)))
     name = (submitter_name or "").strip() or None
     if name and len(name) > SUBMITTER_NAME_LENGTH:
-        errors["submitter_name"] = f"姓名不超过 {SUBMITTER_NAME_LENGTH} 个字符"
+        errors["submitter_name"] = _("姓名不超过 %(n)s 个字符", n=SUBMITTER_NAME_LENGTH)
     phone = None
     if (submitter_phone or "").strip():
         phone = normalise_phone(submitter_phone)
         if phone is None:
-            errors["submitter_phone"] = "请填写有效的手机号(11 位)或带区号的固定电话"
+            errors["submitter_phone"] = _("请填写有效的手机号(11 位)或带区号的固定电话")
     if event_id is not None:
         event = db.session.get(Event, event_id)
         if event is None or event.platform_id != platform.id:
-            errors["event_id"] = "所选活动不属于这个平台"
+            errors["event_id"] = _("所选活动不属于这个平台")
     if errors:
         raise ValidationFailed(errors)
     issue = Issue(
@@ -229,6 +231,12 @@ def update_issue(
 
 # Outcomes a resident can rate; a rejected problem is answered, not solved.
 RATEABLE_STATUSES = frozenset({IssueStatus.RESOLVED, IssueStatus.CONSTRAINED})
+# The public timeline note of a rating, stored in Chinese (shown translated: |stored_text).
+RATING_NOTES = {
+    Satisfaction.SATISFIED: N_("群众满意度评价:满意"),
+    Satisfaction.BASICALLY: N_("群众满意度评价:基本满意"),
+    Satisfaction.UNSATISFIED: N_("群众满意度评价:不满意"),
+}
 
 
 def rate_issue(
@@ -248,17 +256,19 @@ def rate_issue(
     try:
         rating = Satisfaction(satisfaction)
     except ValueError:
-        raise ValidationFailed({"satisfaction": "请选择满意度"}) from None
+        raise ValidationFailed({"satisfaction": _("请选择满意度")}) from None
     if issue.status not in RATEABLE_STATUSES:
         raise ValidationFailed(
-            {"satisfaction": f"“{issue.status.label}”的问题不能评价,办结后才能评价"})
+            {"satisfaction": _("“%(status)s”的问题不能评价,办结后才能评价",
+                               status=issue.status.label)})
     if issue.satisfaction is not None:
-        raise ValidationFailed({"satisfaction": f"已评价为“{issue.satisfaction.label}”,不能重复评价"})
+        raise ValidationFailed({"satisfaction": _("已评价为“%(label)s”,不能重复评价",
+                                                  label=issue.satisfaction.label)})
     issue.satisfaction = rating
     issue.rated_at = now
     issue.updated_at = now
     update = IssueUpdate(action="rate", from_status=issue.status, to_status=issue.status,
-                         note=f"群众满意度评价:{rating.label}", is_public=True,
+                         note=RATING_NOTES[rating], is_public=True,
                          actor_id=actor_id, created_at=now)
     issue.updates.append(update)
     if (note or "").strip():

@@ -53,7 +53,7 @@ from consult_hub.platforms.models import Platform
 bp = Blueprint("issues", __name__, url_prefix="/manage/issues")
 
 # Timeline entries that are not lifecycle actions.
-OTHER_ACTION_LABELS = {"receive": _l("受理"), "rate": _l("满意度评价")}
+OTHER_ACTION_LABELS = {"receive": _l("受理"), "rate": _l("满意度评价"), "import": _l("批量导入")}
 
 
 def action_label(action: str) -> str:

@@ -109,7 +109,7 @@ class LandingSummary:
 
     @property
     def totals(self) -> ScopeRow:
-        return _totals(self.rows, ScopeRow(0, "合计"), FIGURES)
+        return _totals(self.rows, ScopeRow(0, str(_l("合计"))), FIGURES)
 
 
 def landing_summary(user: User, now: datetime | None = None) -> LandingSummary:
@@ -222,7 +222,7 @@ class StaffBoard:
 
     @property
     def month_totals(self) -> MonthRow:
-        return _totals(self.month_rows, MonthRow(0, "合计"), MONTH_FIGURES)
+        return _totals(self.month_rows, MonthRow(0, str(_l("合计"))), MONTH_FIGURES)
 
 
 def _issue_rows() -> sa.Select:

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult_hub.core.db import Base, LabelledEnum, TimestampMixin, enum_column
 
 
 class MemberLevel(LabelledEnum):
-    CITY = "city", "市政协委员"
-    DISTRICT = "district", "区政协委员"
+    CITY = "city", _l("市政协委员")
+    DISTRICT = "district", _l("区政协委员")
 
 
 class Member(TimestampMixin, Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.audit.operations import diff, record
@@ -27,30 +28,30 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
 
 def _validate(values: dict[str, Any], member: Member | None) -> MemberLevel:
     errors: dict[str, str] = {}
-    for key, label, limit in (("name", "姓名", 64), ("sector", "界别", 64)):
+    for key, label, limit in (("name", _("姓名"), 64), ("sector", _("界别"), 64)):
         if not values[key]:
-            errors[key] = f"请填写{label}"
+            errors[key] = _("请填写%(field)s", field=label)
         elif len(values[key]) > limit:
-            errors[key] = f"{label}不超过 {limit} 个字符"
+            errors[key] = _("%(field)s不超过 %(n)s 个字符", field=label, n=limit)
     if values["code"]:
         clash = sa.select(Member.id).where(Member.code == values["code"])
         if member is not None:
             clash = clash.where(Member.id != member.id)
         if len(values["code"]) > 32:
-            errors["code"] = "委员编号不超过 32 个字符"
+            errors["code"] = _("委员编号不超过 32 个字符")
         elif db.session.scalar(clash):
-            errors["code"] = f"委员编号 {values['code']} 已被使用"
+            errors["code"] = _("委员编号 %(code)s 已被使用", code=values["code"])
     try:
         level = MemberLevel(values["level"])
     except ValueError:
-        errors["level"] = "请选择委员级别"
+        errors["level"] = _("请选择委员级别")
         level = None
     if values["district_id"] is not None:
         district = db.session.get(Area, values["district_id"])
         if district is None or district.level is not AreaLevel.DISTRICT:
-            errors["district"] = "请选择一个区"
+            errors["district"] = _("请选择一个区")
     elif level is MemberLevel.DISTRICT:
-        errors["district"] = "区政协委员必须选择所属的区"
+        errors["district"] = _("区政协委员必须选择所属的区")
     if errors:
         raise ValidationFailed(errors)
     return level  # type: ignore[return-value]

@@ -3,17 +3,18 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult_hub.core.db import Base, LabelledEnum, UTCDateTime, enum_column, utcnow
 
 
 class EmailStatus(LabelledEnum):
-    NONE = "none", "不发邮件"
-    PENDING = "pending", "待发送"
-    SENDING = "sending", "发送中"
-    SENT = "sent", "已发送"
-    FAILED = "failed", "发送失败"
+    NONE = "none", _l("不发邮件")
+    PENDING = "pending", _l("待发送")
+    SENDING = "sending", _l("发送中")
+    SENT = "sent", _l("已发送")
+    FAILED = "failed", _l("发送失败")
 
 
 class Notification(Base):

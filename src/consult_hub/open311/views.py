@@ -1,7 +1,408 @@
-"""Open311 GeoReport v2 views."""
+"""Open311 GeoReport v2 views.
+
+Services are the problem kinds × categories (``doorstep.society``); service requests are
+residents' problems, identified by their public receipt (``WH24-00123``). Every answer comes
+as JSON or XML (``.json`` / ``.xml``); errors are GeoReport error lists naming the field.
+
+What a request shows is what the public problem page shows: no submitter's name or phone,
+no private note, and the description only once the problem has been accepted for handling
+(until then its title stands in). A POST is a resident's submission, under the same checks
+and the same rate limit as the web form; personal fields (name, phone) are kept private.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import json
+import re
+import xml.etree.ElementTree as ET
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from consult_hub.auth.decorators import public
+from consult_hub.core.categories import Category
+from consult_hub.core.db import utcnow
+from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.timefmt import local_zone, to_local
+from consult_hub.extensions import csrf, db, limiter
+from consult_hub.issues.models import (
+    DUE_STATUSES,
+    Issue,
+    IssueKind,
+    IssueSource,
+    IssueStatus,
+)
+from consult_hub.issues.operations import create_issue
+from consult_hub.open311 import queries
+from consult_hub.public.queries import normalise_reference
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+csrf.exempt(bp)  # machine clients post form data without a session
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+CHANGESET = "2024-12-01T00:00:00+08:00"  # when this endpoint's behaviour last changed
+FORMATS = "<any(json, xml):fmt>"
+DEFAULT_WINDOW = timedelta(days=90)
+MAX_RESULTS = 1000
+TITLE_CHARS = 30
+DESCRIPTION_LIMIT = 5000
+# What the resident's page shows of the answer (public/_progress.html).
+ANSWERED = (IssueStatus.RESOLVED, IssueStatus.PLANNED, IssueStatus.CONSTRAINED,
+            IssueStatus.REJECTED)
+# The description is public once a problem is taken up (public/issue.html).
+DESCRIPTION_WITHHELD = (IssueStatus.RECEIVED, IssueStatus.REJECTED)
+# create_issue's field names as a GeoReport client knows them.
+POST_FIELDS = {"title": "attribute[title]", "description": "description",
+               "kind": "service_code", "category": "service_code", "source": "service_code",
+               "submitter_name": "first_name", "submitter_phone": "phone",
+               "event_id": "service_code"}
+
+
+class Open311Error(Exception):
+    def __init__(self, status: int, errors: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{f}: {m}" for f, m in errors))
+        self.status = status
+        self.errors = errors  # (field, message)
+
+
+def submission_limit() -> str:
+    return current_app.config["SUBMISSION_RATE_LIMIT"]
+
+
+# -- rendering --------------------------------------------------------------------------------
+
+
+def _xml(root: str, item: str, records: list[dict[str, Any]]) -> bytes:
+    top = ET.Element(root)
+    for record in records:
+        node = ET.SubElement(top, item)
+        for key, value in record.items():
+            _xml_value(node, key, value)
+    return ET.tostring(top, encoding="utf-8", xml_declaration=True)
+
+
+def _xml_value(parent: ET.Element, key: str, value: Any) -> None:
+    child = ET.SubElement(parent, key)
+    if isinstance(value, list):
+        singular = key[:-1] if key.endswith("s") else key
+        for part in value:
+            _xml_value(child, singular, part)
+    elif isinstance(value, dict):
+        for name, part in value.items():
+            _xml_value(child, name, part)
+    elif isinstance(value, bool):
+        child.text = "true" if value else "false"
+    elif value is not None:
+        child.text = str(value)
+
+
+def _answer(fmt: str, root: str, item: str, records: list[dict[str, Any]],
+            status: int = 200) -> Response:
+    if fmt == "xml":
+        response = Response(_xml(root, item, records), status=status,
+                            mimetype="text/xml", content_type="text/xml; charset=utf-8")
+    else:
+        response = Response(json.dumps(records, ensure_ascii=False), status=status,
+                            content_type="application/json; charset=utf-8")
+    if request.method == "GET":
+        response.headers["Access-Control-Allow-Origin"] = "*"  # public data, any web client
+    return response
+
+
+def _errors(fmt: str, status: int, errors: list[tuple[str, str]]) -> Response:
+    records = [{"code": status, "description": f"{name}: {message}" if name else message}
+               for name, message in errors]
+    return _answer(fmt, "errors", "error", records, status)
+
+
+def _fmt() -> str:
+    return (request.view_args or {}).get("fmt") or \
+        ("xml" if request.path.endswith(".xml") else "json")
+
+
+@bp.errorhandler(Open311Error)
+def open311_error(error: Open311Error):  # type: ignore[no-untyped-def]
+    return _errors(_fmt(), error.status, error.errors)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    """404, 405, 429 … as GeoReport errors, in the format asked for."""
+    if error.code is None or error.code < 400:
+        return error
+    message = {404: "not found", 429: "too many requests: please try again later"}.get(
+        error.code, error.description or error.name)
+    return _errors(_fmt(), error.code, [("", message)])
+
+
+def _when(value: datetime | None) -> str | None:
+    return to_local(value).isoformat(timespec="seconds") if value else None
+
+
+def _day_end(value: date | None) -> str | None:
+    """A due or planned date as the last second of that day, in the people's zone."""
+    if value is None:
+        return None
+    return datetime.combine(value, time(23, 59, 59), tzinfo=local_zone()).isoformat()
+
+
+def service_code(kind: IssueKind, category: Category) -> str:
+    return f"{kind.value}.{category.value}"
+
+
+def _service(kind: IssueKind, category: Category) -> dict[str, Any]:
+    return {
+        "service_code": service_code(kind, category),
+        "service_name": f"{kind.source_label} · {category.source_label}",
+        "description": f"{kind.source_label}中属于“{category.source_label}”领域的问题",
+        "metadata": False,
+        "type": "realtime",
+        "keywords": f"{kind.source_label},{category.source_label},{kind.value},{category.value}",
+        "group": kind.source_label,
+    }
+
+
+def _status_notes(issue: Issue) -> str:
+    if issue.resolution and issue.status in ANSWERED:
+        return f"{issue.status.source_label}:{issue.resolution}"
+    return issue.status.source_label
+
+
+def _expected(issue: Issue) -> str | None:
+    if issue.status is IssueStatus.PLANNED:
+        return _day_end(issue.planned_on)
+    if issue.status in DUE_STATUSES:
+        return _day_end(issue.due_on)
+    return None
+
+
+def service_request(issue: Issue) -> dict[str, Any]:
+    """One problem as a GeoReport service request: public fields only."""
+    platform = issue.platform
+    return {
+        "service_request_id": issue.reference,
+        "status": "closed" if issue.status.is_closed else "open",
+        "status_notes": _status_notes(issue),
+        "service_name": f"{issue.kind.source_label} · {issue.category.source_label}",
+        "service_code": service_code(issue.kind, issue.category),
+        "description": issue.title if issue.status in DESCRIPTION_WITHHELD else issue.description,
+        "agency_responsible": issue.department.name if issue.department else None,
+        "service_notice": f"受理平台:{platform.name}",
+        "requested_datetime": _when(issue.created_at),
+        "updated_datetime": _when(issue.updated_at),
+        "expected_datetime": _expected(issue),
+        "address": platform.address,
+        "address_id": None,
+        "zipcode": None,
+        "lat": platform.latitude,
+        "long": platform.longitude,
+        "media_url": None,
+    }
+
+
+# -- discovery and services ---------------------------------------------------------------------
+
+
+@bp.route(f"/discovery.{FORMATS}")
+@public
+def discovery(fmt: str):  # type: ignore[no-untyped-def]
+    site = current_app.config["SITE_URL"]
+    record = {
+        "changeset": CHANGESET,
+        "contact": f"{current_app.config['CITY_NAME']}政协 · {site}",
+        "key_service": "不需要 API key;提交受频率限制 (no API key; submissions are rate-limited)",
+        "endpoints": [{
+            "specification": SPECIFICATION,
+            "url": site + url_for("open311.discovery", fmt=fmt).rsplit("/", 1)[0],
+            "changeset": CHANGESET,
+            "type": "production",
+            "formats": ["text/xml", "application/json"],
+        }],
+    }
+    if fmt == "xml":
+        return Response(_discovery_xml(record), content_type="text/xml; charset=utf-8",
+                        headers={"Access-Control-Allow-Origin": "*"})
+    return Response(json.dumps(record, ensure_ascii=False),
+                    content_type="application/json; charset=utf-8",
+                    headers={"Access-Control-Allow-Origin": "*"})
+
+
+def _discovery_xml(record: dict[str, Any]) -> bytes:
+    top = ET.Element("discovery")
+    for key in ("changeset", "contact", "key_service"):
+        ET.SubElement(top, key).text = record[key]
+    endpoints = ET.SubElement(top, "endpoints")
+    for endpoint in record["endpoints"]:
+        node = ET.SubElement(endpoints, "endpoint")
+        for key in ("specification", "url", "changeset", "type"):
+            ET.SubElement(node, key).text = endpoint[key]
+        formats = ET.SubElement(node, "formats")
+        for name in endpoint["formats"]:
+            ET.SubElement(formats, "format").text = name
+    return ET.tostring(top, encoding="utf-8", xml_declaration=True)
+
+
+@bp.route(f"/services.{FORMATS}")
+@public
+def services(fmt: str):  # type: ignore[no-untyped-def]
+    records = [_service(kind, category) for kind in IssueKind for category in Category]
+    return _answer(fmt, "services", "service", records)
+
+
+def _parse_service_code(text: str, field: str = "service_code") -> tuple[IssueKind, Category]:
+    kind, _, category = text.strip().partition(".")
+    try:
+        return IssueKind(kind), Category(category)
+    except ValueError:
+        raise Open311Error(400, [(field, f"未知的服务代码 {text.strip()!r}"
+                                         "(见 services.json)")]) from None
+
+
+@bp.route(f"/services/<code>.{FORMATS}")
+@public
+def service_definition(code: str, fmt: str):  # type: ignore[no-untyped-def]
+    """No service has extra attributes (metadata is false), so there is no definition to give."""
+    _parse_service_code(code)
+    raise Open311Error(404, [("service_code", f"服务 {code} 没有附加属性(metadata 为 false)")])
+
+
+# -- reading requests ---------------------------------------------------------------------------
+
+
+def _parse_time(name: str) -> datetime | None:
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace(" ", "T") if "T" not in text else text)
+    except ValueError:
+        raise Open311Error(400, [(name, "应为 ISO 8601 时间,例如 2024-03-01T00:00:00+08:00")]) \
+            from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=local_zone())  # a time without offset is local time
+    return value.astimezone(UTC)
+
+
+def _list_arg(name: str) -> list[str]:
+    return [part.strip() for part in request.args.get(name, "").split(",") if part.strip()]
+
+
+@bp.route(f"/requests.{FORMATS}", methods=["GET"])
+@public
+def requests(fmt: str):  # type: ignore[no-untyped-def]
+    references = [normalise_reference(r) for r in _list_arg("service_request_id")]
+    services = [_parse_service_code(code) for code in _list_arg("service_code")]
+    statuses = _list_arg("status")
+    unknown = [s for s in statuses if s not in ("open", "closed")]
+    if unknown:
+        raise Open311Error(400, [("status", f"应为 open 或 closed,不是 {unknown[0]!r}")])
+    start, end = _parse_time("start_date"), _parse_time("end_date")
+    if start and end and start > end:
+        raise Open311Error(400, [("end_date", "end_date 不能早于 start_date")])
+    if start is None and not references:
+        start = (end or utcnow()) - DEFAULT_WINDOW
+    found = queries.requests(references=references[:MAX_RESULTS], services=services,
+                             start=start, end=end, statuses=statuses, limit=MAX_RESULTS)
+    return _answer(fmt, "service_requests", "request", [service_request(i) for i in found])
+
+
+@bp.route(f"/requests/<service_request_id>.{FORMATS}")
+@public
+def request_detail(service_request_id: str, fmt: str):  # type: ignore[no-untyped-def]
+    found = queries.request_by_reference(normalise_reference(service_request_id))
+    if found is None:
+        raise Open311Error(404, [("service_request_id", f"没有编号为 {service_request_id} 的诉求")])
+    return _answer(fmt, "service_requests", "request", [service_request(found)])
+
+
+# -- submitting a request -----------------------------------------------------------------------
+
+
+def _form_value(*names: str) -> str:
+    for name in names:
+        value = request.form.get(name, "").strip()
+        if value:
+            return value
+    return ""
+
+
+def _coordinate(name: str, low: float, high: float) -> float | None:
+    text = _form_value(name)
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise Open311Error(400, [(name, "应为数字(WGS84 度)")]) from None
+    if not low <= value <= high:
+        raise Open311Error(400, [(name, f"应在 {low:g} 到 {high:g} 之间")])
+    return value
+
+
+def _platform() -> Any:
+    """The platform named by ``attribute[platform]`` / ``platform_id``, else the one nearest lat/long."""
+    for name in ("attribute[platform]", "platform_id"):
+        key = _form_value(name)
+        if key:
+            found = queries.active_platform_by_key(key)
+            if found is None:
+                raise Open311Error(400, [(name, f"没有编码或编号为 {key} 的运行中平台")])
+            return found
+    latitude, longitude = _coordinate("lat", -90, 90), _coordinate("long", -180, 180)
+    if (latitude is None) != (longitude is None):
+        raise Open311Error(400, [("long" if longitude is None else "lat",
+                                  "lat 和 long 须同时提供")])
+    if latitude is None or longitude is None:
+        raise Open311Error(400, [("attribute[platform]", "请提供受理平台(attribute[platform] 或 "
+                                  "platform_id),或位置 lat/long 以选择最近的平台")])
+    found = queries.nearest_active_platform(latitude, longitude)
+    if found is None:
+        raise Open311Error(400, [("lat", "附近没有登记了位置的运行中平台;请提供 attribute[platform]")])
+    return found
+
+
+def _submitter_name() -> str:
+    """Chinese order (family name first, no space) when either part is Chinese."""
+    first, last = _form_value("first_name"), _form_value("last_name")
+    if re.search(r"[\u3400-\u9fff]", first + last):
+        return f"{last}{first}"
+    return " ".join(part for part in (first, last) if part)
+
+
+def _title(description: str) -> str:
+    words = " ".join(description.split())
+    return words if len(words) <= TITLE_CHARS else words[:TITLE_CHARS] + "…"
+
+
+@bp.route(f"/requests.{FORMATS}", methods=["POST"])
+@public
+@limiter.limit(submission_limit, methods=["POST"])
+def create_request(fmt: str):  # type: ignore[no-untyped-def]
+    code = _form_value("service_code")
+    if not code:
+        raise Open311Error(400, [("service_code", "请提供 service_code(见 services.json)")])
+    kind, category = _parse_service_code(code)
+    description = _form_value("description")
+    if not description:
+        raise Open311Error(400, [("description", "请填写问题描述")])
+    if len(description) > DESCRIPTION_LIMIT:
+        raise Open311Error(400, [("description", f"问题描述不超过 {DESCRIPTION_LIMIT} 个字")])
+    platform = _platform()
+    try:
+        issue = create_issue(
+            platform=platform, title=_form_value("attribute[title]", "title") or _title(description),
+            description=description, kind=kind, category=category, source=IssueSource.RESIDENT,
+            submitter_name=_submitter_name() or None, submitter_phone=_form_value("phone") or None)
+    except ValidationFailed as failed:
+        db.session.rollback()
+        raise Open311Error(400, [(POST_FIELDS.get(name, name), str(message))
+                                 for name, message in failed.errors.items()]) from None
+    db.session.commit()
+    track = current_app.config["SITE_URL"] + url_for("public.issue", reference=issue.reference)
+    notice = (f"已受理,受理编号 {issue.reference}(受理平台:{platform.name})。"
+              f"办理进展会在 {track} 公开;留了电话的,可凭编号和电话后四位查询。")
+    return _answer(fmt, "service_requests", "request", [{
+        "service_request_id": issue.reference, "service_notice": notice, "account_id": None,
+    }], status=201)

@@ -3,22 +3,23 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult_hub.core.db import Base, LabelledEnum, TimestampMixin, enum_column
 
 
 class PlatformKind(LabelledEnum):
-    CONSULT_ROOM = "consult_room", "协商议事室"
-    MEMBER_STUDIO = "member_studio", "委员工作室"
-    LIAISON_POINT = "liaison_point", "社情民意联系点"
-    CONSULT_HOME = "consult_home", "协商议事之家"
+    CONSULT_ROOM = "consult_room", _l("协商议事室")
+    MEMBER_STUDIO = "member_studio", _l("委员工作室")
+    LIAISON_POINT = "liaison_point", _l("社情民意联系点")
+    CONSULT_HOME = "consult_home", _l("协商议事之家")
 
 
 class PlatformStatus(LabelledEnum):
-    ACTIVE = "active", "运行中"
-    SUSPENDED = "suspended", "暂停"
-    CLOSED = "closed", "已撤销"
+    ACTIVE = "active", _l("运行中")
+    SUSPENDED = "suspended", _l("暂停")
+    CLOSED = "closed", _l("已撤销")
 
 
 platform_members = sa.Table(

@@ -6,6 +6,8 @@ import re
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
+
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.audit.operations import diff, record
 from consult_hub.auth.models import Role, User
@@ -43,37 +45,37 @@ def _clean(values: dict[str, Any], *, today: date,
 
     code = _text(values.get("code")).upper()
     if not code:
-        errors["code"] = "请填写平台编号"
+        errors["code"] = _("请填写平台编号")
     elif not CODE_PATTERN.fullmatch(code):
-        errors["code"] = "编号只能包含字母、数字和连字符,2 到 32 个字符"
+        errors["code"] = _("编号只能包含字母、数字和连字符,2 到 32 个字符")
     elif queries.code_taken(code, exclude_id=platform_id):
-        errors["code"] = f"编号 {code} 已被其他平台使用"
+        errors["code"] = _("编号 %(code)s 已被其他平台使用", code=code)
     out["code"] = code
 
-    for name, label, limit, required in (("name", "平台名称", 120, True),
-                                         ("address", "地址", 200, True),
-                                         ("convener", "召集人", 64, False)):
+    for name, label, limit, required in (("name", _("平台名称"), 120, True),
+                                         ("address", _("地址"), 200, True),
+                                         ("convener", _("召集人"), 64, False)):
         text = _text(values.get(name))
         if required and not text:
-            errors[name] = f"请填写{label}"
+            errors[name] = _("请填写%(field)s", field=label)
         elif len(text) > limit:
-            errors[name] = f"{label}不超过 {limit} 个字符"
+            errors[name] = _("%(field)s不超过 %(n)s 个字符", field=label, n=limit)
         out[name] = text or None
     out["description"] = _text(values.get("description")) or None
 
     try:
         out["kind"] = PlatformKind(values.get("kind"))
     except ValueError:
-        errors["kind"] = "请选择平台类型"
+        errors["kind"] = _("请选择平台类型")
 
     _clean_area(values, out, errors)
     _clean_position(values, out, errors)
 
     established = values.get("established_on")
     if not isinstance(established, date):
-        errors["established_on"] = "请填写成立日期"
+        errors["established_on"] = _("请填写成立日期")
     elif established > today:
-        errors["established_on"] = "成立日期不能晚于今天"
+        errors["established_on"] = _("成立日期不能晚于今天")
     out["established_on"] = established
 
     out["is_demonstration"] = bool(values.get("is_demonstration"))
@@ -81,11 +83,13 @@ def _clean(values: dict[str, Any], *, today: date,
     if not out["is_demonstration"]:
         year = None  # the year belongs to the flag; unflagging clears it
     elif year is None:
-        errors["demonstration_year"] = "示范点须填写年份"
+        errors["demonstration_year"] = _("示范点须填写年份")
     elif not EARLIEST_YEAR <= year <= today.year:
-        errors["demonstration_year"] = f"年份应在 {EARLIEST_YEAR} 到 {today.year} 之间"
+        errors["demonstration_year"] = _("年份应在 %(low)s 到 %(high)s 之间",
+                                         low=EARLIEST_YEAR, high=today.year)
     elif isinstance(established, date) and year < established.year:
-        errors["demonstration_year"] = f"示范点年份不能早于成立年份 {established.year}"
+        errors["demonstration_year"] = _("示范点年份不能早于成立年份 %(year)s",
+                                         year=established.year)
     out["demonstration_year"] = year
 
     if errors:
@@ -97,13 +101,13 @@ def _clean_area(values: dict[str, Any], out: dict[str, Any], errors: dict[str, s
     """The area must be a street or community of the chosen district; the district follows it."""
     district = db.session.get(Area, values["district_id"]) if values.get("district_id") else None
     if district is None or district.level is not AreaLevel.DISTRICT:
-        errors["district_id"] = "请选择所在区"
+        errors["district_id"] = _("请选择所在区")
         return
     area = db.session.get(Area, values["area_id"]) if values.get("area_id") else None
     if area is None or area.level is AreaLevel.DISTRICT:
-        errors["area_id"] = "请选择街道或社区"
+        errors["area_id"] = _("请选择街道或社区")
     elif queries.district_of(area) is not district:
-        errors["area_id"] = f"所选街道或社区不属于{district.name}"
+        errors["area_id"] = _("所选街道或社区不属于%(district)s", district=district.name)
     else:
         out["area_id"], out["district_id"] = area.id, district.id
 
@@ -111,12 +115,12 @@ def _clean_area(values: dict[str, Any], out: dict[str, Any], errors: dict[str, s
 def _clean_position(values: dict[str, Any], out: dict[str, Any], errors: dict[str, str]) -> None:
     latitude, longitude = values.get("latitude"), values.get("longitude")
     if latitude is not None and not -90 <= latitude <= 90:
-        errors["latitude"] = "纬度应在 -90 到 90 之间"
+        errors["latitude"] = _("纬度应在 -90 到 90 之间")
     if longitude is not None and not -180 <= longitude <= 180:
-        errors["longitude"] = "经度应在 -180 到 180 之间"
+        errors["longitude"] = _("经度应在 -180 到 180 之间")
     if (latitude is None) != (longitude is None):
         missing = "longitude" if longitude is None else "latitude"
-        errors.setdefault(missing, "经纬度须同时填写,或都不填")
+        errors.setdefault(missing, _("经纬度须同时填写,或都不填"))
     out["latitude"], out["longitude"] = latitude, longitude
 
 
@@ -152,18 +156,18 @@ def change_status(platform: Platform, action: str, *, reason: str | None,
                   confirm: str | None = None) -> None:
     """Suspend, close or reactivate with a reason; closing needs the code typed again."""
     if action not in TRANSITIONS:
-        raise ValidationFailed({"reason": f"未知的操作 {action!r}"})
+        raise ValidationFailed({"reason": _("未知的操作 %(action)s", action=repr(action))})
     sources, target = TRANSITIONS[action]
     errors: dict[str, str] = {}
     if platform.status not in sources:
-        errors["reason"] = f"平台当前为「{platform.status.label}」,不能执行此操作"
+        errors["reason"] = _("平台当前为「%(status)s」,不能执行此操作", status=platform.status.label)
     reason = _text(reason)
     if not reason:
-        errors.setdefault("reason", "请说明原因")
+        errors.setdefault("reason", _("请说明原因"))
     elif len(reason) > 1000:
-        errors.setdefault("reason", "原因不超过 1000 个字符")
+        errors.setdefault("reason", _("原因不超过 1000 个字符"))
     if action == "close" and _text(confirm).upper() != platform.code.upper():
-        errors["confirm"] = f"请输入平台编号 {platform.code} 以确认撤销"
+        errors["confirm"] = _("请输入平台编号 %(code)s 以确认撤销", code=platform.code)
     if errors:
         raise ValidationFailed(errors)
     before = platform.status
@@ -189,18 +193,18 @@ def link_coordinator(platform: Platform, user: User, *, district_id: int | None)
     or coordinators with no platform yet (``None``: anyone, for city staff).
     """
     if user in platform.coordinators:
-        raise ValidationFailed({"person_id": f"{user.name} 已是该平台的联络员"})
+        raise ValidationFailed({"person_id": _("%(name)s 已是该平台的联络员", name=user.name)})
     if user.role is not Role.COORDINATOR:
-        raise ValidationFailed({"person_id": f"{user.name} 不是平台联络员账号"})
+        raise ValidationFailed({"person_id": _("%(name)s 不是平台联络员账号", name=user.name)})
     if not queries.coordinator_may_be_linked(user, district_id):
-        raise ValidationFailed({"person_id": f"不能选择 {user.name}"})
+        raise ValidationFailed({"person_id": _("不能选择 %(name)s", name=user.name)})
     _people_change(platform, platform.coordinators, "link_coordinator", "coordinator_ids",
                    lambda people: people.append(user))
 
 
 def unlink_coordinator(platform: Platform, user: User) -> None:
     if user not in platform.coordinators:
-        raise ValidationFailed({"person_id": f"{user.name} 不是该平台的联络员"})
+        raise ValidationFailed({"person_id": _("%(name)s 不是该平台的联络员", name=user.name)})
     _people_change(platform, platform.coordinators, "unlink_coordinator", "coordinator_ids",
                    lambda people: people.remove(user))
 
@@ -208,15 +212,17 @@ def unlink_coordinator(platform: Platform, user: User) -> None:
 def link_member(platform: Platform, member: Member) -> None:
     """Record ``member`` as serving at ``platform`` (下沉委员)."""
     if member in platform.members:
-        raise ValidationFailed({"person_id": f"{member.name} 已是该平台的下沉委员"})
+        raise ValidationFailed({"person_id": _("%(name)s 已是该平台的下沉委员",
+                                                 name=member.name)})
     if not member.is_active:
-        raise ValidationFailed({"person_id": f"{member.name} 已不在任"})
+        raise ValidationFailed({"person_id": _("%(name)s 已不在任", name=member.name)})
     _people_change(platform, platform.members, "link_member", "member_ids",
                    lambda people: people.append(member))
 
 
 def unlink_member(platform: Platform, member: Member) -> None:
     if member not in platform.members:
-        raise ValidationFailed({"person_id": f"{member.name} 不是该平台的下沉委员"})
+        raise ValidationFailed({"person_id": _("%(name)s 不是该平台的下沉委员",
+                                                 name=member.name)})
     _people_change(platform, platform.members, "unlink_member", "member_ids",
                    lambda people: people.remove(member))

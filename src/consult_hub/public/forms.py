@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
@@ -19,7 +20,8 @@ from consult_hub.issues.operations import normalise_phone
 class SubmitForm(FlaskForm):
     """A resident's problem for one platform; name and phone stay private."""
 
-    platform = SelectField(_l("协商平台"), coerce=optional_int, validate_choice=False,
+    platform = SelectField(lazy_pgettext("field", "协商平台"), coerce=optional_int,
+                           validate_choice=False,
                            validators=[InputRequired(_l("请选择协商平台"))])
     kind = RadioField(_l("问题类型"), choices=select_choices(IssueKind.choices()),
                       validators=[InputRequired(_l("请选择问题类型"))])

@@ -8,13 +8,15 @@ from flask_babel import gettext as _
 
 from consult_hub.auth.models import User
 from consult_hub.core.db import utcnow
+from consult_hub.core.i18n import N_
 from consult_hub.issues.models import Issue, Satisfaction
 from consult_hub.issues.operations import change_status, rate_issue
 from consult_hub.notifications.operations import Message, notify
 from consult_hub.notifications.recipients import coordinators_by_platform, district_staff, link
 
-# Kept in the record in the programme's language, whatever the resident's page language.
-REOPEN_REASON = "居民对办理结果不满意,重新办理"
+# Kept in the record in the programme's language, whatever the resident's page language
+# (pages show it in theirs: the |stored_text filter).
+REOPEN_REASON = N_("居民对办理结果不满意,重新办理")
 
 
 def rate_outcome(

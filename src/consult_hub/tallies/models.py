@@ -4,15 +4,16 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consult_hub.core.db import Base, LabelledEnum, UTCDateTime, enum_column, utcnow
 
 
 class TallyScope(LabelledEnum):
-    CITY = "city", "全市"
-    DISTRICT = "district", "区"
-    PLATFORM = "platform", "平台"
+    CITY = "city", _l("全市")
+    DISTRICT = "district", _l("区")
+    PLATFORM = "platform", _l("平台")
 
 
 class MonthlyTally(Base):

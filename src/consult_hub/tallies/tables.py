@@ -19,6 +19,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from consult_hub.core.categories import Category
+from consult_hub.core.timefmt import format_month
 from consult_hub.issues.models import IssueKind, IssueStatus
 from consult_hub.tallies.queries import Metrics, MonthReport, YearReport
 
@@ -142,13 +143,15 @@ def _metric_cells(metrics: Metrics, names: tuple[str, ...] | list[str]) -> list[
 
 def _column(name: str, label: Any = None) -> Column:
     metric = METRICS[name]
+    unit = str(metric.unit).strip()  # blank in English for plain counts
     if label is None:
-        label = metric.label if metric.kind == SHARE else f"{metric.label}({metric.unit})"
+        label = metric.label if metric.kind == SHARE or not unit else _l(
+            "%(label)s(%(unit)s)", label=metric.label, unit=unit)
     return Column(label, metric.kind, name)
 
 
 def month_label(month: date) -> str:
-    return str(_l("%(month)s月", month=month.month))
+    return format_month(month)
 
 
 def outcomes_table(metrics: Metrics) -> Table:

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -27,6 +27,7 @@ from consult_hub.auth.scopes import (
     staff_district_id,
 )
 from consult_hub.core.db import utcnow
+from consult_hub.core.i18n import city_name
 from consult_hub.extensions import db
 from consult_hub.tallies import charts, queries
 from consult_hub.tallies.compute import next_month, parse_month
@@ -206,7 +207,7 @@ def _years() -> list[int]:
 
 
 def _scope_name(scope: ReportScope) -> str:
-    return current_app.config["CITY_NAME"] if scope.is_city else scope.district.name  # type: ignore[union-attr]
+    return city_name() if scope.is_city else scope.district.name  # type: ignore[union-attr]
 
 
 def _year_name(year: int) -> str:

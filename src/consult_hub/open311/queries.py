@@ -1,0 +1,74 @@
+"""Read-side queries for Open311: public fields of problems, and the platform nearest a point."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from consult_hub.core.categories import Category
+from consult_hub.extensions import db
+from consult_hub.issues.models import CLOSED_STATUSES, Issue, IssueKind
+from consult_hub.platforms.models import Platform, PlatformStatus
+
+# What a request is shown with: its platform (place) and department (agency); never a person.
+REQUEST_OPTIONS = (joinedload(Issue.platform), joinedload(Issue.department))
+
+
+def requests(*, references: Iterable[str] = (), services: Iterable[tuple[IssueKind, Category]] = (),
+             start: datetime | None = None, end: datetime | None = None,
+             statuses: Iterable[str] = (), limit: int = 1000) -> list[Issue]:
+    """Problems matching the GeoReport filters, newest first; references override the rest."""
+    stmt = sa.select(Issue).options(*REQUEST_OPTIONS)
+    wanted = list(references)
+    if wanted:
+        stmt = stmt.where(Issue.reference.in_(wanted))
+    else:
+        pairs = list(services)
+        if pairs:
+            stmt = stmt.where(sa.or_(*(sa.and_(Issue.kind == kind, Issue.category == category)
+                                       for kind, category in pairs)))
+        if start is not None:
+            stmt = stmt.where(Issue.created_at >= start)
+        if end is not None:
+            stmt = stmt.where(Issue.created_at <= end)
+        chosen = set(statuses)
+        if chosen == {"open"}:
+            stmt = stmt.where(Issue.status.not_in(CLOSED_STATUSES))
+        elif chosen == {"closed"}:
+            stmt = stmt.where(Issue.status.in_(CLOSED_STATUSES))
+    return list(db.session.scalars(
+        stmt.order_by(Issue.created_at.desc(), Issue.id.desc()).limit(limit)))
+
+
+def request_by_reference(reference: str) -> Issue | None:
+    return db.session.scalar(
+        sa.select(Issue).where(Issue.reference == reference).options(*REQUEST_OPTIONS))
+
+
+def active_platform_by_key(key: str) -> Platform | None:
+    """An active platform by its code (420102-0001) or its number."""
+    key = key.strip()
+    match = Platform.code == key.upper()
+    if key.isdigit():
+        match = sa.or_(match, Platform.id == int(key))
+    return db.session.scalar(
+        sa.select(Platform).where(match, Platform.status == PlatformStatus.ACTIVE).limit(1))
+
+
+def nearest_active_platform(latitude: float, longitude: float) -> Platform | None:
+    """The active platform with coordinates closest to the point.
+
+    Squared distance on the plane, with longitude shrunk by cos(latitude) so that a degree
+    east counts as far as it is; plenty within a city.
+    """
+    shrink = math.cos(math.radians(latitude)) ** 2
+    distance = ((Platform.latitude - latitude) * (Platform.latitude - latitude)
+                + (Platform.longitude - longitude) * (Platform.longitude - longitude) * shrink)
+    return db.session.scalar(
+        sa.select(Platform).where(Platform.status == PlatformStatus.ACTIVE,
+                                  Platform.latitude.is_not(None), Platform.longitude.is_not(None))
+        .order_by(distance, Platform.id).limit(1))
