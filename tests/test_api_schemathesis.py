@@ -23,12 +23,10 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 @pytest.fixture()
-def world(app) -> ApiWorld:  # type: ignore[no-untyped-def]
-    app.config.update(API_READ_RATE_LIMIT="100000 per minute",
-                      API_WRITE_RATE_LIMIT="100000 per minute")
-    yield build_world(app)
-    app.config.pop("API_READ_RATE_LIMIT")
-    app.config.pop("API_WRITE_RATE_LIMIT")
+def world(app, monkeypatch) -> ApiWorld:  # type: ignore[no-untyped-def]
+    monkeypatch.setitem(app.config, "API_READ_RATE_LIMIT", "100000 per minute")
+    monkeypatch.setitem(app.config, "API_WRITE_RATE_LIMIT", "100000 per minute")
+    return build_world(app)
 
 
 # The document the app serves (test_api_openapi checks it is this one) holds no per-app data.

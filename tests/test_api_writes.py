@@ -307,15 +307,11 @@ def test_malformed_bodies(client, world, data, content_type, status):  # type: i
     assert set(response.json["error"]) == {"code", "message", "fields"}
 
 
-def test_writes_are_rate_limited_per_token(app, client, world):  # type: ignore[no-untyped-def]
-    app.config["API_WRITE_RATE_LIMIT"] = "2 per minute"
-    try:
-        statuses = [client.post("/api/v1/events", json={},
-                                headers=bearer(world.tokens["admin"])).status_code
-                    for _ in range(3)]
-        other = client.post("/api/v1/events", json={}, headers=bearer(world.tokens["coordinator"]))
-    finally:
-        del app.config["API_WRITE_RATE_LIMIT"]
+def test_writes_are_rate_limited_per_token(app, client, world, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setitem(app.config, "API_WRITE_RATE_LIMIT", "2 per minute")
+    statuses = [client.post("/api/v1/events", json={},
+                            headers=bearer(world.tokens["admin"])).status_code for _ in range(3)]
+    other = client.post("/api/v1/events", json={}, headers=bearer(world.tokens["coordinator"]))
     assert statuses == [422, 422, 429]
     assert other.status_code == 422  # another token has its own allowance
 
