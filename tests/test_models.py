@@ -153,3 +153,25 @@ def test_markdown_keeps_plain_formatting():  # type: ignore[no-untyped-def]
 
     html = str(render_markdown("**议定事项**\n\n1. 增设车位\n2. 错峰停车"))
     assert "<strong>议定事项</strong>" in html and "<ol>" in html and "<li>增设车位</li>" in html
+
+
+def test_conflict_values_read_as_labels_names_and_local_times(ctx):  # type: ignore[no-untyped-def]
+    from consult_hub.core.conflicts import EditConflict, readable
+
+    platform = factories.platform(is_demonstration=False)
+    conflict = EditConflict(changed={
+        "kind": ("consult_room", "member_studio"),
+        "district_id": (None, platform.district_id),
+        "is_demonstration": (False, True),
+        "address": ("旧址", "新址"),
+    })
+    shown = readable(conflict, Platform).changed
+    assert shown["kind"] == ("协商议事室", "委员工作室")
+    assert shown["district_id"] == (None, platform.district.name)
+    assert shown["is_demonstration"] == ("否", "是")
+    assert shown["address"] == ("旧址", "新址")
+    event_conflict = EditConflict(changed={"starts_at": ("2024-06-01T11:30:00+00:00", None),
+                                           "category": ("society", "economy")})
+    shown = readable(event_conflict, Event).changed
+    assert shown["starts_at"] == ("2024-06-01 19:30", None)
+    assert shown["category"] == ("社会建设", "经济建设")

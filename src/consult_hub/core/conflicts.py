@@ -87,6 +87,46 @@ def check_version(obj: Any, *, version: Any, original: str | None, fields: list[
     raise EditConflict(changed=changed, by=by, at=at, current_version=obj.version)
 
 
+def readable(conflict: EditConflict, model: type) -> EditConflict:
+    """The conflict's values as people read them: labels, names, local times — not codes and ids.
+
+    Works from the model's columns, so every edit form shows its conflicts the same way.
+    """
+    from flask_babel import gettext as _
+
+    from consult_hub.core.timefmt import format_datetime
+
+    columns = sa.inspect(model).columns
+
+    def show(name: str, value: Any) -> Any:
+        column = columns.get(name)
+        if value is None or value == "" or column is None:
+            return value if value != "" else None
+        enum_cls = getattr(column.type, "enum_class", None)
+        if enum_cls is not None:
+            try:
+                return enum_cls(value).label
+            except ValueError:
+                return value
+        if isinstance(column.type, sa.Boolean):
+            return _("是") if value else _("否")
+        stored_as = getattr(column.type, "impl", column.type)  # UTCDateTime is a decorator
+        if isinstance(stored_as, sa.DateTime) and isinstance(value, str):
+            return format_datetime(datetime.fromisoformat(value))
+        for key in column.foreign_keys:
+            target = key.column.table
+            if "name" in target.c:
+                found = db.session.execute(
+                    sa.select(target.c.name).where(key.column == value)).scalar_one_or_none()
+                return found if found is not None else value
+        return value
+
+    return EditConflict(
+        changed={name: (show(name, was), show(name, now))
+                 for name, (was, now) in conflict.changed.items()},
+        by=conflict.by, at=conflict.at, current_version=conflict.current_version)
+
+
 def conflict_from_stale(obj: Any, original: str | None, fields: list[str]) -> EditConflict:
     """Build the conflict after a StaleDataError at commit: reload and compare."""
     db.session.rollback()

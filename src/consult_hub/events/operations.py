@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from consult_hub.audit.operations import diff, record
 from consult_hub.core.categories import Category
 from consult_hub.core.db import utcnow
+from consult_hub.core.conflicts import values_of
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.events import photos
 from consult_hub.events.models import Event, EventFormat, EventPhoto, EventStatus
@@ -24,10 +25,6 @@ from consult_hub.platforms.models import Platform, PlatformStatus
 SCHEDULE_FIELDS = ("starts_at", "ends_at", "location")  # a change here is a reschedule
 PROBLEM_FIELDS = {"title": _l("问题标题"), "description": _l("问题描述"),
                   "kind": _l("问题类型"), "category": _l("类别")}
-
-
-def _snapshot(event: Event, fields: Iterable[str]) -> dict[str, Any]:
-    return {name: getattr(event, name) for name in fields}
 
 
 def _expect_status(event: Event, *allowed: EventStatus) -> None:
@@ -132,12 +129,13 @@ def update_event(event: Event, *, actor_id: int | None, now: datetime | None = N
         # The form shows minutes only: an unchanged time is not a reschedule.
         if _same_minute(cleaned[name], getattr(event, name)):
             cleaned[name] = getattr(event, name)
-    before = _snapshot(event, [*cleaned, "sequence"])
+    before = values_of(event, [*cleaned, "sequence"])
     for name, value in cleaned.items():
         setattr(event, name, value)
-    if any(before[name] != cleaned[name] for name in SCHEDULE_FIELDS):
+    moved = values_of(event, list(SCHEDULE_FIELDS))
+    if any(before[name] != moved[name] for name in SCHEDULE_FIELDS):
         event.sequence += 1
-    changes = diff(before, _snapshot(event, [*cleaned, "sequence"]))
+    changes = diff(before, values_of(event, [*cleaned, "sequence"]))
     if changes:
         event.updated_at = now
         db.session.flush()
@@ -217,7 +215,7 @@ def record_held(event: Event, *, starts_at: datetime | None, ends_at: datetime |
 
     fields = ["status", "starts_at", "ends_at", "minutes", "opinions", "resident_count",
               "department_count", "expert_count", "held_at", "sequence"]
-    before = {**_snapshot(event, fields), "attendees": sorted(m.id for m in event.attendees)}
+    before = {**values_of(event, fields), "attendees": sorted(m.id for m in event.attendees)}
     if (starts_at, ends_at) != (event.starts_at, event.ends_at):
         event.sequence += 1
     event.starts_at, event.ends_at = starts_at, ends_at
@@ -231,7 +229,7 @@ def record_held(event: Event, *, starts_at: datetime | None, ends_at: datetime |
     event.held_at = now
     event.updated_at = now
     db.session.flush()
-    after = {**_snapshot(event, fields), "attendees": chosen}
+    after = {**values_of(event, fields), "attendees": chosen}
     record("event_record", event, diff(before, after), actor_id=actor_id)
 
     issues = []
@@ -276,13 +274,13 @@ def _move(event: Event, action: str, status: EventStatus, *, actor_id: int | Non
           now: datetime, **values: Any) -> Event:
     """Set the new status with its accompanying values, and audit the change."""
     fields = ["status", *values]
-    before = _snapshot(event, fields)
+    before = values_of(event, fields)
     event.status = status
     for name, value in values.items():
         setattr(event, name, value)
     event.updated_at = now
     db.session.flush()
-    record(action, event, diff(before, _snapshot(event, fields)), actor_id=actor_id)
+    record(action, event, diff(before, values_of(event, fields)), actor_id=actor_id)
     return event
 
 

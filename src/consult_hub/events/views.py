@@ -14,7 +14,7 @@ from consult_hub.auth.decorators import public, staff_required
 from consult_hub.core.forms import select_choices
 from consult_hub.auth.scopes import can_manage_platform, require_platform
 from consult_hub.core.categories import Category
-from consult_hub.core.conflicts import EditConflict, check_version, conflict_from_stale
+from consult_hub.core.conflicts import EditConflict, check_version, conflict_from_stale, readable
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.events import operations, photos, queries
@@ -202,6 +202,7 @@ def edit(event_id: int):  # type: ignore[no-untyped-def]
             return redirect(url_for("events.detail", event_id=event.id), 303)
         if conflict is not None:
             form.start_from(event, EDIT_FIELDS)  # a deliberate second save wins
+            conflict = readable(conflict, Event)
     elif request.method == "POST":
         status = 422
     return render_template("events/edit.html", form=form, event=event, conflict=conflict), status

@@ -22,8 +22,7 @@ from consult_hub.auth.scopes import (
     can_update_issue,
     require,
 )
-from consult_hub.core.categories import Category
-from consult_hub.core.conflicts import EditConflict, check_version, conflict_from_stale
+from consult_hub.core.conflicts import EditConflict, check_version, conflict_from_stale, readable
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.core.timefmt import format_datetime, local_today
@@ -40,7 +39,7 @@ from consult_hub.issues.forms import (
     action_form,
 )
 from consult_hub.issues.lifecycle import TRANSITIONS, Transition, allowed_actions
-from consult_hub.issues.models import Issue, IssueKind, IssueStatus, IssueUpdate, Satisfaction
+from consult_hub.issues.models import Issue, IssueStatus, IssueUpdate, Satisfaction
 from consult_hub.issues.operations import (
     RATEABLE_STATUSES,
     change_status,
@@ -382,15 +381,6 @@ def rate(issue_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("issues.detail", issue_id=issue.id), 303)
 
 
-def _labelled(name: str, value: Any) -> Any:
-    """A stored enum value as people read it (the conflict table shows kind and category)."""
-    enum_cls = {"kind": IssueKind, "category": Category}.get(name)
-    try:
-        return enum_cls(value).label if enum_cls and value else value
-    except ValueError:
-        return value
-
-
 @bp.route("/<int:issue_id>/edit", methods=["GET", "POST"])
 @staff_required
 def edit(issue_id: int):  # type: ignore[no-untyped-def]
@@ -422,7 +412,6 @@ def edit(issue_id: int):  # type: ignore[no-untyped-def]
     if conflict is not None:
         # Their input stays; saving again on purpose now overwrites what the other person did.
         form.start_from(issue, EDIT_FIELDS)
-        conflict.changed = {name: (_labelled(name, was), _labelled(name, now))
-                            for name, (was, now) in conflict.changed.items()}
+        conflict = readable(conflict, Issue)
     return render_template("issues/edit.html", form=form, issue=issue, conflict=conflict), (
         409 if conflict is not None else 422)

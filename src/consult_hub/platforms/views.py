@@ -30,7 +30,7 @@ from consult_hub.auth.scopes import (
     require_platform,
     staff_district_id,
 )
-from consult_hub.core.conflicts import EditConflict, conflict_from_stale
+from consult_hub.core.conflicts import EditConflict, conflict_from_stale, readable
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.core.timefmt import local_today
@@ -175,28 +175,9 @@ def _render_form(form: PlatformForm, platform: Platform | None, district: Area |
         "platforms/form.html", form=form, platform=platform, district=district,
         choose_district_first=choose_district_first,
         today_iso=today.isoformat(), this_year=today.year,
-        conflict=_readable(conflict) if conflict else None,
+        conflict=readable(conflict, Platform) if conflict else None,
         suggested_code=queries.suggest_code(district) if district and platform is None else None,
     ), status
-
-
-def _readable(conflict: EditConflict) -> EditConflict:
-    """Show the other person's changes as people read them: names and labels, not ids."""
-
-    def show(name: str, value: Any) -> Any:
-        if value is None or value == "":
-            return None
-        if name == "kind":
-            return PlatformKind(value).label
-        if name in ("area_id", "district_id"):
-            area = db.session.get(Area, value)
-            return area.name if area else value
-        if name == "is_demonstration":
-            return _("是") if value else _("否")
-        return value
-
-    return dataclasses.replace(conflict, changed={
-        name: (show(name, was), show(name, now)) for name, (was, now) in conflict.changed.items()})
 
 
 @bp.route("/new", methods=["GET", "POST"])
