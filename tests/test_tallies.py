@@ -85,6 +85,22 @@ def test_districts_and_platforms_add_up_to_the_city(november):  # type: ignore[n
         assert sum(m[name] for m in districts) == city[name] == sum(m[name] for m in platforms)
 
 
+def test_a_set_of_districts_counts_exactly_as_they_do_in_the_whole(november):  # type: ignore[no-untyped-def]
+    """One city's districts in a database holding many: the same figures as the full count."""
+    d1, d2, p1, p2, p3 = november
+    whole = compute.compute_month(NOV)
+    only_d2 = compute.compute_month(NOV, district_ids=[d2.id])
+    assert set(only_d2) == {"city", f"district:{d2.id}", f"platform:{p3.id}"}
+    assert only_d2[f"district:{d2.id}"][1] == whole[f"district:{d2.id}"][1]
+    assert only_d2["city"][1] == whole[f"district:{d2.id}"][1]
+    assert only_d2[f"platform:{p3.id}"][1] == whole[f"platform:{p3.id}"][1]
+    assert only_d2["city"][1]["issues_planned"] == 1  # p3's problem planned in November
+    assert only_d2["city"][1]["events_held"] == 0  # p3's event falls in December, Wuhan time
+    only_d1 = compute.compute_month(NOV, district_ids=[d1.id])
+    assert only_d1["city"][1] == whole[f"district:{d1.id}"][1]
+    assert only_d1["city"][1]["events_held"] == 2
+
+
 def test_freeze_is_idempotent(november):  # type: ignore[no-untyped-def]
     first = compute.freeze_month(NOV)
     rows = db.session.scalar(sa.select(sa.func.count(MonthlyTally.id)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -94,16 +95,30 @@ def _count(table_col: Any, *where: Any, group: Any = None) -> sa.Select:
     return sa.select(group, sa.func.count()).where(*where).group_by(group)
 
 
-def collect(month: date) -> tuple[dict[int, int], _Sheet]:
-    """Count the month per platform; returns (platform → district, the sheet)."""
+def collect(month: date, district_ids: Collection[int] | None = None,
+            ) -> tuple[dict[int, int], _Sheet]:
+    """Count the month per platform; returns (platform → district, the sheet).
+
+    ``district_ids`` limits the count to those districts' platforms (one city's districts
+    in a database that holds many); every query then starts from the district indexes.
+    """
     start, end = local_month_bounds(month.year, month.month)
     last_day = next_month(month) - timedelta(days=1)
     sheet = _Sheet()
     session = db.session
+    in_area: tuple[Any, ...] = ()
+    event_area: tuple[Any, ...] = ()
+    issue_area: tuple[Any, ...] = ()
+    if district_ids is not None:
+        ids = sorted(set(district_ids))
+        in_area = (Platform.district_id.in_(ids),)
+        event_area = (Event.platform_id.in_(
+            sa.select(Platform.id).where(Platform.district_id.in_(ids))),)
+        issue_area = (Issue.district_id.in_(ids),)
     platforms = session.execute(
         sa.select(Platform.id, Platform.district_id, Platform.established_on,
                   Platform.is_demonstration, Platform.demonstration_year, Platform.status)
-        .where(Platform.established_on <= last_day)
+        .where(Platform.established_on <= last_day, *in_area)
     ).all()
     districts = {row.id: row.district_id for row in platforms}
     for row in platforms:
@@ -115,7 +130,7 @@ def collect(month: date) -> tuple[dict[int, int], _Sheet]:
         if row.established_on >= month:
             counts["platforms_new"] += 1
 
-    held = (Event.status.in_(HELD), Event.starts_at >= start, Event.starts_at < end)
+    held = (Event.status.in_(HELD), Event.starts_at >= start, Event.starts_at < end, *event_area)
     sheet.add(session.execute(_count(Event.platform_id, *held)), "events_held")
     sheet.add_split(session.execute(
         sa.select(Event.platform_id, Event.category, sa.func.count()).where(*held)
@@ -124,7 +139,7 @@ def collect(month: date) -> tuple[dict[int, int], _Sheet]:
         sheet.counts[platform_id]["platforms_active"] = 1
     sheet.add(session.execute(_count(
         Event.platform_id, Event.status == EventStatus.CANCELLED, Event.starts_at >= start,
-        Event.starts_at < end)), "events_cancelled")
+        Event.starts_at < end, *event_area)), "events_cancelled")
     sheet.add(session.execute(
         sa.select(Event.platform_id, sa.func.count()).select_from(event_attendees)
         .join(Event, Event.id == event_attendees.c.event_id).where(*held)
@@ -133,10 +148,10 @@ def collect(month: date) -> tuple[dict[int, int], _Sheet]:
         sa.select(Event.platform_id, sa.func.sum(Event.resident_count)).where(*held)
         .group_by(Event.platform_id)), "resident_attendance")
 
-    raised = (Issue.created_at >= start, Issue.created_at < end)
+    raised = (Issue.created_at >= start, Issue.created_at < end, *issue_area)
     sheet.add(session.execute(_count(Issue.platform_id, *raised)), "issues_raised")
     resolved = (Issue.status == IssueStatus.RESOLVED, Issue.resolved_at >= start,
-                Issue.resolved_at < end)
+                Issue.resolved_at < end, *issue_area)
     sheet.add(session.execute(_count(Issue.platform_id, *resolved)), "issues_resolved")
     for where, metric in ((raised, "issues_raised"), (resolved, "issues_resolved")):
         for column, dimension in ((Issue.category, "category"), (Issue.kind, "kind")):
@@ -152,15 +167,15 @@ def collect(month: date) -> tuple[dict[int, int], _Sheet]:
                          IssueUpdate.to_status == IssueStatus.PLANNED).scalar_subquery())
     sheet.add(session.execute(_count(
         Issue.platform_id, Issue.status == IssueStatus.PLANNED, planned_at >= start,
-        planned_at < end)), "issues_planned")
+        planned_at < end, *issue_area)), "issues_planned")
     for status, metric in ((IssueStatus.CONSTRAINED, "issues_constrained"),
                            (IssueStatus.REJECTED, "issues_rejected")):
         sheet.add(session.execute(_count(
             Issue.platform_id, Issue.status == status, Issue.closed_at >= start,
-            Issue.closed_at < end)), metric)
+            Issue.closed_at < end, *issue_area)), metric)
 
     open_at_end = (Issue.created_at < end,
-                   sa.or_(Issue.closed_at.is_(None), Issue.closed_at >= end))
+                   sa.or_(Issue.closed_at.is_(None), Issue.closed_at >= end), *issue_area)
     sheet.add(session.execute(_count(Issue.platform_id, *open_at_end)), "issues_backlog_end")
     sheet.add(session.execute(_count(
         Issue.platform_id, *open_at_end, sa.or_(
@@ -170,7 +185,7 @@ def collect(month: date) -> tuple[dict[int, int], _Sheet]:
 
     for platform_id, satisfaction, n in session.execute(
             sa.select(Issue.platform_id, Issue.satisfaction, sa.func.count())
-            .where(Issue.rated_at >= start, Issue.rated_at < end)
+            .where(Issue.rated_at >= start, Issue.rated_at < end, *issue_area)
             .group_by(Issue.platform_id, Issue.satisfaction)):
         sheet.counts[platform_id]["satisfaction_rated"] += n
         sheet.counts[platform_id][f"satisfaction_{Satisfaction(satisfaction).value}"] += n
@@ -200,10 +215,14 @@ def finish(counts: Counter[str], days: list[float]) -> dict[str, Any]:
     return metrics
 
 
-def compute_month(month: date) -> dict[str, tuple[Scope, dict[str, Any]]]:
-    """The month's metrics for the city, every district and every platform, by scope key."""
+def compute_month(month: date, district_ids: Collection[int] | None = None,
+                  ) -> dict[str, tuple[Scope, dict[str, Any]]]:
+    """The month's metrics for the city, every district and every platform, by scope key.
+
+    With ``district_ids``, only those districts and their platforms; "city" is then their sum.
+    """
     month = month_start(month)
-    districts, sheet = collect(month)
+    districts, sheet = collect(month, district_ids)
     result: dict[str, tuple[Scope, dict[str, Any]]] = {}
     by_district: dict[int, Counter[str]] = defaultdict(Counter)
     days_by_district: dict[int, list[float]] = defaultdict(list)

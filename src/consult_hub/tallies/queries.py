@@ -139,8 +139,11 @@ def _by_month(rows: list[Any], this_month: date) -> dict[date, dict[str, Metrics
     return {month: keys for month, keys in frozen.items() if "city" in keys}
 
 
-def _live(month: date) -> dict[str, Metrics]:
-    return {key: metrics for key, (_scope, metrics) in compute.compute_month(month).items()}
+def _live(month: date, scope: ReportScope) -> dict[str, Metrics]:
+    """A month not frozen yet, counted now: the whole city, or only the scope's district."""
+    district_ids = None if scope.is_city else [scope.district.id]  # type: ignore[union-attr]
+    return {key: metrics
+            for key, (_scope, metrics) in compute.compute_month(month, district_ids).items()}
 
 
 def load_year(year: int, scope: ReportScope, now: datetime) -> YearReport:
@@ -154,7 +157,7 @@ def load_year(year: int, scope: ReportScope, now: datetime) -> YearReport:
     wanted = (MonthlyTally.scope == TallyScope.DISTRICT if scope.is_city
               else MonthlyTally.scope_key == scope.key)
     frozen = _by_month(_frozen_rows(months[0], months[-1], wanted), current_month(now))
-    by_month = {month: frozen.get(month) or _live(month) for month in months}
+    by_month = {month: frozen.get(month) or _live(month, scope) for month in months}
     rows = [MonthRow(month, by_month[month].get(scope.key) or zero_metrics(),
                      month not in frozen) for month in months]
     per_district = [(area, year_totals([by_month[m].get(f"district:{area.id}") or zero_metrics()
@@ -176,7 +179,7 @@ def load_month(month: date, scope: ReportScope, now: datetime, *,
     else:
         wanted = MonthlyTally.scope_key == scope.key
     frozen = _by_month(_frozen_rows(month, month, wanted), current_month(now)).get(month)
-    keyed = frozen or _live(month)
+    keyed = frozen or _live(month, scope)
     report = MonthReport(month, scope, keyed.get(scope.key) or zero_metrics(), frozen is None)
     report.districts = [(area, keyed.get(f"district:{area.id}") or zero_metrics())
                         for area in areas]
