@@ -10,8 +10,4 @@ ROUTES = [
     Route("auth.logout", lambda w: "/logout",
           expect={"anonymous": LOGIN, "admin": OK, "district_admin": OK,
                   "other_district_admin": OK, "coordinator": OK, "other_coordinator": OK}),
-    Route("main.set_locale", lambda w: "/locale/en", data=lambda w: {"next": "/"},
-          expect={role: OK for role in ("anonymous", "admin", "district_admin",
-                                        "other_district_admin", "coordinator",
-                                        "other_coordinator")}),
 ]

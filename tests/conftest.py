@@ -58,6 +58,9 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "SECRET_KEY": "test-secret",
         "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
         "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
+        # The public page cache stays on, as in production; tests write through other
+        # connections too, so a worker re-reads the site version on every request.
+        "PAGE_CACHE_RECHECK_SECONDS": 0,
     })
     with app.app_context():
         from flask_migrate import upgrade
@@ -73,9 +76,11 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 def _clean_database(app: Flask) -> Iterator[None]:
     yield
     limiter.reset()  # every test starts with fresh rate limits
+    if "page_cache" in app.extensions:
+        app.extensions["page_cache"].clear()  # the DELETEs below bypass the site version
     with app.app_context():
         db.session.remove()
-        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        tables = [t.name for t in reversed(db.metadata.sorted_tables) if t.name != "site_versions"]
         # DELETE beats TRUNCATE on tables this small (TRUNCATE rewrites files).
         with db.engine.begin() as conn:
             for name in tables:
@@ -100,8 +105,15 @@ def runner(app: Flask):  # type: ignore[no-untyped-def]
 
 
 def csrf_token(client: FlaskClient, path: str) -> str:
-    """Fetch a page and return the CSRF token of its form, as a browser would."""
+    """Fetch a page and return the CSRF token of its form, as a browser would.
+
+    The token belongs to the session, not the page: where a page has no form for this
+    visitor ("/" has one, sign out, only for a signed-in user), the sign-in page's token
+    stands in, as a forged or replayed post would need one too.
+    """
     page = client.get(path)
+    if 'name="csrf_token"' not in page.text:
+        page = client.get("/login")
     field = re.search(r'<input[^>]*name="csrf_token"[^>]*>', page.text)
     match = field and re.search(r'value="([^"]+)"', field.group(0))
     assert match, f"no CSRF token on {path}"

@@ -156,7 +156,7 @@ def test_public_pages_meet_wcag_22_aa(app: Flask, browser: Any, live_server: str
         page = context.new_page()
         page.goto(live_server + "/")
         if locale == "en":  # the language switch in the header, as a visitor would use it
-            page.click("button[lang=en]")
+            page.click(".lang-switch a[lang=en]")
             page.wait_for_load_state()
             assert page.locator("html").get_attribute("lang") == "en"
         reports = []

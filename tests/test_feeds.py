@@ -172,6 +172,44 @@ def test_an_empty_calendar_still_parses(client: FlaskClient) -> None:
     assert str(calendar["VERSION"]) == "2.0"
 
 
+def test_text_survives_escaping_and_folding(app: Flask, client: FlaskClient,
+                                            make: Callable[..., Any]) -> None:
+    """Separators, backslashes, line breaks and long Chinese text come back as entered."""
+    platform = make("platform")
+    topic = "议事会;第二场,关于\\路径 C:\\temp 与 English words"
+    location = "社区党群服务中心" * 9 + "(三楼)"
+    make("event", platform_id=platform.id, topic=topic, location=location,
+         agenda="一、通报情况\n二、居民发言;三、部门回应,四、总结")
+    answer = client.get(f"/feeds/platforms/{platform.id}.ics")
+    lines = answer.data.split(b"\r\n")
+    assert all(len(line) <= 75 for line in lines), "a content line longer than 75 octets"
+    for line in lines:
+        line.decode("utf-8")  # folding never splits a character
+    event = icalendar.Calendar.from_ical(answer.data).walk("VEVENT")[0]
+    assert str(event["SUMMARY"]) == topic
+    assert str(event["LOCATION"]) == location
+    assert "一、通报情况\n二、居民发言;三、部门回应,四、总结" in str(event["DESCRIPTION"])
+
+
+def test_a_busy_calendar_keeps_what_is_coming(app: Flask, client: FlaskClient,
+                                              make: Callable[..., Any],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the recent past alone would fill the feed, the coming events still make it in."""
+    from consult_hub.feeds import queries
+
+    monkeypatch.setattr(queries, "MAX_EVENTS", 3)
+    platform = make("platform")
+    now = utcnow()
+    for days in (80, 60, 40, 20):
+        make("event", platform_id=platform.id, topic=f"{days}天前", status=EventStatus.HELD,
+             starts_at=now - timedelta(days=days), ends_at=now - timedelta(days=days, hours=-2))
+    make("event", platform_id=platform.id, topic="明天的议事会",
+         starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=1, hours=2))
+    summaries = [str(e["SUMMARY"]) for e in parse_calendar(
+        client, f"/feeds/platforms/{platform.id}.ics").walk("VEVENT")]
+    assert summaries == ["40天前", "20天前", "明天的议事会"]
+
+
 def test_outcomes_feed_lists_resolved_planned_and_constrained_problems(
         app: Flask, client: FlaskClient, make: Callable[..., Any]) -> None:
     platform = make("platform")

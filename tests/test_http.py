@@ -44,8 +44,8 @@ def test_every_response_carries_the_security_headers(client: FlaskClient, path: 
 
 
 def test_redirects_after_a_post_carry_them_too(client: FlaskClient) -> None:
-    token = csrf_token(client, "/")
-    answer = client.post("/locale/en", data={"csrf_token": token, "next": "/"})
+    token = csrf_token(client, "/login")
+    answer = client.post("/logout", data={"csrf_token": token})
     assert answer.status_code == 302
     assert answer.headers["Content-Security-Policy"] == CSP
 
@@ -60,7 +60,7 @@ def test_hsts_only_behind_https(app: Flask, client: FlaskClient,
 def test_a_public_page_answers_304_until_its_data_changes(
         client: FlaskClient, make: Callable[..., Any]) -> None:
     etag = settled_etag(client, "/")
-    assert client.get("/").headers["Cache-Control"] == "private, no-cache"
+    assert client.get("/").headers["Cache-Control"] == "no-cache"  # no form, no session
     unchanged = revalidate(client, "/", etag)
     assert unchanged.status_code == 304 and unchanged.data == b""
     assert unchanged.headers["ETag"] == etag
@@ -75,25 +75,26 @@ def test_a_public_page_answers_304_until_its_data_changes(
 
 def test_the_csrf_token_of_a_revalidated_page_still_works(client: FlaskClient) -> None:
     """A 304 leaves the browser with its older copy of the page: that copy's forms must still post."""
-    first = client.get("/")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', first.text).group(1)  # type: ignore[union-attr]
-    etag = settled_etag(client, "/")
-    assert revalidate(client, "/", etag).status_code == 304
-    switched = client.post("/locale/en", data={"csrf_token": token, "next": "/"})
-    assert switched.status_code == 302
+    first = client.get("/login")
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', first.text).group(1)  # type: ignore[union-attr]
+    etag = settled_etag(client, "/login")
+    assert client.get("/login").headers["Cache-Control"] == "private, no-cache"
+    assert revalidate(client, "/login", etag).status_code == 304
+    posted = client.post("/logout", data={"csrf_token": token})
+    assert posted.status_code == 302  # a stale or missing token would answer 400
 
 
 def test_another_visitor_never_gets_a_304_for_someone_elses_page(app: Flask) -> None:
-    """The page embeds a session-bound token, so the ETag is per session."""
+    """A page with a form embeds a session-bound token, so its ETag is per session."""
     alice, bob = app.test_client(), app.test_client()
-    etag = settled_etag(alice, "/")
-    settled_etag(bob, "/")
-    assert revalidate(bob, "/", etag).status_code == 200
+    etag = settled_etag(alice, "/login")
+    settled_etag(bob, "/login")
+    assert revalidate(bob, "/login", etag).status_code == 200
 
 
 def test_changing_the_language_changes_the_etag(client: FlaskClient) -> None:
     etag = settled_etag(client, "/")
-    client.post("/locale/en", data={"csrf_token": csrf_token(client, "/"), "next": "/"})
+    assert client.get("/locale/en?next=/").status_code == 302
     answer = revalidate(client, "/", etag)
     assert answer.status_code == 200 and answer.headers["ETag"] != etag
 

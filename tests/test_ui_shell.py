@@ -22,7 +22,7 @@ def assert_in_layout(html: str) -> None:
     assert '<main id="main"' in html
     assert "一线协商·共同缔造" in html
     assert '<span class="brand-city">' in html
-    assert 'action="/locale/zh"' in html and 'formaction="/locale/en"' in html
+    assert 'href="/locale/zh?next=' in html and 'href="/locale/en?next=' in html
 
 
 def assert_no_inline_code(html: str) -> None:
@@ -51,13 +51,18 @@ def test_home_shows_the_years_figures_inside_the_layout(
 
 
 def test_language_switch_returns_to_the_page_in_english(client: FlaskClient) -> None:
-    token = csrf_token(client, "/login")
-    assert '<input type="hidden" name="next" value="/login">' in client.get("/login").text
-    answer = client.post("/locale/en", data={"csrf_token": token, "next": "/login"})
+    assert 'href="/locale/en?next=/login"' in client.get("/login").text
+    answer = client.get("/locale/en?next=/login")
     assert answer.status_code == 302 and answer.headers["Location"] == "/login"
     html = client.get("/login").text
     assert '<html lang="en">' in html
-    assert re.search(r'<button type="submit" lang="en"[^>]*aria-pressed="true"', html)
+    assert re.search(r'<a href="/locale/en\?next=/login" lang="en"[^>]*aria-current="true"', html)
+
+
+def test_language_switch_never_sends_a_visitor_off_the_site(client: FlaskClient) -> None:
+    for target in ("https://evil.example/", "//evil.example/", "javascript:alert(1)"):
+        answer = client.get("/locale/en", query_string={"next": target})
+        assert answer.status_code == 302 and answer.headers["Location"] == "/"
 
 
 def test_login_page_has_labelled_fields_and_a_csrf_token(client: FlaskClient) -> None:

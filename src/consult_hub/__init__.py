@@ -27,11 +27,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     os.makedirs(app.instance_path, exist_ok=True)
     _check_secret_key(app)
-    if app.config["TRUSTED_PROXIES"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     from consult_hub import extensions, models  # noqa: F401  (every table on the metadata)
     from consult_hub.core import sqlite  # noqa: F401  (connection pragmas)
@@ -61,6 +56,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     init_templating(app)
     init_http(app)
+
+    from consult_hub.core.pagecache import init_page_cache
+
+    init_page_cache(app)  # inside ProxyFix (below), so the cache key sees the real host/scheme
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     from consult_hub.cli import register_cli
 

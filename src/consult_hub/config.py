@@ -87,6 +87,10 @@ class Config:
         # Reverse proxies in front of the app (each sets X-Forwarded-For/-Proto); 0 = none.
         # Rate limits and audit IPs need the real client address behind a proxy.
         self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
+        # Public pages for anonymous visitors are kept in memory this long (0 = off); another
+        # process's write shows within PAGE_CACHE_RECHECK_SECONDS (core/pagecache.py).
+        self.PAGE_CACHE_SECONDS = float(os.environ.get("PAGE_CACHE_SECONDS", 60))
+        self.PAGE_CACHE_RECHECK_SECONDS = float(os.environ.get("PAGE_CACHE_RECHECK_SECONDS", 1))
         # A platform with no held event for this many days counts as inactive.
         self.INACTIVE_DAYS = int(os.environ.get("INACTIVE_DAYS", 90))
 

@@ -5,10 +5,13 @@ Public pages answer anonymous visitors with a weak ETag computed from the body a
 304 while nothing changed. Pages for signed-in users, and pages showing a one-time
 message, are never stored (``private, no-store``).
 
-Every page embeds a CSRF token (the language switch is a form) that Flask-WTF re-signs
-with the current second, so the token is left out of the ETag; the session's raw token
-goes in instead. A 304 thus only reaches a browser holding the same session, whose
-cached token is still valid (tokens do not expire: ``WTF_CSRF_TIME_LIMIT = None``).
+A page with a form embeds a CSRF token that Flask-WTF re-signs with the current second,
+so the token is left out of the ETag; the session's raw token goes in instead. A 304 thus
+only reaches a browser holding the same session, whose cached token is still valid
+(tokens do not expire: ``WTF_CSRF_TIME_LIMIT = None``).
+
+Views marked ``@shared_page`` whose answer is bound to no session are also kept in the
+public page cache (core/pagecache.py) and served from memory to the next anonymous visitor.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from flask.wrappers import Response
 from flask_login import current_user
 
 from consult_hub.auth.decorators import PUBLIC
+from consult_hub.core import pagecache
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -83,12 +87,19 @@ def cache_policy(response: Response) -> Response:
     # A page tied to the visitor's session (CSRF token, language) is theirs alone.
     bound_to_session = session.modified or bool(session)
     response.headers["Cache-Control"] = "private, no-cache" if bound_to_session else "no-cache"
+    if not bound_to_session and _shared_view():
+        request.environ[pagecache.ENVIRON_FLAG] = True  # the same for every anonymous visitor
     return response.make_conditional(request)
 
 
 def _public_view() -> bool:
     view = current_app.view_functions.get(request.endpoint or "")
     return getattr(view, "access", None) == PUBLIC
+
+
+def _shared_view() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "shared_page", False))
 
 
 def _signed_in() -> bool:

@@ -56,6 +56,8 @@ class Event(TimestampMixin, Base):
                            name="held_has_time"),
         sa.Index("ix_events_platform_id_starts_at", "platform_id", "starts_at"),
         sa.Index("ix_events_status_starts_at", "status", "starts_at"),
+        # Newest first across the city: the public list of past events and its deep pages.
+        sa.Index("ix_events_starts_at_id", "starts_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

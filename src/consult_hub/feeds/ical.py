@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -28,40 +29,93 @@ def build_calendar(
     uid_domain: str,
     event_url: Callable[[int], str | None],
 ) -> bytes:
-    """Serialise ``events`` as one VCALENDAR with the zone's VTIMEZONE."""
-    calendar = icalendar.Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", name)
-    calendar.add("x-wr-timezone", zone.key)
-    calendar.add("x-published-ttl", "PT6H")  # the same interval, for clients that read this one
-    calendar.add("refresh-interval", REFRESH)
-    calendar.add_component(icalendar.Timezone.from_tzid(zone.key))
+    """Serialise ``events`` as one VCALENDAR with the zone's VTIMEZONE.
+
+    Written directly (RFC 5545 escaping and line folding) rather than through the icalendar
+    package's object model, which took about a millisecond per event: two seconds for a
+    city's feed. The tests read every feed back with the icalendar parser.
+    """
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        f"PRODID:{_text(PRODID)}",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        f"X-WR-CALNAME:{_text(name)}",
+        f"X-WR-TIMEZONE:{zone.key}",
+        "X-PUBLISHED-TTL:PT6H",  # the same interval, for clients that read this one
+        f"REFRESH-INTERVAL;VALUE=DURATION:{_duration(REFRESH)}",
+    ]
+    chunks = ["\r\n".join(_fold(line) for line in lines), "\r\n", _vtimezone(zone.key)]
     for event in events:
-        calendar.add_component(_vevent(event, zone, uid_domain, event_url(event.id)))
-    return calendar.to_ical()
+        chunks.append(_vevent(event, zone, uid_domain, event_url(event.id)))
+    chunks.append("END:VCALENDAR\r\n")
+    return "".join(chunks).encode("utf-8")
 
 
-def _vevent(event: Event, zone: ZoneInfo, uid_domain: str, url: str | None) -> icalendar.Event:
-    vevent = icalendar.Event()
-    vevent.add("uid", event_uid(event.id, uid_domain))
-    vevent.add("dtstamp", event.updated_at)
-    vevent.add("created", event.created_at)
-    vevent.add("last-modified", event.updated_at)
-    vevent.add("sequence", event.sequence)
-    vevent.add("dtstart", event.starts_at.astimezone(zone))
-    vevent.add("dtend", event.ends_at.astimezone(zone))
-    vevent.add("summary", event.topic)
-    vevent.add("location", event.location)
-    vevent.add("description", _description(event))
-    vevent.add("categories", [event.category.label])
+def _vevent(event: Event, zone: ZoneInfo, uid_domain: str, url: str | None) -> str:
     cancelled = event.status is EventStatus.CANCELLED
-    vevent.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    tzid = f";TZID={zone.key}"
+    lines = [
+        "BEGIN:VEVENT",
+        f"UID:{_text(event_uid(event.id, uid_domain))}",
+        f"DTSTAMP:{_utc(event.updated_at)}",
+        f"CREATED:{_utc(event.created_at)}",
+        f"LAST-MODIFIED:{_utc(event.updated_at)}",
+        f"SEQUENCE:{int(event.sequence or 0)}",
+        f"DTSTART{tzid}:{event.starts_at.astimezone(zone):%Y%m%dT%H%M%S}",
+        f"DTEND{tzid}:{event.ends_at.astimezone(zone):%Y%m%dT%H%M%S}",
+        f"SUMMARY:{_text(event.topic)}",
+        f"LOCATION:{_text(event.location)}",
+        f"DESCRIPTION:{_text(_description(event))}",
+        f"CATEGORIES:{_text(str(event.category.label))}",
+        f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}",
+    ]
     if url:
-        vevent.add("url", url)
-    return vevent
+        lines.append(f"URL:{url}")
+    lines.append("END:VEVENT")
+    return "".join(_fold(line) + "\r\n" for line in lines)
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", ";": "\\;", ",": "\\,", "\n": "\\n"})
+_CONTROLS = dict.fromkeys(c for c in range(32) if c not in (9, 10))  # RFC 5545 forbids them
+
+
+def _text(value: str | None) -> str:
+    """A TEXT value: backslash, semicolon, comma and newline escaped, other controls dropped."""
+    text = (value or "").replace("\r\n", "\n").replace("\r", "\n")
+    return text.translate(_CONTROLS).translate(_ESCAPES)
+
+
+def _fold(line: str) -> str:
+    """Fold a content line at 75 octets, never inside a UTF-8 character (RFC 5545 3.1)."""
+    if len(line.encode("utf-8")) <= 75:
+        return line
+    parts, current, size, limit = [], [], 0, 75
+    for char in line:
+        width = len(char.encode("utf-8"))
+        if size + width > limit:
+            parts.append("".join(current))
+            current, size, limit = [], 0, 74  # continuation lines start with a space
+        current.append(char)
+        size += width
+    parts.append("".join(current))
+    return "\r\n ".join(parts)
+
+
+def _utc(value: datetime) -> str:
+    return f"{value.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def _duration(value: timedelta) -> str:
+    hours, seconds = divmod(int(value.total_seconds()), 3600)
+    return f"PT{hours}H" + (f"{seconds // 60}M" if seconds else "")
+
+
+@lru_cache(maxsize=8)
+def _vtimezone(key: str) -> str:
+    """The zone's VTIMEZONE, built once by the icalendar package."""
+    return icalendar.Timezone.from_tzid(key).to_ical().decode("utf-8")
 
 
 def _description(event: Event) -> str:

@@ -23,21 +23,27 @@ MAX_OUTCOMES = 50
 
 def calendar_events(*, platform_id: int | None = None, district_id: int | None = None,
                     now: datetime | None = None) -> list[Event]:
-    """Events of every status from ``PAST_DAYS`` ago on, oldest first, with their platform."""
-    since = (now or utcnow()) - timedelta(days=PAST_DAYS)
-    stmt = (
-        sa.select(Event)
-        .options(joinedload(Event.platform))
-        .where(Event.starts_at >= since)
-        .order_by(Event.starts_at, Event.id)
-        .limit(MAX_EVENTS)
-    )
+    """Events of every status from ``PAST_DAYS`` ago on, oldest first, with their platform.
+
+    At most ``MAX_EVENTS``: what is coming first (soonest first), then the recent past
+    (latest first), so that a busy feed never drops tomorrow's events for last quarter's.
+    """
+    now = now or utcnow()
+    since = now - timedelta(days=PAST_DAYS)
+    stmt = sa.select(Event).options(joinedload(Event.platform))
     if platform_id is not None:
         stmt = stmt.where(Event.platform_id == platform_id)
     if district_id is not None:
         stmt = stmt.where(Event.platform_id.in_(
             sa.select(Platform.id).where(Platform.district_id == district_id)))
-    return list(db.session.scalars(stmt).unique())
+    coming = list(db.session.scalars(
+        stmt.where(Event.starts_at >= now).order_by(Event.starts_at, Event.id)
+        .limit(MAX_EVENTS)).unique())
+    past = list(db.session.scalars(
+        stmt.where(Event.starts_at >= since, Event.starts_at < now)
+        .order_by(Event.starts_at.desc(), Event.id.desc())
+        .limit(MAX_EVENTS - len(coming))).unique()) if len(coming) < MAX_EVENTS else []
+    return [*reversed(past), *coming]
 
 
 def district_by_code(code: str) -> Area | None:

@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from consult_hub.auth.decorators import public
+from consult_hub.core.pagecache import shared_page
 from consult_hub.core.i18n import city_name
 from consult_hub.core.timefmt import local_zone
 from consult_hub.extensions import db
@@ -24,12 +25,14 @@ ATOM_TYPE = "application/atom+xml; charset=utf-8"
 
 @bp.route("/")
 @public
+@shared_page
 def index():  # type: ignore[no-untyped-def]
     return render_template("feeds/index.html", districts=platform_queries.districts())
 
 
 @bp.route("/events.ics")
 @public
+@shared_page
 def city_events():  # type: ignore[no-untyped-def]
     name = _("%(city)s协商议事活动", city=city_name())
     return _calendar(name, queries.calendar_events(), "events.ics")
@@ -37,6 +40,7 @@ def city_events():  # type: ignore[no-untyped-def]
 
 @bp.route("/districts/<code>.ics")
 @public
+@shared_page
 def district_events(code: str):  # type: ignore[no-untyped-def]
     district = queries.district_by_code(code)
     if district is None:
@@ -47,6 +51,7 @@ def district_events(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/platforms/<int:platform_id>.ics")
 @public
+@shared_page
 def platform_events(platform_id: int):  # type: ignore[no-untyped-def]
     platform = db.get_or_404(Platform, platform_id)
     name = _("%(name)s协商议事活动", name=platform.name)
@@ -56,6 +61,7 @@ def platform_events(platform_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/outcomes.atom")
 @public
+@shared_page
 def outcomes():  # type: ignore[no-untyped-def]
     city = city_name()
     info = atom.FeedInfo(

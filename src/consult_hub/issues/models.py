@@ -76,6 +76,11 @@ class Issue(TimestampMixin, Base):
         sa.Index("ix_issues_district_id_status", "district_id", "status"),
         sa.Index("ix_issues_department_id_status", "department_id", "status"),
         sa.Index("ix_issues_resolved_at", "resolved_at"),
+        # The staff list, newest first, and the month's problems raised (tallies).
+        sa.Index("ix_issues_created_at_id", "created_at", "id"),
+        # Outcomes newest first (public list, home page, Atom feed): the same expression as
+        # public.queries._outcome_time, so both databases walk the index instead of sorting.
+        sa.Index("ix_issues_outcome_time", sa.text("coalesce(closed_at, updated_at)"), "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask_login import current_user
 
 from consult_hub.auth.decorators import public, staff_required
+from consult_hub.core.pagecache import shared_page
 
 from consult_hub.core.db import utcnow
 from consult_hub.core.security import safe_next
@@ -18,6 +19,7 @@ bp = Blueprint("main", __name__)
 
 @bp.route("/")
 @public
+@shared_page
 def index():  # type: ignore[no-untyped-def]
     years = queries.headline_years()
     year = request.args.get("year", type=int)
@@ -43,9 +45,10 @@ def dashboard():  # type: ignore[no-untyped-def]
                            today=local_today(now))
 
 
-@bp.route("/locale/<code>", methods=["POST"])
+@bp.route("/locale/<code>")
 @public
 def set_locale(code: str):  # type: ignore[no-untyped-def]
+    """Remember the visitor's language (a link: nothing to protect, and no token on every page)."""
     if code in current_app.config["LANGUAGES"]:
         session["locale"] = code
-    return redirect(safe_next(request.form.get("next")) or url_for("main.index"))
+    return redirect(safe_next(request.args.get("next")) or url_for("main.index"))

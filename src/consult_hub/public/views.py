@@ -24,6 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from consult_hub.areas.models import Area
 from consult_hub.auth.decorators import public
+from consult_hub.core.pagecache import shared_page
 from consult_hub.core.forms import select_choices
 from consult_hub.core.categories import Category
 from consult_hub.core.db import utcnow
@@ -106,6 +107,7 @@ def too_many_requests(error):  # type: ignore[no-untyped-def]
 
 @bp.route("/platforms")
 @public
+@shared_page
 def platforms():  # type: ignore[no-untyped-def]
     districts = platform_queries.districts()
     district_id = _chosen("district", districts)
@@ -126,6 +128,7 @@ def platforms():  # type: ignore[no-untyped-def]
 
 @bp.route("/platforms/<int:platform_id>")
 @public
+@shared_page
 def platform(platform_id: int):  # type: ignore[no-untyped-def]
     found = queries.platform_page(platform_id)
     if found is None:
@@ -147,6 +150,7 @@ def platform(platform_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/events")
 @public
+@shared_page
 def events():  # type: ignore[no-untyped-def]
     when = "past" if request.args.get("when") == "past" else "upcoming"
     districts = platform_queries.districts()
@@ -160,6 +164,7 @@ def events():  # type: ignore[no-untyped-def]
 
 @bp.route("/events/<int:event_id>")
 @public
+@shared_page
 def event(event_id: int):  # type: ignore[no-untyped-def]
     found = queries.event_page(event_id)
     if found is None:
@@ -173,6 +178,7 @@ def event(event_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/outcomes")
 @public
+@shared_page
 def outcomes():  # type: ignore[no-untyped-def]
     districts = platform_queries.districts()
     district_id = _chosen("district", districts)
@@ -191,6 +197,7 @@ def outcomes():  # type: ignore[no-untyped-def]
 
 @bp.route("/issues/<reference>")
 @public
+@shared_page
 def issue(reference: str):  # type: ignore[no-untyped-def]
     canonical = queries.normalise_reference(reference)
     found = queries.issue_by_reference(canonical)

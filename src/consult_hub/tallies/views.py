@@ -19,6 +19,7 @@ from flask_login import current_user
 
 from consult_hub.areas.models import Area
 from consult_hub.auth.decorators import public, roles_required
+from consult_hub.core.pagecache import shared_page
 from consult_hub.auth.models import Role
 from consult_hub.auth.scopes import (
     can_choose_district,
@@ -139,18 +140,21 @@ def _public_scope() -> ReportScope:
 
 @bp.route("/reports")
 @public
+@shared_page
 def public_index():  # type: ignore[no-untyped-def]
     return _index(public=True)
 
 
 @bp.route("/reports/<int:year>")
 @public
+@shared_page
 def public_year(year: int):  # type: ignore[no-untyped-def]
     return _year_page(year, _public_scope(), public=True)
 
 
 @bp.route("/reports/<int:year>/<int(fixed_digits=2):month>")
 @public
+@shared_page
 def public_month(year: int, month: int):  # type: ignore[no-untyped-def]
     return _month_page(_month_of(year, month), _public_scope(), public=True)
 

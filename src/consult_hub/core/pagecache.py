@@ -1,0 +1,286 @@
+"""A shared cache of public pages for anonymous visitors, invalidated by every write.
+
+Most traffic is residents reading the same public pages. Rendering one costs a few
+queries and a template; serving it again from memory costs a dictionary lookup. The
+cache sits in front of Flask (a WSGI middleware), so a hit skips routing, the session,
+the database and the template altogether.
+
+What is cached: a ``200`` answer to an anonymous ``GET`` (no session or remember cookie,
+no ``Authorization`` header) of a view marked ``@shared_page``, that set no cookie and
+showed no one-time message. The key is the host, scheme, path and query string; the
+locale needs no place in it because an anonymous visitor without a session always gets
+the default language (choosing another one puts it in the session, which bypasses the cache).
+
+Invalidation: every transaction that writes a table residents can see (anything but
+users, tokens, notifications and the audit log) bumps the one row of ``site_versions``
+as its last statement before COMMIT. Cached pages carry the version they were rendered
+at; a worker reads the current version at most every ``PAGE_CACHE_RECHECK_SECONDS``
+(and at once after its own writes), so another worker's or host's write shows within
+that interval. ``PAGE_CACHE_SECONDS`` bounds an entry's life, for what changes with the
+clock alone (an event moving from "upcoming" to "past"). ``PAGE_CACHE_SECONDS=0`` turns
+the cache off.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from consult_hub.core.db import Base, UTCDateTime, utcnow
+
+F = TypeVar("F", bound=Callable[..., Any])
+ENVIRON_FLAG = "consult_hub.shared_page"
+# Tables no public page shows: writing them leaves cached pages valid.
+PRIVATE_TABLES = frozenset({"users", "api_tokens", "notifications", "audit_log",
+                            "reference_counters", "site_versions"})
+MAX_ENTRIES = 4000
+MAX_BODY_BYTES = 2 * 1024 * 1024
+_CHANGED = "pagecache.changed"
+
+
+class SiteVersion(Base):
+    """One row: bumped by every transaction that changes what the public site shows."""
+
+    __tablename__ = "site_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+def shared_page(view: F) -> F:
+    """Mark a public view whose anonymous answer may be served to every anonymous visitor."""
+    view.shared_page = True  # type: ignore[attr-defined]
+    return view
+
+
+# --- Writers: note public changes during the transaction, bump the version at its end. ------
+
+
+def _note_flush(session: Session, _context: Any) -> None:
+    if session.info.get(_CHANGED):
+        return
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        table = getattr(instance, "__tablename__", None)
+        if table not in PRIVATE_TABLES and (instance not in session.dirty
+                                            or session.is_modified(instance)):
+            session.info[_CHANGED] = True
+            return
+
+
+def _note_statement(state: Any) -> None:
+    """Bulk INSERT/UPDATE/DELETE through the session (upserts, bulk updates, text DML)."""
+    session = state.session
+    if session.info.get(_CHANGED) or state.is_select:
+        return
+    statement = state.statement
+    table = getattr(statement, "table", None)
+    if table is not None:
+        if getattr(table, "name", None) not in PRIVATE_TABLES:
+            session.info[_CHANGED] = True
+        return
+    if isinstance(statement, sa.TextClause):
+        words = statement.text.lstrip().split(None, 3)
+        if words and words[0].upper() in {"INSERT", "UPDATE", "DELETE"}:
+            target = (words[2] if words[0].upper() != "UPDATE" else words[1]).strip('"')
+            if target not in PRIVATE_TABLES:
+                session.info[_CHANGED] = True
+
+
+def _bump_before_commit(session: Session) -> None:
+    session.flush()  # so that _note_flush has seen everything this transaction writes
+    if not session.info.get(_CHANGED):
+        return
+    connection = session.connection()
+    bumped = connection.execute(
+        sa.update(SiteVersion).where(SiteVersion.id == 1)
+        .values(version=SiteVersion.version + 1, changed_at=utcnow()))
+    if not bumped.rowcount:
+        connection.execute(sa.insert(SiteVersion).values(id=1, version=1, changed_at=utcnow()))
+
+
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_CHANGED, False):
+        for cache in list(_CACHES):
+            cache.forget_version()
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
+
+
+_listening = False
+
+
+def listen_for_writes() -> None:
+    """Install the session hooks once per process (every Session: web, API, scheduler, CLI)."""
+    global _listening
+    if _listening:
+        return
+    event.listen(Session, "after_flush", _note_flush)
+    event.listen(Session, "do_orm_execute", _note_statement)
+    event.listen(Session, "before_commit", _bump_before_commit)
+    event.listen(Session, "after_commit", _after_commit)
+    event.listen(Session, "after_rollback", _after_rollback)
+    _listening = True
+
+
+# --- Readers: the WSGI middleware. ---------------------------------------------------------
+
+
+@dataclass
+class Entry:
+    version: int
+    expires: float
+    status: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    etag: str | None
+
+
+_CACHES: list[PageCache] = []
+
+
+class PageCache:
+    """WSGI middleware serving shared public pages from memory (one cache per process)."""
+
+    def __init__(self, app: Flask, wsgi_app: Callable[..., Any]) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.ttl = float(app.config.get("PAGE_CACHE_SECONDS", 0))
+        self.recheck = float(app.config.get("PAGE_CACHE_RECHECK_SECONDS", 1.0))
+        self.cookie_names = (app.config.get("SESSION_COOKIE_NAME", "session") + "=",
+                             app.config.get("REMEMBER_COOKIE_NAME", "remember_token") + "=")
+        self.entries: OrderedDict[tuple[str, ...], Entry] = OrderedDict()
+        self.lock = threading.Lock()
+        self._version: int | None = None
+        self._checked = float("-inf")
+        self._engine: sa.Engine | None = None
+        self.hits = self.misses = 0
+        _CACHES.append(self)
+
+    # The version -----------------------------------------------------------------------
+
+    def forget_version(self) -> None:
+        """This process wrote: read the version again before serving anything cached."""
+        self._checked = float("-inf")
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+        self.forget_version()
+
+    def current_version(self) -> int | None:
+        """The site version, read at most every ``recheck`` seconds; None if unreadable."""
+        now = time.monotonic()
+        if self._version is None or now - self._checked >= self.recheck:
+            if self._engine is None:
+                from consult_hub.extensions import db
+
+                with self.app.app_context():
+                    self._engine = db.engine
+            try:
+                with self._engine.connect() as connection:
+                    found = connection.execute(
+                        sa.select(SiteVersion.version).where(SiteVersion.id == 1)).scalar()
+            except sa.exc.DBAPIError:  # not migrated yet, or the database is away: no cache
+                self.app.logger.warning("page cache off for this request: no site version",
+                                        exc_info=True)
+                self._version = None
+                return None
+            self._version, self._checked = int(found or 0), now
+        return self._version
+
+    # WSGI --------------------------------------------------------------------------------
+
+    def _key(self, environ: dict[str, Any]) -> tuple[str, ...] | None:
+        if self.ttl <= 0 or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return None
+        if environ.get("HTTP_AUTHORIZATION"):
+            return None
+        cookies = environ.get("HTTP_COOKIE", "")
+        if cookies and any(name in cookies for name in self.cookie_names):
+            return None
+        return (environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", ""),
+                environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
+                environ.get("QUERY_STRING", ""))
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        key = self._key(environ)
+        if key is None:
+            return self.wsgi_app(environ, start_response)
+        version = self.current_version()
+        if version is None:
+            return self.wsgi_app(environ, start_response)
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is not None and (entry.version != version or entry.expires <= time.monotonic()):
+                del self.entries[key]
+                entry = None
+            if entry is not None:
+                self.entries.move_to_end(key)
+        if entry is not None:
+            self.hits += 1
+            return self._serve(entry, environ, start_response)
+        self.misses += 1
+        return self._render(key, version, environ, start_response)
+
+    def _serve(self, entry: Entry, environ: dict[str, Any],
+               start_response: Callable[..., Any]) -> Iterable[bytes]:
+        match = environ.get("HTTP_IF_NONE_MATCH")
+        if entry.etag and match and entry.etag in (tag.strip() for tag in match.split(",")):
+            headers = [(name, value) for name, value in entry.headers
+                       if name.lower() not in ("content-length", "content-type")]
+            start_response("304 NOT MODIFIED", headers)
+            return []
+        start_response(entry.status, entry.headers)
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [entry.body]
+
+    def _render(self, key: tuple[str, ...], version: int, environ: dict[str, Any],
+                start_response: Callable[..., Any]) -> Iterable[bytes]:
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured["status"], captured["headers"] = status, headers
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        body_iter = self.wsgi_app(environ, capture)
+        if not environ.get(ENVIRON_FLAG) or environ.get("REQUEST_METHOD") != "GET":
+            return body_iter
+        try:
+            body = b"".join(body_iter)
+        finally:
+            close = getattr(body_iter, "close", None)
+            if close is not None:
+                close()
+        headers = captured.get("headers", [])
+        if (captured.get("status", "").startswith("200") and len(body) <= MAX_BODY_BYTES
+                and not any(name.lower() == "set-cookie" for name, _ in headers)):
+            etag = next((value for name, value in headers if name.lower() == "etag"), None)
+            entry = Entry(version, time.monotonic() + self.ttl, captured["status"],
+                          list(headers), body, etag)
+            with self.lock:
+                self.entries[key] = entry
+                self.entries.move_to_end(key)
+                while len(self.entries) > MAX_ENTRIES:
+                    self.entries.popitem(last=False)
+        return [body]
+
+
+def init_page_cache(app: Flask) -> None:
+    """Listen for writes (always: other processes read the version) and wrap ``app``."""
+    listen_for_writes()
+    if float(app.config.get("PAGE_CACHE_SECONDS", 0)) > 0:
+        cache = PageCache(app, app.wsgi_app)
+        app.extensions["page_cache"] = cache
+        app.wsgi_app = cache  # type: ignore[method-assign]

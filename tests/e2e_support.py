@@ -1,0 +1,82 @@
+"""Pieces for browser tests: Debian's Chromium through Playwright, the test app on a live port.
+
+Same approach as tests/test_accessibility.py (which keeps its own copy): never a browser
+download, ``executable_path`` points at Debian's ``/usr/bin/chromium``, and a test that needs
+it skips with the reason when it is missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.serving import make_server
+
+from consult_hub.config import PROJECT_ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# Screenshots of browser tests: kept as artefacts (artifacts/ is ignored by git).
+ARTIFACTS = PROJECT_ROOT / "artifacts"
+
+# A phone as a coordinator or a resident holds it (the size of an iPhone 12–15), in Chinese.
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
+    "is_mobile": True, "has_touch": True, "locale": "zh-CN", "timezone_id": "Asia/Shanghai",
+}
+DESKTOP: dict[str, Any] = {
+    "viewport": {"width": 1280, "height": 800}, "locale": "zh-CN", "timezone_id": "Asia/Shanghai",
+}
+
+
+def chromium_missing() -> str | None:
+    """Why a browser test cannot run here, or None."""
+    if not Path(CHROMIUM).exists():
+        return f"Chromium not found at {CHROMIUM} (apt-get install chromium; `make test` does)"
+    return None
+
+
+@contextmanager
+def chromium(sync_api: Any) -> Iterator[Any]:
+    """Debian's Chromium, headless, through Playwright's sync API."""
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def serve(app: Flask) -> Iterator[str]:
+    """The app served over HTTP on a free port of 127.0.0.1, for the browser."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+def sideways_overflow(page: Any) -> int:
+    """How many CSS pixels the page is wider than the screen (a phone user must scroll sideways)."""
+    return int(page.evaluate(
+        "() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
+        " - window.innerWidth"))
+
+
+def shoot(page: Any, folder: Path, name: str) -> Path:
+    """A full-page screenshot ``folder/name.png``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
