@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import icalendar
-from flask_babel import gettext as _
+from flask_babel import get_translations
 
-from consult_hub.events.models import Event, EventStatus
+from consult_hub.core.categories import Category
+from consult_hub.core.i18n import N_
+from consult_hub.events.models import Event, EventFormat, EventStatus
 
 PRODID = "-//Consult Hub//一线协商·共同缔造//ZH"
 REFRESH = timedelta(hours=6)  # how often a calendar client should fetch the feed again
@@ -47,13 +50,15 @@ def build_calendar(
         f"REFRESH-INTERVAL;VALUE=DURATION:{_duration(REFRESH)}",
     ]
     chunks = ["\r\n".join(_fold(line) for line in lines), "\r\n", _vtimezone(zone.key)]
+    words = _Words.now()
     for event in events:
-        chunks.append(_vevent(event, zone, uid_domain, event_url(event.id)))
+        chunks.append(_vevent(event, zone, uid_domain, event_url(event.id), words))
     chunks.append("END:VCALENDAR\r\n")
     return "".join(chunks).encode("utf-8")
 
 
-def _vevent(event: Event, zone: ZoneInfo, uid_domain: str, url: str | None) -> str:
+def _vevent(event: Event, zone: ZoneInfo, uid_domain: str, url: str | None,
+            words: _Words) -> str:
     cancelled = event.status is EventStatus.CANCELLED
     tzid = f";TZID={zone.key}"
     lines = [
@@ -67,8 +72,8 @@ def _vevent(event: Event, zone: ZoneInfo, uid_domain: str, url: str | None) -> s
         f"DTEND{tzid}:{event.ends_at.astimezone(zone):%Y%m%dT%H%M%S}",
         f"SUMMARY:{_text(event.topic)}",
         f"LOCATION:{_text(event.location)}",
-        f"DESCRIPTION:{_text(_description(event))}",
-        f"CATEGORIES:{_text(str(event.category.label))}",
+        f"DESCRIPTION:{_text(_description(event, words))}",
+        f"CATEGORIES:{_text(words.categories[event.category])}",
         f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}",
     ]
     if url:
@@ -89,18 +94,18 @@ def _text(value: str | None) -> str:
 
 def _fold(line: str) -> str:
     """Fold a content line at 75 octets, never inside a UTF-8 character (RFC 5545 3.1)."""
-    if len(line.encode("utf-8")) <= 75:
+    data = line.encode("utf-8")
+    if len(data) <= 75:
         return line
-    parts, current, size, limit = [], [], 0, 75
-    for char in line:
-        width = len(char.encode("utf-8"))
-        if size + width > limit:
-            parts.append("".join(current))
-            current, size, limit = [], 0, 74  # continuation lines start with a space
-        current.append(char)
-        size += width
-    parts.append("".join(current))
-    return "\r\n ".join(parts)
+    parts, start, limit = [], 0, 75
+    while len(data) - start > limit:
+        cut = start + limit
+        while data[cut] & 0xC0 == 0x80:  # a continuation byte: back to the character's start
+            cut -= 1
+        parts.append(data[start:cut])
+        start, limit = cut, 74  # continuation lines start with a space
+    parts.append(data[start:])
+    return b"\r\n ".join(parts).decode("utf-8")
 
 
 def _utc(value: datetime) -> str:
@@ -118,15 +123,44 @@ def _vtimezone(key: str) -> str:
     return icalendar.Timezone.from_tzid(key).to_ical().decode("utf-8")
 
 
-def _description(event: Event) -> str:
+# Marked for the catalogue here; translated once per calendar (gettext per event was the
+# largest cost of a city's feed).
+PLATFORM_LINE = N_("协商平台:%(name)s")
+ADDRESS_LINE = N_("地址:%(address)s")
+FORMAT_LINE = N_("形式:%(format)s")
+CANCELLED_LINE = N_("本次活动已取消:%(reason)s")
+AGENDA_LINE = N_("议程:")
+
+
+@dataclass(frozen=True)
+class _Words:
+    """The calendar's fixed words in the current locale."""
+
+    platform: str
+    address: str
+    format: str
+    cancelled: str
+    agenda: str
+    formats: dict[EventFormat, str]
+    categories: dict[Category, str]
+
+    @classmethod
+    def now(cls) -> _Words:
+        tr = get_translations().gettext
+        return cls(tr(PLATFORM_LINE), tr(ADDRESS_LINE), tr(FORMAT_LINE), tr(CANCELLED_LINE),
+                   tr(AGENDA_LINE), {f: str(f.label) for f in EventFormat},
+                   {c: str(c.label) for c in Category})
+
+
+def _description(event: Event, words: _Words) -> str:
     """Platform, format and agenda: what a resident needs, nothing about people."""
     lines = [
-        _("协商平台:%(name)s", name=event.platform.name),
-        _("地址:%(address)s", address=event.platform.address),
-        _("形式:%(format)s", format=event.format.label),
+        words.platform % {"name": event.platform.name},
+        words.address % {"address": event.platform.address},
+        words.format % {"format": words.formats[event.format]},
     ]
     if event.status is EventStatus.CANCELLED:
-        lines.append(_("本次活动已取消:%(reason)s", reason=event.cancel_reason or ""))
+        lines.append(words.cancelled % {"reason": event.cancel_reason or ""})
     if event.agenda:
-        lines += ["", _("议程:"), event.agenda.strip()]
+        lines += ["", words.agenda, event.agenda.strip()]
     return "\n".join(lines)

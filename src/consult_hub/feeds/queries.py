@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, load_only
 
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.core.db import utcnow
@@ -30,7 +30,11 @@ def calendar_events(*, platform_id: int | None = None, district_id: int | None =
     """
     now = now or utcnow()
     since = now - timedelta(days=PAST_DAYS)
-    stmt = sa.select(Event).options(joinedload(Event.platform))
+    # Only what a VEVENT carries: minutes and opinions can be long, and stay in the database.
+    stmt = sa.select(Event).options(joinedload(Event.platform), load_only(
+        Event.id, Event.platform_id, Event.topic, Event.category, Event.starts_at, Event.ends_at,
+        Event.location, Event.format, Event.agenda, Event.status, Event.cancel_reason,
+        Event.sequence, Event.created_at, Event.updated_at))
     if platform_id is not None:
         stmt = stmt.where(Event.platform_id == platform_id)
     if district_id is not None:

@@ -81,6 +81,9 @@ class Issue(TimestampMixin, Base):
         # Outcomes newest first (public list, home page, Atom feed): the same expression as
         # public.queries._outcome_time, so both databases walk the index instead of sorting.
         sa.Index("ix_issues_outcome_time", sa.text("coalesce(closed_at, updated_at)"), "id"),
+        # Monthly tallies: closed in the month by status, open at the month's end, rated.
+        sa.Index("ix_issues_closed_at_status", "closed_at", "status"),
+        sa.Index("ix_issues_rated_at", "rated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -143,7 +146,11 @@ class IssueUpdate(Base):
     """One status change or progress note: the problem's timeline."""
 
     __tablename__ = "issue_updates"
-    __table_args__ = (sa.Index("ix_issue_updates_issue_id_created_at", "issue_id", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_issue_updates_issue_id_created_at", "issue_id", "created_at"),
+        # Monthly tallies: the month's moves to "planned".
+        sa.Index("ix_issue_updates_to_status_created_at", "to_status", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     issue_id: Mapped[int] = mapped_column(sa.ForeignKey("issues.id", ondelete="CASCADE"))

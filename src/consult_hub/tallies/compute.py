@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from consult_hub.core.categories import Category
 from consult_hub.core.db import utcnow
@@ -162,26 +163,42 @@ def collect(month: date, district_ids: Collection[int] | None = None,
             sa.select(Issue.platform_id, Issue.created_at, Issue.resolved_at).where(*resolved)):
         sheet.days[platform_id].append((resolved_at - created).total_seconds() / 86400)
 
-    planned_at = (sa.select(sa.func.max(IssueUpdate.created_at))
-                  .where(IssueUpdate.issue_id == Issue.id,
-                         IssueUpdate.to_status == IssueStatus.PLANNED).scalar_subquery())
-    sheet.add(session.execute(_count(
-        Issue.platform_id, Issue.status == IssueStatus.PLANNED, planned_at >= start,
-        planned_at < end, *issue_area)), "issues_planned")
+    # Planned in the month: the problem is planned now and its latest move to "planned" falls
+    # in the month. Starting from the month's timeline entries keeps this to an index range.
+    later_plan = aliased(IssueUpdate)
+    sheet.add(session.execute(
+        sa.select(Issue.platform_id, sa.func.count(sa.distinct(Issue.id)))
+        .select_from(IssueUpdate).join(Issue, Issue.id == IssueUpdate.issue_id)
+        .where(IssueUpdate.to_status == IssueStatus.PLANNED, IssueUpdate.created_at >= start,
+               IssueUpdate.created_at < end, Issue.status == IssueStatus.PLANNED, *issue_area,
+               ~sa.exists().where(later_plan.issue_id == IssueUpdate.issue_id,
+                                  later_plan.to_status == IssueStatus.PLANNED,
+                                  later_plan.created_at > IssueUpdate.created_at))
+        .group_by(Issue.platform_id)), "issues_planned")
     for status, metric in ((IssueStatus.CONSTRAINED, "issues_constrained"),
                            (IssueStatus.REJECTED, "issues_rejected")):
         sheet.add(session.execute(_count(
             Issue.platform_id, Issue.status == status, Issue.closed_at >= start,
             Issue.closed_at < end, *issue_area)), metric)
 
-    open_at_end = (Issue.created_at < end,
-                   sa.or_(Issue.closed_at.is_(None), Issue.closed_at >= end), *issue_area)
-    sheet.add(session.execute(_count(Issue.platform_id, *open_at_end)), "issues_backlog_end")
-    sheet.add(session.execute(_count(
-        Issue.platform_id, *open_at_end, sa.or_(
-            sa.and_(Issue.status.in_(DUE_STATUSES), Issue.due_on < last_day + timedelta(1)),
-            sa.and_(Issue.status == IssueStatus.PLANNED,
-                    Issue.planned_on < last_day + timedelta(1))))), "issues_overdue_end")
+    # Open at the month's end: still open now, or closed only after the end. Two index ranges
+    # on closed_at (open problems are few) instead of a pass over every problem ever raised.
+    columns = (Issue.platform_id, Issue.status, Issue.due_on, Issue.planned_on)
+    open_at_end = sa.union_all(
+        sa.select(*columns).where(Issue.closed_at.is_(None), Issue.created_at < end, *issue_area),
+        sa.select(*columns).where(Issue.closed_at >= end, Issue.created_at < end, *issue_area),
+    ).subquery()
+    first_day_after = last_day + timedelta(1)
+    overdue = sa.or_(
+        sa.and_(open_at_end.c.status.in_(DUE_STATUSES), open_at_end.c.due_on < first_day_after),
+        sa.and_(open_at_end.c.status == IssueStatus.PLANNED,
+                open_at_end.c.planned_on < first_day_after))
+    for platform_id, backlog, late in session.execute(
+            sa.select(open_at_end.c.platform_id, sa.func.count(),
+                      sa.func.sum(sa.case((overdue, 1), else_=0)))
+            .group_by(open_at_end.c.platform_id)):
+        sheet.counts[platform_id]["issues_backlog_end"] += int(backlog)
+        sheet.counts[platform_id]["issues_overdue_end"] += int(late or 0)
 
     for platform_id, satisfaction, n in session.execute(
             sa.select(Issue.platform_id, Issue.satisfaction, sa.func.count())
