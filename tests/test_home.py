@@ -61,3 +61,26 @@ def test_headline_years_run_newest_first_and_default_to_last_complete(app):  # t
         years = queries.headline_years()
         assert years == [utcnow().year - 1, utcnow().year - 2]
         assert queries.default_headline_year(years) == utcnow().year - 1
+
+
+def test_a_frozen_year_reads_its_twelve_monthly_tallies(app, client):  # type: ignore[no-untyped-def]
+    """Once a year's months are frozen, the home page prints what the annual report prints."""
+    from consult_hub.tallies import compute
+
+    seed_two_years(app)
+    before = utcnow().year - 2
+    with app.app_context():
+        for month in range(1, 12):  # eleven months: still counted from the records
+            compute.freeze_month(date(before, month, 1))
+        held(factories.platform().id, datetime(before, 4, 1, 2, tzinfo=UTC))  # entered late
+        db.session.commit()
+    live = f"{before}年,全市共建成一线协商平台、社情民意联系点2个,开展协商议事活动4场次,促进了1个"
+    assert live in client.get(f"/?year={before}").text
+    with app.app_context():
+        compute.freeze_month(date(before, 12, 1))
+        report = client.get(f"/reports/{before}").text
+    page = client.get(f"/?year={before}").text
+    # April was frozen before the late entry: the year's figures are the report's, 3 events.
+    frozen = f"{before}年,全市共建成一线协商平台、社情民意联系点2个,开展协商议事活动3场次,促进了1个"
+    assert frozen in page
+    assert "开展协商议事活动3场次" in report

@@ -28,6 +28,7 @@ from consult_hub.issues.queries import deadline
 from consult_hub.issues.queries import overdue_clause as _overdue_clause
 from consult_hub.platforms.queries import inactive_clause
 from consult_hub.platforms.models import Platform, PlatformStatus
+from consult_hub.tallies.models import MonthlyTally
 
 HELD = (EventStatus.HELD, EventStatus.CONCLUDED)
 
@@ -61,7 +62,17 @@ def default_headline_year(years: list[int], now: datetime | None = None) -> int:
 
 
 def headline_figures(year: int) -> Headline:
-    """The seed's three figures for one year, counted from the records."""
+    """The seed's three figures for one year: from the frozen monthly tallies once all twelve
+    months are frozen (the figures the annual report prints), else counted from the records."""
+    frozen = db.session.execute(
+        sa.select(MonthlyTally.month, MonthlyTally.metrics).where(
+            MonthlyTally.scope_key == "city", MonthlyTally.month >= date(year, 1, 1),
+            MonthlyTally.month <= date(year, 12, 1))).all()
+    if len(frozen) == 12:
+        months = {row.month: row.metrics for row in frozen}
+        return Headline(year, int(months[date(year, 12, 1)]["platforms_total"]),
+                        sum(int(m["events_held"]) for m in months.values()),
+                        sum(int(m["issues_resolved"]) for m in months.values()))
     start, end = local_year_bounds(year)
     platforms = sa.select(sa.func.count(Platform.id)).where(
         Platform.established_on <= date(year, 12, 31), Platform.status != PlatformStatus.CLOSED
