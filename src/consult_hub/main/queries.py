@@ -157,9 +157,14 @@ def landing_summary(user: User, now: datetime | None = None) -> LandingSummary:
         Event.status.in_(HELD), Event.starts_at >= start, Event.starts_at < end))
     fill("upcoming_events", base.select_from(Event).join(Platform).where(
         Event.status == EventStatus.PLANNED, Event.starts_at >= now))
-    fill("open_issues", base.select_from(Issue).join(Platform).where(
-        Issue.status.not_in(CLOSED_STATUSES)))
-    fill("overdue_issues", base.select_from(Issue).join(Platform).where(_overdue_clause(today)))
+    # Problems carry their district: group them without the platforms join, and name the open
+    # statuses (an IN the (district_id, status) index can answer; NOT IN would read every row).
+    issue_col = Issue.platform_id if group_col is Platform.id else Issue.district_id
+    issue_scope = issue_col.in_(list(rows))
+    open_statuses = [status for status in IssueStatus if status not in CLOSED_STATUSES]
+    issues = sa.select(issue_col, sa.func.count()).where(issue_scope).group_by(issue_col)
+    fill("open_issues", issues.where(Issue.status.in_(open_statuses)))
+    fill("overdue_issues", issues.where(Issue.status.in_(open_statuses), _overdue_clause(today)))
     if summary.row_kind == "district":
         fill("inactive_platforms", base.select_from(Platform).where(inactive_clause(now)))
     summary.rows = list(rows.values())
@@ -342,8 +347,12 @@ def _month_rows(districts: list[ScopeRow], today: date) -> list[MonthRow]:
         "constrained": in_month(Issue.closed_at, Issue.status == IssueStatus.CONSTRAINED),
         "rejected": in_month(Issue.closed_at, Issue.status == IssueStatus.REJECTED),
     }
-    touched = sa.or_(Issue.created_at >= start, Issue.closed_at >= start,
-                     Issue.status == IssueStatus.PLANNED)
+    # Only problems the month could count: raised or closed since it began, or planned. Three
+    # index ranges, where the OR of the three would read every problem of the districts.
+    touched = Issue.id.in_(sa.union(
+        sa.select(Issue.id).where(Issue.created_at >= start),
+        sa.select(Issue.id).where(Issue.closed_at >= start),
+        sa.select(Issue.id).where(Issue.status == IssueStatus.PLANNED)))
     for row in db.session.execute(
             sa.select(Issue.district_id, *(column.label(name) for name, column in figures.items()))
             .where(Issue.district_id.in_(list(rows)), touched).group_by(Issue.district_id)):
