@@ -415,3 +415,21 @@ def test_public_pages_take_the_same_number_of_queries_for_more_rows(
     few = queries_for(*grow(1))
     many = queries_for(*grow(4))
     assert many == few, (few, many)
+
+
+def test_long_lists_stop_counting_but_every_page_stays_reachable(
+        app: Flask, client: FlaskClient, make, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A nation's directory is not counted to the last row: "N+" and a next link instead."""
+    from consult_hub.core import pagination
+
+    monkeypatch.setitem(app.config, "PER_PAGE", 2)
+    monkeypatch.setattr(pagination, "COUNT_AHEAD", 4)
+    district = make("district")
+    for n in range(9):
+        make("platform", district_id=district.id, name=f"议事厅{n:02d}")
+    first = client.get("/platforms").text
+    assert "共找到 4+ 个平台" in first and 'rel="next"' in first
+    third = client.get("/platforms?page=3").text  # counted from here: 4 + 4 ahead, 9 exist
+    assert "共找到 8+ 个平台" in third and "议事厅04" in third and "议事厅05" in third
+    last = client.get("/platforms?page=5").text  # fewer than 4 ahead: the exact total
+    assert "共找到 9 个平台" in last and "议事厅08" in last and 'rel="next"' not in last

@@ -21,6 +21,8 @@ class Area(Base):
         sa.CheckConstraint(
             "(level = 'district') = (parent_id IS NULL)", name="district_is_root"
         ),
+        # Every district list, in code order (a nation has 270,000 areas, 3,000 districts).
+        sa.Index("ix_areas_level_code", "level", "code"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

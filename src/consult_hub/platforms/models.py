@@ -53,6 +53,8 @@ class Platform(TimestampMixin, Base):
             "longitude IS NULL OR (longitude BETWEEN -180 AND 180)", name="longitude"
         ),
         sa.Index("ix_platforms_district_id_status", "district_id", "status"),
+        # The public directory's order (public.queries.platform_directory).
+        sa.Index("ix_platforms_directory", "status", "district_id", "name", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

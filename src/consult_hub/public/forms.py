@@ -7,7 +7,7 @@ import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
-from flask_wtf import FlaskForm
+from consult_hub.core.forms import BaseForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
@@ -17,7 +17,7 @@ from consult_hub.issues.models import IssueKind, Satisfaction
 from consult_hub.issues.operations import normalise_phone
 
 
-class SubmitForm(FlaskForm):
+class SubmitForm(BaseForm):
     """A resident's problem for one platform; name and phone stay private."""
 
     platform = SelectField(lazy_pgettext("field", "协商平台"), coerce=optional_int,
@@ -47,7 +47,7 @@ class SubmitForm(FlaskForm):
             raise ValidationError(_l("请填写有效的手机号(11 位)或带区号的固定电话"))
 
 
-class TrackForm(FlaskForm):
+class TrackForm(BaseForm):
     """Find one's problem by its receipt code and the last four digits of the phone left with it."""
 
     reference = StringField(_l("受理编号"), validators=[DataRequired(_l("请填写受理编号")),
@@ -61,7 +61,7 @@ class TrackForm(FlaskForm):
             raise ValidationError(_l("请填写 4 位数字"))
 
 
-class RateForm(FlaskForm):
+class RateForm(BaseForm):
     """The resident's one rating of the outcome; the comment is for staff only."""
 
     satisfaction = RadioField(_l("您对办理结果是否满意?"), choices=select_choices(Satisfaction.choices()),

@@ -25,6 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from consult_hub.areas.models import Area
 from consult_hub.auth.decorators import public
 from consult_hub.core.pagecache import shared_page
+from consult_hub.core.pagination import paginate
 from consult_hub.core.forms import select_choices
 from consult_hub.core.categories import Category
 from consult_hub.core.db import utcnow
@@ -86,8 +87,7 @@ def _search_arg() -> str:
 
 def _paginate(stmt):  # type: ignore[no-untyped-def]
     """One page of ``stmt`` (``?page=``); past the end is an empty page, not an error."""
-    per_page = current_app.config["PER_PAGE"]
-    return db.paginate(stmt, per_page=per_page, max_per_page=per_page, error_out=False)
+    return paginate(stmt, per_page=current_app.config["PER_PAGE"])
 
 
 def _private(response):  # type: ignore[no-untyped-def]
