@@ -63,24 +63,26 @@ def test_headline_years_run_newest_first_and_default_to_last_complete(app):  # t
         assert queries.default_headline_year(years) == utcnow().year - 1
 
 
-def test_a_frozen_year_reads_its_twelve_monthly_tallies(app, client):  # type: ignore[no-untyped-def]
-    """Once a year's months are frozen, the home page prints what the annual report prints."""
+def test_frozen_months_come_from_the_tallies_and_the_rest_from_the_records(app, client):  # type: ignore[no-untyped-def]
+    """Frozen months print what the annual report prints; months not frozen yet are counted."""
     from consult_hub.tallies import compute
 
     seed_two_years(app)
     before = utcnow().year - 2
     with app.app_context():
-        for month in range(1, 12):  # eleven months: still counted from the records
+        for month in range(1, 12):  # January to November frozen; December not yet
             compute.freeze_month(date(before, month, 1))
-        held(factories.platform().id, datetime(before, 4, 1, 2, tzinfo=UTC))  # entered late
+        platform = factories.platform()
+        held(platform.id, datetime(before, 4, 1, 2, tzinfo=UTC))  # entered after April froze
+        held(platform.id, datetime(before, 12, 5, 2, tzinfo=UTC))  # December: still live
         db.session.commit()
-    live = f"{before}年,全市共建成一线协商平台、社情民意联系点2个,开展协商议事活动4场次,促进了1个"
-    assert live in client.get(f"/?year={before}").text
+    # 3 events in the frozen months (the late April entry is not among them) + 1 in December;
+    # the seed's event at 31 Dec 17:00 UTC falls in the next year, Wuhan time.
+    sentence = "{year}年,全市共建成一线协商平台、社情民意联系点2个,开展协商议事活动{n}场次,促进了1个"
+    assert sentence.format(year=before, n=4) in client.get(f"/?year={before}").text
     with app.app_context():
         compute.freeze_month(date(before, 12, 1))
-        report = client.get(f"/reports/{before}").text
+        compute.freeze_month(date(before, 4, 1))  # April recomputed: the late entry counts now
     page = client.get(f"/?year={before}").text
-    # April was frozen before the late entry: the year's figures are the report's, 3 events.
-    frozen = f"{before}年,全市共建成一线协商平台、社情民意联系点2个,开展协商议事活动3场次,促进了1个"
-    assert frozen in page
-    assert "开展协商议事活动3场次" in report
+    assert sentence.format(year=before, n=5) in page
+    assert "开展协商议事活动5场次" in client.get(f"/reports/{before}").text

@@ -62,29 +62,51 @@ def default_headline_year(years: list[int], now: datetime | None = None) -> int:
 
 
 def headline_figures(year: int) -> Headline:
-    """The seed's three figures for one year: from the frozen monthly tallies once all twelve
-    months are frozen (the figures the annual report prints), else counted from the records."""
-    frozen = db.session.execute(
+    """The seed's three figures for one year: frozen months from the monthly tallies (what the
+    annual report prints), months not frozen yet counted from the records.
+
+    A nation's year is millions of rows; counting it live took seconds. Frozen, it is twelve
+    rows, and the current month's records.
+    """
+    frozen = {row.month: row.metrics for row in db.session.execute(
         sa.select(MonthlyTally.month, MonthlyTally.metrics).where(
             MonthlyTally.scope_key == "city", MonthlyTally.month >= date(year, 1, 1),
-            MonthlyTally.month <= date(year, 12, 1))).all()
-    if len(frozen) == 12:
-        months = {row.month: row.metrics for row in frozen}
-        return Headline(year, int(months[date(year, 12, 1)]["platforms_total"]),
-                        sum(int(m["events_held"]) for m in months.values()),
-                        sum(int(m["issues_resolved"]) for m in months.values()))
-    start, end = local_year_bounds(year)
-    platforms = sa.select(sa.func.count(Platform.id)).where(
-        Platform.established_on <= date(year, 12, 31), Platform.status != PlatformStatus.CLOSED
-    ).scalar_subquery()
-    events = sa.select(sa.func.count(Event.id)).where(
-        Event.status.in_(HELD), Event.starts_at >= start, Event.starts_at < end
-    ).scalar_subquery()
-    resolved = sa.select(sa.func.count(Issue.id)).where(
-        Issue.status == IssueStatus.RESOLVED, Issue.resolved_at >= start, Issue.resolved_at < end
-    ).scalar_subquery()
-    row = db.session.execute(sa.select(platforms, events, resolved)).one()
-    return Headline(year, row[0], row[1], row[2])
+            MonthlyTally.month <= date(year, 12, 1)))}
+    events = sum(int(metrics["events_held"]) for metrics in frozen.values())
+    resolved = sum(int(metrics["issues_resolved"]) for metrics in frozen.values())
+    for first, last in _unfrozen_runs(year, frozen):
+        start = local_month_bounds(first.year, first.month)[0]
+        end = local_month_bounds(last.year, last.month)[1]
+        counted = db.session.execute(sa.select(
+            sa.select(sa.func.count(Event.id)).where(
+                Event.status.in_(HELD), Event.starts_at >= start, Event.starts_at < end
+            ).scalar_subquery(),
+            sa.select(sa.func.count(Issue.id)).where(
+                Issue.status == IssueStatus.RESOLVED, Issue.resolved_at >= start,
+                Issue.resolved_at < end
+            ).scalar_subquery())).one()
+        events, resolved = events + counted[0], resolved + counted[1]
+    december = frozen.get(date(year, 12, 1))
+    if december is not None:
+        platforms = int(december["platforms_total"])
+    else:
+        platforms = db.session.scalar(sa.select(sa.func.count(Platform.id)).where(
+            Platform.established_on <= date(year, 12, 31),
+            Platform.status != PlatformStatus.CLOSED)) or 0
+    return Headline(year, platforms, events, resolved)
+
+
+def _unfrozen_runs(year: int, frozen: dict[date, Any]) -> list[tuple[date, date]]:
+    """The year's months without a frozen tally, as runs of consecutive months."""
+    runs: list[tuple[date, date]] = []
+    for month in (date(year, number, 1) for number in range(1, 13)):
+        if month in frozen:
+            continue
+        if runs and runs[-1][1].month == month.month - 1:
+            runs[-1] = (runs[-1][0], month)
+        else:
+            runs.append((month, month))
+    return runs
 
 
 @dataclass
