@@ -433,3 +433,22 @@ def test_long_lists_stop_counting_but_every_page_stays_reachable(
     assert "共找到 8+ 个平台" in third and "议事厅04" in third and "议事厅05" in third
     last = client.get("/platforms?page=5").text  # fewer than 4 ahead: the exact total
     assert "共找到 9 个平台" in last and "议事厅08" in last and 'rel="next"' not in last
+
+
+def test_deep_pages_list_the_same_rows_in_the_same_order(
+        app: Flask, client: FlaskClient, make, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Past the first pages rows are fetched by id: the page must not change for it."""
+    from consult_hub.core import pagination
+
+    monkeypatch.setitem(app.config, "PER_PAGE", 3)
+    district = make("district")
+    for n in range(10):
+        make("platform", district_id=district.id, name=f"议事厅{n:02d}")
+    names = re.compile(r"议事厅\d\d")
+    shallow = [names.findall(client.get(f"/platforms?page={n}").text) for n in (1, 2, 3, 4)]
+    monkeypatch.setattr(pagination, "DEFERRED_FROM", 0)
+    app.extensions["page_cache"].clear()  # render them again, the other way
+    deep = [names.findall(client.get(f"/platforms?page={n}").text) for n in (1, 2, 3, 4)]
+    assert deep == shallow
+    assert [name for page in deep for name in dict.fromkeys(page)] == [
+        f"议事厅{n:02d}" for n in range(10)]

@@ -46,6 +46,11 @@ CLOSED_STATUSES = frozenset({IssueStatus.RESOLVED, IssueStatus.CONSTRAINED, Issu
 DUE_STATUSES = frozenset({IssueStatus.RECEIVED, IssueStatus.ASSIGNED, IssueStatus.IN_PROGRESS})
 
 
+# Problems with a public outcome; the literal text is shared by ix_issues_outcome_time and the
+# public outcome list (a partial index is only used where the query repeats its condition).
+OUTCOME_WHERE = "issues.status IN ('resolved', 'planned', 'constrained')"
+
+
 class Satisfaction(LabelledEnum):
     SATISFIED = "satisfied", _l("满意")
     BASICALLY = "basically", _l("基本满意")
@@ -78,9 +83,11 @@ class Issue(TimestampMixin, Base):
         sa.Index("ix_issues_resolved_at", "resolved_at"),
         # The staff list, newest first, and the month's problems raised (tallies).
         sa.Index("ix_issues_created_at_id", "created_at", "id"),
-        # Outcomes newest first (public list, home page, Atom feed): the same expression as
-        # public.queries._outcome_time, so both databases walk the index instead of sorting.
-        sa.Index("ix_issues_outcome_time", sa.text("coalesce(closed_at, updated_at)"), "id"),
+        # Outcomes newest first (public list, home page, Atom feed): the same expression and
+        # condition as public.queries.outcome_list, so both databases walk only outcomes, in
+        # order, instead of sorting (or skipping the open problems, which change most lately).
+        sa.Index("ix_issues_outcome_time", sa.text("coalesce(closed_at, updated_at)"), "id",
+                 sqlite_where=sa.text(OUTCOME_WHERE), postgresql_where=sa.text(OUTCOME_WHERE)),
         # Monthly tallies: closed in the month by status, open at the month's end, rated.
         sa.Index("ix_issues_closed_at_status", "closed_at", "status"),
         sa.Index("ix_issues_rated_at", "rated_at"),

@@ -18,12 +18,14 @@ from consult_hub.areas.models import Area
 from consult_hub.core.categories import Category
 from consult_hub.events.models import Event, EventStatus
 from consult_hub.extensions import db
+from consult_hub.issues.models import OUTCOME_WHERE
 from consult_hub.issues.models import Issue, IssueStatus, IssueUpdate
 from consult_hub.platforms.models import Platform, PlatformStatus
 from consult_hub.platforms.queries import PlatformFilters
 
 # What residents see as an outcome: solved, scheduled, or explained.
 OUTCOME_STATUSES = (IssueStatus.RESOLVED, IssueStatus.PLANNED, IssueStatus.CONSTRAINED)
+OUTCOME_CLAUSE = sa.text(OUTCOME_WHERE)
 
 REFERENCE_PATTERN = re.compile(r"^([A-Z]+\d{2})-?(\d{1,8})$")
 
@@ -131,9 +133,12 @@ def outcome_list(
     category: Category | None = None, platform_id: int | None = None,
 ) -> sa.Select[tuple[Issue]]:
     """Problems with an outcome (resolved, planned, constrained), newest outcome first."""
-    statuses = (status,) if status in OUTCOME_STATUSES else OUTCOME_STATUSES
-    stmt = sa.select(Issue).where(Issue.status.in_(statuses)).options(
+    # The outcome statuses as literals, written exactly as ix_issues_outcome_time's WHERE, so
+    # that both databases see the partial index applies (a bound parameter would hide it).
+    stmt = sa.select(Issue).where(OUTCOME_CLAUSE).options(
         joinedload(Issue.platform), joinedload(Issue.district))
+    if status in OUTCOME_STATUSES:
+        stmt = stmt.where(Issue.status == status)
     if platform_id:
         stmt = stmt.where(Issue.platform_id == platform_id)
     elif district_id:
