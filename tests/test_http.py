@@ -155,3 +155,16 @@ def test_templates_need_nothing_the_csp_forbids(template: Path) -> None:
     for pattern, what in INLINE_CODE:
         match = pattern.search(source)
         assert match is None, f"{template.name} has {what}: {match.group(0)!r}"
+
+
+def test_an_id_too_long_for_the_database_is_simply_not_found(client: FlaskClient) -> None:
+    for path in ("/events/99999999999", "/platforms/99999999999", "/feeds/platforms/99999999999.ics"):
+        assert client.get(path).status_code == 404, path
+
+
+@pytest.mark.parametrize("query", ["q=%00", "q=a%1Bb", "district=%E2%80%AE1", "q%00=x"])
+def test_control_characters_in_a_query_are_refused_by_name(client: FlaskClient, query: str) -> None:
+    answer = client.get(f"/platforms?{query}")
+    assert answer.status_code == 400
+    name = query.split("=")[0].replace("%00", "")
+    assert f"查询参数“{name}”含有不允许的控制字符" in answer.text

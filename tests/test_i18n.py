@@ -372,7 +372,9 @@ def test_staff_pages_render_in_english(app: Flask, client: FlaskClient, auth: An
     with app.app_context():
         factories.user(role="admin", username="boss", name="Sam Boss")
         db.session.commit()
-    assert auth.login("boss").status_code == 302
+    signed_in = auth.login("boss")
+    assert signed_in.status_code == 302
+    client.get(signed_in.headers["Location"])  # the browser follows: "欢迎" is shown there
     switch(client, "en")
     failures, chinese = [], {}
     for path in staff_pages(app, world):

@@ -47,6 +47,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     init_login(app)
 
+    from consult_hub.core.http import init_url_converters
+
+    init_url_converters(app)
     _register_blueprints(app)
 
     from consult_hub.core.errors import register_error_handlers

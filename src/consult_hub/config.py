@@ -35,7 +35,10 @@ class Config:
             os.environ.get("DATABASE_URL")
             or f"sqlite:///{Path(self.INSTANCE_PATH) / 'consult_hub.db'}"
         )
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
+        if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
+            # Short queries only: PostgreSQL's JIT spent 40 ms compiling a 2 ms tally query.
+            self.SQLALCHEMY_ENGINE_OPTIONS["connect_args"] = {"options": "-c jit=off"}
         self.TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
         self.BABEL_DEFAULT_LOCALE = "zh"
         self.BABEL_DEFAULT_TIMEZONE = self.TIMEZONE

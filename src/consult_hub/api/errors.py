@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
@@ -13,6 +14,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from consult_hub.extensions import db
 
 API_PREFIX = "/api/"
+_SURROGATES = re.compile("[\ud800-\udfff]")
 # The code each status answers with when nothing more specific is known.
 CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -32,8 +34,14 @@ class ApiError(Exception):
         self.status = status
         self.message = message
         self.code = code or CODES.get(status, "error")
-        self.fields = {name: str(text) for name, text in (fields or {}).items()}
+        # A field name comes from the request: one that cannot be encoded (a lone surrogate)
+        # is shown with a replacement character rather than breaking the answer.
+        self.fields = {_printable(name): str(text) for name, text in (fields or {}).items()}
         self.headers = headers or {}
+
+
+def _printable(name: str) -> str:
+    return _SURROGATES.sub("\ufffd", name)
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -9,19 +9,19 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import StringField
 
 from consult_hub.api.auth import NAME_LENGTH, issue_token, revoke_token, tokens_of
 from consult_hub.auth.decorators import staff_required
 from consult_hub.auth.models import ApiToken
+from consult_hub.core.forms import BaseForm
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.extensions import db
 
 bp = Blueprint("tokens", __name__, url_prefix="/manage/tokens")
 
 
-class TokenForm(FlaskForm):
+class TokenForm(BaseForm):
     name = StringField(_l("名称"), render_kw={"maxlength": NAME_LENGTH},
                        description=_l("写明用在哪里,例如“区网格系统对接”,以后便于辨认和吊销"))
 

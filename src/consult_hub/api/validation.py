@@ -18,10 +18,12 @@ from flask_babel import gettext as _
 
 from consult_hub.api.errors import ApiError
 from consult_hub.api.schemas import MAX_YEAR, MIN_YEAR, Schema
+from consult_hub.core.forms import FORBIDDEN_CHARACTERS
 
-# C0 controls other than tab and newlines, DEL, and lone surrogates (not UTF-8 encodable):
-# PostgreSQL refuses NUL in text, and none of them belong in what people type.
-_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# C0 controls other than tab and newlines, DEL, C1 controls, bidi overrides and lone
+# surrogates (not UTF-8 encodable): PostgreSQL refuses NUL in text, and none of them belong
+# in what people type. The forms drop or refuse the same set (core/forms.py).
+_FORBIDDEN = FORBIDDEN_CHARACTERS
 _QUERY_INT = re.compile(r"-?[0-9]{1,15}")
 
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from consult_hub.core.forms import BaseForm
 from consult_hub.areas.models import AreaLevel
 from consult_hub.core.forms import optional_int, select_choices
 from consult_hub.core.forms import REQUIRED
 
 
-class AreaForm(FlaskForm):
+class AreaForm(BaseForm):
     code = StringField(_l("区划代码"), validators=[DataRequired(REQUIRED), Length(max=32)],
                        description=_l("全市唯一,例如 420102 或 420102001"))
     name = StringField(_l("名称"), validators=[DataRequired(REQUIRED), Length(max=64)])

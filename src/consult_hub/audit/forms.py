@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
+from consult_hub.core.forms import BaseForm
 from consult_hub.core.db import Base
 
 # What an audit row is about, by table name; other tables show their name.
@@ -35,7 +35,7 @@ def entity_choices() -> list[tuple[str, Any]]:
             + [(name, name) for name in tables if name not in ENTITY_LABELS])
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(BaseForm):
     class Meta:
         csrf = False  # a GET search changes nothing
 

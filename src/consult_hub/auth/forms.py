@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -12,12 +11,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
+from consult_hub.core.forms import BaseForm
 from consult_hub.auth.models import Role
 from consult_hub.auth.passwords import MIN_PASSWORD_LENGTH
-from consult_hub.core.forms import REQUIRED, optional_int, select_choices
+from consult_hub.core.forms import REQUIRED, optional_int, select_choices, to_id
 
 
-class LoginForm(FlaskForm):
+class LoginForm(BaseForm):
     username = StringField(_l("用户名"), validators=[DataRequired(_l("请输入用户名")), Length(max=64)])
     password = PasswordField(_l("密码"), validators=[DataRequired(_l("请输入密码")), Length(max=256)])
     remember = BooleanField(_l("在这台设备上保持登录"))
@@ -31,7 +31,7 @@ PASSWORD_RULES = [
 CONFIRM_RULES = [DataRequired(REQUIRED), EqualTo("password", message=_l("两次输入的密码不一致"))]
 
 
-class AccountForm(FlaskForm):
+class AccountForm(BaseForm):
     """Who the account belongs to and what it may do."""
 
     name = StringField(_l("姓名"), validators=[DataRequired(REQUIRED), Length(max=64)])
@@ -40,7 +40,7 @@ class AccountForm(FlaskForm):
     role = SelectField(_l("角色"), choices=select_choices(Role.choices()))
     district = SelectField(_l("所属区"), coerce=optional_int, validate_choice=True,
                            description=_l("区政协工作人员必填"))
-    platforms = SelectMultipleField(_l("关联平台"), coerce=int, validate_choice=False,
+    platforms = SelectMultipleField(_l("关联平台"), coerce=to_id, validate_choice=False,
                                     description=_l("平台联络员必填:搜索平台,勾选后保存"))
     platform_q = StringField(_l("按名称、编号或地址搜索平台"), validators=[Length(max=100)])
 
@@ -54,7 +54,7 @@ class NewAccountForm(AccountForm):
     confirm = PasswordField(_l("再次输入密码"), validators=CONFIRM_RULES)
 
 
-class PasswordResetForm(FlaskForm):
+class PasswordResetForm(BaseForm):
     password = PasswordField(_l("新密码"), validators=PASSWORD_RULES,
                              description=_l("至少 %(n)s 位;保存后该用户在所有设备上退出登录",
                                             n=MIN_PASSWORD_LENGTH))

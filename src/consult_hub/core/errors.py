@@ -22,8 +22,10 @@ def register_error_handlers(app: Flask) -> None:
         if error.code is None or error.code < 400:
             return error
         template = f"errors/{error.code}.html"
+        # A message the code gave (abort(400, description=…)), not Werkzeug's stock one.
+        detail = error.description if error.description != type(error).description else None
         return render_template(
-            [template, "errors/generic.html"], error=error
+            [template, "errors/generic.html"], error=error, detail=detail
         ), error.code
 
     @app.errorhandler(500)

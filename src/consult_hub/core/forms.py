@@ -1,17 +1,72 @@
-"""Form pieces shared by every feature: local date-times, and the fields of an edit form."""
+"""Form pieces shared by every feature: the base form that cleans text, local date-times,
+and the fields of an edit form.
+
+Characters nobody types (``FORBIDDEN_CHARACTERS``: C0 controls but tab and line breaks, DEL,
+C1 controls, bidi embedding/override/isolate controls, lone surrogates) never reach the
+database: a multi-line field (``TextAreaField``) drops them silently, since pasted text often
+carries them; a single-line field refuses them, and line breaks and tabs too, with a message
+on the field. Every form inherits this from ``CleanFields`` (``BaseForm`` for Flask-WTF forms).
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField
+from wtforms import Field, HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.fields import DateTimeLocalField, SelectChoice
+from wtforms.validators import ValidationError
 
 from consult_hub.core.timefmt import local_zone, to_local
+
+# What no stored text may hold. PostgreSQL refuses NUL in text outright; the others are
+# invisible, garble terminals and exports, or reorder how text displays ("Trojan Source").
+FORBIDDEN_CHARACTERS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_LINE_BREAKS = re.compile("[\t\n\r\u2028\u2029]")
+CONTROL_MESSAGE = _l("含有不允许的控制字符或换行,请删除后再提交")
+# Years a date or date-time field accepts: beyond them time zone arithmetic overflows, and
+# no event, deadline or founding date of this product falls outside them.
+MIN_YEAR, MAX_YEAR = 1990, 2100
+
+
+def strip_forbidden(value: Any) -> Any:
+    """A multi-line field's filter: drop forbidden characters, keep tabs and line breaks."""
+    return FORBIDDEN_CHARACTERS.sub("", value) if isinstance(value, str) else value
+
+
+def refuse_forbidden(form: Any, field: Field) -> None:
+    """A single-line field's validator: forbidden characters and line breaks are refused."""
+    data = field.data
+    if isinstance(data, str) and (FORBIDDEN_CHARACTERS.search(data) or _LINE_BREAKS.search(data)):
+        raise ValidationError(CONTROL_MESSAGE)
+
+
+def _clean(field: Field) -> Field:
+    if isinstance(field, TextAreaField):
+        field.filters = (*field.filters, strip_forbidden)
+    elif isinstance(field, HiddenField):
+        field.filters = (*field.filters, strip_forbidden)  # not typed, so nothing to show
+    elif isinstance(field, StringField) and not isinstance(field, PasswordField):
+        # A password is hashed, never stored or shown: any character may be part of it.
+        field.validators = [*field.validators, refuse_forbidden]
+    return field
+
+
+class CleanFields:
+    """Mixin for every form class: cleans text fields as the module docstring says."""
+
+    class Meta:
+        def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Field:
+            return _clean(super().bind_field(form, unbound_field, options))  # type: ignore[misc]
+
+
+class BaseForm(CleanFields, FlaskForm):
+    """The base of every form the site posts (CSRF-protected, text cleaned)."""
 
 
 class LocalDateTimeField(DateTimeLocalField):
@@ -23,6 +78,10 @@ class LocalDateTimeField(DateTimeLocalField):
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         super().process_formdata(valuelist)
+        if isinstance(self.data, datetime) and not MIN_YEAR <= self.data.year <= MAX_YEAR:
+            self.data = None
+            raise ValueError(_l("时间应在 %(low)s 年到 %(high)s 年之间", low=MIN_YEAR,
+                                high=MAX_YEAR))
         if isinstance(self.data, datetime) and self.data.tzinfo is None:
             self.data = self.data.replace(tzinfo=local_zone())
 
@@ -35,7 +94,7 @@ class LocalDateTimeField(DateTimeLocalField):
         return ""
 
 
-class EditForm(FlaskForm):
+class EditForm(BaseForm):
     """A form that edits an existing record: carries its version and the starting values."""
 
     version = HiddenField()
@@ -73,8 +132,23 @@ def select_choices(pairs: Iterable[tuple[Any, Any]], group: str | None = None) -
     return [SelectChoice(value=value, label=label, optgroup=group) for value, label in pairs]
 
 
+# The largest id either database stores; a larger number would fail in the query itself.
+MAX_ID = 2**31 - 1
+
+
+def to_id(value: Any) -> int:
+    """Coerce a choice to an id; ValueError (the field's "invalid choice") when it cannot be one."""
+    text = str(value).strip()
+    if not text.isascii() or not text.lstrip("-").isdigit() or len(text) > 11:
+        raise ValueError(value)
+    number = int(text)
+    if abs(number) > MAX_ID:
+        raise ValueError(value)
+    return number
+
+
 def optional_int(value: Any) -> int | None:
     """Coerce a select's value to an id, or None for the empty choice."""
     if value in (None, "", "None"):
         return None
-    return int(value)
+    return to_id(value)

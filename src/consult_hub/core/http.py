@@ -19,12 +19,15 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flask import Flask, current_app, g, message_flashed, request, session
+from flask import Flask, abort, current_app, g, message_flashed, request, session
+from flask_babel import gettext as _
+from werkzeug.routing import IntegerConverter
 from flask.wrappers import Response
 from flask_login import current_user
 
 from consult_hub.auth.decorators import PUBLIC
 from consult_hub.core import pagecache
+from consult_hub.core.forms import FORBIDDEN_CHARACTERS, MAX_ID
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -51,8 +54,32 @@ HSTS = "max-age=31536000"
 NO_STORE = "private, no-store"
 
 
+class BoundedIntConverter(IntegerConverter):
+    """``<int:…>`` in every route, capped at the largest id the databases store: a longer
+    number in a URL is a page that cannot exist (404), not an overflow in the query (500)."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def init_url_converters(app: Flask) -> None:
+    """Before any blueprint registers a rule."""
+    app.url_map.converters["int"] = BoundedIntConverter
+
+
+def refuse_control_characters() -> None:
+    """A query-string parameter carrying characters nobody types (NUL, ESC, bidi overrides…)
+    is refused with 400 naming the parameter; PostgreSQL cannot even compare NUL."""
+    for name, value in request.args.items(multi=True):
+        if FORBIDDEN_CHARACTERS.search(name) or FORBIDDEN_CHARACTERS.search(value):
+            shown = FORBIDDEN_CHARACTERS.sub("", name)[:40] or "?"
+            abort(400, description=_("查询参数“%(name)s”含有不允许的控制字符", name=shown))
+
+
 def init_http(app: Flask) -> None:
     """Register the header and caching hooks on ``app``."""
+    app.before_request(refuse_control_characters)
     app.before_request(_note_pending_flashes)
     message_flashed.connect(_note_flash, app)
     # after_request hooks run last-registered first: caching decides, then headers go on.

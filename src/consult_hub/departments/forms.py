@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from consult_hub.core.forms import BaseForm
 from consult_hub.core.forms import optional_int
 from consult_hub.core.forms import REQUIRED
 
 
-class DepartmentForm(FlaskForm):
+class DepartmentForm(BaseForm):
     code = StringField(_l("单位编号"), validators=[DataRequired(REQUIRED), Length(max=32)],
                        description=_l("全市唯一"))
     name = StringField(_l("单位名称"), validators=[DataRequired(REQUIRED), Length(max=100)],

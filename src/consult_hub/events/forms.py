@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -23,9 +22,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.fields import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from consult_hub.core.forms import BaseForm, CleanFields
 from consult_hub.core.forms import select_choices
 from consult_hub.core.categories import Category
-from consult_hub.core.forms import REQUIRED, EditForm, LocalDateTimeField
+from consult_hub.core.forms import REQUIRED, EditForm, LocalDateTimeField, to_id
 from consult_hub.events.models import EventFormat, EventStatus
 from consult_hub.issues.models import IssueKind
 
@@ -54,7 +54,7 @@ class EventFields:
                            description=_l("可使用 Markdown:空行分段,“- ”开头为列表"))
 
 
-class PlanForm(EventFields, FlaskForm):
+class PlanForm(EventFields, BaseForm):
     is_past = BooleanField(_l("补录已经举行的活动(开始时间可早于现在,保存后填写纪要)"))
 
 
@@ -62,7 +62,7 @@ class EditEventForm(EventFields, EditForm):
     pass
 
 
-class ProblemRow(Form):
+class ProblemRow(CleanFields, Form):
     """One problem raised at the event; a row left wholly blank is ignored."""
 
     title = StringField(_l("问题标题"), validators=[Optional(), Length(max=200)])
@@ -99,7 +99,7 @@ class CountField(IntegerField):
             raise ValueError(_l("请填写 0 或正整数")) from None
 
 
-class RecordForm(FlaskForm):
+class RecordForm(BaseForm):
     """Everything learned at a held event, saved together or not at all."""
 
     starts_at = LocalDateTimeField(_l("实际开始时间"), validators=[InputRequired(REQUIRED)])
@@ -107,7 +107,7 @@ class RecordForm(FlaskForm):
     minutes = TextAreaField(_l("纪要"), validators=[DataRequired(_l("请填写纪要")),
                                                    Length(max=50000)],
                             description=_l("可使用 Markdown:空行分段,“- ”开头为列表"))
-    attendees = CheckboxListField(_l("参加的政协委员"), coerce=int)
+    attendees = CheckboxListField(_l("参加的政协委员"), coerce=to_id)
     resident_count = CountField(
         _l("居民代表人数"), default=0,
         validators=[InputRequired(_l("请填写人数(没有填 0)")),
@@ -124,28 +124,28 @@ class RecordForm(FlaskForm):
     problems = FieldList(FormField(ProblemRow), min_entries=PROBLEM_ROWS, max_entries=60)
 
 
-class ConcludeForm(FlaskForm):
+class ConcludeForm(BaseForm):
     outcome = TextAreaField(_l("成果转化"), validators=[DataRequired(_l("请填写成果转化情况")),
                                                       Length(max=50000)],
                             description=_l("协商成果如何落实、反馈给群众;会在公开页面展示"))
 
 
-class CancelForm(FlaskForm):
+class CancelForm(BaseForm):
     cancel_reason = TextAreaField(_l("取消原因"), validators=[DataRequired(_l("请填写取消原因")),
                                                              Length(max=2000)])
 
 
-class PhotoForm(FlaskForm):
+class PhotoForm(BaseForm):
     photo = FileField(_l("照片"), description=_l("JPEG、PNG 或 WebP;位置等拍摄信息会被去除"))
     caption = StringField(_l("说明"), validators=[Optional(), Length(max=200)],
                           description=_l("公开页面显示这段说明,请勿写居民姓名"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(BaseForm):
     """A confirmation that posts (delete a photo): CSRF only."""
 
 
-class FilterForm(Form):
+class FilterForm(CleanFields, Form):
     """The list filters, read from the query string."""
 
     q = StringField(_l("关键词"), validators=[Optional(), Length(max=100)],

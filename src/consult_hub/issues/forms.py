@@ -11,7 +11,6 @@ from functools import cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -27,6 +26,7 @@ from wtforms import (
 from wtforms.fields import SelectChoice
 from wtforms.validators import Optional
 
+from consult_hub.core.forms import BaseForm
 from consult_hub.core.forms import optional_int, select_choices
 from consult_hub.core.categories import Category
 from consult_hub.core.forms import EditForm
@@ -64,7 +64,7 @@ class StatusListField(SelectMultipleField):
         return None
 
 
-class IssueFilterForm(FlaskForm):
+class IssueFilterForm(BaseForm):
     """The list's filters, read from the query string."""
 
     class Meta:
@@ -108,7 +108,7 @@ class TextFields:
                        validate_choice=False)
 
 
-class NewIssueForm(TextFields, FlaskForm):
+class NewIssueForm(TextFields, BaseForm):
     platform_id = SelectField(_l("平台"), coerce=optional_int, validate_choice=False,
                               validators=[Needed()])
     event_id = SelectField(_l("提出问题的活动"), coerce=optional_int, validate_choice=False,
@@ -130,7 +130,7 @@ EDIT_FIELDS = ["title", "description", "kind", "category"]
 # --- Lifecycle actions ----------------------------------------------------------------------
 
 
-class ActionForm(FlaskForm):
+class ActionForm(BaseForm):
     """One lifecycle action: its fields come from the transition table (see ``action_form``)."""
 
     version = HiddenField()

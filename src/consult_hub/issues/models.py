@@ -90,6 +90,7 @@ class Issue(TimestampMixin, Base):
                  sqlite_where=sa.text(OUTCOME_WHERE), postgresql_where=sa.text(OUTCOME_WHERE)),
         # Monthly tallies: closed in the month by status, open at the month's end, rated.
         sa.Index("ix_issues_closed_at_status", "closed_at", "status"),
+        sa.Index("ix_issues_district_id_closed_at", "district_id", "closed_at"),
         sa.Index("ix_issues_rated_at", "rated_at"),
     )
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from consult_hub.core.forms import BaseForm
 from consult_hub.core.forms import optional_int, select_choices
 from consult_hub.core.forms import REQUIRED
 from consult_hub.members.models import MemberLevel
@@ -20,7 +20,7 @@ COMMON_SECTORS = (
 )
 
 
-class MemberForm(FlaskForm):
+class MemberForm(BaseForm):
     name = StringField(_l("姓名"), validators=[DataRequired(REQUIRED), Length(max=64)])
     sector = StringField(_l("界别"), validators=[DataRequired(REQUIRED), Length(max=64)],
                          description=_l("可从列表中选择,也可直接填写"))

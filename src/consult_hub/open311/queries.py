@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from consult_hub.core.categories import Category
+from consult_hub.core.forms import MAX_ID
 from consult_hub.extensions import db
 from consult_hub.issues.models import CLOSED_STATUSES, Issue, IssueKind
 from consult_hub.platforms.models import Platform, PlatformStatus
@@ -53,7 +54,7 @@ def active_platform_by_key(key: str) -> Platform | None:
     """An active platform by its code (420102-0001) or its number."""
     key = key.strip()
     match = Platform.code == key.upper()
-    if key.isdigit():
+    if key.isascii() and key.isdigit() and int(key) <= MAX_ID:
         match = sa.or_(match, Platform.id == int(key))
     return db.session.scalar(
         sa.select(Platform).where(match, Platform.status == PlatformStatus.ACTIVE).limit(1))

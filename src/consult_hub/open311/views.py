@@ -25,6 +25,7 @@ from consult_hub.auth.decorators import public
 from consult_hub.core.categories import Category
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.forms import FORBIDDEN_CHARACTERS
 from consult_hub.core.timefmt import local_zone, to_local
 from consult_hub.extensions import csrf, db, limiter
 from consult_hub.issues.models import (
@@ -380,6 +381,10 @@ def _title(description: str) -> str:
 @public
 @limiter.limit(submission_limit, methods=["POST"])
 def create_request(fmt: str):  # type: ignore[no-untyped-def]
+    for name, value in request.form.items(multi=True):
+        if FORBIDDEN_CHARACTERS.search(name + value):
+            raise Open311Error(400, [(FORBIDDEN_CHARACTERS.sub("", name)[:64],
+                                      "含有不允许的控制字符")])
     code = _form_value("service_code")
     if not code:
         raise Open311Error(400, [("service_code", "请提供 service_code(见 services.json)")])

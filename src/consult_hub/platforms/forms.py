@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -18,10 +17,11 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
+from consult_hub.core.forms import BaseForm
 from consult_hub.core.forms import select_choices
-from consult_hub.core.forms import REQUIRED, EditForm
+from consult_hub.core.forms import REQUIRED, EditForm, to_id
 from consult_hub.platforms.models import PlatformKind, PlatformStatus
 
 ANY = ("", _l("全部"))
@@ -29,12 +29,12 @@ ANY = ("", _l("全部"))
 
 def _int_or_none(value: Any) -> int | None:
     try:
-        return int(value)
+        return to_id(value)
     except (TypeError, ValueError):
         return None
 
 
-class PlatformFilterForm(FlaskForm):
+class PlatformFilterForm(BaseForm):
     """The list's filters, read from the query string (no CSRF: it changes nothing)."""
 
     class Meta:
@@ -84,18 +84,18 @@ class PlatformForm(EditForm):
             "demonstration_year")}
 
 
-class StatusForm(FlaskForm):
+class StatusForm(BaseForm):
     """Suspend, close or reactivate: a reason always, the code typed again to close."""
 
     reason = TextAreaField(_l("原因"), validators=[DataRequired(_l("请说明原因")), Length(max=1000)])
     confirm = StringField(_l("确认"), validators=[Optional(), Length(max=32)])
 
 
-class LinkForm(FlaskForm):
+class LinkForm(BaseForm):
     """Link one person (coordinator or member) to the platform, by id."""
 
-    person_id = HiddenField(validators=[DataRequired(REQUIRED)])
+    person_id = HiddenField(validators=[DataRequired(REQUIRED), Regexp(r"^[0-9]{1,9}$")])
 
 
-class UnlinkForm(FlaskForm):
+class UnlinkForm(BaseForm):
     """Remove a link; the person comes from the URL, the form only carries the CSRF token."""

@@ -7,10 +7,10 @@ import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
-from consult_hub.core.forms import BaseForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from consult_hub.core.forms import BaseForm
 from consult_hub.core.forms import optional_int, select_choices
 from consult_hub.core.categories import Category
 from consult_hub.issues.models import IssueKind, Satisfaction

@@ -85,11 +85,6 @@ class _Sheet:
         for platform_id, value in rows:
             self.counts[platform_id][metric] += int(value or 0)
 
-    def add_split(self, rows: Any, metric: str, dimension: str) -> None:
-        for platform_id, key, value in rows:
-            label = key.value if hasattr(key, "value") else key
-            self.counts[platform_id][f"{metric}.{dimension}.{label}"] += int(value or 0)
-
 
 def _count(table_col: Any, *where: Any, group: Any = None) -> sa.Select:
     group = group if group is not None else table_col
@@ -131,13 +126,17 @@ def collect(month: date, district_ids: Collection[int] | None = None,
         if row.established_on >= month:
             counts["platforms_new"] += 1
 
+    # Held events: count, category split, activity and residents in one pass over the month.
     held = (Event.status.in_(HELD), Event.starts_at >= start, Event.starts_at < end, *event_area)
-    sheet.add(session.execute(_count(Event.platform_id, *held)), "events_held")
-    sheet.add_split(session.execute(
-        sa.select(Event.platform_id, Event.category, sa.func.count()).where(*held)
-        .group_by(Event.platform_id, Event.category)), "events_held", "category")
-    for platform_id, _n in session.execute(_count(Event.platform_id, *held)):
-        sheet.counts[platform_id]["platforms_active"] = 1
+    for platform_id, category, n, residents in session.execute(
+            sa.select(Event.platform_id, Event.category, sa.func.count(),
+                      sa.func.sum(Event.resident_count))
+            .where(*held).group_by(Event.platform_id, Event.category)):
+        counts = sheet.counts[platform_id]
+        counts["events_held"] += n
+        counts[f"events_held.category.{Category(category).value}"] += n
+        counts["resident_attendance"] += int(residents or 0)
+        counts["platforms_active"] = 1
     sheet.add(session.execute(_count(
         Event.platform_id, Event.status == EventStatus.CANCELLED, Event.starts_at >= start,
         Event.starts_at < end, *event_area)), "events_cancelled")
@@ -145,22 +144,26 @@ def collect(month: date, district_ids: Collection[int] | None = None,
         sa.select(Event.platform_id, sa.func.count()).select_from(event_attendees)
         .join(Event, Event.id == event_attendees.c.event_id).where(*held)
         .group_by(Event.platform_id)), "member_attendance")
-    sheet.add(session.execute(
-        sa.select(Event.platform_id, sa.func.sum(Event.resident_count)).where(*held)
-        .group_by(Event.platform_id)), "resident_attendance")
 
-    raised = (Issue.created_at >= start, Issue.created_at < end, *issue_area)
-    sheet.add(session.execute(_count(Issue.platform_id, *raised)), "issues_raised")
-    resolved = (Issue.status == IssueStatus.RESOLVED, Issue.resolved_at >= start,
-                Issue.resolved_at < end, *issue_area)
-    sheet.add(session.execute(_count(Issue.platform_id, *resolved)), "issues_resolved")
-    for where, metric in ((raised, "issues_raised"), (resolved, "issues_resolved")):
-        for column, dimension in ((Issue.category, "category"), (Issue.kind, "kind")):
-            sheet.add_split(session.execute(
-                sa.select(Issue.platform_id, column, sa.func.count()).where(*where)
-                .group_by(Issue.platform_id, column)), metric, dimension)
-    for platform_id, created, resolved_at in session.execute(
-            sa.select(Issue.platform_id, Issue.created_at, Issue.resolved_at).where(*resolved)):
+    # Problems raised: count and both splits from one grouped query.
+    for platform_id, category, kind, n in session.execute(
+            sa.select(Issue.platform_id, Issue.category, Issue.kind, sa.func.count())
+            .where(Issue.created_at >= start, Issue.created_at < end, *issue_area)
+            .group_by(Issue.platform_id, Issue.category, Issue.kind)):
+        counts = sheet.counts[platform_id]
+        counts["issues_raised"] += n
+        counts[f"issues_raised.category.{Category(category).value}"] += n
+        counts[f"issues_raised.kind.{IssueKind(kind).value}"] += n
+    # Problems resolved: one row each (a month's are few), for the splits and the median.
+    for platform_id, category, kind, created, resolved_at in session.execute(
+            sa.select(Issue.platform_id, Issue.category, Issue.kind, Issue.created_at,
+                      Issue.resolved_at)
+            .where(Issue.status == IssueStatus.RESOLVED, Issue.resolved_at >= start,
+                   Issue.resolved_at < end, *issue_area)):
+        counts = sheet.counts[platform_id]
+        counts["issues_resolved"] += 1
+        counts[f"issues_resolved.category.{Category(category).value}"] += 1
+        counts[f"issues_resolved.kind.{IssueKind(kind).value}"] += 1
         sheet.days[platform_id].append((resolved_at - created).total_seconds() / 86400)
 
     # Planned in the month: the problem is planned now and its latest move to "planned" falls
