@@ -47,7 +47,7 @@ from tests import hostile
 from tests.access import Route
 from tests.hostile import Harness, Mutation, Outcome, as_pairs
 
-EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "12"))
 HYPOTHESIS = settings(
     max_examples=EXAMPLES, deadline=None, database=None,
     derandomize=os.environ.get("HOSTILE_RANDOM") != "1", print_blob=False,
