@@ -225,9 +225,9 @@ def test_only_the_current_month_is_computed_live(app, client, city, monkeypatch)
     live: list[date] = []
     real = compute.compute_month
 
-    def counting(month: date, district_ids=None):  # type: ignore[no-untyped-def]
+    def counting(month: date, district_ids=None, **options):  # type: ignore[no-untyped-def]
         live.append(month)
-        return real(month, district_ids)
+        return real(month, district_ids, **options)
 
     monkeypatch.setattr(compute, "compute_month", counting)
     page = client.get(f"/reports/{this_month.year}")

@@ -143,3 +143,11 @@ def test_city_demo_year_adds_up_to_the_seed(app, runner):  # type: ignore[no-unt
         assert totals["events_held"] == 1220 and totals["issues_resolved"] >= 1300
         assert compute.freeze_month(date(2024, 12, 1)) == figures  # recomputing changes nothing
         assert db.session.scalar(sa.select(sa.func.count()).select_from(event_attendees)) > 0
+
+
+def test_sums_without_the_platforms_are_the_same_sums(november):  # type: ignore[no-untyped-def]
+    whole = compute.compute_month(NOV)
+    sums = compute.compute_month(NOV, platforms=False)
+    assert not any(key.startswith("platform:") for key in sums)
+    assert {key: metrics for key, (_s, metrics) in sums.items()} == {
+        key: metrics for key, (_s, metrics) in whole.items() if not key.startswith("platform:")}

@@ -139,11 +139,11 @@ def _by_month(rows: list[Any], this_month: date) -> dict[date, dict[str, Metrics
     return {month: keys for month, keys in frozen.items() if "city" in keys}
 
 
-def _live(month: date, scope: ReportScope) -> dict[str, Metrics]:
+def _live(month: date, scope: ReportScope, *, platforms: bool = False) -> dict[str, Metrics]:
     """A month not frozen yet, counted now: the whole city, or only the scope's district."""
     district_ids = None if scope.is_city else [scope.district.id]  # type: ignore[union-attr]
-    return {key: metrics
-            for key, (_scope, metrics) in compute.compute_month(month, district_ids).items()}
+    return {key: metrics for key, (_scope, metrics)
+            in compute.compute_month(month, district_ids, platforms=platforms).items()}
 
 
 def load_year(year: int, scope: ReportScope, now: datetime) -> YearReport:
@@ -179,7 +179,7 @@ def load_month(month: date, scope: ReportScope, now: datetime, *,
     else:
         wanted = MonthlyTally.scope_key == scope.key
     frozen = _by_month(_frozen_rows(month, month, wanted), current_month(now)).get(month)
-    keyed = frozen or _live(month, scope)
+    keyed = frozen or _live(month, scope, platforms=with_platforms)
     report = MonthReport(month, scope, keyed.get(scope.key) or zero_metrics(), frozen is None)
     report.districts = [(area, keyed.get(f"district:{area.id}") or zero_metrics())
                         for area in areas]
