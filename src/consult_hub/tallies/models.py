@@ -22,6 +22,10 @@ class MonthlyTally(Base):
     __tablename__ = "monthly_tallies"
     __table_args__ = (
         sa.UniqueConstraint("month", "scope_key"),
+        # One scope's months (the home page's year, a report's months): a nation freezes
+        # 300,000 platform rows a month, which a month-first index walks through.
+        sa.Index("ix_monthly_tallies_scope_key_month", "scope_key", "month"),
+        sa.Index("ix_monthly_tallies_scope_month", "scope", "month"),
         sa.CheckConstraint(
             "(scope = 'city' AND area_id IS NULL AND platform_id IS NULL) OR "
             "(scope = 'district' AND area_id IS NOT NULL AND platform_id IS NULL) OR "
