@@ -39,6 +39,7 @@ $(CATALOG).mo: $(CATALOG).po | $(STAMP)
 # what scripts/check_translations.py lists as missing and run `make install`.
 translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -k _lp:1c,2 \
+		--ignore-dirs ".* node_modules instance __pycache__" \
 		--no-wrap --sort-by-file --project "Consult Hub" -o messages.pot .
 	$(BIN)/pybabel update -i messages.pot -d src/consult_hub/translations -l en --no-wrap \
 		--ignore-obsolete

@@ -31,8 +31,10 @@ HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 def _searched(dirpath: str) -> bool:
+    """Every folder but hidden ones and caches: templates/_macros holds UI text too (Babel's
+    default filter skipped it, and the pagination links stayed Chinese on English pages)."""
     name = Path(dirpath).name
-    return not name.startswith((".", "_")) and name not in {"node_modules", "instance"}
+    return not name.startswith(".") and name not in {"node_modules", "instance", "__pycache__"}
 
 
 def source_messages() -> dict[tuple[str, str | None], list[str]]:

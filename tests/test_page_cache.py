@@ -178,3 +178,13 @@ def test_other_workers_see_a_change_within_the_recheck_interval(
     now = pagecache.time.monotonic() + 6
     monkeypatch.setattr(pagecache.time, "monotonic", lambda: now)
     assert page_statements(app, client, path)  # re-read the version: rendered afresh
+
+
+def test_the_district_filter_follows_new_districts(app: Flask, client: FlaskClient,
+                                                   make: Callable[..., Any]) -> None:
+    """The public filters keep their district list between requests, until the site changes."""
+    make("district", name="江岸区")
+    assert "江岸区" in client.get("/events").text
+    make("district", name="新洲区")
+    assert "新洲区" in client.get("/events").text
+    assert "新洲区" in client.get("/platforms?q=none").text  # another page, the same list

@@ -417,22 +417,26 @@ def test_public_pages_take_the_same_number_of_queries_for_more_rows(
     assert many == few, (few, many)
 
 
-def test_long_lists_stop_counting_but_every_page_stays_reachable(
+def test_long_lists_are_counted_and_browsed_only_so_far(
         app: Flask, client: FlaskClient, make, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    """A nation's directory is not counted to the last row: "N+" and a next link instead."""
+    """A nation's directory is counted to 10,000 ("10,000+") and browsed that far; the
+    filters reach the rest."""
     from consult_hub.core import pagination
 
     monkeypatch.setitem(app.config, "PER_PAGE", 2)
-    monkeypatch.setattr(pagination, "COUNT_AHEAD", 4)
+    monkeypatch.setattr(pagination, "BROWSE_LIMIT", 6)
     district = make("district")
     for n in range(9):
         make("platform", district_id=district.id, name=f"议事厅{n:02d}")
     first = client.get("/platforms").text
-    assert "共找到 4+ 个平台" in first and 'rel="next"' in first
-    third = client.get("/platforms?page=3").text  # counted from here: 4 + 4 ahead, 9 exist
-    assert "共找到 8+ 个平台" in third and "议事厅04" in third and "议事厅05" in third
-    last = client.get("/platforms?page=5").text  # fewer than 4 ahead: the exact total
-    assert "共找到 9 个平台" in last and "议事厅08" in last and 'rel="next"' not in last
+    assert "共找到 6+ 个平台" in first and 'rel="next"' in first
+    assert "第 1 / 3 页" in first
+    last = client.get("/platforms?page=3").text
+    assert "议事厅04" in last and "议事厅05" in last and 'rel="next"' not in last
+    beyond = client.get("/platforms?page=4").text
+    assert "议事厅06" not in beyond and "列表只列出最新的 6 条" in beyond
+    found = client.get("/platforms?q=议事厅08").text  # a filter reaches what paging does not
+    assert "议事厅08" in found and "共找到 1 个平台" in found
 
 
 def test_deep_pages_list_the_same_rows_in_the_same_order(

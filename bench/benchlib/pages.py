@@ -151,8 +151,16 @@ def gather(sample: dict[str, Any], *, k: int = 200, seed: int = 7) -> Pools:
     return pools
 
 
-def _deep(count: int, n: int, per_page: int = 30) -> int:
-    """A page in the second half of a list of ``count`` rows (varies with ``n``)."""
+def _deep(count: int, n: int, per_page: int = 30, public: bool = True) -> int:
+    """A page in the second half of a list of ``count`` rows (varies with ``n``).
+
+    Public lists are browsed only to their first ``BROWSE_LIMIT`` rows (core/pagination.py;
+    the filters reach the rest): there, the second half of what can be browsed.
+    """
+    if public:
+        from consult_hub.core.pagination import BROWSE_LIMIT
+
+        count = min(count, BROWSE_LIMIT)
     pages = max(1, -(-count // per_page))
     if pages < 4:
         return pages
@@ -276,7 +284,7 @@ def pages(p: Pools) -> list[Page]:
              lambda n: f"/manage/platforms/?district_id={pick(p.district_ids, n)}&page=2",
              STAFF, "admin"),
         Page("platforms list ?page=deep [admin]",
-             lambda n: f"/manage/platforms/?page={_deep(p.counts['platforms'], n)}", STAFF, "admin"),
+             lambda n: f"/manage/platforms/?page={_deep(p.counts['platforms'], n, public=False)}", STAFF, "admin"),
         Page("events list ?status&category [admin]",
              lambda n: f"/manage/events/?status=held&category={pick(categories, n)}", STAFF,
              "admin"),
@@ -288,7 +296,7 @@ def pages(p: Pools) -> list[Page]:
         Page("problems list ?q=search [admin]",
              lambda n: f"/manage/issues/?q={pick(p.words, n)}", STAFF, "admin"),
         Page("problems list ?page=deep [admin]",
-             lambda n: f"/manage/issues/?page={_deep(p.counts['issues'], n)}", STAFF, "admin"),
+             lambda n: f"/manage/issues/?page={_deep(p.counts['issues'], n, public=False)}", STAFF, "admin"),
         Page("staff report month [admin]", lambda n: f"/manage/reports/{month(n):%Y-%m}", STAFF,
              "admin"),
         Page("staff report month [district_admin]",

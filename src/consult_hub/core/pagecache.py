@@ -111,8 +111,8 @@ def _bump_before_commit(session: Session) -> None:
 
 def _after_commit(session: Session) -> None:
     if session.info.pop(_CHANGED, False):
-        for cache in list(_CACHES):
-            cache.forget_version()
+        for clock in list(_CLOCKS):
+            clock.forget()
 
 
 def _after_rollback(session: Session) -> None:
@@ -135,7 +135,58 @@ def listen_for_writes() -> None:
     _listening = True
 
 
-# --- Readers: the WSGI middleware. ---------------------------------------------------------
+# --- Readers ----------------------------------------------------------------------------------
+
+
+class VersionClock:
+    """The site version as this process knows it: read at most every ``recheck`` seconds, and
+    at once after this process wrote (``forget``)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.recheck = float(app.config.get("PAGE_CACHE_RECHECK_SECONDS", 1.0))
+        self._version: int | None = None
+        self._checked = float("-inf")
+        self._engine: sa.Engine | None = None
+        _CLOCKS.append(self)
+
+    def forget(self) -> None:
+        self._checked = float("-inf")
+
+    def read(self) -> int | None:
+        """The site version; None if it cannot be read (not migrated yet, database away)."""
+        now = time.monotonic()
+        if self._version is None or now - self._checked >= self.recheck:
+            if self._engine is None:
+                from consult_hub.extensions import db
+
+                with self.app.app_context():
+                    self._engine = db.engine
+            try:
+                with self._engine.connect() as connection:
+                    found = connection.execute(
+                        sa.select(SiteVersion.version).where(SiteVersion.id == 1)).scalar()
+            except sa.exc.DBAPIError:
+                self.app.logger.warning("no site version: caches off for this request",
+                                        exc_info=True)
+                self._version = None
+                return None
+            self._version, self._checked = int(found or 0), now
+        return self._version
+
+
+_CLOCKS: list[VersionClock] = []
+
+
+def site_version() -> int | None:
+    """The current app's site version (for small caches of what rarely changes)."""
+    from flask import current_app
+
+    clock = current_app.extensions.get("site_version")
+    return clock.read() if clock is not None else None
+
+
+# --- The WSGI middleware. ------------------------------------------------------------------
 
 
 @dataclass
@@ -148,58 +199,39 @@ class Entry:
     etag: str | None
 
 
-_CACHES: list[PageCache] = []
-
-
 class PageCache:
     """WSGI middleware serving shared public pages from memory (one cache per process)."""
 
-    def __init__(self, app: Flask, wsgi_app: Callable[..., Any]) -> None:
+    def __init__(self, app: Flask, wsgi_app: Callable[..., Any], clock: VersionClock) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
+        self.clock = clock
         self.ttl = float(app.config.get("PAGE_CACHE_SECONDS", 0))
-        self.recheck = float(app.config.get("PAGE_CACHE_RECHECK_SECONDS", 1.0))
         self.cookie_names = (app.config.get("SESSION_COOKIE_NAME", "session") + "=",
                              app.config.get("REMEMBER_COOKIE_NAME", "remember_token") + "=")
         self.entries: OrderedDict[tuple[str, ...], Entry] = OrderedDict()
         self.lock = threading.Lock()
-        self._version: int | None = None
-        self._checked = float("-inf")
-        self._engine: sa.Engine | None = None
         self.hits = self.misses = 0
-        _CACHES.append(self)
 
-    # The version -----------------------------------------------------------------------
+    @property
+    def recheck(self) -> float:
+        return self.clock.recheck
+
+    @recheck.setter
+    def recheck(self, seconds: float) -> None:
+        self.clock.recheck = seconds
 
     def forget_version(self) -> None:
         """This process wrote: read the version again before serving anything cached."""
-        self._checked = float("-inf")
+        self.clock.forget()
 
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()
-        self.forget_version()
+        self.clock.forget()
 
     def current_version(self) -> int | None:
-        """The site version, read at most every ``recheck`` seconds; None if unreadable."""
-        now = time.monotonic()
-        if self._version is None or now - self._checked >= self.recheck:
-            if self._engine is None:
-                from consult_hub.extensions import db
-
-                with self.app.app_context():
-                    self._engine = db.engine
-            try:
-                with self._engine.connect() as connection:
-                    found = connection.execute(
-                        sa.select(SiteVersion.version).where(SiteVersion.id == 1)).scalar()
-            except sa.exc.DBAPIError:  # not migrated yet, or the database is away: no cache
-                self.app.logger.warning("page cache off for this request: no site version",
-                                        exc_info=True)
-                self._version = None
-                return None
-            self._version, self._checked = int(found or 0), now
-        return self._version
+        return self.clock.read()
 
     # WSGI --------------------------------------------------------------------------------
 
@@ -280,7 +312,9 @@ class PageCache:
 def init_page_cache(app: Flask) -> None:
     """Listen for writes (always: other processes read the version) and wrap ``app``."""
     listen_for_writes()
+    clock = VersionClock(app)
+    app.extensions["site_version"] = clock
     if float(app.config.get("PAGE_CACHE_SECONDS", 0)) > 0:
-        cache = PageCache(app, app.wsgi_app)
+        cache = PageCache(app, app.wsgi_app, clock)
         app.extensions["page_cache"] = cache
         app.wsgi_app = cache  # type: ignore[method-assign]

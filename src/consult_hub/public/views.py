@@ -6,7 +6,7 @@ No page here shows a submitter's name or phone, a private note or a staff accoun
 from __future__ import annotations
 
 from enum import Enum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import (
     Blueprint,
@@ -70,7 +70,7 @@ def _enum_arg(enum_cls: type[E], name: str) -> E | None:
         return None
 
 
-def _chosen(name: str, areas: list[Area]) -> int | None:
+def _chosen(name: str, areas: list[Any]) -> int | None:
     """The id given as ``name`` if it is one of ``areas``, else None."""
     wanted = _int_arg(name)
     return wanted if wanted in {area.id for area in areas} else None
@@ -109,7 +109,7 @@ def too_many_requests(error):  # type: ignore[no-untyped-def]
 @public
 @shared_page
 def platforms():  # type: ignore[no-untyped-def]
-    districts = platform_queries.districts()
+    districts = queries.district_choices()
     district_id = _chosen("district", districts)
     streets = platform_queries.streets(district_id) if district_id else []
     street_id = _chosen("street", streets)
@@ -153,7 +153,7 @@ def platform(platform_id: int):  # type: ignore[no-untyped-def]
 @shared_page
 def events():  # type: ignore[no-untyped-def]
     when = "past" if request.args.get("when") == "past" else "upcoming"
-    districts = platform_queries.districts()
+    districts = queries.district_choices()
     district_id = _chosen("district", districts)
     for_platform = _platform_arg()
     stmt = queries.event_list(utcnow(), when=when, district_id=district_id,
@@ -180,7 +180,7 @@ def event(event_id: int):  # type: ignore[no-untyped-def]
 @public
 @shared_page
 def outcomes():  # type: ignore[no-untyped-def]
-    districts = platform_queries.districts()
+    districts = queries.district_choices()
     district_id = _chosen("district", districts)
     status = _enum_arg(IssueStatus, "status")
     if status not in queries.OUTCOME_STATUSES:
@@ -226,7 +226,7 @@ def submit():  # type: ignore[no-untyped-def]
     # The platform asked for in the link (?platform=) and, on POST, the one chosen in the form.
     hinted = queries.active_platform(_int_arg("platform"))
     chosen = queries.active_platform(form.platform.data) if request.method == "POST" else hinted
-    districts = platform_queries.districts()
+    districts = queries.district_choices()
     district_id = _chosen("district", districts)
     if district_id is None and (chosen or hinted):
         district_id = (chosen or hinted).district_id  # type: ignore[union-attr]
