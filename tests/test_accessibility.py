@@ -8,7 +8,6 @@ the test is skipped, naming what is missing.
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,7 +16,6 @@ from typing import Any
 
 import pytest
 from flask import Flask, url_for
-from werkzeug.serving import make_server
 
 from consult_hub.config import PROJECT_ROOT
 from consult_hub.core.db import utcnow
@@ -26,6 +24,7 @@ from consult_hub.issues.operations import change_status
 from consult_hub.models import EventStatus
 
 from tests import factories
+from tests.e2e_support import serve
 
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -59,14 +58,8 @@ def browser() -> Iterator[Any]:
 @pytest.fixture()
 def live_server(app: Flask) -> Iterator[str]:
     """The test app served over HTTP on a free port, for the browser."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
+    with serve(app) as url:
+        yield url
 
 
 @dataclass

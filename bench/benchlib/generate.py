@@ -25,7 +25,7 @@ from consult_hub.demo.context import allocate
 from consult_hub.demo.events import CANCELLED_SHARE, MONTH_WEIGHTS, START_TIMES
 from consult_hub.demo.issues import DUE_DAYS
 from consult_hub.demo.topics import TOPICS, Topic
-from consult_hub.demo.world import KIND_ACTIVITY, KIND_WEIGHTS
+from consult_hub.demo.world import KIND_ACTIVITY, KIND_WEIGHTS, StreetNames
 
 from benchlib.progress import Progress
 
@@ -171,32 +171,13 @@ class District:
         self.streets, self.departments, self.members, self.platforms = [], {}, [], 0
 
 
-class Street:
+class Street(StreetNames):
     __slots__ = ("id", "code", "name", "rural", "communities", "office", "lat", "lon")
 
     def __init__(self, id: int, code: str, name: str, rural: bool, lat: float, lon: float):
         self.id, self.code, self.name, self.rural, self.lat, self.lon = id, code, name, rural, lat, lon
         self.communities: list[tuple[int, str, float, float]] = []
         self.office: tuple[str, str] | None = None
-
-    @property
-    def stem(self) -> str:
-        for suffix in ("办事处", "街", "乡", "镇"):
-            if self.name.endswith(suffix):
-                return self.name[: -len(suffix)]
-        return self.name
-
-    @property
-    def label(self) -> str:
-        return self.stem if self.name.endswith("办事处") else self.name
-
-    @property
-    def office_name(self) -> str:
-        if self.name.endswith(("乡", "镇")):
-            return f"{self.name}人民政府"
-        if self.name.endswith("办事处"):
-            return self.name
-        return f"{self.name}道办事处"
 
 
 class Site:

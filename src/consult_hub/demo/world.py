@@ -38,16 +38,10 @@ class Community:
         return self.name.removesuffix("社区").removesuffix("村")
 
 
-@dataclass(eq=False)
-class Street:
-    id: int
-    code: str
+class StreetNames:
+    """How a street (街道/乡镇) reads in names; needs ``name``. Shared with bench/benchlib."""
+
     name: str
-    rural: bool
-    lat: float
-    lon: float
-    communities: list[Community] = field(default_factory=list)
-    office: tuple[int, str] | None = None  # the street office, as a department
 
     @property
     def stem(self) -> str:
@@ -68,6 +62,18 @@ class Street:
         if self.name.endswith("办事处"):
             return self.name
         return f"{self.name}道办事处"
+
+
+@dataclass(eq=False)
+class Street(StreetNames):
+    id: int
+    code: str
+    name: str
+    rural: bool
+    lat: float
+    lon: float
+    communities: list[Community] = field(default_factory=list)
+    office: tuple[int, str] | None = None  # the street office, as a department
 
 
 @dataclass(eq=False)
