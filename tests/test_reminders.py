@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from consult_hub.departments.models import Department
 from consult_hub.events.models import Event, EventStatus
 from consult_hub.extensions import db
 from consult_hub.issues.operations import change_status
@@ -100,7 +101,8 @@ def test_minutes_missing_after_2_and_7_days(site):  # type: ignore[no-untyped-de
 
 def assigned_issue(platform, due_on: date):  # type: ignore[no-untyped-def]
     issue = factories.issue(platform_id=platform.id, now=NOW - timedelta(days=30))
-    issue.department = factories.department(name="市水务局")
+    issue.department = db.session.scalar(sa.select(Department).where(
+        Department.name == "市水务局")) or factories.department(name="市水务局")
     issue.department_id = issue.department.id
     change_status(issue, "assign", actor_id=None, department=issue.department,
                   due_on=date(2100, 1, 1))
@@ -134,6 +136,24 @@ def test_new_due_date_is_a_new_fact(site):  # type: ignore[no-untyped-def]
     db.session.commit()
     reminders.sweep_issue_deadlines(NOW)
     assert [m.kind for m in inbox(coordinator)] == ["issue_overdue", "issue_due_soon"]
+
+
+def test_a_sweep_with_nothing_new_writes_nothing_and_a_new_coordinator_still_hears(
+        app, site):  # type: ignore[no-untyped-def]
+    from tests.querycount import count_queries
+
+    platform, coordinator, _staff = site
+    for days in range(1, 6):
+        assigned_issue(platform, TODAY - timedelta(days=days))
+    assert reminders.sweep_issue_deadlines(NOW) == 5
+    with count_queries(app) as sql:
+        assert reminders.sweep_issue_deadlines(NOW) == 0
+    assert not [s for s in sql if s.lstrip().upper().startswith("INSERT")], str(sql)
+    assert len(sql) <= 5, str(sql)  # candidates, recipients, what is queued: not one per problem
+    newcomer = factories.user("coordinator", platform_ids=[platform.id])
+    db.session.commit()
+    assert reminders.sweep_issue_deadlines(NOW) == 5  # the same facts, to the one who missed them
+    assert len(inbox(newcomer)) == 5 and len(inbox(coordinator)) == 5
 
 
 def test_resolved_issue_is_not_reminded(site):  # type: ignore[no-untyped-def]

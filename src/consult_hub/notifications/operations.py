@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -43,6 +43,20 @@ def insert_ignoring_duplicates(rows: list[dict]) -> int:
     return written
 
 
+def delivered(keys: Iterable[str]) -> set[tuple[str, int]]:
+    """The (dedupe key, user id) pairs among ``keys`` that are queued already.
+
+    A sweep asks this once for all its candidates, so that a sweep with nothing new to say
+    neither composes nor inserts anything (at national scale: 500,000 open problems)."""
+    wanted = list(dict.fromkeys(key[:200] for key in keys))
+    found: set[tuple[str, int]] = set()
+    for start in range(0, len(wanted), 1000):
+        found.update((key, user_id) for key, user_id in db.session.execute(
+            sa.select(Notification.dedupe_key, Notification.user_id)
+            .where(Notification.dedupe_key.in_(wanted[start:start + 1000]))))
+    return found
+
+
 def notify(
     recipients: Iterable[User],
     *,
@@ -50,18 +64,20 @@ def notify(
     kind: str,
     compose: Callable[[User], Message],
     now: datetime | None = None,
+    skip: Container[tuple[str, int]] = frozenset(),
 ) -> int:
     """Queue one notification per active recipient, in the recipient's language.
 
     ``compose`` is called inside ``force_locale(user.locale)``, so messages built
     with ``gettext`` come out in each recipient's language. Returns how many rows
-    were new; a key already delivered to a user is silently skipped.
+    were new; a key already delivered to a user is silently skipped (``skip``: pairs
+    known to be delivered, not even composed).
     """
     now = now or utcnow()
     mail = email_enabled()
     rows = []
     for user in recipients:
-        if not user.is_active:
+        if not user.is_active or (dedupe_key[:200], user.id) in skip:
             continue
         with force_locale(user.locale or "zh"):
             message = compose(user)

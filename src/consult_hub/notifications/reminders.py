@@ -8,7 +8,8 @@ rescheduled event or a new due date makes a new key, so it is reminded afresh.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -19,7 +20,7 @@ from consult_hub.core.timefmt import format_date, format_datetime, local_today
 from consult_hub.events.models import Event, EventStatus
 from consult_hub.extensions import db
 from consult_hub.issues.models import DUE_STATUSES, Issue, IssueStatus
-from consult_hub.notifications.operations import Message, notify
+from consult_hub.notifications.operations import Message, delivered, notify
 from consult_hub.notifications.recipients import coordinators_by_platform, district_staff, link
 from consult_hub.platforms.models import Platform
 from consult_hub.platforms.queries import inactive_clause
@@ -110,47 +111,77 @@ def _issue_message(issue: Issue, headline: str, detail: str) -> Message:
 
 
 def sweep_issue_deadlines(now: datetime) -> int:
-    """Due soon (3 days before), overdue (the day after), escalated to district staff (7 days on)."""
+    """Due soon (3 days before), overdue (the day after), escalated to district staff (7 days on).
+
+    The candidates are read as plain rows and their keys checked against what is queued in a
+    few queries; only problems with something new are loaded and written about. A sweep that
+    has nothing new to say (most of them, every five minutes) does no more than that.
+    """
     today = local_today(now)
     soon = current_app.config["DUE_SOON_DAYS"]
     escalate = current_app.config["ESCALATE_AFTER_DAYS"]
-    issues = db.session.scalars(
-        sa.select(Issue).options(selectinload(Issue.platform), selectinload(Issue.department))
+    rows = db.session.execute(
+        sa.select(Issue.id, Issue.status, Issue.due_on, Issue.planned_on, Issue.platform_id,
+                  Issue.district_id)
         .where(sa.or_(
             sa.and_(Issue.status.in_(DUE_STATUSES), Issue.due_on <= today + timedelta(days=soon)),
             sa.and_(Issue.status == IssueStatus.PLANNED, Issue.planned_on < today),
         ))
     ).all()
-    coordinators = coordinators_by_platform(i.platform_id for i in issues)
-    staff = district_staff(i.district_id for i in issues)
-    written = 0
-    for issue in issues:
-        planned = issue.status is IssueStatus.PLANNED
-        deadline = issue.planned_on if planned else issue.due_on
+    # What each problem calls for: (kind, dedupe key, who, deadline, days late).
+    wanted: dict[int, list[tuple[str, str, str, date, int]]] = {}
+    for row in rows:
+        planned = row.status is IssueStatus.PLANNED
+        deadline = row.planned_on if planned else row.due_on
         assert deadline is not None
         tag = f"{'planned' if planned else 'due'}:{deadline.isoformat()}"
         late = (today - deadline).days
         if late <= 0:
-            written += notify(
-                coordinators[issue.platform_id], kind="issue_due_soon", now=now,
-                dedupe_key=f"issue_due_soon:{issue.id}:{tag}",
-                compose=lambda _u, i=issue, d=deadline: _issue_message(
-                    i, _("诉求即将到期"), _("办理期限为%(due)s,还剩%(days)s天。",
-                                          due=format_date(d), days=(d - today).days)))
-            continue
-        written += notify(
-            coordinators[issue.platform_id] + staff[issue.district_id] if planned
-            else coordinators[issue.platform_id], kind="issue_overdue", now=now,
-            dedupe_key=f"issue_overdue:{issue.id}:{tag}",
-            compose=lambda _u, i=issue, d=deadline, n=late: _issue_message(
-                i, _("诉求已逾期"), _("期限%(due)s已过%(days)s天。", due=format_date(d), days=n)))
-        if late > escalate:
-            written += notify(
-                staff[issue.district_id], kind="issue_escalated", now=now,
-                dedupe_key=f"issue_escalated:{issue.id}:{tag}",
-                compose=lambda _u, i=issue, d=deadline, n=late: _issue_message(
-                    i, _("逾期超过%(n)s天,请督办", n=escalate),
-                    _("期限%(due)s已过%(days)s天。", due=format_date(d), days=n)))
+            calls = [("issue_due_soon", f"issue_due_soon:{row.id}:{tag}", "coordinators")]
+        else:
+            calls = [("issue_overdue", f"issue_overdue:{row.id}:{tag}",
+                      "both" if planned else "coordinators")]
+            if late > escalate:
+                calls.append(("issue_escalated", f"issue_escalated:{row.id}:{tag}", "staff"))
+        wanted[row.id] = [(kind, key, who, deadline, late) for kind, key, who in calls]
+    by_id = {row.id: row for row in rows}
+    coordinators = coordinators_by_platform(row.platform_id for row in rows)
+    staff = district_staff(row.district_id for row in rows)
+
+    def recipients(row: Any, who: str) -> list[Any]:
+        if who == "staff":
+            return staff[row.district_id]
+        if who == "both":
+            return coordinators[row.platform_id] + staff[row.district_id]
+        return coordinators[row.platform_id]
+
+    sent = delivered(key for calls in wanted.values() for _k, key, *_rest in calls)
+    pending = [issue_id for issue_id, calls in wanted.items()
+               if any((key[:200], user.id) not in sent
+                      for _kind, key, who, *_rest in calls
+                      for user in recipients(by_id[issue_id], who))]
+    written = 0
+    for start in range(0, len(pending), 500):
+        for issue in db.session.scalars(
+                sa.select(Issue).options(selectinload(Issue.platform),
+                                         selectinload(Issue.department))
+                .where(Issue.id.in_(pending[start:start + 500]))):
+            row = by_id[issue.id]
+            for kind, key, who, deadline, late in wanted[issue.id]:
+                if kind == "issue_due_soon":
+                    compose = (lambda _u, i=issue, d=deadline: _issue_message(
+                        i, _("诉求即将到期"), _("办理期限为%(due)s,还剩%(days)s天。",
+                                              due=format_date(d), days=(d - today).days)))
+                elif kind == "issue_overdue":
+                    compose = (lambda _u, i=issue, d=deadline, n=late: _issue_message(
+                        i, _("诉求已逾期"), _("期限%(due)s已过%(days)s天。",
+                                          due=format_date(d), days=n)))
+                else:
+                    compose = (lambda _u, i=issue, d=deadline, n=late: _issue_message(
+                        i, _("逾期超过%(n)s天,请督办", n=escalate),
+                        _("期限%(due)s已过%(days)s天。", due=format_date(d), days=n)))
+                written += notify(recipients(row, who), kind=kind, now=now, dedupe_key=key,
+                                  compose=compose, skip=sent)
     return written
 
 
@@ -166,11 +197,15 @@ def sweep_inactive_platforms(now: datetime) -> int:
     rows = db.session.execute(sa.select(Platform, last_held).where(inactive_clause(now))).all()
     staff = district_staff(p.district_id for p, _last in rows)
     month = today.strftime("%Y-%m")
+    sent = delivered(f"platform_inactive:{p.id}:{month}" for p, _last in rows)
     written = 0
     for platform, last in rows:
+        key = f"platform_inactive:{platform.id}:{month}"
+        if all((key, user.id) in sent for user in staff[platform.district_id]):
+            continue  # told already this month: nothing to compose
         written += notify(
-            staff[platform.district_id], kind="platform_inactive", now=now,
-            dedupe_key=f"platform_inactive:{platform.id}:{month}",
+            staff[platform.district_id], kind="platform_inactive", now=now, skip=sent,
+            dedupe_key=key,
             compose=lambda _u, p=platform, last_at=last: Message(
                 _("平台长期未开展活动:%(name)s", name=p.name),
                 _("%(name)s已超过%(days)s天没有举行协商议事活动(上次:%(last)s)。",
