@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale
@@ -14,7 +14,7 @@ from consult_hub.core.i18n import city_name
 from consult_hub.core.timefmt import local_zone
 from consult_hub.extensions import db
 from consult_hub.feeds import atom, ical, queries
-from consult_hub.platforms import queries as platform_queries
+from consult_hub.public import queries as public_queries
 from consult_hub.platforms.models import Platform
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
@@ -27,7 +27,14 @@ ATOM_TYPE = "application/atom+xml; charset=utf-8"
 @public
 @shared_page
 def index():  # type: ignore[no-untyped-def]
-    return render_template("feeds/index.html", districts=platform_queries.districts())
+    # One link built and one label translated, then each district's code and name filled in:
+    # a nation lists 3,000 district calendars here.
+    marker = "0000000000"
+    link = url_for("feeds.district_events", code=marker, _external=True)
+    label = _("%(name)s协商议事活动日历", name=marker)
+    calendars = [(link.replace(marker, quote(d.code)), label.replace(marker, d.name))
+                 for d in public_queries.district_choices()]
+    return render_template("feeds/index.html", calendars=calendars)
 
 
 @bp.route("/events.ics")
