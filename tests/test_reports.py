@@ -390,3 +390,41 @@ def test_csv_and_xlsx_downloads_match_the_page(app, client, city):  # type: igno
     assert f'filename="report-2024-07-{city.district_code}-figures.csv"' in month.headers[
         "Content-Disposition"]
     assert csv_rows(month.data)[0] == ["指标", "数值", "单位", "说明"]
+
+
+def test_the_running_month_is_read_from_the_schedulers_count_while_it_is_fresh(
+        app, client, city, monkeypatch):  # type: ignore[no-untyped-def]
+    """The scheduler stores the month so far every ten minutes; reports read it, not recount."""
+    from consult_hub.scheduler import JOBS
+
+    [(_name, job, trigger)] = [j for j in JOBS if j[0] == "current_tally"]
+    assert trigger == {"trigger": "interval", "minutes": 10, "misfire_grace_time": 600}
+    now = utcnow()
+    with app.app_context():
+        this_month = queries.current_month(now)
+        job(now)  # what the scheduler does
+        stored = compute.frozen_city(this_month)
+        assert stored is not None
+        assert compute.months_to_freeze(now)[-1:] != [this_month]  # never counts as final
+    live: list[date] = []
+    real = compute.compute_month
+
+    def counting(month: date, district_ids=None, **options):  # type: ignore[no-untyped-def]
+        live.append(month)
+        return real(month, district_ids, **options)
+
+    monkeypatch.setattr(compute, "compute_month", counting)
+    page = client.get(f"/reports/{this_month.year}/{this_month.month:02d}")
+    assert page.status_code == 200 and live == [] and "尚未归档" in page.text
+    monkeypatch.setitem(app.config, "TALLY_LIVE_MAX_AGE_MINUTES", 0)  # the scheduler is down
+    app.extensions["page_cache"].clear()
+    assert client.get(f"/reports/{this_month.year}/{this_month.month:02d}").status_code == 200
+    assert live == [this_month]  # counted afresh rather than shown stale
+
+
+def test_a_month_counted_before_it_ended_is_frozen_again_after(app, city):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        compute.freeze_month(date(2024, 11, 1), now=datetime(2024, 11, 30, 8, tzinfo=UTC))
+        assert date(2024, 11, 1) in compute.months_to_freeze(datetime(2024, 12, 2, tzinfo=UTC))
+        compute.freeze_month(date(2024, 11, 1), now=datetime(2024, 12, 1, 2, tzinfo=UTC))
+        assert date(2024, 11, 1) not in compute.months_to_freeze(datetime(2024, 12, 2, tzinfo=UTC))

@@ -94,6 +94,9 @@ class Config:
         # process's write shows within PAGE_CACHE_RECHECK_SECONDS (core/pagecache.py).
         self.PAGE_CACHE_SECONDS = float(os.environ.get("PAGE_CACHE_SECONDS", 60))
         self.PAGE_CACHE_RECHECK_SECONDS = float(os.environ.get("PAGE_CACHE_RECHECK_SECONDS", 1))
+        # Reports read the scheduler's count of the current month (every 10 min) while it is
+        # younger than this; older (scheduler down), they count the month themselves.
+        self.TALLY_LIVE_MAX_AGE_MINUTES = int(os.environ.get("TALLY_LIVE_MAX_AGE_MINUTES", 15))
         # A platform with no held event for this many days counts as inactive.
         self.INACTIVE_DAYS = int(os.environ.get("INACTIVE_DAYS", 90))
 

@@ -295,14 +295,28 @@ def frozen_city(month: date) -> dict[str, Any] | None:
         MonthlyTally.month == month_start(month), MonthlyTally.scope_key == "city"))
 
 
+def is_final(month: date, computed_at: datetime) -> bool:
+    """A month's stored tally is final once computed after the month ended (Wuhan time);
+    one computed before is provisional (the scheduler's running count of the current month)."""
+    return computed_at >= local_month_bounds(month.year, month.month)[1]
+
+
+def refresh_current_month(now: datetime) -> date:
+    """Store the current month's figures so far (provisional), for the reports to read."""
+    month = month_start(to_local(now).date())
+    freeze_month(month, now)
+    return month
+
+
 def months_to_freeze(now: datetime) -> list[date]:
-    """Complete months since the first record that have no frozen city tally yet."""
+    """Complete months since the first record that have no final city tally yet."""
     first = db.session.scalar(sa.select(sa.func.min(Platform.established_on)))
     if first is None:
         return []
     this_month = month_start(to_local(now).date())
-    frozen = set(db.session.scalars(sa.select(MonthlyTally.month).where(
-        MonthlyTally.scope_key == "city")))
+    frozen = {month for month, computed_at in db.session.execute(
+        sa.select(MonthlyTally.month, MonthlyTally.computed_at).where(
+            MonthlyTally.scope_key == "city")) if is_final(month, computed_at)}
     months, month = [], month_start(first)
     while month < this_month:
         if month not in frozen:

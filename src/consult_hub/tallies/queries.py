@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.core.timefmt import to_local
@@ -125,18 +126,22 @@ def year_totals(months: list[Metrics]) -> Metrics:
 def _frozen_rows(first: date, last: date, where: sa.ColumnElement[bool]) -> list[Any]:
     return list(db.session.execute(
         sa.select(MonthlyTally.month, MonthlyTally.scope_key, MonthlyTally.area_id,
-                  MonthlyTally.platform_id, MonthlyTally.metrics)
+                  MonthlyTally.platform_id, MonthlyTally.metrics, MonthlyTally.computed_at)
         .where(MonthlyTally.month >= first, MonthlyTally.month <= last,
                sa.or_(MonthlyTally.scope_key == "city", where))))
 
 
-def _by_month(rows: list[Any], this_month: date) -> dict[date, dict[str, Metrics]]:
-    """Frozen rows by month and scope key; months from this one on do not count as frozen."""
-    frozen: dict[date, dict[str, Metrics]] = {}
+def _by_month(rows: list[Any], this_month: date, now: datetime, *, final: bool = True,
+              ) -> dict[date, dict[str, Metrics]]:
+    """Stored rows by month and scope key: the final ones (``final``), or else the recent
+    provisional ones (computed by the scheduler within ``TALLY_LIVE_MAX_AGE_MINUTES``)."""
+    fresh = now - timedelta(minutes=current_app.config.get("TALLY_LIVE_MAX_AGE_MINUTES", 15))
+    kept: dict[date, dict[str, Metrics]] = {}
     for row in rows:
-        if row.month < this_month:
-            frozen.setdefault(row.month, {})[row.scope_key] = row.metrics
-    return {month: keys for month, keys in frozen.items() if "city" in keys}
+        done = row.month < this_month and compute.is_final(row.month, row.computed_at)
+        if done if final else (not done and row.computed_at >= fresh):
+            kept.setdefault(row.month, {})[row.scope_key] = row.metrics
+    return {month: keys for month, keys in kept.items() if "city" in keys}
 
 
 def _live(month: date, scope: ReportScope, *, platforms: bool = False) -> dict[str, Metrics]:
@@ -156,8 +161,11 @@ def load_year(year: int, scope: ReportScope, now: datetime) -> YearReport:
                           [(area, year_totals([])) for area in areas])
     wanted = (MonthlyTally.scope == TallyScope.DISTRICT if scope.is_city
               else MonthlyTally.scope_key == scope.key)
-    frozen = _by_month(_frozen_rows(months[0], months[-1], wanted), current_month(now))
-    by_month = {month: frozen.get(month) or _live(month, scope) for month in months}
+    stored = _frozen_rows(months[0], months[-1], wanted)
+    frozen = _by_month(stored, current_month(now), now)
+    recent = _by_month(stored, current_month(now), now, final=False)
+    by_month = {month: frozen.get(month) or recent.get(month) or _live(month, scope)
+                for month in months}
     rows = [MonthRow(month, by_month[month].get(scope.key) or zero_metrics(),
                      month not in frozen) for month in months]
     per_district = [(area, year_totals([by_month[m].get(f"district:{area.id}") or zero_metrics()
@@ -178,8 +186,10 @@ def load_month(month: date, scope: ReportScope, now: datetime, *,
                                 MonthlyTally.area_id == scope.district.id))  # type: ignore[union-attr]
     else:
         wanted = MonthlyTally.scope_key == scope.key
-    frozen = _by_month(_frozen_rows(month, month, wanted), current_month(now)).get(month)
-    keyed = frozen or _live(month, scope, platforms=with_platforms)
+    stored = _frozen_rows(month, month, wanted)
+    frozen = _by_month(stored, current_month(now), now).get(month)
+    recent = _by_month(stored, current_month(now), now, final=False).get(month)
+    keyed = frozen or recent or _live(month, scope, platforms=with_platforms)
     report = MonthReport(month, scope, keyed.get(scope.key) or zero_metrics(), frozen is None)
     report.districts = [(area, keyed.get(f"district:{area.id}") or zero_metrics())
                         for area in areas]
