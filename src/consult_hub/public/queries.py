@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import joinedload, selectinload
 
 from consult_hub.areas.models import Area, AreaLevel
@@ -54,7 +55,7 @@ class DistrictChoice:
     name: str
 
 
-_district_choices: tuple[int | None, list[DistrictChoice]] = (None, [])
+_district_choices: dict[int, tuple[int, list[DistrictChoice]]] = {}  # per app: (version, rows)
 
 
 def district_choices() -> list[DistrictChoice]:
@@ -63,15 +64,16 @@ def district_choices() -> list[DistrictChoice]:
     A nation has 3,000 districts: loading them as ORM objects took half of a directory
     page's time on every request.
     """
-    global _district_choices
     version = site_version()
-    cached_version, cached = _district_choices
-    if version is not None and version == cached_version:
-        return cached
+    app_key = id(current_app._get_current_object())  # type: ignore[attr-defined]
+    cached = _district_choices.get(app_key)
+    if version is not None and cached is not None and cached[0] == version:
+        return cached[1]
     rows = [DistrictChoice(row.id, row.code, row.name) for row in db.session.execute(
         sa.select(Area.id, Area.code, Area.name).where(Area.level == AreaLevel.DISTRICT)
         .order_by(Area.code))]
-    _district_choices = (version, rows)
+    if version is not None:
+        _district_choices[app_key] = (version, rows)
     return rows
 
 
