@@ -221,17 +221,10 @@ class PageCache:
     def recheck(self, seconds: float) -> None:
         self.clock.recheck = seconds
 
-    def forget_version(self) -> None:
-        """This process wrote: read the version again before serving anything cached."""
-        self.clock.forget()
-
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()
         self.clock.forget()
-
-    def current_version(self) -> int | None:
-        return self.clock.read()
 
     # WSGI --------------------------------------------------------------------------------
 
@@ -251,7 +244,7 @@ class PageCache:
         key = self._key(environ)
         if key is None:
             return self.wsgi_app(environ, start_response)
-        version = self.current_version()
+        version = self.clock.read()
         if version is None:
             return self.wsgi_app(environ, start_response)
         with self.lock:

@@ -28,7 +28,7 @@ from consult_hub.issues.queries import deadline
 from consult_hub.issues.queries import overdue_clause as _overdue_clause
 from consult_hub.platforms.queries import inactive_clause
 from consult_hub.platforms.models import Platform, PlatformStatus
-from consult_hub.tallies.compute import is_final
+from consult_hub.tallies.compute import usable
 from consult_hub.tallies.models import MonthlyTally
 
 HELD = (EventStatus.HELD, EventStatus.CONCLUDED)
@@ -69,13 +69,12 @@ def headline_figures(year: int) -> Headline:
     A nation's year is millions of rows; counting it live took seconds. Frozen, it is twelve
     rows, and the current month's records.
     """
-    fresh = utcnow() - timedelta(minutes=current_app.config.get("TALLY_LIVE_MAX_AGE_MINUTES", 15))
+    now = utcnow()
     frozen = {row.month: row.metrics for row in db.session.execute(
         sa.select(MonthlyTally.month, MonthlyTally.metrics, MonthlyTally.computed_at).where(
             MonthlyTally.scope_key == "city", MonthlyTally.month >= date(year, 1, 1),
             MonthlyTally.month <= date(year, 12, 1)))
-        # final, or the scheduler's recent count of a month still running
-        if is_final(row.month, row.computed_at) or row.computed_at >= fresh}
+        if usable(row.month, row.computed_at, now)}
     events = sum(int(metrics["events_held"]) for metrics in frozen.values())
     resolved = sum(int(metrics["issues_resolved"]) for metrics in frozen.values())
     for first, last in _unfrozen_runs(year, frozen):

@@ -201,8 +201,6 @@ def sweep_inactive_platforms(now: datetime) -> int:
     written = 0
     for platform, last in rows:
         key = f"platform_inactive:{platform.id}:{month}"
-        if all((key, user.id) in sent for user in staff[platform.district_id]):
-            continue  # told already this month: nothing to compose
         written += notify(
             staff[platform.district_id], kind="platform_inactive", now=now, skip=sent,
             dedupe_key=key,

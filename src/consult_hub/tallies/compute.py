@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import aliased
 
 from consult_hub.core.categories import Category
@@ -299,6 +300,13 @@ def is_final(month: date, computed_at: datetime) -> bool:
     """A month's stored tally is final once computed after the month ended (Wuhan time);
     one computed before is provisional (the scheduler's running count of the current month)."""
     return computed_at >= local_month_bounds(month.year, month.month)[1]
+
+
+def usable(month: date, computed_at: datetime, now: datetime) -> bool:
+    """Whether a stored tally may be read: final, or the scheduler's recent provisional count
+    (younger than ``TALLY_LIVE_MAX_AGE_MINUTES``; older means the scheduler is not running)."""
+    max_age = timedelta(minutes=current_app.config.get("TALLY_LIVE_MAX_AGE_MINUTES", 15))
+    return is_final(month, computed_at) or computed_at >= now - max_age
 
 
 def refresh_current_month(now: datetime) -> date:

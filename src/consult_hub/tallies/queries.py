@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.core.timefmt import to_local
@@ -135,11 +134,10 @@ def _by_month(rows: list[Any], this_month: date, now: datetime, *, final: bool =
               ) -> dict[date, dict[str, Metrics]]:
     """Stored rows by month and scope key: the final ones (``final``), or else the recent
     provisional ones (computed by the scheduler within ``TALLY_LIVE_MAX_AGE_MINUTES``)."""
-    fresh = now - timedelta(minutes=current_app.config.get("TALLY_LIVE_MAX_AGE_MINUTES", 15))
     kept: dict[date, dict[str, Metrics]] = {}
     for row in rows:
         done = row.month < this_month and compute.is_final(row.month, row.computed_at)
-        if done if final else (not done and row.computed_at >= fresh):
+        if done if final else (not done and compute.usable(row.month, row.computed_at, now)):
             kept.setdefault(row.month, {})[row.scope_key] = row.metrics
     return {month: keys for month, keys in kept.items() if "city" in keys}
 
