@@ -221,6 +221,27 @@ def test_list_sorts_by_due_date_and_pages(app, client, auth, place, make):  # ty
     assert re.findall(r'class="issue-title"[^>]*>([^<]+)<', second) == ["编号01", "编号00"]
 
 
+def test_total_and_pages_follow_the_status_and_text_filters(app, client, auth, place, make):  # type: ignore[no-untyped-def]
+    matching = [make("issue", platform_id=place.platform_id, title=f"路灯{n:02d}").id
+                for n in range(28)]
+    make("issue", platform_id=place.platform_id, title="污水外溢")
+    with app.app_context():
+        for issue_id in matching[:26]:
+            walk(issue_id, "assign", department_id=place.department_id)
+    auth.login("wangli")
+    everything = client.get("/manage/issues/?q=路灯").text
+    assert "共 28 条,第 1 / 2 页" in everything
+    assigned = client.get("/manage/issues/?q=路灯&status=assigned").text
+    assert "共 26 条,第 1 / 2 页" in assigned
+    last = client.get("/manage/issues/?q=路灯&status=assigned&page=2").text
+    assert "共 26 条,第 2 / 2 页" in last
+    assert re.findall(r'class="issue-title"[^>]*>([^<]+)<', last) == ["路灯00"]
+    two = client.get("/manage/issues/?q=路灯&status=assigned,received").text
+    assert "共 28 条" in two
+    received = client.get("/manage/issues/?q=路灯&status=received").text
+    assert "共 2 个问题" in received and "路灯27" in received and "污水外溢" not in received
+
+
 # --- Raising a problem ------------------------------------------------------------------------
 
 

@@ -92,7 +92,8 @@ def index():  # type: ignore[no-untyped-def]
     _filter_choices(form, district_id, filters.platform_id)
     today = local_today(utcnow())
     counts = queries.status_counts(user, filters, today)
-    page = queries.issue_page(user, filters, today, request.args.get("page", 1, type=int))
+    page = queries.issue_page(user, filters, today, request.args.get("page", 1, type=int),
+                              counts=counts)
     args = {k: v for k, v in request.args.to_dict().items() if k not in ("status", "page")}
     chips = [(None, _("全部"), sum(counts.values()), url_for("issues.index", **args),
               not filters.statuses)]

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import aliased
 
 from consult_hub.areas.models import Area
 from consult_hub.auth.models import Role, User
@@ -340,7 +341,7 @@ def _inactive_platforms(user: User, now: datetime) -> ItemList:
 
 
 def _month_rows(districts: list[ScopeRow], today: date) -> list[MonthRow]:
-    """This month's figures per district, in three grouped queries."""
+    """This month's figures per district, in four grouped queries."""
     rows = {row.id: MonthRow(row.id, row.name) for row in districts}
     start, end = local_month_bounds(today.year, today.month)
     first, following = to_local(start).date(), to_local(end).date()
@@ -357,33 +358,38 @@ def _month_rows(districts: list[ScopeRow], today: date) -> list[MonthRow]:
          .group_by(Platform.district_id))
     # The problem figures follow the monthly tallies (tallies/compute.py), so that the two agree:
     # each problem counts in the status it is in now, dated by when it got there.
-    planned_at = (sa.select(sa.func.max(IssueUpdate.created_at))
-                  .where(IssueUpdate.issue_id == Issue.id,
-                         IssueUpdate.to_status == IssueStatus.PLANNED)
-                  .correlate(Issue).scalar_subquery())
-
     def in_month(when: Any, *also: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
         return sa.func.count(sa.case((sa.and_(*also, when >= start, when < end), 1)))
 
     figures = {
         "issues_raised": in_month(Issue.created_at),
         "resolved": in_month(Issue.resolved_at, Issue.status == IssueStatus.RESOLVED),
-        "planned": in_month(planned_at, Issue.status == IssueStatus.PLANNED),
         "constrained": in_month(Issue.closed_at, Issue.status == IssueStatus.CONSTRAINED),
         "rejected": in_month(Issue.closed_at, Issue.status == IssueStatus.REJECTED),
     }
-    # Only problems the month could count: raised or closed since it began, or planned. Three
-    # index ranges, where the OR of the three would read every problem of the districts.
+    # Only problems the month could count: raised or closed since it began. Two index ranges,
+    # where their OR would read every problem of the districts.
     touched = Issue.id.in_(sa.union(
         sa.select(Issue.id).where(Issue.created_at >= start),
-        sa.select(Issue.id).where(Issue.closed_at >= start),
-        sa.select(Issue.id).where(Issue.status == IssueStatus.PLANNED)))
+        sa.select(Issue.id).where(Issue.closed_at >= start)))
     for row in db.session.execute(
             sa.select(Issue.district_id, *(column.label(name) for name, column in figures.items()))
             .where(Issue.district_id.in_(list(rows)), touched).group_by(Issue.district_id)):
         if row.district_id in rows:
             for name in figures:
                 setattr(rows[row.district_id], name, getattr(row, name))
+    # Planned: planned now, and the latest move to "planned" falls in the month (as the tally
+    # counts it), from the month's timeline entries.
+    later_plan = aliased(IssueUpdate)
+    fill("planned", sa.select(Issue.district_id, sa.func.count(sa.distinct(Issue.id)))
+         .select_from(IssueUpdate).join(Issue, Issue.id == IssueUpdate.issue_id)
+         .where(IssueUpdate.to_status == IssueStatus.PLANNED, IssueUpdate.created_at >= start,
+                IssueUpdate.created_at < end, Issue.status == IssueStatus.PLANNED,
+                Issue.district_id.in_(list(rows)),
+                ~sa.exists().where(later_plan.issue_id == IssueUpdate.issue_id,
+                                   later_plan.to_status == IssueStatus.PLANNED,
+                                   later_plan.created_at > IssueUpdate.created_at))
+         .group_by(Issue.district_id))
     fill("new_platforms", sa.select(Platform.district_id, sa.func.count(Platform.id))
          .where(in_scope, Platform.established_on >= first, Platform.established_on < following)
          .group_by(Platform.district_id))
