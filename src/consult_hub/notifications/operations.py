@@ -28,15 +28,19 @@ def email_enabled() -> bool:
 
 
 def insert_ignoring_duplicates(rows: list[dict]) -> int:
-    """INSERT … ON CONFLICT DO NOTHING on (dedupe_key, user_id); returns rows written."""
+    """INSERT … ON CONFLICT DO NOTHING on (dedupe_key, user_id); returns rows written.
+
+    A Core statement run over the rows a thousand at a time: a sweep gathers its rows and
+    writes them here together (one ORM insert per reminder was most of a sweep's time)."""
     if not rows:
         return 0
     if db.session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(Notification).on_conflict_do_nothing(
-        index_elements=["dedupe_key", "user_id"]).returning(Notification.id)
+    table = Notification.__table__
+    stmt = insert(table).on_conflict_do_nothing(
+        index_elements=["dedupe_key", "user_id"]).returning(table.c.id)
     written = 0
     for start in range(0, len(rows), 1000):
         written += len(db.session.execute(stmt, rows[start:start + 1000]).all())
@@ -57,7 +61,7 @@ def delivered(keys: Iterable[str]) -> set[tuple[str, int]]:
     return found
 
 
-def notify(
+def notification_rows(
     recipients: Iterable[User],
     *,
     dedupe_key: str,
@@ -65,13 +69,13 @@ def notify(
     compose: Callable[[User], Message],
     now: datetime | None = None,
     skip: Container[tuple[str, int]] = frozenset(),
-) -> int:
-    """Queue one notification per active recipient, in the recipient's language.
+) -> list[dict]:
+    """One notification row per active recipient, in the recipient's language, to be written
+    by ``insert_ignoring_duplicates``.
 
     ``compose`` is called inside ``force_locale(user.locale)``, so messages built
-    with ``gettext`` come out in each recipient's language. Returns how many rows
-    were new; a key already delivered to a user is silently skipped (``skip``: pairs
-    known to be delivered, not even composed).
+    with ``gettext`` come out in each recipient's language. Pairs in ``skip`` (known to be
+    delivered) are left out without being composed.
     """
     now = now or utcnow()
     mail = email_enabled()
@@ -85,10 +89,27 @@ def notify(
         rows.append({
             "user_id": user.id, "dedupe_key": dedupe_key[:200], "kind": kind,
             "subject": subject[:200], "body": body, "link": message.link, "created_at": now,
+            "read_at": None,
             "email_status": EmailStatus.PENDING if mail and user.email else EmailStatus.NONE,
+            "email_attempts": 0,
             "email_next_attempt_at": now if mail and user.email else None,
         })
-    return insert_ignoring_duplicates(rows)
+    return rows
+
+
+def notify(
+    recipients: Iterable[User],
+    *,
+    dedupe_key: str,
+    kind: str,
+    compose: Callable[[User], Message],
+    now: datetime | None = None,
+    skip: Container[tuple[str, int]] = frozenset(),
+) -> int:
+    """Queue one notification per active recipient (see ``notification_rows``). Returns how
+    many rows were new; a key already delivered to a user is silently skipped."""
+    return insert_ignoring_duplicates(notification_rows(
+        recipients, dedupe_key=dedupe_key, kind=kind, compose=compose, now=now, skip=skip))
 
 
 def unread_count(user_id: int) -> int:

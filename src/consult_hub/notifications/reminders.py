@@ -4,6 +4,9 @@ Every reminder has a dedupe key naming the fact it is about (an event's start
 time, a problem's due date, a month), so a sweep that runs twice, or in two
 processes at once, or again after a crash, never reminds anyone twice — and a
 rescheduled event or a new due date makes a new key, so it is reminded afresh.
+
+Each sweeper asks once which of its keys are queued already (``delivered``), composes only
+the rest, and writes its rows together (``insert_ignoring_duplicates``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,12 @@ from consult_hub.core.timefmt import format_date, format_datetime, local_today
 from consult_hub.events.models import Event, EventStatus
 from consult_hub.extensions import db
 from consult_hub.issues.models import DUE_STATUSES, Issue, IssueStatus
-from consult_hub.notifications.operations import Message, delivered, notify
+from consult_hub.notifications.operations import (
+    Message,
+    delivered,
+    insert_ignoring_duplicates,
+    notification_rows,
+)
 from consult_hub.notifications.recipients import coordinators_by_platform, district_staff, link
 from consult_hub.platforms.models import Platform
 from consult_hub.platforms.queries import inactive_clause
@@ -42,13 +50,19 @@ def sweep_event_upcoming(now: datetime) -> int:
                Event.starts_at <= now + timedelta(hours=max(offsets)))
     ).all()
     people = coordinators_by_platform(e.platform_id for e in events)
-    written = 0
-    for event in events:
+
+    def window(event: Event) -> int:
         # Only the nearest window: an event planned 10 h ahead gets the 24 h reminder alone.
-        hours = min(h for h in offsets if event.starts_at - now <= timedelta(hours=h))
-        written += notify(
-            people[event.platform_id], kind="event_upcoming", now=now,
-            dedupe_key=f"event_upcoming:{event.id}:{event.starts_at.isoformat()}:{hours}",
+        return min(h for h in offsets if event.starts_at - now <= timedelta(hours=h))
+
+    keys = {event.id: f"event_upcoming:{event.id}:{event.starts_at.isoformat()}:{window(event)}"
+            for event in events}
+    sent = delivered(keys.values())
+    rows: list[dict] = []
+    for event in events:
+        rows += notification_rows(
+            people[event.platform_id], kind="event_upcoming", now=now, skip=sent,
+            dedupe_key=keys[event.id],
             compose=lambda _user, e=event, h=_hours_until(event.starts_at, now): Message(
                 _("活动提醒:%(topic)s(%(start)s)", topic=e.topic,
                   start=format_datetime(e.starts_at)),
@@ -59,7 +73,7 @@ def sweep_event_upcoming(now: datetime) -> int:
                 link("events.detail", ("platforms.detail", {"platform_id": e.platform_id}),
                      event_id=e.id)),
         )
-    return written
+    return insert_ignoring_duplicates(rows)
 
 
 def _hours_until(when: datetime, now: datetime) -> int:
@@ -77,13 +91,17 @@ def sweep_minutes_missing(now: datetime) -> int:
                Event.ends_at <= now - timedelta(days=min(offsets)))
     ).all()
     people = coordinators_by_platform(e.platform_id for e in events)
-    written = 0
+    stage = {event.id: max(d for d in offsets if event.ends_at + timedelta(days=d) <= now)
+             for event in events}
+    keys = {event.id: f"minutes_missing:{event.id}:{event.ends_at.isoformat()}:{stage[event.id]}"
+            for event in events}
+    sent = delivered(keys.values())
+    rows: list[dict] = []
     for event in events:
-        days = max(d for d in offsets if event.ends_at + timedelta(days=d) <= now)
-        written += notify(
-            people[event.platform_id], kind="minutes_missing", now=now,
-            dedupe_key=f"minutes_missing:{event.id}:{event.ends_at.isoformat()}:{days}",
-            compose=lambda _user, e=event, d=days: Message(
+        rows += notification_rows(
+            people[event.platform_id], kind="minutes_missing", now=now, skip=sent,
+            dedupe_key=keys[event.id],
+            compose=lambda _user, e=event, d=stage[event.id]: Message(
                 _("请补录活动纪要:%(topic)s", topic=e.topic),
                 _("%(platform)s的协商议事活动“%(topic)s”已于%(end)s结束%(days)s天,仍未登记为"
                   "已举行。请补录纪要、参加人员和协商意见;如未举行,请取消并说明原因。",
@@ -92,7 +110,7 @@ def sweep_minutes_missing(now: datetime) -> int:
                 link("events.detail", ("platforms.detail", {"platform_id": e.platform_id}),
                      event_id=e.id)),
         )
-    return written
+    return insert_ignoring_duplicates(rows)
 
 
 # -- problems ---------------------------------------------------------------------------------
@@ -162,6 +180,7 @@ def sweep_issue_deadlines(now: datetime) -> int:
                       for user in recipients(by_id[issue_id], who))]
     written = 0
     for start in range(0, len(pending), 500):
+        rows: list[dict] = []
         for issue in db.session.scalars(
                 sa.select(Issue).options(selectinload(Issue.platform),
                                          selectinload(Issue.department))
@@ -180,8 +199,9 @@ def sweep_issue_deadlines(now: datetime) -> int:
                     compose = (lambda _u, i=issue, d=deadline, n=late: _issue_message(
                         i, _("逾期超过%(n)s天,请督办", n=escalate),
                         _("期限%(due)s已过%(days)s天。", due=format_date(d), days=n)))
-                written += notify(recipients(row, who), kind=kind, now=now, dedupe_key=key,
-                                  compose=compose, skip=sent)
+                rows += notification_rows(recipients(row, who), kind=kind, now=now,
+                                          dedupe_key=key, compose=compose, skip=sent)
+        written += insert_ignoring_duplicates(rows)
     return written
 
 
@@ -198,10 +218,10 @@ def sweep_inactive_platforms(now: datetime) -> int:
     staff = district_staff(p.district_id for p, _last in rows)
     month = today.strftime("%Y-%m")
     sent = delivered(f"platform_inactive:{p.id}:{month}" for p, _last in rows)
-    written = 0
+    queued: list[dict] = []
     for platform, last in rows:
         key = f"platform_inactive:{platform.id}:{month}"
-        written += notify(
+        queued += notification_rows(
             staff[platform.district_id], kind="platform_inactive", now=now, skip=sent,
             dedupe_key=key,
             compose=lambda _u, p=platform, last_at=last: Message(
@@ -211,7 +231,7 @@ def sweep_inactive_platforms(now: datetime) -> int:
                   last=format_date(last_at) if last_at else _("从未")),
                 link("platforms.detail", platform_id=p.id)),
         )
-    return written
+    return insert_ignoring_duplicates(queued)
 
 
 SWEEPERS = (sweep_event_upcoming, sweep_minutes_missing, sweep_issue_deadlines,
