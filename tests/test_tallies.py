@@ -110,6 +110,24 @@ def test_freeze_is_idempotent(november):  # type: ignore[no-untyped-def]
     assert compute.frozen_city(NOV) == first
 
 
+def test_frozen_rows_store_only_what_is_not_empty_and_read_back_whole(november):  # type: ignore[no-untyped-def]
+    computed = compute.compute_month(NOV)
+    compute.freeze_month(NOV)
+    db.session.expire_all()
+    stored = {row.scope_key: row.metrics for row in db.session.scalars(sa.select(MonthlyTally))}
+    assert stored == {key: metrics for key, (_scope, metrics) in computed.items()}
+    raw = dict(db.session.execute(sa.text("SELECT scope_key, CAST(metrics AS TEXT) "
+                                          "FROM monthly_tallies")).all())
+    quiet = next(key for key, (_s, m) in computed.items()
+                 if key.startswith("platform:") and m["events_held"] == 0)
+    assert '"events_held"' not in raw[quiet] and "null" not in raw[quiet]
+    assert '"platforms_total": 1' in raw[quiet] or '"platforms_total":1' in raw[quiet]
+    assert len(raw[quiet]) < len(str(computed[quiet][1])) // 4
+    # A share of 0 is a figure, not a missing one: it survives the round trip.
+    shares = {key: m["resolution_share"] for key, (_s, m) in computed.items()}
+    assert {key: m["resolution_share"] for key, m in stored.items()} == shares
+
+
 def test_catch_up_freezes_missing_complete_months_only(november):  # type: ignore[no-untyped-def]
     now = datetime(2024, 12, 15, tzinfo=UTC)
     missing = compute.months_to_freeze(now)

@@ -32,22 +32,9 @@ from consult_hub.issues.models import (
     Satisfaction,
 )
 from consult_hub.platforms.models import Platform, PlatformStatus
-from consult_hub.tallies.models import MonthlyTally, TallyScope
+from consult_hub.tallies.models import COUNTS, SPLITS, MonthlyTally, TallyScope
 
 HELD = (EventStatus.HELD, EventStatus.CONCLUDED)
-COUNTS = (
-    "platforms_total", "platforms_new", "platforms_active", "platforms_demonstration",
-    "events_held", "events_cancelled", "member_attendance", "resident_attendance",
-    "issues_raised", "issues_resolved", "issues_planned", "issues_constrained",
-    "issues_rejected", "issues_backlog_end", "issues_overdue_end",
-    "satisfaction_rated", "satisfaction_satisfied", "satisfaction_basically",
-    "satisfaction_unsatisfied",
-)
-SPLITS = (
-    ("events_held", "category", Category), ("issues_raised", "category", Category),
-    ("issues_raised", "kind", IssueKind), ("issues_resolved", "category", Category),
-    ("issues_resolved", "kind", IssueKind),
-)
 
 
 def month_start(value: date) -> date:
