@@ -143,6 +143,21 @@ def test_directory_filters_by_district_street_kind_and_demonstration(
     assert f'<option value="{district.id}" selected>江岸区</option>' in html
 
 
+def test_directory_search_ignores_the_case_of_latin_letters_only_where_they_have_one(
+    client: FlaskClient, make  # type: ignore[no-untyped-def]
+) -> None:
+    make("platform", name="CBD商圈议事厅", address="江汉区 Xinhua Road 8 号", code="WH-CBD-01")
+    make("platform", name="光谷议事厅", address="东湖高新区光谷大道", code="WH-OV-02")
+
+    def found(q: str) -> list[str]:
+        return re.findall(r'<a href="/platforms/\d+">([^<]+)</a>', client.get("/platforms", query_string={"q": q}).text)
+
+    assert found("cbd") == found("CBD") == found("Cbd商圈") == ["CBD商圈议事厅"]
+    assert found("xinhua road") == ["CBD商圈议事厅"]  # address, any case
+    assert found("wh-ov") == ["光谷议事厅"]  # code, any case
+    assert found("光谷") == ["光谷议事厅"] and found("8 号") == ["CBD商圈议事厅"]
+
+
 def test_directory_search_matches_chinese_substrings_of_name_or_address(
     client: FlaskClient, make  # type: ignore[no-untyped-def]
 ) -> None:

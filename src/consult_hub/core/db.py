@@ -23,6 +23,30 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def contains_text(column: Any, text: str) -> sa.ColumnElement[bool]:
+    """``column`` contains ``text`` (``%`` and ``_`` taken literally), ignoring case.
+
+    Text without letters that have a case (Chinese, digits) matches the same with or without
+    folding, so it is compared as it is: ILIKE folds every row on PostgreSQL, which made a
+    search of a nation's 300,000 platforms four to five times slower than LIKE.
+    """
+    if text.lower() == text.upper():
+        return column.contains(text, autoescape=True)
+    return column.icontains(text, autoescape=True)
+
+
+def schema_filter(dialect_name: str) -> Any:
+    """Alembic's ``include_object`` for a database of ``dialect_name``: leaves out of the
+    comparison what the models create only on other databases (``Index.ddl_if(dialect=…)``,
+    e.g. PostgreSQL's trigram index), which Alembic would otherwise report missing."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        only = getattr(obj, "_ddl_if", None)
+        return not (only is not None and only.dialect and only.dialect != dialect_name)
+
+    return include
+
+
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(UTC)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from consult_hub.auth.models import User
 from consult_hub.auth.scopes import platform_filter, platform_id_filter
 from consult_hub.core.categories import Category
+from consult_hub.core.db import contains_text
 from consult_hub.core.timefmt import local_midnight
 from consult_hub.events.models import Event, EventPhoto, EventStatus
 from consult_hub.extensions import db
@@ -43,8 +44,8 @@ def event_list(user: User, filters: EventFilters, now: datetime) -> sa.Select[tu
              .where(platform_id_filter(user, Event.platform_id))
              .options(selectinload(Event.platform)))
     if filters.q:
-        query = query.where(sa.or_(Event.topic.icontains(filters.q, autoescape=True),
-                                   Platform.name.icontains(filters.q, autoescape=True)))
+        query = query.where(sa.or_(contains_text(Event.topic, filters.q),
+                                   contains_text(Platform.name, filters.q)))
     if filters.status is not None:
         query = query.where(Event.status == filters.status)
     if filters.platform_id is not None:
@@ -72,8 +73,8 @@ def platforms_query(user: User, *, active_only: bool = False, q: str = "") -> sa
     if active_only:
         query = query.where(Platform.status == PlatformStatus.ACTIVE)
     if q:
-        query = query.where(sa.or_(Platform.name.icontains(q, autoescape=True),
-                                   Platform.address.icontains(q, autoescape=True)))
+        query = query.where(sa.or_(contains_text(Platform.name, q),
+                                   contains_text(Platform.address, q)))
     return query
 
 

@@ -14,6 +14,7 @@ from consult_hub.areas.models import Area
 from consult_hub.auth.models import User
 from consult_hub.auth.scopes import platform_filter, platform_id_filter
 from consult_hub.core.categories import Category
+from consult_hub.core.db import contains_text
 from consult_hub.departments.models import Department
 from consult_hub.events.models import Event, EventStatus
 from consult_hub.extensions import db
@@ -74,8 +75,8 @@ def _where(user: User, filters: IssueFilters, today: date) -> list[sa.ColumnElem
         clauses.append(overdue_clause(today))
     text = filters.text.strip()
     if text:
-        clauses.append(sa.or_(Issue.title.icontains(text, autoescape=True),
-                              Issue.reference.icontains(text, autoescape=True)))
+        clauses.append(sa.or_(contains_text(Issue.title, text),
+                              contains_text(Issue.reference, text)))
     return clauses
 
 

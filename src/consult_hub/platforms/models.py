@@ -55,6 +55,10 @@ class Platform(TimestampMixin, Base):
         sa.Index("ix_platforms_district_id_status", "district_id", "status"),
         # The public directory's order (public.queries.platform_directory).
         sa.Index("ix_platforms_directory", "status", "district_id", "name", "id"),
+        # Substring search on PostgreSQL (pg_trgm; migration 0009): a nation's platforms.
+        sa.Index("ix_platforms_search_trgm", "name", "address", "code", postgresql_using="gin",
+                 postgresql_ops={column: "gin_trgm_ops" for column in ("name", "address", "code")},
+                 ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

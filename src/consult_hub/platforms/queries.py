@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.audit.models import AuditLog
 from consult_hub.auth.models import Role, User
+from consult_hub.core.db import contains_text
 from consult_hub.events.models import Event, EventStatus
 from consult_hub.extensions import db
 from consult_hub.issues.models import CLOSED_STATUSES, Issue
@@ -56,7 +57,7 @@ class PlatformFilters:
         where: list[sa.ColumnElement[bool]] = []
         if self.q:
             # Substring, case-insensitive for Latin letters; % and _ are taken literally.
-            where.append(sa.or_(*(column.icontains(self.q, autoescape=True)
+            where.append(sa.or_(*(contains_text(column, self.q)
                                   for column in (Platform.name, Platform.address, Platform.code))))
         if self.district_id is not None:
             where.append(Platform.district_id == self.district_id)
