@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, load_only
 
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.core.db import utcnow
@@ -21,33 +22,82 @@ MAX_EVENTS = 2000
 MAX_OUTCOMES = 50
 
 
-def calendar_events(*, platform_id: int | None = None, district_id: int | None = None,
-                    now: datetime | None = None) -> list[Event]:
-    """Events of every status from ``PAST_DAYS`` ago on, oldest first, with their platform.
+def _as_stored(column: Any, name: str) -> Any:
+    """A column as the driver returns it: compared, never shown, so not worth converting."""
+    return sa.type_coerce(column, sa.String()).label(name)
+
+
+def _entry_key(event: Any) -> tuple[Any, ...]:
+    """What a VEVENT's text is made of, as far as the database goes, from ``event``'s columns
+    (the table's or a subquery's) and the platform's: the event's id first, then a change to
+    the event or to its platform (name, address) changes one of these. The version counters
+    move with every ORM write (bulk imports included); updated_at with any UPDATE through
+    SQLAlchemy; ids are never reused (rows are not deleted, and a reused id would come with a
+    new updated_at)."""
+    return (event.id, event.version, _as_stored(event.updated_at, "event_stamp"),
+            event.platform_id, Platform.version.label("platform_version"),
+            _as_stored(Platform.updated_at, "platform_stamp"))
+
+
+_VEVENT_COLUMNS = (
+    Event.topic, Event.category, Event.starts_at, Event.ends_at, Event.location, Event.format,
+    Event.agenda, Event.status, Event.cancel_reason, Event.sequence, Event.created_at,
+    Event.updated_at, Platform.name.label("platform_name"),
+    Platform.address.label("platform_address"),
+)
+_ID_CHUNK = 500
+
+
+def calendar_entries(*, platform_id: int | None = None, district_id: int | None = None,
+                     now: datetime | None = None) -> list[tuple[Any, ...]]:
+    """The events a calendar carries, by their entry key (``_entry_key``): of every status from
+    ``PAST_DAYS`` ago on, oldest first.
 
     At most ``MAX_EVENTS``: what is coming first (soonest first), then the recent past
     (latest first), so that a busy feed never drops tomorrow's events for last quarter's.
+    Only the identities: the texts mostly come from the cache (``vevent_rows`` for the rest).
     """
     now = now or utcnow()
     since = now - timedelta(days=PAST_DAYS)
-    # Only what a VEVENT carries: minutes and opinions can be long, and stay in the database.
-    stmt = sa.select(Event).options(joinedload(Event.platform), load_only(
-        Event.id, Event.platform_id, Event.topic, Event.category, Event.starts_at, Event.ends_at,
-        Event.location, Event.format, Event.agenda, Event.status, Event.cancel_reason,
-        Event.sequence, Event.created_at, Event.updated_at))
+    chosen = sa.select(Event.id, Event.version, Event.updated_at, Event.platform_id,
+                       Event.starts_at)
     if platform_id is not None:
-        stmt = stmt.where(Event.platform_id == platform_id)
+        chosen = chosen.where(Event.platform_id == platform_id)
     if district_id is not None:
-        stmt = stmt.where(Event.platform_id.in_(
+        chosen = chosen.where(Event.platform_id.in_(
             sa.select(Platform.id).where(Platform.district_id == district_id)))
-    coming = list(db.session.scalars(
-        stmt.where(Event.starts_at >= now).order_by(Event.starts_at, Event.id)
-        .limit(MAX_EVENTS)).unique())
-    past = list(db.session.scalars(
-        stmt.where(Event.starts_at >= since, Event.starts_at < now)
+    connection = db.session.connection()  # plain rows: no ORM entities to build
+    coming = connection.execute(_with_platform(
+        chosen.where(Event.starts_at >= now).order_by(Event.starts_at, Event.id)
+        .limit(MAX_EVENTS), descending=False)).all()
+    past = connection.execute(_with_platform(
+        chosen.where(Event.starts_at >= since, Event.starts_at < now)
         .order_by(Event.starts_at.desc(), Event.id.desc())
-        .limit(MAX_EVENTS - len(coming))).unique()) if len(coming) < MAX_EVENTS else []
-    return [*reversed(past), *coming]
+        .limit(MAX_EVENTS - len(coming)), descending=True)).all() if len(coming) < MAX_EVENTS else []
+    return [tuple(row) for row in (*reversed(past), *coming)]
+
+
+def _with_platform(events: sa.Select[Any], *, descending: bool) -> sa.Select[Any]:
+    """The entry keys of the events chosen, in their order: the platform's part joined to the
+    few events once they are chosen (joined before the LIMIT, PostgreSQL plans a parallel
+    scan of every coming event, several times slower)."""
+    chosen = events.subquery("chosen")
+    order = (chosen.c.starts_at, chosen.c.id)
+    return (sa.select(*_entry_key(chosen.c)).join(Platform, Platform.id == chosen.c.platform_id)
+            .order_by(*(c.desc() for c in order) if descending else order))
+
+
+def vevent_rows(event_ids: list[int]) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """(entry key, row) of each event named: only what a VEVENT carries (minutes
+    and opinions can be long, and stay in the database), the platform's name and address."""
+    key = _entry_key(Event.__table__.c)
+    stmt = sa.select(*key, *_VEVENT_COLUMNS).join(Platform, Platform.id == Event.platform_id)
+    connection = db.session.connection()
+    width = len(key)
+    for start in range(0, len(event_ids), _ID_CHUNK):
+        chunk = event_ids[start:start + _ID_CHUNK]
+        for row in connection.execute(stmt.where(Event.id.in_(chunk))):
+            yield tuple(row[:width]), row
 
 
 def district_by_code(code: str) -> Area | None:

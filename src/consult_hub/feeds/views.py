@@ -21,6 +21,9 @@ bp = Blueprint("feeds", __name__, url_prefix="/feeds")
 
 ICAL_TYPE = "text/calendar; charset=utf-8"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
+# Rendered VEVENTs kept per application (about 1.3 kB each with its key, so some 13 MB): the
+# city's calendar (at most queries.MAX_EVENTS) and the districts' and platforms' asked most.
+CACHED_VEVENTS = 10_000
 
 
 @bp.route("/")
@@ -42,7 +45,7 @@ def index():  # type: ignore[no-untyped-def]
 @shared_page
 def city_events():  # type: ignore[no-untyped-def]
     name = _("%(city)s协商议事活动", city=city_name())
-    return _calendar(name, queries.calendar_events(), "events.ics")
+    return _calendar(name, queries.calendar_entries(), "events.ics")
 
 
 @bp.route("/districts/<code>.ics")
@@ -53,7 +56,7 @@ def district_events(code: str):  # type: ignore[no-untyped-def]
     if district is None:
         abort(404)
     name = _("%(name)s协商议事活动", name=district.name)
-    return _calendar(name, queries.calendar_events(district_id=district.id), f"{code}.ics")
+    return _calendar(name, queries.calendar_entries(district_id=district.id), f"{code}.ics")
 
 
 @bp.route("/platforms/<int:platform_id>.ics")
@@ -62,7 +65,7 @@ def district_events(code: str):  # type: ignore[no-untyped-def]
 def platform_events(platform_id: int):  # type: ignore[no-untyped-def]
     platform = db.get_or_404(Platform, platform_id)
     name = _("%(name)s协商议事活动", name=platform.name)
-    return _calendar(name, queries.calendar_events(platform_id=platform.id),
+    return _calendar(name, queries.calendar_entries(platform_id=platform.id),
                      f"platform-{platform.id}.ics")
 
 
@@ -85,18 +88,29 @@ def outcomes():  # type: ignore[no-untyped-def]
     return Response(body, content_type=ATOM_TYPE)
 
 
-def _calendar(name: str, events: list, filename: str) -> Response:  # type: ignore[type-arg]
+def _calendar(name: str, entries: list, filename: str) -> Response:  # type: ignore[type-arg]
     # One url_for, then the id spliced in: building 2,000 URLs one by one cost more than
     # the rest of the feed.
     sample = _public_url("public.event", event_id=1)
     head = sample[:-1] if sample and sample.endswith("/1") else None
-    body = ical.build_calendar(
-        events, name=name, zone=local_zone(), uid_domain=_feed_domain(),
+    rendering = ical.Rendering(
+        zone=local_zone(), uid_domain=_feed_domain(),
         event_url=(lambda event_id: f"{head}{event_id}") if head else (
             lambda event_id: _public_url("public.event", event_id=event_id)))
+    body = ical.build_calendar(entries, name=name, rendering=rendering,
+                               load=queries.vevent_rows, cache=vevent_cache())
     response = Response(body, content_type=ICAL_TYPE)
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
+
+
+def vevent_cache() -> ical.VEventCache:
+    """This application's rendered VEVENTs (each app may read another database)."""
+    cache = current_app.extensions.get("feeds.vevents")
+    if cache is None:
+        cache = current_app.extensions.setdefault("feeds.vevents",
+                                                  ical.VEventCache(CACHED_VEVENTS))
+    return cache
 
 
 def _feed_domain() -> str:
