@@ -45,8 +45,8 @@ class StoredMetrics(sa.TypeDecorator[dict[str, Any]]):
     def process_bind_param(self, value: dict[str, Any] | None, dialect: Any) -> Any:
         if value is None:
             return None
-        return {key: figure for key, figure in value.items()
-                if figure is not None and not (type(figure) is int and figure == 0)}
+        # Kept: every figure but a count of 0 and None (a share of 0.0 is a figure).
+        return {key: figure for key, figure in value.items() if figure or type(figure) is float}
 
     def process_result_value(self, value: Any, dialect: Any) -> dict[str, Any] | None:
         if value is None:
