@@ -228,3 +228,62 @@ def test_platform_id_may_be_the_platform_number(app, client, platform):  # type:
     assert created.status_code == 201
     with app.app_context():
         assert db.session.scalar(sa.select(Issue.platform_id)) == platform.id
+
+
+def _numbered(app: Flask, platform_id: int, n: int) -> list[str]:
+    """``n`` problems a minute apart, newest first (as the list shows them)."""
+    with app.test_request_context():
+        made = [factories.issue(platform_id=platform_id, now=utcnow() - timedelta(minutes=i))
+                for i in range(n)]
+        db.session.commit()
+        return [i.reference for i in made]
+
+
+def test_requests_come_a_page_at_a_time(app, client, platform, monkeypatch):  # type: ignore[no-untyped-def]
+    from consult_hub.open311 import views
+
+    monkeypatch.setattr(views, "MAX_RESULTS", 2)
+    newest = _numbered(app, platform.id, 5)
+    first = client.get("/open311/v2/requests.json")
+    assert refs(first) == newest[:2]
+    seen, url = [], "/open311/v2/requests.json"
+    while url:  # the Link header leads from page to page
+        response = client.get(url)
+        seen += refs(response)
+        url = response.headers.get("Link", "").partition(">")[0].lstrip("<")
+    assert seen == newest
+    assert refs(client.get("/open311/v2/requests.json?page=3")) == newest[4:]
+    assert refs(client.get("/open311/v2/requests.json?page=4")) == []
+    assert refs(client.get("/open311/v2/requests.json?page_size=1&page=2")) == newest[1:2]
+    xml = client.get("/open311/v2/requests.xml?page=2")
+    assert [r["service_request_id"] for r in xml_records(xml.text, "request")] == newest[2:4]
+    assert "requests.xml?" in xml.headers["Link"]
+
+
+@pytest.mark.parametrize("query", ["page=0", "page=x", "page=9999999999", "page=999999999",
+                                   "page_size=3", "page_size=0", "page_size=-1"])
+def test_bad_paging_names_the_field(client, monkeypatch, query):  # type: ignore[no-untyped-def]
+    from consult_hub.open311 import views
+
+    monkeypatch.setattr(views, "MAX_RESULTS", 2)
+    response = client.get(f"/open311/v2/requests.json?{query}")
+    assert response.status_code == 400
+    assert response.json[0]["description"].startswith(query.split("=")[0] + ": ")
+
+
+def test_deep_pages_give_way_to_end_date(app, client, platform, monkeypatch):  # type: ignore[no-untyped-def]
+    from consult_hub.core import pagination
+    from consult_hub.open311 import views
+
+    monkeypatch.setattr(views, "MAX_RESULTS", 2)
+    monkeypatch.setattr(pagination, "BROWSE_LIMIT", 4)
+    newest = _numbered(app, platform.id, 7)
+    second = client.get("/open311/v2/requests.json?page=2")
+    assert refs(second) == newest[2:4] and "Link" not in second.headers
+    refused = client.get("/open311/v2/requests.json?page=3")
+    assert refused.status_code == 400 and "end_date" in refused.json[0]["description"]
+    # end_date includes the whole second it names: the oldest one received comes again,
+    # the ones after it follow.
+    oldest = second.json[-1]["requested_datetime"]
+    older = refs(client.get("/open311/v2/requests.json", query_string={"end_date": oldest}))
+    assert older == newest[3:5]

@@ -27,6 +27,7 @@ from consult_hub.api.schemas import (
     ISSUE_CREATE,
     ISSUE_DETAIL,
     ISSUE_REF,
+    MAX_ID,
     MAX_PAGE,
     MAX_PER_PAGE,
     MEMBER,
@@ -47,6 +48,7 @@ from consult_hub.api.schemas import (
     text,
 )
 from consult_hub.core.categories import Category
+from consult_hub.core.pagination import BROWSE_LIMIT
 from consult_hub.events.models import EventStatus
 from consult_hub.issues.lifecycle import TRANSITIONS
 from consult_hub.issues.models import IssueKind, IssueStatus
@@ -68,8 +70,13 @@ def path(name: str, schema: Schema, description: str) -> Schema:
 
 DISTRICT_CODE = text(32)
 PAGING = [
-    query("page", integer(1, MAX_PAGE, default=1), "Page number; past the last page is empty"),
+    query("page", integer(1, MAX_PAGE, default=1),
+          f"Page number; past the last page is empty. Pages reach the first {BROWSE_LIMIT:,} "
+          "items: beyond them, a longer list answers 400 (filter it, or continue with after)"),
     query("per_page", integer(1, MAX_PER_PAGE, default=DEFAULT_PER_PAGE), "Items per page"),
+    query("after", integer(0, MAX_ID),
+          "Only items after the item with this id, in list order (the next link of the last "
+          "numbered page sets it); total, pages and page count from there"),
 ]
 PARAMETERS: dict[str, list[Schema]] = {
     "platforms": [
@@ -291,7 +298,10 @@ def document() -> dict[str, Any]:
                 "Public reads need no token. Writes need `Authorization: Bearer <token>`; "
                 "each user creates and revokes tokens under /manage/tokens. Errors are "
                 '`{"error": {"code", "message", "fields"}}`. Lists are ordered by id and '
-                "paginated with `page` and `per_page`. Times are RFC 3339 with an offset."),
+                "paginated with `page` and `per_page`; `total` counts at most "
+                f"{BROWSE_LIMIT:,} items "
+                "(`total_exact` false beyond), and the `next` links reach every item. "
+                "Times are RFC 3339 with an offset."),
         },
         "servers": [{"url": "/api/v1"}],
         "tags": [{"name": name} for name in

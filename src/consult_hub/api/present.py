@@ -10,7 +10,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from flask import url_for
+from flask import g, url_for
 
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.departments.models import Department
@@ -18,6 +18,7 @@ from consult_hub.events.models import Event, EventStatus
 from consult_hub.issues.models import Issue, IssueStatus, IssueUpdate
 from consult_hub.members.models import Member
 from consult_hub.platforms.models import Platform
+from consult_hub.public.queries import DistrictChoice
 
 # Statuses whose public answer (``resolution``) is shown, as on the public outcome page.
 ANSWERED = frozenset({IssueStatus.RESOLVED, IssueStatus.PLANNED, IssueStatus.CONSTRAINED,
@@ -33,11 +34,25 @@ def stamp(value: datetime | date | None) -> str | None:
 
 def labelled(name: str, value: Enum | None) -> dict[str, Any]:
     """``{name: value, name_label: label}`` for an enum field."""
-    return {name: value.value if value is not None else None,
-            f"{name}_label": getattr(value, "label", None)}
+    return {name: value.value if value is not None else None, f"{name}_label": _label(value)}
 
 
-def area(found: Area | None) -> dict[str, Any] | None:
+def _label(value: Enum | None) -> str | None:
+    """The member's label in the request's language, translated once per request.
+
+    A page of 100 problems shows 500 labels; translating each one anew took a third of
+    the time spent presenting them.
+    """
+    if value is None:
+        return None
+    labels = g.setdefault("api_labels", {})
+    key = (type(value), value.value)  # str-valued members of two enums can compare equal
+    if key not in labels:
+        labels[key] = getattr(value, "label", None)
+    return labels[key]
+
+
+def area(found: Area | DistrictChoice | None) -> dict[str, Any] | None:
     if found is None:
         return None
     return {"id": found.id, "code": found.code, "name": found.name}

@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Any
 
 from consult_hub.core.categories import Category
+from consult_hub.core.pagination import BROWSE_LIMIT
 from consult_hub.events.models import EventFormat, EventStatus
 from consult_hub.issues.lifecycle import TRANSITIONS
 from consult_hub.issues.models import IssueKind, IssueSource, IssueStatus, Satisfaction
@@ -96,7 +97,9 @@ LINKS = obj({
     "self": {"type": "string"},
     "first": {"type": "string"},
     "last": {"type": "string"},
-    "next": nullable({"type": "string"}),
+    "next": nullable({"type": "string", "description": (
+        "The following page; from the last numbered page of a longer list, "
+        "the items after its last one (after=)")}),
     "prev": nullable({"type": "string"}),
 }, required=["self", "first", "last", "next", "prev"])
 
@@ -106,10 +109,15 @@ def page_of(item: Schema) -> Schema:
         "items": array(item),
         "page": integer(1, MAX_PAGE),
         "per_page": integer(1, MAX_PER_PAGE),
-        "total": {"type": "integer", "minimum": 0},
-        "pages": {"type": "integer", "minimum": 0},
+        "total": {"type": "integer", "minimum": 0,
+                  "description": "Items in the list; at least this many when total_exact is false"},
+        "total_exact": {"type": "boolean",
+                        "description": "false when counting stopped at the browsing limit "
+                                       f"({BROWSE_LIMIT:,}): the list holds more than total"},
+        "pages": {"type": "integer", "minimum": 0,
+                  "description": "Pages of total: the pages reachable by number"},
         "links": LINKS,
-    }, required=["items", "page", "per_page", "total", "pages", "links"])
+    }, required=["items", "page", "per_page", "total", "total_exact", "pages", "links"])
 
 
 # --- Response objects -----------------------------------------------------------------------

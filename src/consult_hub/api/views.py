@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import date
 from enum import Enum
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, request, url_for
@@ -26,9 +27,11 @@ from consult_hub.api.errors import register as register_errors
 from consult_hub.api.validation import json_body, query_args
 from consult_hub.auth.decorators import public
 from consult_hub.auth.scopes import can_take_action, require, require_platform
+from consult_hub.core import pagination
 from consult_hub.core.categories import Category
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.pagination import CappedPagination
 from consult_hub.core.timefmt import local_today
 from consult_hub.events import operations as event_operations
 from consult_hub.events.models import Event, EventStatus
@@ -37,7 +40,6 @@ from consult_hub.issues import queries as issue_queries
 from consult_hub.issues.lifecycle import TRANSITIONS
 from consult_hub.issues.models import Issue, IssueKind, IssueStatus
 from consult_hub.issues.operations import change_status, create_issue
-from consult_hub.platforms import queries as platform_queries
 from consult_hub.platforms.models import Platform, PlatformKind, PlatformStatus
 from consult_hub.platforms.queries import PlatformFilters
 from consult_hub.public import queries as public_queries
@@ -93,22 +95,47 @@ def _district_id(code: str | None) -> int | None:
 
 
 def _page(stmt: sa.Select[Any], args: dict[str, Any], render: Callable[[Any], dict[str, Any]]) -> Response:
-    """One page of ``stmt``: items, counts, and links to the neighbouring pages."""
-    page = db.paginate(stmt, page=args["page"], per_page=args["per_page"],
-                       max_per_page=schemas.MAX_PER_PAGE, error_out=False)
+    """One page of ``stmt``: items, counts, and links to the neighbouring pages.
+
+    Counting a nation's ten million problems on every page took longer than the page itself,
+    so, as on the public lists (``core/pagination.py``), ``total`` counts at most
+    ``BROWSE_LIMIT`` items (``total_exact`` false: at least that many) and pages are served
+    by number within them; a page beyond is 400 (its OFFSET would walk millions of rows).
+    ``after`` (an id) starts the list past an item, as cheaply at the end as at the start:
+    the ``next`` link of the last numbered page uses it, so following ``next`` reaches
+    every item.
+    """
+    if args["after"] is not None:
+        stmt = stmt.where(stmt.column_descriptions[0]["entity"].id > args["after"])
+    page = CappedPagination(select=stmt, session=db.session(), page=args["page"],
+                            per_page=args["per_page"], max_per_page=schemas.MAX_PER_PAGE,
+                            error_out=False, count=True)
+    if page.beyond and page.capped:
+        raise ApiError(400, _("查询参数不正确"), code="invalid_parameter", fields={"page": _(
+            "页码只能翻到前 %(limit)s 项;请用筛选条件缩小范围,或沿 next 链接(after)继续",
+            limit=pagination.BROWSE_LIMIT)})
     last = max(page.pages, 1)
 
-    def link(number: int) -> str:
+    def link(number: int, after: int | None = None) -> str:
         params = {**request.args.to_dict(), "page": number, "per_page": page.per_page}
-        return url_for(request.endpoint or "", **params, _external=True)
+        if after is not None:
+            params["after"] = after
+        # Not url_for: it would take a query's _method or _scheme as its own arguments.
+        return f"{request.base_url}?{urlencode(params)}"
 
-    links = {"self": link(page.page), "first": link(1), "last": link(last),
-             "next": link(page.page + 1) if page.page < page.pages else None,
+    if page.page < page.pages:
+        following: str | None = link(page.page + 1)
+    elif page.capped and page.items:  # the last numbered page of a longer list
+        following = link(1, after=page.items[-1].id)
+    else:
+        following = None
+    links = {"self": link(page.page), "first": link(1), "last": link(last), "next": following,
              "prev": link(min(page.page - 1, last)) if page.page > 1 else None}
     header = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items()
                        if url is not None and rel != "self")
     body = {"items": [render(item) for item in page.items], "page": page.page,
-            "per_page": page.per_page, "total": page.total, "pages": page.pages, "links": links}
+            "per_page": page.per_page, "total": page.total, "total_exact": not page.capped,
+            "pages": page.pages, "links": links}
     return json_response(body, headers={"Link": header})
 
 
@@ -124,7 +151,8 @@ def openapi_document():  # type: ignore[no-untyped-def]
 @bp.get("/districts")
 @public
 def districts():  # type: ignore[no-untyped-def]
-    return json_response({"items": [present.area(d) for d in platform_queries.districts()]})
+    # The public filters' cached choices (id, code, name by code): a nation has 3,000.
+    return json_response({"items": [present.area(d) for d in public_queries.district_choices()]})
 
 
 @bp.get("/platforms")

@@ -17,20 +17,22 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from consult_hub.auth.decorators import public
+from consult_hub.core import pagination
 from consult_hub.core.categories import Category
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.core.forms import FORBIDDEN_CHARACTERS
-from consult_hub.core.timefmt import local_zone, to_local
+from consult_hub.core.timefmt import local_zone
 from consult_hub.extensions import csrf, db, limiter
 from consult_hub.issues.models import (
     DUE_STATUSES,
-    Issue,
     IssueKind,
     IssueSource,
     IssueStatus,
@@ -43,10 +45,11 @@ bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 csrf.exempt(bp)  # machine clients post form data without a session
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
-CHANGESET = "2024-12-01T00:00:00+08:00"  # when this endpoint's behaviour last changed
+CHANGESET = "2026-11-28T00:00:00+08:00"  # when this endpoint's behaviour last changed
 FORMATS = "<any(json, xml):fmt>"
 DEFAULT_WINDOW = timedelta(days=90)
-MAX_RESULTS = 1000
+MAX_RESULTS = 200  # per answer (page_size); GeoReport v2 leaves the maximum to the server
+MAX_REFERENCES = 1000  # service_request_id values heeded in one query
 TITLE_CHARS = 30
 DESCRIPTION_LIMIT = 5000
 # What the resident's page shows of the answer (public/_progress.html).
@@ -138,15 +141,15 @@ def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
     return _errors(_fmt(), error.code, [("", message)])
 
 
-def _when(value: datetime | None) -> str | None:
-    return to_local(value).isoformat(timespec="seconds") if value else None
+def _when(value: datetime | None, zone: ZoneInfo) -> str | None:
+    return value.astimezone(zone).isoformat(timespec="seconds") if value else None
 
 
-def _day_end(value: date | None) -> str | None:
+def _day_end(value: date | None, zone: ZoneInfo) -> str | None:
     """A due or planned date as the last second of that day, in the people's zone."""
     if value is None:
         return None
-    return datetime.combine(value, time(23, 59, 59), tzinfo=local_zone()).isoformat()
+    return datetime.combine(value, time(23, 59, 59), tzinfo=zone).isoformat()
 
 
 def service_code(kind: IssueKind, category: Category) -> str:
@@ -165,23 +168,22 @@ def _service(kind: IssueKind, category: Category) -> dict[str, Any]:
     }
 
 
-def _status_notes(issue: Issue) -> str:
+def _status_notes(issue: Any) -> str:
     if issue.resolution and issue.status in ANSWERED:
         return f"{issue.status.source_label}:{issue.resolution}"
     return issue.status.source_label
 
 
-def _expected(issue: Issue) -> str | None:
+def _expected(issue: Any, zone: ZoneInfo) -> str | None:
     if issue.status is IssueStatus.PLANNED:
-        return _day_end(issue.planned_on)
+        return _day_end(issue.planned_on, zone)
     if issue.status in DUE_STATUSES:
-        return _day_end(issue.due_on)
+        return _day_end(issue.due_on, zone)
     return None
 
 
-def service_request(issue: Issue) -> dict[str, Any]:
-    """One problem as a GeoReport service request: public fields only."""
-    platform = issue.platform
+def service_request(issue: Any, zone: ZoneInfo) -> dict[str, Any]:
+    """One problem (a row of ``queries.REQUEST_COLUMNS``) as a GeoReport service request."""
     return {
         "service_request_id": issue.reference,
         "status": "closed" if issue.status.is_closed else "open",
@@ -189,16 +191,16 @@ def service_request(issue: Issue) -> dict[str, Any]:
         "service_name": f"{issue.kind.source_label} · {issue.category.source_label}",
         "service_code": service_code(issue.kind, issue.category),
         "description": issue.title if issue.status in DESCRIPTION_WITHHELD else issue.description,
-        "agency_responsible": issue.department.name if issue.department else None,
-        "service_notice": f"受理平台:{platform.name}",
-        "requested_datetime": _when(issue.created_at),
-        "updated_datetime": _when(issue.updated_at),
-        "expected_datetime": _expected(issue),
-        "address": platform.address,
+        "agency_responsible": issue.department_name,
+        "service_notice": f"受理平台:{issue.platform_name}",
+        "requested_datetime": _when(issue.created_at, zone),
+        "updated_datetime": _when(issue.updated_at, zone),
+        "expected_datetime": _expected(issue, zone),
+        "address": issue.address,
         "address_id": None,
         "zipcode": None,
-        "lat": platform.latitude,
-        "long": platform.longitude,
+        "lat": issue.latitude,
+        "long": issue.longitude,
         "media_url": None,
     }
 
@@ -290,9 +292,28 @@ def _list_arg(name: str) -> list[str]:
     return [part.strip() for part in request.args.get(name, "").split(",") if part.strip()]
 
 
+def _count_arg(name: str, default: int, maximum: int | None = None) -> int:
+    """A whole number from 1 (to ``maximum``), or ``default`` when absent."""
+    text = request.args.get(name, "").strip()
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit() and len(text) <= 9) or int(text) < 1 \
+            or (maximum is not None and int(text) > maximum):
+        raise Open311Error(400, [(name, f"应为 1 到 {maximum} 之间的整数" if maximum
+                                  else "应为正整数")])
+    return int(text)
+
+
 @bp.route(f"/requests.{FORMATS}", methods=["GET"])
 @public
 def requests(fmt: str):  # type: ignore[no-untyped-def]
+    """Service requests, newest first, ``page_size`` (at most ``MAX_RESULTS``) at a time.
+
+    ``page`` and ``page_size`` extend GeoReport v2, which leaves the number returned to the
+    server. Pages reach the newest ``BROWSE_LIMIT`` matches; older ones are reached by moving
+    ``end_date`` back (to the oldest ``requested_datetime`` received), which costs the same
+    at any depth, where a deep OFFSET would walk the whole index.
+    """
     references = [normalise_reference(r) for r in _list_arg("service_request_id")]
     services = [_parse_service_code(code) for code in _list_arg("service_code")]
     statuses = _list_arg("status")
@@ -304,9 +325,24 @@ def requests(fmt: str):  # type: ignore[no-untyped-def]
         raise Open311Error(400, [("end_date", "end_date 不能早于 start_date")])
     if start is None and not references:
         start = (end or utcnow()) - DEFAULT_WINDOW
-    found = queries.requests(references=references[:MAX_RESULTS], services=services,
-                             start=start, end=end, statuses=statuses, limit=MAX_RESULTS)
-    return _answer(fmt, "service_requests", "request", [service_request(i) for i in found])
+    size = _count_arg("page_size", MAX_RESULTS, MAX_RESULTS)
+    page = _count_arg("page", 1)
+    offset = (page - 1) * size
+    if offset >= pagination.BROWSE_LIMIT:
+        raise Open311Error(400, [("page", f"只能翻到最新的 {pagination.BROWSE_LIMIT} 条;"
+                                          "更早的请把 end_date 设为已收到的最早 requested_datetime")])
+    # end_date names a second, shown to the second: it includes that whole second.
+    before = end.replace(microsecond=0) + timedelta(seconds=1) if end else None
+    found = queries.requests(references=references[:MAX_REFERENCES], services=services,
+                             start=start, end=before, statuses=statuses, limit=size + 1,
+                             offset=offset)
+    zone = local_zone()
+    response = _answer(fmt, "service_requests", "request",
+                       [service_request(row, zone) for row in found[:size]])
+    if len(found) > size and offset + size < pagination.BROWSE_LIMIT:
+        query = urlencode({**request.args.to_dict(), "page": page + 1, "page_size": size})
+        response.headers["Link"] = f'<{request.base_url}?{query}>; rel="next"'
+    return response
 
 
 @bp.route(f"/requests/<service_request_id>.{FORMATS}")
@@ -315,7 +351,7 @@ def request_detail(service_request_id: str, fmt: str):  # type: ignore[no-untype
     found = queries.request_by_reference(normalise_reference(service_request_id))
     if found is None:
         raise Open311Error(404, [("service_request_id", f"没有编号为 {service_request_id} 的诉求")])
-    return _answer(fmt, "service_requests", "request", [service_request(found)])
+    return _answer(fmt, "service_requests", "request", [service_request(found, local_zone())])
 
 
 # -- submitting a request -----------------------------------------------------------------------
