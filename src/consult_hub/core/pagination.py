@@ -51,10 +51,14 @@ class CappedPagination(SelectPagination):
         return [rows[item] for item in ids if item in rows]
 
     def _query_count(self) -> int:
-        select = self._query_args["select"]
+        select = self._query_args["select"].options(orm.lazyload("*")).order_by(None)
         limit = BROWSE_LIMIT
-        sub = (select.options(orm.lazyload("*")).order_by(None)
-               .limit(limit + 1).subquery())
+        entity = select.column_descriptions[0]["entity"] if select.column_descriptions else None
+        key = getattr(entity, "id", None)
+        if key is not None and len(select.column_descriptions) == 1:
+            # Only the key: SQLite would otherwise copy every column of 10,001 rows.
+            select = select.with_only_columns(key)
+        sub = select.limit(limit + 1).subquery()
         counted = int(self._query_args["session"].execute(
             sa.select(sa.func.count()).select_from(sub)).scalar() or 0)
         self.capped = counted > limit
