@@ -78,7 +78,7 @@ class Issue(TimestampMixin, Base):
         sa.Index("ix_issues_status_due_on", "status", "due_on"),
         sa.Index("ix_issues_status_planned_on", "status", "planned_on"),
         sa.Index("ix_issues_platform_id_created_at", "platform_id", "created_at"),
-        sa.Index("ix_issues_district_id_status", "district_id", "status"),
+        sa.Index("ix_issues_district_id_status_id", "district_id", "status", "id"),
         sa.Index("ix_issues_department_id_status", "department_id", "status"),
         sa.Index("ix_issues_resolved_at", "resolved_at"),
         # The staff list, newest first, and the month's problems raised (tallies).
