@@ -407,8 +407,9 @@ def main() -> None:
     parser.add_argument("--parts", default="jobs,tallies,pages",
                         help="comma-separated subset of jobs,tallies,pages")
     parser.add_argument("--pages", help="only pages whose name matches this regex")
-    parser.add_argument("--catch-up-budget", type=float, default=300,
-                        help="freeze missing months first when it should take under this (s)")
+    parser.add_argument("--catch-up-budget", type=float, default=float("inf"),
+                        help="freeze missing months first only when it should take under this "
+                             "(s; default: always, as the scheduler does on its first start)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the datasets")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="a smaller dataset to try things out (e.g. 0.01); own results file")
