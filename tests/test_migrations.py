@@ -49,10 +49,15 @@ def test_platform_search_can_use_the_trigram_index_on_postgresql(app):  # type: 
             assert "ix_platforms_search_trgm" not in names
             return
         conn.exec_driver_sql("SET enable_seqscan = off")
-        query = sa.select(Platform.id).where(*PlatformFilters(q="文昌社区").clauses())
-        plan = "\n".join(row[0] for row in conn.execute(sa.text(
-            "EXPLAIN " + str(query.compile(conn, compile_kwargs={"literal_binds": True})))))
-    assert "ix_platforms_search_trgm" in plan
+
+        def plan(q: str) -> str:
+            query = sa.select(Platform.id).where(*PlatformFilters(q=q).clauses())
+            return "\n".join(row[0] for row in conn.execute(sa.text(
+                "EXPLAIN " + str(query.compile(conn, compile_kwargs={"literal_binds": True})))))
+
+        three, two = plan("文昌社区"), plan("文昌")
+    assert "ix_platforms_search_trgm" in three
+    assert "ix_platforms_search_pairs" in two  # two characters: the doubled text's index
 
 
 def test_every_table_is_created(app):  # type: ignore[no-untyped-def]

@@ -172,6 +172,7 @@ def test_directory_search_matches_chinese_substrings_of_name_or_address(
     assert found("解放大道") == ["一元街议事室"]  # address
     assert sorted(found("议事室")) == sorted(["百步亭社区协商议事室", "一元街议事室", "汉阳议事室"])
     assert found("100%") == ["一元街议事室"]
+    assert found("0%") == ["一元街议事室"]  # two characters (PostgreSQL: the doubled text)
     assert found("%") == ["一元街议事室"]  # a literal percent sign, not "anything"
     assert found("_") == []
     html = client.get("/platforms", query_string={"q": "没有这样的平台"}).text

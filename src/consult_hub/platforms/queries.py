@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from consult_hub.areas.models import Area, AreaLevel
@@ -21,6 +23,7 @@ from consult_hub.platforms.models import (
     Platform,
     PlatformKind,
     PlatformStatus,
+    paired_text,
     platform_coordinators,
     platform_members,
 )
@@ -36,6 +39,32 @@ def platform_accepts_events(platform: Platform) -> bool:
     A closed platform is gone; a suspended one is paused until someone reactivates it.
     """
     return platform.status is PlatformStatus.ACTIVE
+
+
+class PairedSearch(sa.ColumnElement[bool]):
+    """On PostgreSQL, a two-character search looked up in the doubled text's trigram index
+    (``paired_text``, ix_platforms_search_pairs): it narrows, the plain condition beside it
+    decides. Elsewhere it is no condition at all (a city's platforms are read in full).
+
+    Only for text without letters that have a case (the index holds the text as it is)."""
+
+    inherit_cache = False
+    type = sa.Boolean()
+
+    def __init__(self, text: str) -> None:
+        doubled = "".join(char * 2 for char in text)
+        pattern = "".join("/" + char if char in "%_/" else char for char in doubled)
+        self.pattern = sa.bindparam("paired_search", f"%{pattern}%", unique=True)
+
+
+@compiles(PairedSearch)
+def _paired_search_anywhere(element: PairedSearch, compiler: Any, **kw: Any) -> str:
+    return "1 = 1"
+
+
+@compiles(PairedSearch, "postgresql")
+def _paired_search_postgresql(element: PairedSearch, compiler: Any, **kw: Any) -> str:
+    return f"{paired_text()} LIKE {compiler.process(element.pattern, **kw)} ESCAPE '/'"
 
 
 # ---- the staff list --------------------------------------------------------------------------
@@ -59,6 +88,8 @@ class PlatformFilters:
             # Substring, case-insensitive for Latin letters; % and _ are taken literally.
             where.append(sa.or_(*(contains_text(column, self.q)
                                   for column in (Platform.name, Platform.address, Platform.code))))
+            if len(self.q) == 2 and self.q.lower() == self.q.upper():
+                where.append(PairedSearch(self.q))
         if self.district_id is not None:
             where.append(Platform.district_id == self.district_id)
         if self.street_id is not None:
