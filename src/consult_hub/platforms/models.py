@@ -39,18 +39,6 @@ platform_coordinators = sa.Table(
 )
 
 
-def paired_text(prefix: str = "platforms.") -> str:
-    """SQL for a platform's searchable text with every character doubled ("文昌" → "文文昌昌").
-
-    pg_trgm's index needs three characters of a search; most Chinese place names have two.
-    Doubled, a two-character search is four ("文文昌昌"), and it occurs in the doubled text
-    exactly where the search occurs in the text. ``prefix`` qualifies the columns (the index
-    is defined without it; the planner matches either).
-    """
-    columns = " || ' ' || ".join(f"{prefix}{name}" for name in ("name", "address", "code"))
-    return f"regexp_replace({columns}, '(.)', '\\1\\1', 'g')"
-
-
 class Platform(TimestampMixin, Base):
     """A consultation platform (协商平台) or opinion liaison point."""
 
@@ -71,10 +59,8 @@ class Platform(TimestampMixin, Base):
         sa.Index("ix_platforms_search_trgm", "name", "address", "code", postgresql_using="gin",
                  postgresql_ops={column: "gin_trgm_ops" for column in ("name", "address", "code")},
                  ).ddl_if(dialect="postgresql"),
-        # Two-character searches, through the text with its characters doubled (0011).
-        sa.Index("ix_platforms_search_pairs", sa.literal_column(paired_text("")).label("paired"),
-                 postgresql_using="gin", postgresql_ops={"paired": "gin_trgm_ops"},
-                 ).ddl_if(dialect="postgresql"),
+        # Two-character searches on PostgreSQL: migration 0011 adds a generated column with
+        # the text's characters doubled, and its trigram index (platforms.queries.PairedSearch).
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

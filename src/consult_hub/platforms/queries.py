@@ -23,7 +23,6 @@ from consult_hub.platforms.models import (
     Platform,
     PlatformKind,
     PlatformStatus,
-    paired_text,
     platform_coordinators,
     platform_members,
 )
@@ -42,11 +41,13 @@ def platform_accepts_events(platform: Platform) -> bool:
 
 
 class PairedSearch(sa.ColumnElement[bool]):
-    """On PostgreSQL, a two-character search looked up in the doubled text's trigram index
-    (``paired_text``, ix_platforms_search_pairs): it narrows, the plain condition beside it
-    decides. Elsewhere it is no condition at all (a city's platforms are read in full).
+    """On PostgreSQL, a two-character search looked up in the trigram index of the platforms'
+    text with every character doubled (``search_pairs``, migration 0011): pg_trgm needs three
+    characters, most Chinese place names have two, and "文昌" occurs in the text exactly where
+    "文文昌昌" occurs in the doubled one. It narrows; the plain condition beside it decides.
+    Elsewhere it is no condition at all (a city's platforms are read in full).
 
-    Only for text without letters that have a case (the index holds the text as it is)."""
+    Only for text without letters that have a case (the column holds the text as it is)."""
 
     inherit_cache = False
     type = sa.Boolean()
@@ -64,7 +65,7 @@ def _paired_search_anywhere(element: PairedSearch, compiler: Any, **kw: Any) -> 
 
 @compiles(PairedSearch, "postgresql")
 def _paired_search_postgresql(element: PairedSearch, compiler: Any, **kw: Any) -> str:
-    return f"{paired_text()} LIKE {compiler.process(element.pattern, **kw)} ESCAPE '/'"
+    return f"platforms.search_pairs LIKE {compiler.process(element.pattern, **kw)} ESCAPE '/'"
 
 
 # ---- the staff list --------------------------------------------------------------------------
