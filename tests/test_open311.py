@@ -271,19 +271,51 @@ def test_bad_paging_names_the_field(client, monkeypatch, query):  # type: ignore
     assert response.json[0]["description"].startswith(query.split("=")[0] + ": ")
 
 
-def test_deep_pages_give_way_to_end_date(app, client, platform, monkeypatch):  # type: ignore[no-untyped-def]
+def test_next_links_reach_every_request_past_the_numbered_pages(app, client, platform, monkeypatch):  # type: ignore[no-untyped-def]
     from consult_hub.core import pagination
     from consult_hub.open311 import views
 
     monkeypatch.setattr(views, "MAX_RESULTS", 2)
     monkeypatch.setattr(pagination, "BROWSE_LIMIT", 4)
     newest = _numbered(app, platform.id, 7)
-    second = client.get("/open311/v2/requests.json?page=2")
-    assert refs(second) == newest[2:4] and "Link" not in second.headers
     refused = client.get("/open311/v2/requests.json?page=3")
-    assert refused.status_code == 400 and "end_date" in refused.json[0]["description"]
-    # end_date includes the whole second it names: the oldest one received comes again,
-    # the ones after it follow.
-    oldest = second.json[-1]["requested_datetime"]
-    older = refs(client.get("/open311/v2/requests.json", query_string={"end_date": oldest}))
-    assert older == newest[3:5]
+    assert refused.status_code == 400 and refused.json[0]["description"].startswith("page: ")
+    seen, url = [], "/open311/v2/requests.json"
+    while url:  # the next links go on past the numbered pages
+        response = client.get(url)
+        seen += refs(response)
+        url = response.headers.get("Link", "").partition(">")[0].lstrip("<")
+    assert seen == newest
+    assert refs(client.get("/open311/v2/requests.json", query_string={
+        "before": newest[4].lower()})) == newest[5:7]
+    unknown = client.get("/open311/v2/requests.json?before=WH99-99999")
+    assert unknown.status_code == 400 and unknown.json[0]["description"].startswith("before: ")
+
+
+def test_requests_of_one_second_are_all_reached(app, client, platform, monkeypatch):  # type: ignore[no-untyped-def]
+    """An import gives many problems the same time: paging must neither stall nor skip."""
+    from consult_hub.open311 import views
+
+    monkeypatch.setattr(views, "MAX_RESULTS", 2)
+    moment = utcnow().replace(microsecond=0) - timedelta(hours=1)
+    with app.test_request_context():
+        made = [factories.issue(platform_id=platform.id, now=moment).reference for _ in range(5)]
+        db.session.commit()
+    seen, url = [], "/open311/v2/requests.json"
+    while url:
+        response = client.get(url)
+        seen += refs(response)
+        url = response.headers.get("Link", "").partition(">")[0].lstrip("<")
+    assert sorted(seen) == sorted(made) and len(seen) == 5
+
+
+def test_receipt_lookups_answer_every_receipt_and_end_date_out_of_range_is_refused(app, client, platform, monkeypatch):  # type: ignore[no-untyped-def]
+    from consult_hub.open311 import views
+
+    monkeypatch.setattr(views, "MAX_RESULTS", 2)
+    newest = _numbered(app, platform.id, 5)
+    asked = client.get("/open311/v2/requests.json", query_string={
+        "service_request_id": ",".join(newest)})
+    assert sorted(refs(asked)) == sorted(newest) and "Link" not in asked.headers
+    late = client.get("/open311/v2/requests.json?end_date=9999-12-31T23:59:59Z")
+    assert late.status_code == 400 and late.json[0]["description"].startswith("end_date: ")

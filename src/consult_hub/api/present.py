@@ -11,6 +11,7 @@ from enum import Enum
 from typing import Any
 
 from flask import g, url_for
+from flask_babel import get_locale
 
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.departments.models import Department
@@ -46,7 +47,9 @@ def _label(value: Enum | None) -> str | None:
     if value is None:
         return None
     labels = g.setdefault("api_labels", {})
-    key = (type(value), value.value)  # str-valued members of two enums can compare equal
+    # str-valued members of two enums can compare equal; the locale, in case a context
+    # outlives one request (a test, a command) and the language changes.
+    key = (type(value), value.value, str(get_locale()))
     if key not in labels:
         labels[key] = getattr(value, "label", None)
     return labels[key]

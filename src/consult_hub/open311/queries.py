@@ -35,10 +35,12 @@ def _shown(stmt: sa.Select[Any]) -> sa.Select[Any]:
 
 def requests(*, references: Iterable[str] = (), services: Iterable[tuple[IssueKind, Category]] = (),
              start: datetime | None = None, end: datetime | None = None,
-             statuses: Iterable[str] = (), limit: int = 1000, offset: int = 0) -> list[sa.Row[Any]]:
+             statuses: Iterable[str] = (), limit: int = 1000, offset: int = 0,
+             older_than: tuple[datetime, int] | None = None) -> list[sa.Row[Any]]:
     """Problems matching the GeoReport filters, newest first; references override the rest.
 
-    ``start`` is inclusive; ``end`` is exclusive. The page's ids are chosen first (on the
+    ``start`` is inclusive; ``end`` is exclusive; ``older_than`` (``position`` of a request)
+    keeps those after it in this order. The page's ids are chosen first (on the
     ``created_at, id`` index, also when ``offset`` skips thousands), then only they are joined.
     """
     stmt = sa.select(Issue.id)
@@ -54,6 +56,8 @@ def requests(*, references: Iterable[str] = (), services: Iterable[tuple[IssueKi
             stmt = stmt.where(Issue.created_at >= start)
         if end is not None:
             stmt = stmt.where(Issue.created_at < end)
+        if older_than is not None:
+            stmt = stmt.where(sa.tuple_(Issue.created_at, Issue.id) < sa.tuple_(*older_than))
         chosen = set(statuses)
         if chosen == {"open"}:
             stmt = stmt.where(Issue.status.not_in(CLOSED_STATUSES))
@@ -63,6 +67,13 @@ def requests(*, references: Iterable[str] = (), services: Iterable[tuple[IssueKi
     return list(db.session.execute(
         _shown(sa.select(*REQUEST_COLUMNS).join(page, page.c.id == Issue.id))
         .order_by(*NEWEST_FIRST)))
+
+
+def position(reference: str) -> tuple[datetime, int] | None:
+    """Where the request with this receipt stands in the newest-first order."""
+    row = db.session.execute(sa.select(Issue.created_at, Issue.id)
+                             .where(Issue.reference == reference)).first()
+    return (row.created_at, row.id) if row else None
 
 
 def request_by_reference(reference: str) -> sa.Row[Any] | None:

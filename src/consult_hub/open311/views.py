@@ -309,10 +309,11 @@ def _count_arg(name: str, default: int, maximum: int | None = None) -> int:
 def requests(fmt: str):  # type: ignore[no-untyped-def]
     """Service requests, newest first, ``page_size`` (at most ``MAX_RESULTS``) at a time.
 
-    ``page`` and ``page_size`` extend GeoReport v2, which leaves the number returned to the
-    server. Pages reach the newest ``BROWSE_LIMIT`` matches; older ones are reached by moving
-    ``end_date`` back (to the oldest ``requested_datetime`` received), which costs the same
-    at any depth, where a deep OFFSET would walk the whole index.
+    ``page_size``, ``page`` and ``before`` extend GeoReport v2, which leaves the number
+    returned to the server. ``before`` (a ``service_request_id``) keeps the requests after
+    that one: the ``next`` link carries the last one sent, so following it reaches every
+    request once at any depth (the index is entered there; no OFFSET walks it). Numbered
+    pages reach the newest ``BROWSE_LIMIT``.
     """
     references = [normalise_reference(r) for r in _list_arg("service_request_id")]
     services = [_parse_service_code(code) for code in _list_arg("service_code")]
@@ -325,22 +326,35 @@ def requests(fmt: str):  # type: ignore[no-untyped-def]
         raise Open311Error(400, [("end_date", "end_date 不能早于 start_date")])
     if start is None and not references:
         start = (end or utcnow()) - DEFAULT_WINDOW
+    older_than = None
+    if request.args.get("before", "").strip():
+        before_ref = request.args["before"].strip()
+        older_than = queries.position(normalise_reference(before_ref))
+        if older_than is None:
+            raise Open311Error(400, [("before", f"没有编号为 {before_ref[:32]} 的诉求")])
     size = _count_arg("page_size", MAX_RESULTS, MAX_RESULTS)
+    if references:  # a lookup by receipts answers all of them
+        size = max(size, min(len(references), MAX_REFERENCES))
     page = _count_arg("page", 1)
     offset = (page - 1) * size
     if offset >= pagination.BROWSE_LIMIT:
         raise Open311Error(400, [("page", f"只能翻到最新的 {pagination.BROWSE_LIMIT} 条;"
-                                          "更早的请把 end_date 设为已收到的最早 requested_datetime")])
+                                          "更早的请跟随 Link 头的 next 链接(before 参数)")])
     # end_date names a second, shown to the second: it includes that whole second.
-    before = end.replace(microsecond=0) + timedelta(seconds=1) if end else None
+    try:
+        before = end.replace(microsecond=0) + timedelta(seconds=1) if end else None
+    except OverflowError:
+        raise Open311Error(400, [("end_date", "应为 ISO 8601 时间,例如 2024-03-01T00:00:00+08:00")]) \
+            from None
     found = queries.requests(references=references[:MAX_REFERENCES], services=services,
                              start=start, end=before, statuses=statuses, limit=size + 1,
-                             offset=offset)
+                             offset=offset, older_than=older_than)
     zone = local_zone()
     response = _answer(fmt, "service_requests", "request",
                        [service_request(row, zone) for row in found[:size]])
-    if len(found) > size and offset + size < pagination.BROWSE_LIMIT:
-        query = urlencode({**request.args.to_dict(), "page": page + 1, "page_size": size})
+    if len(found) > size and not references:
+        args = {k: v for k, v in request.args.to_dict().items() if k != "page"}
+        query = urlencode({**args, "before": found[size - 1].reference, "page_size": size})
         response.headers["Link"] = f'<{request.base_url}?{query}>; rel="next"'
     return response
 
