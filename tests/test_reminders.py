@@ -202,3 +202,23 @@ def test_inactive_user_gets_nothing(site):  # type: ignore[no-untyped-def]
     db.session.commit()
     planned(platform, NOW + timedelta(hours=20))
     assert reminders.sweep_event_upcoming(NOW) == 0
+
+
+def test_recipients_of_many_platforms_and_districts_are_looked_up_in_parts(site, monkeypatch):  # type: ignore[no-untyped-def]
+    """A nation's sweep names 117,000 platforms: more than one statement may hold."""
+    from consult_hub.notifications import recipients
+
+    monkeypatch.setattr(recipients, "CHUNK", 1)
+    platform, coordinator, staff = site
+    other_district = factories.district()
+    other = factories.platform(district_id=other_district.id)
+    other_coordinator = factories.user("coordinator", platform_ids=[other.id])
+    other_staff = factories.user("district_admin", district_id=other_district.id)
+    db.session.commit()
+    for place in (platform, other):
+        assigned_issue(place, TODAY - timedelta(days=10))  # overdue and escalated
+    assert reminders.sweep_issue_deadlines(NOW) == 4
+    for person in (coordinator, other_coordinator):
+        assert [m.kind for m in inbox(person)] == ["issue_overdue"]
+    for person in (staff, other_staff):
+        assert [m.kind for m in inbox(person)] == ["issue_escalated"]
