@@ -55,6 +55,8 @@ class Platform(TimestampMixin, Base):
         sa.Index("ix_platforms_district_id_status", "district_id", "status"),
         # The public directory's order (public.queries.platform_directory).
         sa.Index("ix_platforms_directory", "status", "district_id", "name", "id"),
+        # The directory's 示范点 filter, alone or with a kind (counted from the index).
+        sa.Index("ix_platforms_is_demonstration_kind", "is_demonstration", "kind"),
         # Substring search on PostgreSQL (pg_trgm; migration 0009): a nation's platforms.
         sa.Index("ix_platforms_search_trgm", "name", "address", "code", postgresql_using="gin",
                  postgresql_ops={column: "gin_trgm_ops" for column in ("name", "address", "code")},
