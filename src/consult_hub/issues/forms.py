@@ -27,7 +27,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import Optional
 
 from consult_hub.core.forms import BaseForm
-from consult_hub.core.forms import optional_int, select_choices
+from consult_hub.core.forms import PlainSelect, optional_int, select_choices
 from consult_hub.core.categories import Category
 from consult_hub.core.forms import EditForm
 from consult_hub.issues.lifecycle import FIELD_LABELS, TRANSITIONS, Transition
@@ -77,9 +77,12 @@ class IssueFilterForm(BaseForm):
                            default="")
     source = SelectField(_l("来源"), choices=_any(_l("全部来源"), IssueSource.choices()),
                          default="")
-    district = SelectField(_l("区"), coerce=optional_int, validate_choice=False)
-    platform = SelectField(_l("平台"), coerce=optional_int, validate_choice=False)
-    department = SelectField(_l("承办单位"), coerce=optional_int, validate_choice=False)
+    district = SelectField(_l("区"), coerce=optional_int, validate_choice=False,
+                           widget=PlainSelect())
+    platform = SelectField(_l("平台"), coerce=optional_int, validate_choice=False,
+                           widget=PlainSelect())
+    department = SelectField(_l("承办单位"), coerce=optional_int, validate_choice=False,
+                             widget=PlainSelect())
     overdue = BooleanField(_l("只看逾期"))
     sort = SelectField(_l("排序"), choices=select_choices([("newest", _l("最新受理在前")),
                                                          ("due", _l("期限最近在前"))]),

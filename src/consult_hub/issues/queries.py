@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
@@ -150,14 +151,15 @@ def assignable_departments(district_id: int) -> list[Department]:
     ))
 
 
-def department_choices(district_id: int | None, *, everything: bool = False) -> list[Department]:
-    """Departments to filter by: the city's and one district's, or every one (city staff)."""
-    stmt = sa.select(Department).order_by(Department.district_id.is_not(None),
-                                          Department.district_id, Department.name)
+def department_choices(district_id: int | None, *, everything: bool = False) -> list[sa.Row[Any]]:
+    """Departments to filter by (id, name, is_active): the city's and one district's, or
+    every one (city staff; a city has hundreds, read as plain rows)."""
+    stmt = sa.select(Department.id, Department.name, Department.is_active).order_by(
+        Department.district_id.is_not(None), Department.district_id, Department.name)
     if not everything:
         stmt = stmt.where(sa.or_(Department.district_id.is_(None),
                                  Department.district_id == district_id))
-    return list(db.session.scalars(stmt))
+    return list(db.session.execute(stmt))
 
 
 def districts() -> list[Area]:
