@@ -115,7 +115,9 @@ def year_totals(months: list[Metrics]) -> Metrics:
         return {**zero_metrics(), **dict.fromkeys(NOT_ANNUAL)}
     summed: Counter[str] = Counter()
     for metrics in months:
-        summed.update({k: v for k, v in metrics.items() if isinstance(v, int)})
+        for key, value in metrics.items():
+            if value and type(value) is int:
+                summed[key] += value
     totals = compute.finish(summed, [])  # the shares follow from the sums, as for one month
     totals.update({name: months[-1][name] for name in STOCKS})
     totals.update(dict.fromkeys(NOT_ANNUAL))
