@@ -57,6 +57,8 @@ class Platform(TimestampMixin, Base):
         sa.Index("ix_platforms_directory", "status", "district_id", "name", "id"),
         # The directory's 示范点 filter, alone or with a kind (counted from the index).
         sa.Index("ix_platforms_is_demonstration_kind", "is_demonstration", "kind"),
+        # The first month there is (reports, the tally catch-up): min(established_on).
+        sa.Index("ix_platforms_established_on", "established_on"),
         # Substring search on PostgreSQL (pg_trgm; migration 0009): a nation's platforms.
         sa.Index("ix_platforms_search_trgm", "name", "address", "code", postgresql_using="gin",
                  postgresql_ops={column: "gin_trgm_ops" for column in ("name", "address", "code")},
