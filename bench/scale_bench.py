@@ -140,6 +140,8 @@ def bench_jobs(app: Any, month: Any, catch_up_budget: float) -> tuple[list[Row],
     info["open_problems"] = open_problems
     try:
         for label in ("first run", "again (all reminded)"):
+            if label.startswith("again"):
+                _analyze_notifications(app)
             started = time.perf_counter()
             counts = run_job(app, "reminders", sweep_reminders, now)
             elapsed = time.perf_counter() - started
@@ -157,6 +159,21 @@ def bench_jobs(app: Any, month: Any, catch_up_budget: float) -> tuple[list[Row],
             db.session.remove()
         info["notifications_removed"] = removed
     return rows, info
+
+
+def _analyze_notifications(app: Any) -> None:
+    """What autovacuum does within a minute of the first sweep's inserts (the next sweep
+    runs five minutes later): with the statistics of an empty table, PostgreSQL reads every
+    queued reminder for each batch of keys asked about."""
+    import sqlalchemy as sa
+
+    from consult_hub.extensions import db
+
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect() as conn:
+                conn.execute(sa.text("ANALYZE notifications"))
+                conn.commit()
 
 
 # -- tallies -----------------------------------------------------------------------------------
