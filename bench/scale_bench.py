@@ -293,13 +293,13 @@ def bench_pages(dataset: Any, instance: str, requests: int, warmup: int, only: s
     anonymous = cached_app.test_client(use_cookies=False)
     rows = []
     chosen = [p for p in page_list.pages(pools) if not only or re.search(only, p.name)]
-    counted_at = [-1e9]
+    counted_at = float("-inf")
     for page in chosen:
         # A running site's scheduler counts the current month every 10 minutes (the
         # current_tally job) and the reports read that count: do the same between pages.
-        if time.monotonic() - counted_at[0] > CURRENT_TALLY_EVERY:
+        if time.monotonic() - counted_at > CURRENT_TALLY_EVERY:
             _count_current_month(app)
-            counted_at[0] = time.monotonic()
+            counted_at = time.monotonic()
         if page.role not in clients:
             pair = logins.get(page.role)
             try:

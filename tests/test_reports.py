@@ -217,11 +217,8 @@ def test_a_year_of_frozen_months_is_read_in_one_query_not_computed(app, client, 
     assert few == many and max(many) <= 8, (few, many)
 
 
-def test_only_the_current_month_is_computed_live(app, client, city, monkeypatch):  # type: ignore[no-untyped-def]
-    with app.app_context():
-        this_month = queries.current_month(utcnow())
-        for month in range(1, this_month.month):
-            compute.freeze_month(date(this_month.year, month, 1))
+def counted_live(monkeypatch) -> list[date]:  # type: ignore[no-untyped-def]
+    """The months compute_month is asked to count from here on (live, not from storage)."""
     live: list[date] = []
     real = compute.compute_month
 
@@ -230,6 +227,15 @@ def test_only_the_current_month_is_computed_live(app, client, city, monkeypatch)
         return real(month, district_ids, **options)
 
     monkeypatch.setattr(compute, "compute_month", counting)
+    return live
+
+
+def test_only_the_current_month_is_computed_live(app, client, city, monkeypatch):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        this_month = queries.current_month(utcnow())
+        for month in range(1, this_month.month):
+            compute.freeze_month(date(this_month.year, month, 1))
+    live = counted_live(monkeypatch)
     page = client.get(f"/reports/{this_month.year}")
     assert page.status_code == 200 and live == [this_month]
     assert "尚未结束或有月份尚未归档" in page.text
@@ -406,14 +412,7 @@ def test_the_running_month_is_read_from_the_schedulers_count_while_it_is_fresh(
         stored = compute.frozen_city(this_month)
         assert stored is not None
         assert compute.months_to_freeze(now)[-1:] != [this_month]  # never counts as final
-    live: list[date] = []
-    real = compute.compute_month
-
-    def counting(month: date, district_ids=None, **options):  # type: ignore[no-untyped-def]
-        live.append(month)
-        return real(month, district_ids, **options)
-
-    monkeypatch.setattr(compute, "compute_month", counting)
+    live = counted_live(monkeypatch)
     page = client.get(f"/reports/{this_month.year}/{this_month.month:02d}")
     assert page.status_code == 200 and live == [] and "尚未归档" in page.text
     monkeypatch.setitem(app.config, "TALLY_LIVE_MAX_AGE_MINUTES", 0)  # the scheduler is down

@@ -30,9 +30,14 @@ def contains_text(column: Any, text: str) -> sa.ColumnElement[bool]:
     folding, so it is compared as it is: ILIKE folds every row on PostgreSQL, which made a
     search of a nation's 300,000 platforms four to five times slower than LIKE.
     """
-    if text.lower() == text.upper():
+    if caseless(text):
         return column.contains(text, autoescape=True)
     return column.icontains(text, autoescape=True)
+
+
+def caseless(text: str) -> bool:
+    """Whether ``text`` has no letter with a case (Chinese, digits): it matches as it is."""
+    return text.lower() == text.upper()
 
 
 # PostgreSQL-only search helpers the models do not map (migration 0011: the platforms' text

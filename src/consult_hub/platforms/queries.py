@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.audit.models import AuditLog
 from consult_hub.auth.models import Role, User
-from consult_hub.core.db import contains_text
+from consult_hub.core.db import caseless, contains_text
 from consult_hub.events.models import Event, EventStatus
 from consult_hub.extensions import db
 from consult_hub.issues.models import CLOSED_STATUSES, Issue
@@ -89,7 +89,7 @@ class PlatformFilters:
             # Substring, case-insensitive for Latin letters; % and _ are taken literally.
             where.append(sa.or_(*(contains_text(column, self.q)
                                   for column in (Platform.name, Platform.address, Platform.code))))
-            if len(self.q) == 2 and self.q.lower() == self.q.upper():
+            if len(self.q) == 2 and caseless(self.q):
                 where.append(PairedSearch(self.q))
         if self.district_id is not None:
             where.append(Platform.district_id == self.district_id)
