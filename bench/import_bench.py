@@ -135,7 +135,9 @@ def bench(label: str, url: str, rows: int) -> None:
     from consult_hub.extensions import db
 
     with tempfile.TemporaryDirectory() as instance:
-        app = create_app({"TESTING": True, "SECRET_KEY": "bench", "INSTANCE_PATH": instance})
+        # --rows above the site's IMPORT_MAX_ROWS measures the engine, not the refusal.
+        app = create_app({"TESTING": True, "SECRET_KEY": "bench", "INSTANCE_PATH": instance,
+                          "IMPORT_MAX_ROWS": max(rows, 20_000)})
         with app.app_context():
             upgrade()
         _seed(app)

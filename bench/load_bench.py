@@ -75,7 +75,7 @@ def make_app(database_url: str, instance: str) -> Any:
                        "SECRET_KEY": "load-bench-secret"})
     from consult_hub import create_app
 
-    return create_app({"INSTANCE_PATH": instance})
+    return create_app({"INSTANCE_PATH": instance, "SITE_URL": "http://127.0.0.1:5000"})
 
 
 def prepare(app: Any, platforms: int) -> None:

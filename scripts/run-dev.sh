@@ -6,6 +6,8 @@ export FLASK_DEBUG=1
 FLASK=(.venv/bin/flask --app consult_hub)
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-5000}
+# Absolute links (feeds, receipts, reminders) point at this server unless SITE_URL says otherwise.
+export SITE_URL=${SITE_URL:-http://$HOST:$PORT}
 
 "${FLASK[@]}" scheduler run &
 scheduler=$!

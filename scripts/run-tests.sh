@@ -25,13 +25,28 @@ if [ -n "$pg_url" ]; then
   pg_pid=$!
 fi
 
+# Both runs write to logs (printed whole below); meanwhile say how far each has got, so a
+# long run never looks hung.
+progress() { grep -o '\[ *[0-9]*%\]' "$1" 2>/dev/null | tail -n 1 | tr -d '[] ' || true; }
+started=$SECONDS
+(
+  while sleep 20; do
+    line="  … $((SECONDS - started))s: SQLite $(progress "$logs/sqlite.log")"
+    [ -z "$pg_url" ] || line+=", PostgreSQL $(progress "$logs/postgresql.log")"
+    echo "$line"
+  done
+) &
+ticker=$!
+trap 'kill $ticker 2>/dev/null; rm -rf "$logs"' EXIT
+
 status=0
 wait "$sqlite_pid"; sqlite_rc=$?
+[ -z "$pg_url" ] || { wait "$pg_pid"; pg_rc=$?; }
+kill "$ticker" 2>/dev/null
 echo; echo "== SQLite =="; cat "$logs/sqlite.log"
 ran=("SQLite: $([ $sqlite_rc -eq 0 ] && echo passed || echo FAILED)")
 [ $sqlite_rc -eq 0 ] || status=1
 if [ -n "$pg_url" ]; then
-  wait "$pg_pid"; pg_rc=$?
   echo; echo "== PostgreSQL =="; cat "$logs/postgresql.log"
   ran+=("PostgreSQL: $([ $pg_rc -eq 0 ] && echo passed || echo FAILED)")
   [ $pg_rc -eq 0 ] || status=1

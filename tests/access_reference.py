@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from consult_hub.api.auth import issue_token
 from tests import factories
 from tests.access import LOGIN, OK, Route, World
 
@@ -10,6 +11,7 @@ CITY_ONLY = {"anonymous": LOGIN, "admin": OK, "district_admin": 403,
 DISTRICT_STAFF = {"anonymous": LOGIN, "admin": OK, "district_admin": OK,
                   "other_district_admin": 403, "coordinator": 403, "other_coordinator": 403}
 # Another district's staff may not put a platform of this district in an account: the field says so.
+CITY_STAFF = {**DISTRICT_STAFF, "district_admin": 403}
 NEW_ACCOUNT = {**DISTRICT_STAFF, "other_district_admin": 422}
 
 
@@ -23,6 +25,17 @@ def _member(world: World) -> None:
 
 def _account(world: World) -> None:
     world.objects["account"] = factories.user("coordinator", platform_ids=[world.platform.id])
+
+
+def _spanning(world: World) -> None:
+    """A coordinator of a platform in each district: city staff's to manage, no district's."""
+    world.objects["account"] = factories.user(
+        "coordinator", platform_ids=[world.platform.id, world.other_platform.id])
+
+
+def _account_token(world: World) -> None:
+    _account(world)
+    world.objects["account_token"], _secret = issue_token(world.account, "矩阵")
 
 
 def _department_data(world: World) -> dict[str, str]:
@@ -69,4 +82,17 @@ ROUTES = [
           DISTRICT_STAFF, setup=_account),
     Route("users.password", lambda w: f"/manage/users/{w.account.id}/password", DISTRICT_STAFF,
           data=lambda w: dict(PASSWORD), setup=_account),
+    # A coordinator spanning two districts: neither district's staff may take the account over.
+    Route("users.password", lambda w: f"/manage/users/{w.account.id}/password", CITY_STAFF,
+          data=lambda w: dict(PASSWORD), setup=_spanning, name="users.password-two-districts"),
+    Route("users.edit", lambda w: f"/manage/users/{w.account.id}/edit", CITY_STAFF,
+          data=lambda w: {"name": "改名联络员", "email": "", "role": "coordinator",
+                          "district": "", "platforms": [str(w.platform.id),
+                                                        str(w.other_platform.id)]},
+          setup=_spanning, name="users.edit-two-districts"),
+    Route("users.deactivate", lambda w: f"/manage/users/{w.account.id}/deactivate",
+          CITY_STAFF, setup=_spanning, name="users.deactivate-two-districts"),
+    Route("users.revoke_token_of",
+          lambda w: f"/manage/users/{w.account.id}/tokens/{w.account_token.id}/revoke",
+          DISTRICT_STAFF, setup=_account_token),
 ]

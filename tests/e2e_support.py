@@ -55,13 +55,21 @@ def chromium(sync_api: Any) -> Iterator[Any]:
 
 @contextmanager
 def serve(app: Flask) -> Iterator[str]:
-    """The app served over HTTP on a free port of 127.0.0.1, for the browser."""
+    """The app served over HTTP on a free port of 127.0.0.1, for the browser.
+
+    Absolute links (feeds, receipts) are built from ``SITE_URL``, so while it serves, that is
+    this address, as a deployment's ``SITE_URL`` is its public one.
+    """
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
+    address = f"http://127.0.0.1:{server.server_port}"
+    site_url = app.config["SITE_URL"]
+    app.config["SITE_URL"] = address
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield address
     finally:
+        app.config["SITE_URL"] = site_url
         server.shutdown()
         thread.join()
         server.server_close()

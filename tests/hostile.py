@@ -16,6 +16,7 @@ there carry placeholder bodies, so their valid bodies live here in :data:`API_BO
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
@@ -38,6 +40,20 @@ from consult_hub.issues.lifecycle import TRANSITIONS
 from tests import factories
 from tests.access import OK, Route, World, build_world
 from tests.conftest import csrf_token
+
+
+def hypothesis_settings(default_examples: int) -> settings:
+    """Derandomised, bounded examples (``HOSTILE_EXAMPLES`` draws more, ``HOSTILE_RANDOM=1``
+    explores beyond them); shrinking replays a failure hundreds of times through the app, so
+    it is opt-in (``HOSTILE_SHRINK=1``) when debugging."""
+    return settings(
+        max_examples=int(os.environ.get("HOSTILE_EXAMPLES", default_examples)), deadline=None,
+        database=None, derandomize=os.environ.get("HOSTILE_RANDOM") != "1", print_blob=False,
+        phases=[Phase.explicit, Phase.generate] + ([Phase.shrink]
+                                                   if os.environ.get("HOSTILE_SHRINK") else []),
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                               HealthCheck.data_too_large],
+    )
 
 # --- Payloads -------------------------------------------------------------------------------
 
@@ -596,8 +612,8 @@ class Harness:
                 world.objects = {k: _reload(v) for k, v in world.objects.items()}
                 self.valid = self.route.path(world), self.route.data(world)
                 db.session.rollback()
-        if self.route.endpoint == "auth.logout":
-            self._sign_in()
+        if self.route.endpoint in ("auth.logout", "account.password"):
+            self._sign_in()  # both give the user a new session token (restored after each example)
         path, data = self.valid
         return path, {key: (BytesIO(value[0].getvalue()), value[1])
                       if isinstance(value, tuple) else value for key, value in data.items()}

@@ -99,7 +99,8 @@ def test_after_lists_the_items_past_an_id(client, world):  # type: ignore[no-unt
 def test_query_arguments_of_any_name_stay_in_the_links(client, world):  # type: ignore[no-untyped-def]
     response = client.get("/api/v1/departments?_method=POST&_scheme=ftp")
     assert response.status_code == 200
-    assert response.json["links"]["self"].startswith("http://localhost/api/v1/departments?")
+    site = client.application.config["SITE_URL"]
+    assert response.json["links"]["self"].startswith(f"{site}/api/v1/departments?")
 
 
 def test_districts_show_a_new_district_at_once(app, client, world):  # type: ignore[no-untyped-def]

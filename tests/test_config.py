@@ -21,6 +21,7 @@ def test_default_secret_key_is_refused_outside_debug(monkeypatch, tmp_path):  # 
 
 def test_a_real_secret_key_is_accepted(monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    monkeypatch.setenv("SITE_URL", "https://consult.example.org")
     monkeypatch.setenv("TIMEZONE", "Asia/Urumqi")
     app = create_app({"INSTANCE_PATH": str(tmp_path)})
     assert app.config["SECRET_KEY"] == "x" * 64

@@ -198,3 +198,69 @@ def test_deleting_a_photo_removes_the_row_and_the_file(app, make, held):  # type
     assert client.get(f"/manage/events/photos/{photo.id}").status_code == 404
     [row] = audit_rows(app, "event_photo_delete")
     assert row.changes["caption"] == ["会场", None]
+
+
+# -- phones' photos: HDR (MPO), large, bombs (issue 12, item 13) --------------------------------
+
+
+def stored_image(app, name: str) -> Image.Image:  # type: ignore[no-untyped-def]
+    with Image.open(Path(app.config["UPLOAD_FOLDER"]) / "event-photos" / name) as saved:
+        saved.load()
+        return saved
+
+
+def test_a_phones_hdr_photo_mpo_is_stored_as_a_plain_jpeg_without_exif(app, held):  # type: ignore[no-untyped-def]
+    """Pillow reads HDR/portrait JPEGs as MPO; they used to be refused as "not a JPEG"."""
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    exif[GPS_IFD] = {1: "N", 2: (30.0, 35.0, 12.0)}
+    buffer = BytesIO()
+    Image.new("RGB", (48, 32), (30, 90, 200)).save(
+        buffer, "MPO", save_all=True, exif=exif,
+        append_images=[Image.new("L", (24, 16), 128)])  # the gain map
+    with Image.open(BytesIO(buffer.getvalue())) as probe:
+        assert probe.format == "MPO" and probe.n_frames == 2
+    client = signed_in(app, held["user"].username)
+    before = stored_files(app)
+    answer = upload(client, held["event"].id, buffer.getvalue(), "IMG_0001.JPG")
+    assert answer.status_code == 303
+    [name] = stored_files(app) - before
+    assert name.endswith(".jpg")
+    saved = stored_image(app, name)
+    assert saved.format == "JPEG" and saved.size == (48, 32)
+    assert GPS_IFD not in saved.getexif() and 0x010F not in saved.getexif()
+    with app.app_context():
+        photo = db.session.scalars(sa.select(EventPhoto)).one()
+        assert (photo.content_type, photo.width, photo.height) == ("image/jpeg", 48, 32)
+
+
+def test_a_large_photo_is_scaled_down_to_the_long_edge_and_stays_upright(app, held):  # type: ignore[no-untyped-def]
+    """A 3,200 × 2,400 photo shot upright (EXIF 'rotate 90°') is kept as 1,920 × 2,560."""
+    assert app.config["PHOTO_MAX_EDGE"] == 2560
+    exif = Image.Exif()
+    exif[ORIENTATION] = 6
+    exif[GPS_IFD] = {1: "N", 2: (30.0, 35.0, 12.0)}
+    buffer = BytesIO()
+    Image.new("RGB", (3200, 2400), (200, 40, 40)).save(buffer, "JPEG", exif=exif)
+    assert len(buffer.getvalue()) < 500 * 1024  # under the test client's spill-to-disk size
+    client = signed_in(app, held["user"].username)
+    before = stored_files(app)
+    assert upload(client, held["event"].id, buffer.getvalue(), "big.jpg").status_code == 303
+    [name] = stored_files(app) - before
+    saved = stored_image(app, name)
+    assert saved.size == (1920, 2560)
+    assert GPS_IFD not in saved.getexif() and ORIENTATION not in saved.getexif()
+    with app.app_context():
+        photo = db.session.scalars(sa.select(EventPhoto)).one()
+        assert (photo.width, photo.height) == (1920, 2560)
+
+
+def test_a_photo_past_the_pixel_limit_is_refused_before_it_is_decoded(
+        app, held, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setitem(app.config, "MAX_PHOTO_PIXELS", 1000)
+    client = signed_in(app, held["user"].username)
+    answer = upload(client, held["event"].id, jpeg_with_gps((40, 30)), "a.jpg")  # 1,200 pixels
+    assert answer.status_code == 422
+    assert "照片像素过大" in field_errors(answer.text, "photo")
+    assert count(app, EventPhoto) == 0
+    assert upload(client, held["event"].id, jpeg_with_gps((40, 25)), "b.jpg").status_code == 303

@@ -145,8 +145,9 @@ def test_events_link_back_to_their_public_page(
         client: FlaskClient, calendar_world: dict[str, Any]) -> None:
     planned = vevents(parse_calendar(client, "/feeds/events.ics"))["加装电梯协商"]
     url = str(planned["URL"])
-    assert url.startswith("http://localhost/") and str(calendar_world["events"]["planned"].id) in url
-    assert client.get(url.removeprefix("http://localhost")).status_code == 200
+    site = client.application.config["SITE_URL"]
+    assert url.startswith(site + "/") and str(calendar_world["events"]["planned"].id) in url
+    assert client.get(url.removeprefix(site)).status_code == 200
 
 
 def test_district_calendar_holds_only_that_districts_events(
@@ -235,8 +236,8 @@ def test_outcomes_feed_lists_resolved_planned_and_constrained_problems(
     assert by_ref[constrained.reference].summary == "规划条件不允许。"
     assert by_ref[planned.reference].id == f"tag:{site_domain(app)},2024:issue/{planned.reference}"
     link = by_ref[resolved.reference].link
-    assert link == f"http://localhost/issues/{resolved.reference}"
-    assert client.get(link.removeprefix("http://localhost")).status_code == 200
+    assert link == f"{app.config['SITE_URL']}/issues/{resolved.reference}"
+    assert client.get(link.removeprefix(app.config["SITE_URL"])).status_code == 200
 
 
 def test_outcome_ids_are_stable_and_the_newest_come_first(

@@ -32,13 +32,12 @@ draw more and ``HOSTILE_RANDOM=1`` to explore beyond them.
 from __future__ import annotations
 
 import importlib
-import os
 import pkgutil
 import re
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 
 import tests
 from wtforms import Form as WTForm
@@ -47,16 +46,7 @@ from tests import hostile
 from tests.access import Route
 from tests.hostile import Harness, Mutation, Outcome, as_pairs
 
-EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "12"))
-HYPOTHESIS = settings(
-    max_examples=EXAMPLES, deadline=None, database=None,
-    derandomize=os.environ.get("HOSTILE_RANDOM") != "1", print_blob=False,
-    # Shrinking replays a failure hundreds of times through the app: opt in when debugging.
-    phases=[Phase.explicit, Phase.generate] + ([Phase.shrink]
-                                               if os.environ.get("HOSTILE_SHRINK") else []),
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.data_too_large],
-)
+HYPOTHESIS = hostile.hypothesis_settings(12)
 REFUSALS = {400, 403, 404, 409, 413, 415, 422}
 # Look-ups that answer "no match" as a whole: saying which half was wrong would help guessing.
 LOOKUPS = {"public.track"}
@@ -77,7 +67,8 @@ API_ROUTES = hostile.api_routes()
 
 @pytest.fixture()
 def harness(app, client, route, monkeypatch) -> Harness:  # type: ignore[no-untyped-def]
-    for name in ("SUBMISSION_RATE_LIMIT", "TRACKING_RATE_LIMIT", "API_WRITE_RATE_LIMIT"):
+    for name in ("SUBMISSION_RATE_LIMIT", "TRACKING_RATE_LIMIT", "API_WRITE_RATE_LIMIT",
+                 "LOGIN_ACCOUNT_LIMIT", "LOGIN_ADDRESS_LIMIT"):
         monkeypatch.setitem(app.config, name, "100000 per minute")
     return Harness(app, client, route)
 

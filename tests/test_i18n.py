@@ -353,7 +353,8 @@ def staff_pages(app: Flask, world: World) -> list[str]:
     """Every page a signed-in city administrator can open without arguments, and a few with."""
     with app.app_context():
         issue_id = db.session.scalars(db.select(Issue.id).filter_by(reference=world.reference)).one()
-    skip = ("static", "feeds.", "api.", "open311.", "exchange.open_data", "auth.logout")
+    skip = ("static", "feeds.", "api.", "open311.", "exchange.open_data", "auth.logout",
+            "main.healthz")  # JSON for monitoring, not a page
     paths = sorted({
         rule.rule for rule in app.url_map.iter_rules()
         if "GET" in rule.methods and not rule.arguments and not rule.endpoint.startswith(skip)

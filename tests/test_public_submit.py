@@ -101,7 +101,7 @@ def test_a_resident_submits_a_problem_and_gets_a_receipt(app: Flask, client: Fla
     assert receipt.headers["Cache-Control"] == "private, no-store"
     html = receipt.text
     assert f'<p class="pub-receipt-code" aria-label="受理编号">{issue.reference}</p>' in html
-    assert f"http://localhost/track/{issue.tracking_token}" in html
+    assert f"{app.config['SITE_URL']}/track/{issue.tracking_token}" in html
     assert "电话号码后四位" in html
     assert "王小明" not in html and "5678" not in html
 
@@ -111,7 +111,7 @@ def test_without_a_phone_the_receipt_insists_on_the_link(app: Flask, client: Fla
     submit(client, platform.id)
     receipt = client.get("/submit/receipt").text
     assert "您没有留下电话,只能通过上面的链接查询" in receipt
-    link = re.search(r'<a href="http://localhost(/track/[\w-]+)">', receipt)
+    link = re.search(re.escape(f'<a href="{app.config["SITE_URL"]}') + r'(/track/[\w-]+)">', receipt)
     assert link
     page = app.test_client().get(link.group(1))  # another browser: the link alone is enough
     assert page.status_code == 200 and "小区东门路灯坏了" in page.text and "已受理" in page.text

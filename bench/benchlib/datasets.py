@@ -131,6 +131,7 @@ def _app(url: str):  # type: ignore[no-untyped-def]
     from consult_hub import create_app
 
     return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-datasets",
+                       "SITE_URL": "http://127.0.0.1:5000",
                        "SCHEDULER_ENABLED": False, "TESTING": False})
 
 

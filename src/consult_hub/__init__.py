@@ -11,7 +11,8 @@ from consult_hub.config import DEFAULT_SECRET_KEY, PROJECT_ROOT, Config
 
 
 class InsecureConfiguration(RuntimeError):
-    """The application would run in production with a guessable secret."""
+    """The application would run in production with a guessable secret, links on no
+    configured address, or rate limits that do not hold (``check_production_settings``)."""
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -27,6 +28,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     os.makedirs(app.instance_path, exist_ok=True)
     _check_secret_key(app)
+    check_production_settings(
+        app, site_url_given=bool(os.environ.get("SITE_URL") or (config or {}).get("SITE_URL")))
 
     from consult_hub import extensions, models  # noqa: F401  (every table on the metadata)
     from consult_hub.core import sqlite  # noqa: F401  (connection pragmas)
@@ -56,9 +59,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from consult_hub.core.http import init_http
     from consult_hub.core.templating import init_templating
 
+    from consult_hub.core.requestlog import init_request_log
+
     register_error_handlers(app)
     init_templating(app)
     init_http(app)
+    init_request_log(app)  # secrets out of the access log's paths
 
     from consult_hub.core.pagecache import init_page_cache
 
@@ -77,6 +83,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from consult_hub.api.tokens import bp as tokens
+    from consult_hub.auth.account import bp as account
     from consult_hub.api.views import bp as api
     from consult_hub.areas.views import bp as areas
     from consult_hub.audit.views import bp as audit
@@ -96,7 +103,8 @@ def _register_blueprints(app: Flask) -> None:
     from consult_hub.tallies.views import bp as tallies
 
     for blueprint in (main, auth, users, areas, departments, members, platforms, events, issues,
-                      notifications, tallies, audit, public, feeds, api, tokens, open311, exchange):
+                      notifications, tallies, audit, public, feeds, api, tokens, open311, exchange,
+                      account):
         app.register_blueprint(blueprint)
 
 
@@ -112,6 +120,62 @@ def _check_secret_key(app: Flask) -> None:
     if _serving_requests():
         raise InsecureConfiguration(message)
     app.logger.warning(message)
+
+
+def check_production_settings(app: Flask, *, site_url_given: bool) -> None:
+    """Every production start-up check but the secret key's (``_check_secret_key``).
+
+    Production is neither debug mode nor tests. There, a process that will serve requests
+    (``_serving_requests``) refuses to start when a check fails; a maintenance command
+    (``db upgrade``, ``scheduler run``, …) logs the problem instead:
+
+    - ``SITE_URL`` must be set, as an absolute http(s) address: every absolute link is
+      built on it, never on the request's Host header (``core/links.py``);
+    - ``TRUSTED_HOSTS`` defaults to SITE_URL's host (and localhost, for probes on the
+      machine), so a request naming another host gets 400;
+    - rate limits must hold across workers: no ``memory://`` storage under several
+      gunicorn workers (``core/workers.py``).
+    """
+    if app.debug or app.testing:
+        return
+    from urllib.parse import urlsplit
+
+    from consult_hub.core.workers import gunicorn_workers, shared_limits_problem, uses_memory_storage
+
+    problems: list[str] = []
+    warnings: list[str] = []
+    site = urlsplit(app.config["SITE_URL"])
+    if not site_url_given:
+        problems.append(
+            "SITE_URL is not set. Consult Hub refuses to serve requests without its public "
+            "address outside debug mode: every link in feeds, the API, receipts and emails is "
+            "built on it (never on the Host header a request names). Set it, e.g.\n"
+            "    export SITE_URL=https://consult.example.org\n"
+            "or run in development with FLASK_DEBUG=1.")
+    elif site.scheme not in ("http", "https") or not site.hostname:
+        problems.append(f"SITE_URL must be an absolute http(s) address such as "
+                        f"https://consult.example.org, not {app.config['SITE_URL']!r}.")
+    elif app.config.get("TRUSTED_HOSTS") is None:
+        app.config["TRUSTED_HOSTS"] = [site.hostname, "localhost", "127.0.0.1"]
+
+    storage = app.config["RATELIMIT_STORAGE_URI"]
+    workers = gunicorn_workers()
+    limits = shared_limits_problem(storage, workers)
+    if limits and app.config.get("RATELIMIT_PER_WORKER_OK"):
+        warnings.append("RATELIMIT_PER_WORKER_OK is set: rate limits count per worker. " + limits)
+    elif limits:
+        problems.append(limits)
+    elif workers is None and uses_memory_storage(storage) and _serving_requests():
+        warnings.append(
+            f"RATELIMIT_STORAGE_URI is {storage!r}: rate limits count in this process only. "
+            "Under several processes or hosts set RATELIMIT_STORAGE_URI=redis://….")
+
+    for message in warnings:
+        app.logger.warning(message)
+    if problems and _serving_requests():
+        raise InsecureConfiguration("\n\n".join(problems))
+    for message in problems:
+        app.logger.warning(message)
 
 
 def _serving_requests() -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
 import sqlalchemy as sa
@@ -173,16 +174,22 @@ def tally_show_command(month: str) -> None:
 @click.argument("path", type=click.Path(dir_okay=False))
 @with_appcontext
 def backup_command(path: str) -> None:
-    """Write an online backup of the database to PATH (SQLite file, or pg_dump archive)."""
+    """Write an online backup of the database to PATH (SQLite file, or pg_dump archive).
+
+    The event photos go beside it, to PATH.photos.tar; both files are mode 0600.
+    """
     from flask import current_app
 
-    from consult_hub.core.backup import BackupError, backup
+    from consult_hub.core.backup import BackupError, backup, photos_archive
 
     try:
-        written = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
+        written = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], Path(path),
+                         uploads=Path(current_app.config["UPLOAD_FOLDER"]))
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"backup written to {written} ({written.stat().st_size:,} bytes)")
+    photos = photos_archive(written)
+    click.echo(f"backup written to {written} ({written.stat().st_size:,} bytes) and the photos "
+               f"to {photos} ({photos.stat().st_size:,} bytes); both mode 0600")
 
 
 @click.command("restore")
@@ -190,7 +197,7 @@ def backup_command(path: str) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @with_appcontext
 def restore_command(path: str, yes: bool) -> None:
-    """Replace the database's contents with the backup at PATH."""
+    """Replace the database's contents with the backup at PATH, the photos with PATH.photos.tar."""
     from flask import current_app
 
     from consult_hub.core.backup import BackupError, restore
@@ -200,10 +207,14 @@ def restore_command(path: str, yes: bool) -> None:
     db.session.remove()
     db.engine.dispose()  # no open connection may hold the old data
     try:
-        restore(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
+        photos = restore(current_app.config["SQLALCHEMY_DATABASE_URI"], Path(path),
+                         uploads=Path(current_app.config["UPLOAD_FOLDER"]))
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"restored from {path}")
+    if photos is None:
+        click.echo(f"restored from {path}; no photos archive beside it, photos left as they are")
+    else:
+        click.echo(f"restored from {path} and {photos} photos")
 
 
 def register_cli(app: Flask) -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 # The checkout: holds templates/, migrations/ and the default instance/ folder.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SECRET_KEY = "dev-only-change-me"
+# The development server's address: SITE_URL in debug mode and tests when none is set.
+DEFAULT_SITE_URL = "http://127.0.0.1:5000"
 
 
 def _bool(name: str, default: bool = False) -> bool:
@@ -23,6 +26,25 @@ def _ints(name: str, default: str) -> list[int]:
         return sorted({int(part) for part in raw.split(",") if part.strip()})
     except ValueError:
         raise ValueError(f"{name} must be comma-separated whole numbers, not {raw!r}") from None
+
+
+def _names(name: str) -> list[str]:
+    """A comma-separated list of names; empty when unset."""
+    return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+
+
+def _limit(name: str, default: str) -> str:
+    """A rate limit in the ``limits`` syntax ("10 per 15 minutes;50 per day"), checked now:
+    a typo must stop the start, not quietly switch the limit off."""
+    from limits import parse_many
+
+    raw = os.environ.get(name, default)
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a rate limit such as '10 per 15 minutes', "
+                         f"not {raw!r}") from None
+    return raw
 
 
 class Config:
@@ -49,8 +71,12 @@ class Config:
         # The city's name on English pages (another city without it: its Chinese name).
         self.CITY_NAME_EN = os.environ.get("CITY_NAME_EN") or (
             self.CITY_NAME if "CITY_NAME" in os.environ else "Wuhan")
-        # The public address, for links in emails, feeds and reminders made outside a request.
-        self.SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000").rstrip("/")
+        # The public address: every absolute link (feeds, API, receipts, emails) is built on it,
+        # never on the request's Host header. Required outside debug mode and tests.
+        self.SITE_URL = (os.environ.get("SITE_URL") or DEFAULT_SITE_URL).rstrip("/")
+        # Host names requests may name (Flask answers any other with 400); unset: SITE_URL's
+        # host (plus localhost for probes on the machine) in production, any in development.
+        self.TRUSTED_HOSTS: list[str] | None = _names("TRUSTED_HOSTS") or None
         # Outgoing email: reminders are emailed only when MAIL_SERVER is set.
         self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
         self.MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))
@@ -73,6 +99,16 @@ class Config:
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        # "Keep me signed in" lasts this long; signing out ends it on every device.
+        self.REMEMBER_COOKIE_DAYS = int(os.environ.get("REMEMBER_COOKIE_DAYS", 14))
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=self.REMEMBER_COOKIE_DAYS)
+        # Failed sign-ins allowed per account and per client address (limits syntax, ";" for
+        # several) before /login answers 429; counted in RATELIMIT_STORAGE_URI.
+        self.LOGIN_ACCOUNT_LIMIT = _limit("LOGIN_ACCOUNT_LIMIT", "10 per 15 minutes")
+        self.LOGIN_ADDRESS_LIMIT = _limit("LOGIN_ADDRESS_LIMIT", "30 per hour")
+        # API tokens expire this many days after they are made.
+        self.API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", 180))
         self.WTF_CSRF_TIME_LIMIT = None  # a long form typed on a phone must not expire
         self.MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024))
         self.PER_PAGE = 30
@@ -80,11 +116,28 @@ class Config:
         self.UPLOAD_FOLDER = os.environ.get(
             "UPLOAD_FOLDER", str(Path(self.INSTANCE_PATH) / "uploads"))
         self.MAX_PHOTO_BYTES = int(os.environ.get("MAX_PHOTO_BYTES", 8 * 1024 * 1024))
-        # Flask-Limiter: in-memory by default; a Redis URI (redis://…) in production.
+        # Photos are stored with their long edge at most this many pixels (a 4,000 × 3,000
+        # phone photo becomes 2,560 × 1,920: sharp on any screen, a fifth of the bytes); a
+        # photo whose header claims more than MAX_PHOTO_PIXELS is refused before decoding.
+        self.PHOTO_MAX_EDGE = int(os.environ.get("PHOTO_MAX_EDGE", 2560))
+        self.MAX_PHOTO_PIXELS = int(os.environ.get("MAX_PHOTO_PIXELS", 50_000_000))
+        # Spreadsheet imports stop reading at this many data rows and refuse the file: a
+        # 200,000-row sheet took a worker past gunicorn's 30 s timeout (exchange/sheets.py).
+        self.IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", 20_000))
+        # Flask-Limiter: in-memory by default (one process); a Redis URI (redis://…) wherever
+        # several processes serve: the app refuses to start under several gunicorn workers
+        # with memory:// unless RATELIMIT_PER_WORKER_OK accepts limits counted per worker.
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_PER_WORKER_OK = _bool("RATELIMIT_PER_WORKER_OK", False)
+        # Prefix of the limit counters' keys, for several sites sharing one Redis.
+        self.RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "consult_hub")
         self.RATELIMIT_HEADERS_ENABLED = True
         self.SUBMISSION_RATE_LIMIT = os.environ.get("SUBMISSION_RATE_LIMIT", "5 per hour;20 per day")
         self.TRACKING_RATE_LIMIT = os.environ.get("TRACKING_RATE_LIMIT", "10 per hour;30 per day")
+        # Failed look-ups of one receipt code, from all addresses together: four phone digits
+        # cannot be guessed by spreading the tries over many addresses.
+        self.TRACKING_REFERENCE_RATE_LIMIT = _limit(
+            "TRACKING_REFERENCE_RATE_LIMIT", "10 per hour;20 per day")
         self.API_READ_RATE_LIMIT = os.environ.get("API_READ_RATE_LIMIT", "600 per minute")
         self.API_WRITE_RATE_LIMIT = os.environ.get("API_WRITE_RATE_LIMIT", "120 per minute")
         # Reverse proxies in front of the app (each sets X-Forwarded-For/-Proto); 0 = none.
@@ -97,6 +150,9 @@ class Config:
         # Reports read the scheduler's count of the current month (every 10 min) while it is
         # younger than this; older (scheduler down), they count the month themselves.
         self.TALLY_LIVE_MAX_AGE_MINUTES = int(os.environ.get("TALLY_LIVE_MAX_AGE_MINUTES", 15))
+        # The scheduler counts as stopped when no job has finished for this long (its email
+        # job runs every minute): /healthz answers 503 and the staff dashboard warns.
+        self.SCHEDULER_STALE_MINUTES = float(os.environ.get("SCHEDULER_STALE_MINUTES", 15))
         # A platform with no held event for this many days counts as inactive.
         self.INACTIVE_DAYS = int(os.environ.get("INACTIVE_DAYS", 90))
 

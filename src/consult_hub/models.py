@@ -4,6 +4,7 @@ from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.audit.models import AuditLog
 from consult_hub.auth.models import ApiToken, Role, User
 from consult_hub.core.categories import Category
+from consult_hub.core.heartbeat import SchedulerHeartbeat
 from consult_hub.core.pagecache import SiteVersion
 from consult_hub.departments.models import Department
 from consult_hub.events.models import (
@@ -37,6 +38,6 @@ __all__ = [
     "ApiToken", "Area", "AreaLevel", "AuditLog", "Category", "Department", "EmailStatus",
     "Event", "EventFormat", "EventPhoto", "EventStatus", "Issue", "IssueKind", "IssueSource", "IssueStatus",
     "IssueUpdate", "Member", "MemberLevel", "MonthlyTally", "Notification", "Platform",
-    "PlatformKind", "PlatformStatus", "ReferenceCounter", "Role", "Satisfaction", "SiteVersion", "TallyScope", "User",
+    "PlatformKind", "PlatformStatus", "ReferenceCounter", "Role", "Satisfaction", "SchedulerHeartbeat", "SiteVersion", "TallyScope", "User",
     "event_attendees", "platform_coordinators", "platform_members",
 ]

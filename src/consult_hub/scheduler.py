@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -31,6 +32,7 @@ import sqlalchemy as sa
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
 
+from consult_hub.core import heartbeat
 from consult_hub.core.db import utcnow
 from consult_hub.extensions import db
 
@@ -92,24 +94,45 @@ def job_lock(name: str) -> Iterator[bool]:
 
 def run_job(app: Flask, name: str, func: Callable[[datetime], Any],
             now: datetime | None = None) -> Any:
-    """Run one job in an app and request context (links resolve to SITE_URL), logging the result."""
+    """Run one job in an app and request context (links resolve to SITE_URL).
+
+    Logs one line per run — the job, its outcome (ok, failed or skipped) and how long it took
+    (a failure's traceback follows its line) — and records the run as the job's heartbeat.
+    """
     with app.app_context(), app.test_request_context(base_url=app.config["SITE_URL"] + "/"):
+        started = time.monotonic()
         try:
             with job_lock(name) as granted:
                 if not granted:
-                    log.info("%s: another scheduler holds the lock; skipped", name)
+                    log.info("%s skipped: another scheduler holds the lock", name)
                     return None
-                started = utcnow()
-                result = func(now or started)
-                log.info("%s done in %.2fs: %s", name,
-                         (utcnow() - started).total_seconds(), result)
+                result = func(now or utcnow())
+                seconds = time.monotonic() - started
+                log.info("%s ok in %.2fs: %s", name, seconds, _one_line(result))
+                _beat(name, "ok", seconds, _one_line(result))
                 return result
-        except Exception:
+        except Exception as exc:
             db.session.rollback()
-            log.exception("%s failed; the next run will try again", name)
+            seconds = time.monotonic() - started
+            log.exception("%s failed in %.2fs: %s; the next run will try again", name, seconds,
+                          _one_line(exc))
+            _beat(name, "failed", seconds, type(exc).__name__)
             return None
         finally:
             db.session.remove()
+
+
+def _one_line(value: Any, limit: int = 300) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _beat(name: str, outcome: heartbeat.Outcome, seconds: float, detail: str) -> None:
+    """Record the run for /healthz and the dashboard; a failure here never fails the job."""
+    try:
+        heartbeat.record(db.engine, name, utcnow(), outcome, round(seconds * 1000), detail)
+    except Exception as exc:
+        log.warning("%s: heartbeat not recorded: %s", name, _one_line(exc))
 
 
 JOBS: tuple[tuple[str, Callable[[datetime], Any], dict[str, Any]], ...] = (

@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import g, request
+from flask import current_app, g, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
@@ -59,8 +60,10 @@ def issue_token(user: User, name: str, *, now: datetime | None = None) -> tuple[
         raise ValidationFailed({"name": _("最多同时保留 %(n)s 个有效令牌,请先吊销不用的",
                                           n=MAX_ACTIVE_TOKENS)})
     token = new_token()
+    made = now or utcnow()
     row = ApiToken(user_id=user.id, name=name, prefix=token[:SHOWN_PREFIX],
-                   token_hash=hash_token(token), created_at=now or utcnow())
+                   token_hash=hash_token(token), created_at=made,
+                   expires_at=made + token_lifetime())
     db.session.add(row)
     db.session.flush()
     record("api_token_create", row, {"name": [None, name], "prefix": [None, row.prefix]},
@@ -68,18 +71,48 @@ def issue_token(user: User, name: str, *, now: datetime | None = None) -> tuple[
     return row, token
 
 
-def revoke_token(row: ApiToken, *, actor_id: int, now: datetime | None = None) -> None:
-    """Stop a token from working; the row stays so its owner sees when it was revoked."""
+def token_lifetime() -> timedelta:
+    return timedelta(days=current_app.config["API_TOKEN_DAYS"])
+
+
+def expires_at(row: ApiToken) -> datetime:
+    """When ``row`` stops working (a row without a date: its lifetime from when it was made)."""
+    return row.expires_at or row.created_at + token_lifetime()
+
+
+def is_expired(row: ApiToken, now: datetime | None = None) -> bool:
+    return expires_at(row) <= (now or utcnow())
+
+
+def revoke_token(row: ApiToken, *, actor_id: int | None, now: datetime | None = None,
+                 reason: str | None = None) -> None:
+    """Stop a token from working; the row stays so its owner sees when it was revoked.
+
+    ``reason`` is audited when the token dies with its account's trust (``password_reset``,
+    ``password_change``, ``deactivated``) rather than by someone's choice of this token.
+    """
     if row.revoked_at is not None:
         return
     row.revoked_at = now or utcnow()
     db.session.flush()
-    record("api_token_revoke", row, {"revoked_at": [None, row.revoked_at.isoformat()]},
-           actor_id=actor_id)
+    changes: dict[str, Any] = {"revoked_at": [None, row.revoked_at.isoformat()]}
+    if reason:
+        changes["reason"] = [None, reason]
+    record("api_token_revoke", row, changes, actor_id=actor_id)
+
+
+def revoke_user_tokens(user: User, *, actor_id: int | None, reason: str) -> int:
+    """Revoke every live token of ``user``; returns how many (each one audited)."""
+    live = active_tokens(user)
+    for row in live:
+        revoke_token(row, actor_id=actor_id, reason=reason)
+    return len(live)
 
 
 def active_tokens(user: User) -> list[ApiToken]:
-    return [t for t in tokens_of(user) if t.revoked_at is None]
+    """Tokens that still work: neither revoked nor expired."""
+    now = utcnow()
+    return [t for t in tokens_of(user) if t.revoked_at is None and not is_expired(t, now)]
 
 
 def tokens_of(user: User) -> list[ApiToken]:
@@ -87,6 +120,25 @@ def tokens_of(user: User) -> list[ApiToken]:
     return list(db.session.scalars(
         sa.select(ApiToken).where(ApiToken.user_id == user.id)
         .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+@dataclass(frozen=True)
+class TokenLine:
+    """A token as its list shows it: when it stops working, and whether it still does."""
+
+    row: ApiToken
+    expires_at: datetime
+    state: str  # "active", "expired" or "revoked"
+
+
+def token_lines(user: User) -> list[TokenLine]:
+    now = utcnow()
+    lines = []
+    for row in tokens_of(user):
+        state = ("revoked" if row.revoked_at is not None
+                 else "expired" if is_expired(row, now) else "active")
+        lines.append(TokenLine(row, expires_at(row), state))
+    return lines
 
 
 # --- Authentication --------------------------------------------------------------------------
@@ -106,8 +158,16 @@ def _unauthorized(message: str, *, invalid: bool) -> ApiError:
     return ApiError(401, message, headers={"WWW-Authenticate": challenge})
 
 
+class TokenExpired(Exception):
+    """The token was valid but has outlived API_TOKEN_DAYS."""
+
+
 def user_from_token(token: str, now: datetime) -> User | None:
-    """The active user a live token belongs to; notes when the token was last used."""
+    """The active user a live token belongs to; notes when the token was last used.
+
+    Raises TokenExpired for an expired token, so the caller can say so: its owner then
+    knows to make a new one rather than to look for a revocation.
+    """
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200 or not token.isascii():
         return None
     row = db.session.scalar(
@@ -116,6 +176,8 @@ def user_from_token(token: str, now: datetime) -> User | None:
         .options(joinedload(ApiToken.user)))
     if row is None or not row.user.is_active:
         return None
+    if is_expired(row, now):
+        raise TokenExpired
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_GRANULARITY:
         # Its own small transaction: kept even when the write that follows is refused.
         db.session.execute(sa.update(ApiToken).where(ApiToken.id == row.id)
@@ -136,7 +198,11 @@ def token_required(view: F) -> F:
         token = bearer_token()
         if token is None:
             raise _unauthorized(_("需要 API 令牌:Authorization: Bearer <令牌>"), invalid=False)
-        user = user_from_token(token, utcnow())
+        try:
+            user = user_from_token(token, utcnow())
+        except TokenExpired:
+            raise _unauthorized(_("API 令牌已过期，请在“API 令牌”页面新建一个"),
+                                invalid=True) from None
         if user is None:
             raise _unauthorized(_("API 令牌无效、已吊销或其用户已停用"), invalid=True)
         g._login_user = user  # Flask-Login's per-request user; the session is left alone

@@ -10,10 +10,11 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from flask import g, url_for
+from flask import g
 from flask_babel import get_locale
 
 from consult_hub.areas.models import Area, AreaLevel
+from consult_hub.core.links import external_url
 from consult_hub.departments.models import Department
 from consult_hub.events.models import Event, EventStatus
 from consult_hub.issues.models import Issue, IssueStatus, IssueUpdate
@@ -85,8 +86,8 @@ def platform(found: Platform, *, members: list[Member] | None = None) -> dict[st
         "established_on": stamp(found.established_on),
         "is_demonstration": found.is_demonstration,
         "demonstration_year": found.demonstration_year,
-        "url": url_for("api.platform", platform_id=found.id, _external=True),
-        "html_url": url_for("public.platform", platform_id=found.id, _external=True),
+        "url": external_url("api.platform", platform_id=found.id),
+        "html_url": external_url("public.platform", platform_id=found.id),
     }
     if members is not None:
         data["members"] = [member(m) for m in members]
@@ -106,8 +107,8 @@ def event(found: Event) -> dict[str, Any]:
         "outcome": found.outcome, "concluded_at": stamp(found.concluded_at),
         "cancel_reason": found.cancel_reason, "cancelled_at": stamp(found.cancelled_at),
         "version": found.version,
-        "url": url_for("api.event", event_id=found.id, _external=True),
-        "html_url": url_for("public.event", event_id=found.id, _external=True),
+        "url": external_url("api.event", event_id=found.id),
+        "html_url": external_url("public.event", event_id=found.id),
     }
 
 
@@ -119,13 +120,13 @@ def event_detail(found: Event) -> dict[str, Any]:
         "attendees": [member(m) for m in sorted(found.attendees, key=lambda m: (m.name, m.id))],
         "issues": [issue_ref(i) for i in sorted(found.issues, key=lambda i: i.id)],
         "photos": [{"id": p.id, "caption": p.caption, "width": p.width, "height": p.height,
-                    "url": url_for("events.photo", photo_id=p.id, _external=True)}
+                    "url": external_url("events.photo", photo_id=p.id)}
                    for p in photos],
     }
 
 
 def issue_url(reference: str) -> str:
-    return url_for("api.issue", reference=reference, _external=True)
+    return external_url("api.issue", reference=reference)
 
 
 def issue_ref(found: Issue) -> dict[str, Any]:
@@ -142,7 +143,7 @@ def issue(found: Issue, today: date) -> dict[str, Any]:
         **labelled("source", found.source), **labelled("status", found.status),
         "platform": platform_ref(found.platform),
         "event": ({"id": found.event.id, "topic": found.event.topic,
-                   "url": url_for("api.event", event_id=found.event.id, _external=True)}
+                   "url": external_url("api.event", event_id=found.event.id)}
                   if found.event is not None else None),
         "department": department_ref(found.department),
         "due_on": stamp(found.due_on), "planned_on": stamp(found.planned_on),
@@ -154,7 +155,7 @@ def issue(found: Issue, today: date) -> dict[str, Any]:
         **labelled("satisfaction", found.satisfaction),
         "version": found.version,
         "url": issue_url(found.reference),
-        "html_url": url_for("public.issue", reference=found.reference, _external=True),
+        "html_url": external_url("public.issue", reference=found.reference),
     }
 
 

@@ -5,13 +5,13 @@ A separate blueprint from ``api``: these are cookie-authenticated forms, so CSRF
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import StringField
 
-from consult_hub.api.auth import NAME_LENGTH, issue_token, revoke_token, tokens_of
+from consult_hub.api.auth import NAME_LENGTH, issue_token, revoke_token, token_lines
 from consult_hub.auth.decorators import staff_required
 from consult_hub.auth.models import ApiToken
 from consult_hub.core.forms import BaseForm
@@ -27,8 +27,8 @@ class TokenForm(BaseForm):
 
 
 def _index(form: TokenForm, status: int = 200):  # type: ignore[no-untyped-def]
-    return render_template("tokens/index.html", form=form,
-                           tokens=tokens_of(current_user)), status
+    return render_template("tokens/index.html", form=form, tokens=token_lines(current_user),
+                           token_days=current_app.config["API_TOKEN_DAYS"]), status
 
 
 @bp.route("/")

@@ -19,12 +19,13 @@ from flask_babel import gettext as _
 from consult_hub.api.errors import ApiError
 from consult_hub.api.schemas import MAX_YEAR, MIN_YEAR, Schema
 from consult_hub.core.forms import FORBIDDEN_CHARACTERS
+from consult_hub.core.params import BadParam, to_int
 
 # C0 controls other than tab and newlines, DEL, C1 controls, bidi overrides and lone
 # surrogates (not UTF-8 encodable): PostgreSQL refuses NUL in text, and none of them belong
 # in what people type. The forms drop or refuse the same set (core/forms.py).
 _FORBIDDEN = FORBIDDEN_CHARACTERS
-_QUERY_INT = re.compile(r"-?[0-9]{1,15}")
+_QUERY_INT_MAX = 10**15 - 1  # past every schema's bounds, short of any overflow
 
 
 def json_body(schema: Schema) -> dict[str, Any]:
@@ -211,10 +212,12 @@ def query_args(parameters: list[Schema]) -> dict[str, Any]:
 def _from_query(schema: Schema, raw: str, name: str, errors: dict[str, str]) -> Any:
     kind = schema["type"]
     if kind == "integer":
-        if not _QUERY_INT.fullmatch(raw):
+        try:  # the shared parser's syntax; the schema's bounds say the message
+            number = to_int(raw, low=-_QUERY_INT_MAX, high=_QUERY_INT_MAX)
+        except BadParam:
             errors[name] = _("应为整数")
             return None
-        return _check_integer(schema, int(raw), name, errors)
+        return _check_integer(schema, number, name, errors)
     if kind == "boolean":
         lowered = raw.lower()
         if lowered in ("true", "1"):

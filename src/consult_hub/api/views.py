@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
@@ -31,7 +31,9 @@ from consult_hub.core import pagination
 from consult_hub.core.categories import Category
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.links import current_url_without_query, external_url
 from consult_hub.core.pagination import CappedPagination
+from consult_hub.core.params import BadParam, to_month
 from consult_hub.core.timefmt import local_today
 from consult_hub.events import operations as event_operations
 from consult_hub.events.models import Event, EventStatus
@@ -44,7 +46,6 @@ from consult_hub.platforms.models import Platform, PlatformKind, PlatformStatus
 from consult_hub.platforms.queries import PlatformFilters
 from consult_hub.public import queries as public_queries
 from consult_hub.tallies import queries as tally_queries
-from consult_hub.tallies.compute import parse_month
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Bearer tokens, never cookies, authenticate writes: a forged cross-site request has no token.
@@ -121,7 +122,7 @@ def _page(stmt: sa.Select[Any], args: dict[str, Any], render: Callable[[Any], di
         if after is not None:
             params["after"] = after
         # Not url_for: it would take a query's _method or _scheme as its own arguments.
-        return f"{request.base_url}?{urlencode(params)}"
+        return f"{current_url_without_query()}?{urlencode(params)}"
 
     if page.page < page.pages:
         following: str | None = link(page.page + 1)
@@ -243,8 +244,8 @@ def _month(text: str) -> date:
     """A month that has begun and has records (``2024-11``), or 404."""
     now = utcnow()
     try:
-        month = parse_month(text) if MONTH.fullmatch(text) else None
-    except ValueError:  # year 0000
+        month = to_month(text) if MONTH.fullmatch(text) else None
+    except BadParam:  # year 0000
         month = None
     if (month is None or month > tally_queries.current_month(now)
             or month.year not in tally_queries.report_years(now)):
@@ -368,8 +369,7 @@ def plan_event():  # type: ignore[no-untyped-def]
         target, actor_id=current_user.id, is_past=body["is_past"],
         **{name: body.get(name) for name in EVENT_EDIT_FIELDS}),
         renames={"platform": "platform_id"})
-    return _created(present.event(created), url_for("api.event", event_id=created.id,
-                                                    _external=True))
+    return _created(present.event(created), external_url("api.event", event_id=created.id))
 
 
 @bp.patch("/events/<int:event_id>")

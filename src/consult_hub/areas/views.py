@@ -14,6 +14,7 @@ from consult_hub.auth.decorators import roles_required
 from consult_hub.core.forms import select_choices, show_errors
 from consult_hub.auth.models import Role
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core import params
 from consult_hub.extensions import db
 
 bp = Blueprint("areas", __name__, url_prefix="/manage/areas")
@@ -53,7 +54,7 @@ def _render(form: AreaForm, area: Area | None, status: int = 200,
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def create():  # type: ignore[no-untyped-def]
-    parent = db.session.get(Area, request.args.get("parent", type=int) or 0)
+    parent = db.session.get(Area, params.arg_id("parent") or 0)
     child_level = CHILD_LEVEL.get(parent.level) if parent is not None else None
     form = _form(parent=parent.id if child_level else None,
                  level=(child_level or AreaLevel.DISTRICT).value)

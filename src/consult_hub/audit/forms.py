@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
-from consult_hub.core.forms import BaseForm
+from consult_hub.core.forms import MAX_ID, BaseForm, BoundedDateField
 from consult_hub.core.db import Base
 
 # What an audit row is about, by table name; other tables show their name.
@@ -43,8 +43,8 @@ class AuditFilterForm(BaseForm):
     action = StringField(_l("操作"), validators=[Optional(), Length(max=64)])
     entity_type = SelectField(_l("对象类型"), default="")
     entity_id = IntegerField(_l("对象编号"), validators=[Optional()])
-    date_from = DateField(_l("开始日期"), validators=[Optional()])
-    date_to = DateField(_l("结束日期"), validators=[Optional()])
+    date_from = BoundedDateField(_l("开始日期"), validators=[Optional()])
+    date_to = BoundedDateField(_l("结束日期"), validators=[Optional()])
     ip = StringField(_l("IP 地址"), validators=[Optional(), Length(max=45)])
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -56,6 +56,8 @@ class AuditFilterForm(BaseForm):
             return  # empty, or not a number (WTForms has said so)
         if field.data < 1:
             raise ValidationError(_l("请输入正整数"))
+        if field.data > MAX_ID:
+            raise ValidationError(_l("没有这么大的对象编号"))
         if not self.entity_type.data:
             raise ValidationError(_l("请同时选择对象类型"))
 

@@ -10,6 +10,7 @@ from consult_hub.audit.forms import ENTITY_LABELS, AuditFilterForm
 from consult_hub.audit.models import AuditLog
 from consult_hub.auth.decorators import roles_required
 from consult_hub.auth.models import Role
+from consult_hub.core import params
 from consult_hub.issues.lifecycle import TRANSITIONS
 
 bp = Blueprint("audit", __name__, url_prefix="/manage/audit")
@@ -19,11 +20,14 @@ ACTION_LABELS = {
     "access_denied": _l("拒绝访问"),
     "login": _l("登录"),
     "login_failed": _l("登录失败"),
+    "login_locked": _l("登录锁定"),
+    "logout": _l("退出登录"),
     "user_create": _l("新建用户"),
     "user_update": _l("修改用户"),
     "user_deactivate": _l("停用用户"),
     "user_reactivate": _l("恢复用户"),
     "user_password_reset": _l("重置密码"),
+    "user_password_change": _l("本人修改密码"),
     "platform_create": _l("新建平台"),
     "platform_update": _l("修改平台"),
     "platform_suspend": _l("暂停平台"),
@@ -80,7 +84,7 @@ def index():  # type: ignore[no-untyped-def]
         entity_type=form.entity_type.data or "", entity_id=form.entity_id.data,
         date_from=form.date_from.data, date_to=form.date_to.data, ip=(form.ip.data or "").strip(),
     )
-    page = queries.audit_page(filters, request.args.get("page", 1, type=int))
+    page = queries.audit_page(filters, params.arg_page())
     return render_template(
         "audit/index.html", form=form, page=page, filtered=any(
             value not in ("", None) for value in vars(filters).values()),

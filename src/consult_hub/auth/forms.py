@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from consult_hub.core.forms import BaseForm
 from consult_hub.auth.models import Role
-from consult_hub.auth.passwords import MIN_PASSWORD_LENGTH
+from consult_hub.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from consult_hub.core.forms import REQUIRED, optional_int, select_choices, to_id
 
 
@@ -25,9 +25,11 @@ class LoginForm(BaseForm):
 
 PASSWORD_RULES = [
     DataRequired(REQUIRED),
-    Length(min=MIN_PASSWORD_LENGTH, max=256,
+    Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
            message=_l("密码至少 %(n)s 位", n=MIN_PASSWORD_LENGTH)),
 ]
+# What the policy (passwords.password_problem) asks, said once for every new-password field.
+POLICY_HINT = _l("至少 %(n)s 位，不能包含用户名，不能是常见密码", n=MIN_PASSWORD_LENGTH)
 CONFIRM_RULES = [DataRequired(REQUIRED), EqualTo("password", message=_l("两次输入的密码不一致"))]
 
 
@@ -49,13 +51,26 @@ class NewAccountForm(AccountForm):
     username = StringField(_l("用户名"), validators=[DataRequired(REQUIRED), Length(max=64)],
                            description=_l("登录时使用,创建后不能修改"))
     password = PasswordField(_l("初始密码"), validators=PASSWORD_RULES,
-                             description=_l("至少 %(n)s 位;请当面或电话告知本人",
-                                            n=MIN_PASSWORD_LENGTH))
+                             description=_l("%(policy)s；请当面或电话告知本人，"
+                                            "本人首次登录时须改为自己的密码",
+                                            policy=POLICY_HINT))
     confirm = PasswordField(_l("再次输入密码"), validators=CONFIRM_RULES)
 
 
 class PasswordResetForm(BaseForm):
     password = PasswordField(_l("新密码"), validators=PASSWORD_RULES,
-                             description=_l("至少 %(n)s 位;保存后该用户在所有设备上退出登录",
-                                            n=MIN_PASSWORD_LENGTH))
+                             description=_l("%(policy)s；保存后该用户在所有设备上退出登录，"
+                                            "其 API 令牌全部吊销，下次登录时须改为自己的密码",
+                                            policy=POLICY_HINT))
+    confirm = PasswordField(_l("再次输入新密码"), validators=CONFIRM_RULES)
+
+
+class OwnPasswordForm(BaseForm):
+    """The owner changes their own password: the current one proves it is them."""
+
+    current = PasswordField(_l("当前密码"), validators=[DataRequired(REQUIRED),
+                                                     Length(max=MAX_PASSWORD_LENGTH)])
+    password = PasswordField(_l("新密码"), validators=PASSWORD_RULES,
+                             description=_l("%(policy)s；保存后其他设备上的登录和您的 API 令牌"
+                                            "全部失效", policy=POLICY_HINT))
     confirm = PasswordField(_l("再次输入新密码"), validators=CONFIRM_RULES)

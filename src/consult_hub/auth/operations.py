@@ -13,15 +13,16 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from consult_hub.api.auth import revoke_user_tokens
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.audit.operations import diff, record
 from consult_hub.auth.models import Role, User
 from consult_hub.auth.scopes import can_manage_platform, grantable_roles
 from consult_hub.auth.passwords import (
-    DUMMY_HASH,
-    MIN_PASSWORD_LENGTH,
+    check_nothing,
     hash_password,
     needs_rehash,
+    password_problem,
     verify_password,
 )
 from consult_hub.core.db import utcnow
@@ -131,8 +132,9 @@ def create_user(
         errors["username"] = _("用户名不能为空,且不超过 64 个字符")
     elif db.session.scalar(sa.select(User.id).where(User.username == username)):
         errors["username"] = _("用户名 %(username)s 已存在", username=username)
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        errors["password"] = _("密码至少 %(n)s 位", n=MIN_PASSWORD_LENGTH)
+    problem = password_problem(password, username=username, name=name)
+    if problem:
+        errors["password"] = problem
     _check_profile(errors, name, email)
     district = _find_district(errors, district_code, district_id)
     platforms = _find_platforms(errors, platform_ids or [])
@@ -149,6 +151,7 @@ def create_user(
         district=district,
         session_token=new_session_token(),
         is_active=True,
+        must_change_password=True,  # someone else chose it: the owner picks their own first
     )
     user.platforms = platforms
     db.session.add(user)
@@ -215,24 +218,70 @@ def set_user_active(user: User, active: bool, *, actor: User) -> None:
     db.session.flush()
     record("user_deactivate" if not active else "user_reactivate", user,
            diff(before, account_values(user)))
+    if not active:
+        _revoke_tokens(user, actor_id=actor.id, reason="deactivated")
 
 
-def reset_password(user: User, password: str) -> None:
-    """Set a new password chosen by staff; the user is signed out everywhere."""
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed({"password": _("密码至少 %(n)s 位", n=MIN_PASSWORD_LENGTH)})
+def _revoke_tokens(user: User, *, actor_id: int | None, reason: str) -> None:
+    """API tokens act with the account's rights: they die when its trust changes hands."""
+    revoke_user_tokens(user, actor_id=actor_id, reason=reason)
+
+
+def reset_password(user: User, password: str, *, actor: User | None = None) -> None:
+    """Set a new password chosen by staff; the user is signed out everywhere.
+
+    Their API tokens are revoked, and unless they reset their own, they must choose a
+    password of their own at the next sign-in: whoever set this one knows it.
+    """
+    problem = password_problem(password, username=user.username, name=user.name)
+    if problem:
+        raise ValidationFailed({"password": problem})
+    by_owner = actor is not None and actor.id == user.id
     user.password_hash = hash_password(password)
     user.session_token = new_session_token()
+    user.must_change_password = not by_owner
+    if by_owner:
+        user.password_changed_at = utcnow()
     db.session.flush()
     record("user_password_reset", user, {"password": ["(旧密码)", "(新密码)"],
                                          "signed_out": [False, True]})
+    _revoke_tokens(user, actor_id=actor.id if actor else None, reason="password_reset")
+
+
+def change_own_password(user: User, *, current: str, new: str) -> None:
+    """The owner replaces their password: signed out elsewhere, tokens revoked, flag cleared.
+
+    The current password is asked for so that a session left open on a shared computer
+    cannot be turned into the account itself.
+    """
+    if not verify_password(user.password_hash, current or ""):
+        raise ValidationFailed({"current": _("当前密码不正确")})
+    problem = password_problem(new, username=user.username, name=user.name)
+    if problem is None and new == current:
+        problem = _("新密码不能与当前密码相同")
+    if problem:
+        raise ValidationFailed({"password": problem})
+    user.password_hash = hash_password(new)
+    user.session_token = new_session_token()
+    user.must_change_password = False
+    user.password_changed_at = utcnow()
+    db.session.flush()
+    record("user_password_change", user, {"password": ["(旧密码)", "(新密码)"],
+                                          "signed_out": [False, True]}, actor_id=user.id)
+    _revoke_tokens(user, actor_id=user.id, reason="password_change")
+
+
+def sign_out_everywhere(user: User) -> None:
+    """A new session token: every session and "remember me" cookie of ``user`` stops working."""
+    user.session_token = new_session_token()
+    db.session.flush()
 
 
 def authenticate(username: str, password: str) -> User | None:
     """Return the active user with these credentials, or None; upgrade old hashes."""
     user = db.session.scalar(sa.select(User).where(User.username == username.strip()))
     if user is None:
-        verify_password(DUMMY_HASH, password)
+        check_nothing(password)
         return None
     if not verify_password(user.password_hash, password) or not user.is_active:
         return None

@@ -98,7 +98,12 @@ def district_id_filter(user: User, column: sa.ColumnElement[int | None]) -> sa.C
 
 
 def can_manage_user(actor: User, user: User) -> bool:
-    """Admins manage every account; district staff their district's staff and coordinators."""
+    """Admins manage every account; district staff those whose whole scope is their district.
+
+    That is their district's staff, and coordinators all of whose platforms (at least one)
+    lie in it. A coordinator who also serves a platform elsewhere is city staff's to manage:
+    otherwise resetting their password would let one district act in another.
+    """
     if not actor.is_active:
         return False
     if actor.role is Role.ADMIN:
@@ -107,8 +112,8 @@ def can_manage_user(actor: User, user: User) -> bool:
         return False
     if user.role is Role.DISTRICT_ADMIN:
         return user.district_id == actor.district_id
-    return user.role is Role.COORDINATOR and any(
-        p.district_id == actor.district_id for p in user.platforms)
+    return (user.role is Role.COORDINATOR and bool(user.platforms)
+            and all(p.district_id == actor.district_id for p in user.platforms))
 
 
 def grantable_roles(actor: User) -> tuple[Role, ...]:
@@ -128,14 +133,18 @@ def user_filter(actor: User) -> sa.ColumnElement[bool]:
         return sa.true()
     if actor.role is not Role.DISTRICT_ADMIN:
         return sa.false()
-    coordinates_here = User.id.in_(
-        sa.select(platform_coordinators.c.user_id)
-        .join(Platform, Platform.id == platform_coordinators.c.platform_id)
-        .where(Platform.district_id == actor.district_id)
-    )
+    def coordinates(where: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+        return User.id.in_(
+            sa.select(platform_coordinators.c.user_id)
+            .join(Platform, Platform.id == platform_coordinators.c.platform_id)
+            .where(where)
+        )
+
     return sa.or_(
         sa.and_(User.role == Role.DISTRICT_ADMIN, User.district_id == actor.district_id),
-        sa.and_(User.role == Role.COORDINATOR, coordinates_here),
+        sa.and_(User.role == Role.COORDINATOR,
+                coordinates(Platform.district_id == actor.district_id),
+                sa.not_(coordinates(Platform.district_id != actor.district_id))),
     )
 
 

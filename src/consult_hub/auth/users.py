@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from sqlalchemy.orm import selectinload
 
+from consult_hub.api.auth import active_tokens, revoke_token, token_lines
 from consult_hub.areas.queries import district_choices
 from consult_hub.auth.decorators import roles_required
 from consult_hub.auth.forms import AccountForm, NewAccountForm, PasswordResetForm
-from consult_hub.auth.models import Role, User
+from consult_hub.auth.models import ApiToken, Role, User
 from consult_hub.auth.operations import (
     create_user,
     reset_password,
@@ -29,6 +30,7 @@ from consult_hub.auth.scopes import (
     user_filter,
 )
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core import params
 from consult_hub.core.forms import select_choices, show_errors
 from consult_hub.extensions import db
 from consult_hub.platforms.models import Platform, platform_coordinators
@@ -53,10 +55,10 @@ def _load_user(user_id: int) -> User:
 @bp.route("/")
 @roles_required(*STAFF)
 def index():  # type: ignore[no-untyped-def]
-    q = request.args.get("q", "").strip()
-    role = request.args.get("role", "")
-    active = request.args.get("active", "1")
-    district_id = request.args.get("district", type=int)
+    q = params.arg_text("q")
+    role = params.arg_choice("role", [r.value for r in Role])
+    active = params.arg_choice("active", ("1", "0"), default="all", missing="1")
+    district_id = params.arg_id("district")
     query = sa.select(User).where(user_filter(current_user))
     if q:
         query = query.where(sa.or_(User.username.icontains(q, autoescape=True),
@@ -74,7 +76,7 @@ def index():  # type: ignore[no-untyped-def]
     page = db.paginate(
         query.options(selectinload(User.platforms), selectinload(User.district))
         .order_by(User.role, User.username),
-        per_page=30, error_out=False,
+        page=params.arg_page(), per_page=30, error_out=False,
     )
     return render_template(
         "users/index.html", page=page, districts=district_choices(current_user), roles=Role,
@@ -133,6 +135,7 @@ def _render_form(form: AccountForm, user: User | None, status: int = 200,
         "users/form.html", form=form, user=user, notice=notice or [],
         options=_platform_options(form, user),
         grants=len(form.role.choices) > 1,
+        live_tokens=len(active_tokens(user)) if user is not None else 0,
     ), status
 
 
@@ -249,7 +252,7 @@ def password(user_id: int):  # type: ignore[no-untyped-def]
     form = PasswordResetForm()
     if form.validate_on_submit():
         try:
-            reset_password(user, form.password.data)
+            reset_password(user, form.password.data, actor=current_user)
         except ValidationFailed as exc:
             db.session.rollback()
             show_errors(form, exc.errors)
@@ -257,8 +260,33 @@ def password(user_id: int):  # type: ignore[no-untyped-def]
             db.session.commit()
             if user.id == current_user.id:
                 login_user(user)  # the new token would otherwise sign this session out too
-            flash(_("已为 %(username)s 设置新密码,其已在所有设备上退出登录",
+            flash(_("已为 %(username)s 设置新密码，其已在所有设备上退出登录，API 令牌已全部吊销",
                     username=user.username), "success")
             return redirect(url_for("users.edit", user_id=user.id), 303)
     status = 422 if form.is_submitted() else 200
     return render_template("users/password.html", form=form, user=user), status
+
+
+# ---- API tokens --------------------------------------------------------------------------
+
+
+@bp.route("/<int:user_id>/tokens")
+@roles_required(*STAFF)
+def tokens(user_id: int):  # type: ignore[no-untyped-def]
+    """An account's API tokens, for the staff who manage it: see their use, revoke any."""
+    user = _load_user(user_id)
+    return render_template("users/tokens.html", user=user, lines=token_lines(user))
+
+
+@bp.route("/<int:user_id>/tokens/<int:token_id>/revoke", methods=["POST"])
+@roles_required(*STAFF)
+def revoke_token_of(user_id: int, token_id: int):  # type: ignore[no-untyped-def]
+    user = _load_user(user_id)
+    row = db.session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        abort(404)
+    revoke_token(row, actor_id=current_user.id)
+    db.session.commit()
+    flash(_("已吊销 %(username)s 的令牌“%(name)s”", username=user.username, name=row.name),
+          "success")
+    return redirect(url_for("users.tokens", user_id=user.id), 303)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, render_template
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from consult_hub.extensions import db
 
@@ -21,6 +21,10 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
         if error.code is None or error.code < 400:
             return error
+        if isinstance(error, SecurityError):
+            # A Host outside TRUSTED_HOSTS: no URL can be built for it, so no page either.
+            return Response("400 请求的主机名不属于本网站。Bad Request: unknown host name.\n",
+                            400, content_type="text/plain; charset=utf-8")
         template = f"errors/{error.code}.html"
         # A message the code gave (abort(400, description=…)), not Werkzeug's stock one.
         detail = error.description if error.description != type(error).description else None

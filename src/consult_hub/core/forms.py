@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, PasswordField, StringField, TextAreaField
-from wtforms.fields import DateTimeLocalField, SelectChoice
+from wtforms.fields import DateField, DateTimeLocalField, SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import Select, html_params
 
@@ -94,6 +94,18 @@ class LocalDateTimeField(DateTimeLocalField):
             value = to_local(self.data) if self.data.tzinfo else self.data
             return value.strftime("%Y-%m-%dT%H:%M")
         return ""
+
+
+class BoundedDateField(DateField):
+    """A date within ``MIN_YEAR``..``MAX_YEAR``: beyond them a day's local midnight overflows
+    (a list filtered from 0001-01-01 failed with a 500)."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if isinstance(self.data, date) and not MIN_YEAR <= self.data.year <= MAX_YEAR:
+            self.data = None
+            raise ValueError(_l("日期应在 %(low)s 年到 %(high)s 年之间", low=MIN_YEAR,
+                                high=MAX_YEAR))
 
 
 class EditForm(BaseForm):

@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import Flask, abort, current_app, g, message_flashed, request, session
 from flask_babel import gettext as _
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, UnicodeConverter, ValidationError
 from flask.wrappers import Response
 from flask_login import current_user
 
@@ -63,9 +63,29 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+class CleanStringConverter(UnicodeConverter):
+    """``<name>`` and ``<string:…>``: at most ``MAX_PATH_TEXT`` characters and none nobody
+    types; anything else names no page (404) and never reaches a query (PostgreSQL cannot
+    even compare NUL)."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
+        kwargs.setdefault("maxlength", MAX_PATH_TEXT)
+        super().__init__(map, *args, **kwargs)
+
+    def to_python(self, value: str) -> str:
+        if FORBIDDEN_CHARACTERS.search(value):
+            raise ValidationError()
+        return value
+
+
+MAX_PATH_TEXT = 200  # codes, months, receipts and tokens are far shorter
+
+
 def init_url_converters(app: Flask) -> None:
     """Before any blueprint registers a rule."""
     app.url_map.converters["int"] = BoundedIntConverter
+    app.url_map.converters["default"] = CleanStringConverter
+    app.url_map.converters["string"] = CleanStringConverter
 
 
 def refuse_control_characters() -> None:

@@ -7,13 +7,16 @@ the database and the template altogether.
 
 What is cached: a ``200`` answer to an anonymous ``GET`` (no session or remember cookie,
 no ``Authorization`` header) of a view marked ``@shared_page``, that set no cookie and
-showed no one-time message. The key is the host, scheme, path and query string; the
+showed no one-time message. The key is the host, scheme, path and query string. Pages
+carry no host of their own (every absolute link is built on ``SITE_URL``, ``core/links.py``),
+but the host stays in the key so that a request naming a forged one never reaches an entry:
+it is a miss, answered by Flask (400 outside ``TRUSTED_HOSTS``, which is never stored). The
 locale needs no place in it because an anonymous visitor without a session always gets
 the default language (choosing another one puts it in the session, which bypasses the cache).
 
-Invalidation: every transaction that writes a table residents can see (anything but
-users, tokens, notifications and the audit log) bumps the one row of ``site_versions``
-as its last statement before COMMIT. Cached pages carry the version they were rendered
+Invalidation: every transaction that writes a table residents can see (anything but users,
+tokens, notifications, the audit log and the scheduler's heartbeat) bumps the one row of
+``site_versions`` as its last statement before COMMIT. Cached pages carry the version they were rendered
 at; a worker reads the current version at most every ``PAGE_CACHE_RECHECK_SECONDS``
 (and at once after its own writes), so another worker's or host's write shows within
 that interval. ``PAGE_CACHE_SECONDS`` bounds an entry's life, for what changes with the
@@ -42,7 +45,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 ENVIRON_FLAG = "consult_hub.shared_page"
 # Tables no public page shows: writing them leaves cached pages valid.
 PRIVATE_TABLES = frozenset({"users", "api_tokens", "notifications", "audit_log",
-                            "reference_counters", "site_versions"})
+                            "reference_counters", "site_versions", "scheduler_heartbeats"})
 MAX_ENTRIES = 4000
 MAX_BODY_BYTES = 2 * 1024 * 1024
 _CHANGED = "pagecache.changed"

@@ -65,7 +65,12 @@ class CappedPagination(SelectPagination):
         return min(counted, limit)
 
 
-def paginate(select: sa.Select[Any], *, per_page: int) -> CappedPagination:
-    """One page of ``select`` (``?page=`` from the request); past the end is an empty page."""
-    return CappedPagination(select=select, session=db.session(), page=None, per_page=per_page,
+def paginate(select: sa.Select[Any], *, per_page: int, page: int | None = None) -> CappedPagination:
+    """One page of ``select`` (``page``, else ``?page=`` read by core/params.py); past the end
+    is an empty page."""
+    if page is None:
+        from consult_hub.core.params import arg_page  # params reads BROWSE_LIMIT from here
+
+        page = arg_page()
+    return CappedPagination(select=select, session=db.session(), page=page, per_page=per_page,
                             max_per_page=per_page, error_out=False, count=True)

@@ -6,6 +6,7 @@ from flask import Flask, request, url_for
 
 from consult_hub.core import timefmt
 from consult_hub.core.i18n import city_name, stored_text
+from consult_hub.core.links import external_url
 from consult_hub.core.markdown import render_markdown
 
 
@@ -15,6 +16,8 @@ def init_templating(app: Flask) -> None:
     app.add_template_filter(timefmt.format_month, "month")
     app.add_template_filter(render_markdown, "markdown")
     app.add_template_filter(stored_text, "stored_text")
+    # Absolute links (subscriptions) on SITE_URL, never on the Host header this request came with.
+    app.add_template_global(external_url, "external_url")
 
     @app.template_filter("number")
     def number(value: int | float | None) -> str:

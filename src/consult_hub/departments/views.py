@@ -13,6 +13,7 @@ from consult_hub.core.forms import select_choices, show_errors
 from consult_hub.auth.models import Role
 from consult_hub.auth.scopes import can_manage_district, require
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core import params
 from consult_hub.departments import queries
 from consult_hub.departments.forms import DepartmentForm
 from consult_hub.departments.models import Department
@@ -31,12 +32,14 @@ STAFF = (Role.ADMIN, Role.DISTRICT_ADMIN)
 @bp.route("/")
 @roles_required(*STAFF)
 def index():  # type: ignore[no-untyped-def]
-    filters = {"q": request.args.get("q", "").strip(), "scope": request.args.get("scope", ""),
-               "active": request.args.get("active", "1")}
+    scope_id = params.arg_id("scope")  # a district's id, or "city"
+    scope = str(scope_id) if scope_id else params.arg_choice("scope", ("city",))
+    filters = {"q": params.arg_text("q"), "scope": scope,
+               "active": params.arg_choice("active", ("1", "0"), default="all", missing="1")}
     page = db.paginate(
         queries.department_query(current_user, **filters).options(
             selectinload(Department.district)),
-        per_page=30, error_out=False,
+        page=params.arg_page(), per_page=30, error_out=False,
     )
     return render_template(
         "departments/index.html", page=page, filters=filters,

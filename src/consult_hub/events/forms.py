@@ -8,7 +8,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
-    DateField,
     FieldList,
     Form,
     FormField,
@@ -25,7 +24,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from consult_hub.core.forms import BaseForm, CleanFields
 from consult_hub.core.forms import select_choices
 from consult_hub.core.categories import Category
-from consult_hub.core.forms import REQUIRED, EditForm, LocalDateTimeField, to_id
+from consult_hub.core.forms import REQUIRED, BoundedDateField, EditForm, LocalDateTimeField, to_id
 from consult_hub.events.models import EventFormat, EventStatus
 from consult_hub.issues.models import IssueKind
 
@@ -156,6 +155,6 @@ class FilterForm(CleanFields, Form):
                            validate_choice=False)
     category = SelectField(_l("类别"), choices=select_choices([("", _l("全部")), *Category.choices()]),
                            default="")
-    date_from = DateField(_l("开始日期"), validators=[Optional()])
-    date_to = DateField(_l("结束日期"), validators=[Optional()])
+    date_from = BoundedDateField(_l("开始日期"), validators=[Optional()])
+    date_to = BoundedDateField(_l("结束日期"), validators=[Optional()])
     missing = BooleanField(_l("只看待补纪要(已结束仍为计划中)"))

@@ -17,6 +17,7 @@ from consult_hub.core.categories import Category
 from consult_hub.core.conflicts import EditConflict, check_version, conflict_from_stale, readable
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core import params
 from consult_hub.events import operations, photos, queries
 from consult_hub.events.forms import (
     EDIT_FIELDS,
@@ -118,13 +119,13 @@ def index():  # type: ignore[no-untyped-def]
     filters = queries.EventFilters(
         q=(form.q.data or "").strip() if not form.q.errors else "",
         status=_choice(EventStatus, form.status.data),
-        platform_id=request.args.get("platform", type=int),
+        platform_id=params.arg_id("platform"),
         category=_choice(Category, form.category.data),
         date_from=form.date_from.data if not form.date_from.errors else None,
         date_to=form.date_to.data if not form.date_to.errors else None,
         missing_minutes=bool(form.missing.data),
     )
-    page = db.paginate(queries.event_list(current_user, filters, now),
+    page = db.paginate(queries.event_list(current_user, filters, now), page=params.arg_page(),
                        per_page=current_app.config["PER_PAGE"], error_out=False)
     return render_template("events/index.html", form=form, page=page, now=now,
                            platform_list=choices is not None,
@@ -136,7 +137,7 @@ def index():  # type: ignore[no-untyped-def]
 @bp.route("/new", methods=["GET", "POST"])
 @staff_required
 def new():  # type: ignore[no-untyped-def]
-    platform_id = request.args.get("platform", type=int)
+    platform_id = params.arg_id("platform")
     if platform_id is None:
         return _choose_platform()
     platform = db.get_or_404(Platform, platform_id)
@@ -163,9 +164,10 @@ def new():  # type: ignore[no-untyped-def]
 
 def _choose_platform():  # type: ignore[no-untyped-def]
     """The first step of planning: pick one of the user's active platforms."""
-    q = request.args.get("q", "").strip()[:100]
+    q = params.arg_text("q")
     page = db.paginate(queries.platforms_query(current_user, active_only=True, q=q),
-                       per_page=current_app.config["PER_PAGE"], error_out=False)
+                       page=params.arg_page(), per_page=current_app.config["PER_PAGE"],
+                       error_out=False)
     if page.total == 1 and not q and page.page == 1:
         return redirect(url_for("events.new", platform=page.items[0].id))
     return render_template("events/choose_platform.html", page=page, q=q)

@@ -25,6 +25,7 @@ from consult_hub.auth.scopes import (
     can_update_issue,
     platform_filter,
 )
+from consult_hub.core import params
 from consult_hub.core.categories import Category
 from consult_hub.core.timefmt import format_datetime, local_today
 from consult_hub.departments.models import Department
@@ -149,7 +150,7 @@ def event_filters(args: Mapping[str, Any]) -> event_queries.EventFilters:
     return event_queries.EventFilters(
         q=(form.q.data or "").strip() if not form.q.errors else "",
         status=_choice(EventStatus, form.status.data),
-        platform_id=int(platform) if isinstance(platform, str) and platform.isdigit() else None,
+        platform_id=params.id_or_none(platform),
         category=_choice(Category, form.category.data),
         date_from=form.date_from.data if not form.date_from.errors else None,
         date_to=form.date_to.data if not form.date_to.errors else None,
@@ -227,6 +228,10 @@ def issues_table(user: User, args: Mapping[str, Any], now: datetime, *,
                  contact: bool = False) -> Table:
     """The problems; with ``contact``, the submitter's name and phone where ``user`` may see them."""
     stmt = issues_statement(user, issue_filters(user, args), local_today(now))
+    if contact:
+        # Loaded now, for can_update_issue: a CSV streams after the request's session has
+        # closed, and a coordinator's platforms could no longer be loaded then.
+        list(user.platforms)
     header = ISSUE_HEADER + (CONTACT_HEADER if contact else [])
     return Table("issues", "问题", header,
                  _issue_rows(stmt, contact, lambda issue: can_update_issue(user, issue)),

@@ -22,6 +22,7 @@ from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm.exc import StaleDataError
 
 from consult_hub.audit.models import AuditLog
@@ -31,7 +32,7 @@ from consult_hub.auth.scopes import can_manage_district
 from consult_hub.core.db import utcnow
 from consult_hub.core.timefmt import local_today
 from consult_hub.exchange.cells import CellError, Parser, text
-from consult_hub.exchange.sheets import Sheet, SheetUnreadable, read_sheet
+from consult_hub.exchange.sheets import Sheet, SheetTooLong, SheetUnreadable, read_sheet
 from consult_hub.extensions import db
 
 # Enough to fix a file in one go; more would bury the first message.
@@ -74,10 +75,11 @@ class RowError:
 class ImportRefused(Exception):
     """Nothing was written; ``errors`` says which rows and columns to fix."""
 
-    def __init__(self, errors: list[RowError], more: int = 0) -> None:
+    def __init__(self, errors: list[RowError], more: int = 0, too_large: bool = False) -> None:
         super().__init__("\n".join(str(e) for e in errors))
         self.errors = errors
         self.more = more  # errors left out after MAX_ERRORS
+        self.too_large = too_large  # past IMPORT_MAX_ROWS: the page answers 413, not 422
 
     def lines(self) -> list[str]:
         lines = [str(e) for e in self.errors]
@@ -247,7 +249,9 @@ def run_import(importer: Importer, filename: str, data: bytes, *, user: User | N
     """
     now = now or utcnow()
     try:
-        sheet = read_sheet(filename, data)
+        sheet = read_sheet(filename, data, max_rows=current_app.config["IMPORT_MAX_ROWS"])
+    except SheetTooLong as exc:
+        raise ImportRefused([RowError(None, None, str(exc))], too_large=True) from None
     except SheetUnreadable as exc:
         raise ImportRefused([RowError(None, None, str(exc))]) from None
     header_errors: list[RowError] = []

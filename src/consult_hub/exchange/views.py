@@ -25,6 +25,7 @@ from consult_hub.auth.decorators import public, roles_required, staff_required
 from consult_hub.auth.models import Role
 from consult_hub.auth.scopes import can_choose_district
 from consult_hub.core.db import utcnow
+from consult_hub.core import params
 from consult_hub.exchange import exports
 from consult_hub.exchange.blanks import blank_csv, blank_xlsx
 from consult_hub.exchange.cells import source_text
@@ -69,8 +70,7 @@ def _download(data: object, ext: str, ascii_stem: str, stem: str) -> Response:
 def import_page():  # type: ignore[no-untyped-def]
     form = ImportForm()
     if request.method == "GET":
-        wanted = request.args.get("kind")
-        form.kind.data = wanted if wanted in IMPORTERS else "platforms"
+        form.kind.data = params.arg_choice("kind", IMPORTERS, default="platforms")
     report, refused = None, None
     if form.validate_on_submit():
         importer = IMPORTERS[form.kind.data]
@@ -93,6 +93,8 @@ def import_page():  # type: ignore[no-untyped-def]
                             n=report.areas_created), "info")
                 return redirect(url_for("exchange.import_page", kind=importer.kind), 303)
     status = 422 if request.method == "POST" and (refused or form.errors) else 200
+    if refused is not None and refused.too_large:
+        status = 413  # more rows than IMPORT_MAX_ROWS: refused whole, after reading that many
     return render_template(
         "exchange/import.html", form=form, report=report, refused=refused, summary=summary,
         importers=IMPORTERS,
@@ -123,15 +125,17 @@ def export_page():  # type: ignore[no-untyped-def]
 @staff_required
 def export(kind: str, ext: str):  # type: ignore[no-untyped-def]
     now = utcnow()
-    contact = kind == "issues" and request.args.get("contact") == "1"
+    contact = kind == "issues" and params.arg_flag("contact")
     filters = MultiDict([(k, v) for k, v in request.args.items(multi=True)
                          if k not in NOT_FILTERS])
-    table = exports.table_for(kind, current_user, filters, now, contact=contact)
     if contact:
         # Residents' contact details leave the system: say who took them, and which.
         record("export_contact", None, {"list": kind, "format": ext,
                                         "filters": filters.to_dict(flat=False)})
         db.session.commit()
+    # After the commit, which would expire what the table loads of the user: a CSV is
+    # written after the request's session has closed, when nothing more can be loaded.
+    table = exports.table_for(kind, current_user, filters, now, contact=contact)
     ascii_stem, stem = exports.filename_stem(kind, now)
     if contact:
         ascii_stem, stem = f"{ascii_stem}-private", f"{stem}_含联系人信息_不公开"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from consult_hub.auth.decorators import public
+from consult_hub.core.links import external_url, site_url
 from consult_hub.core.pagecache import shared_page
 from consult_hub.core.i18n import city_name
 from consult_hub.core.timefmt import local_zone
@@ -33,7 +34,7 @@ def index():  # type: ignore[no-untyped-def]
     # One link built and one label translated, then each district's code and name filled in:
     # a nation lists 3,000 district calendars here.
     marker = "0000000000"
-    link = url_for("feeds.district_events", code=marker, _external=True)
+    link = external_url("feeds.district_events", code=marker)
     label = _("%(name)s协商议事活动日历", name=marker)
     calendars = [(link.replace(marker, quote(d.code)), label.replace(marker, d.name))
                  for d in public_queries.district_choices()]
@@ -78,8 +79,8 @@ def outcomes():  # type: ignore[no-untyped-def]
         title=_("%(city)s群众诉求办理成果", city=city),
         author=_("%(city)s政协", city=city),
         domain=_feed_domain(),
-        self_url=url_for("feeds.outcomes", _external=True),
-        site_url=_public_url("public.outcomes") or url_for("main.index", _external=True),
+        self_url=external_url("feeds.outcomes"),
+        site_url=_public_url("public.outcomes") or external_url("main.index"),
         lang="en" if str(get_locale()) == "en" else "zh-CN",
     )
     body = atom.build_outcomes_feed(
@@ -89,7 +90,7 @@ def outcomes():  # type: ignore[no-untyped-def]
 
 
 def _calendar(name: str, entries: list, filename: str) -> Response:  # type: ignore[type-arg]
-    # One url_for, then the id spliced in: building 2,000 URLs one by one cost more than
+    # One link built, then the id spliced in: building 2,000 URLs one by one cost more than
     # the rest of the feed.
     sample = _public_url("public.event", event_id=1)
     head = sample[:-1] if sample and sample.endswith("/1") else None
@@ -115,12 +116,11 @@ def vevent_cache() -> ical.VEventCache:
 
 def _feed_domain() -> str:
     """The name in UIDs and tag: ids: the configured site, not whichever host was asked."""
-    site = current_app.config.get("SITE_URL") or request.host_url
-    return urlsplit(site).hostname or "localhost"
+    return urlsplit(site_url()).hostname or "localhost"
 
 
 def _public_url(endpoint: str, **values: object) -> str | None:
     """An absolute link to a public page, or None where this site has no such page."""
     if endpoint not in current_app.view_functions:
         return None
-    return url_for(endpoint, **values, _external=True)
+    return external_url(endpoint, **values)

@@ -25,6 +25,7 @@ from consult_hub.auth.scopes import (
 from consult_hub.core.conflicts import EditConflict, check_version, conflict_from_stale, readable
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core import params
 from consult_hub.core.timefmt import format_datetime, local_today
 from consult_hub.events.models import Event
 from consult_hub.extensions import db
@@ -92,7 +93,7 @@ def index():  # type: ignore[no-untyped-def]
     _filter_choices(form, district_id, filters.platform_id)
     today = local_today(utcnow())
     counts = queries.status_counts(user, filters, today)
-    page = queries.issue_page(user, filters, today, request.args.get("page", 1, type=int),
+    page = queries.issue_page(user, filters, today, params.arg_page(),
                               counts=counts)
     args = {k: v for k, v in request.args.to_dict().items() if k not in ("status", "page")}
     chips = [(None, _("全部"), sum(counts.values()), url_for("issues.index", **args),
@@ -139,9 +140,9 @@ def _filter_choices(form: IssueFilterForm, district_id: int | None,
 @staff_required
 def new():  # type: ignore[no-untyped-def]
     user = current_user
-    event_id = request.args.get("event", type=int)
+    event_id = params.arg_id("event")
     event = db.session.get(Event, event_id) if event_id else None
-    platform_id = request.args.get("platform", type=int) or (event.platform_id if event else None)
+    platform_id = params.arg_id("platform") or (event.platform_id if event else None)
     form = NewIssueForm()
     if form.is_submitted():
         platform_id = form.platform_id.data

@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
 from consult_hub.auth.decorators import public, staff_required
 from consult_hub.core.pagecache import shared_page
 
+from consult_hub.auth.models import Role
+from consult_hub.core import heartbeat
 from consult_hub.core.db import utcnow
+from consult_hub.core import params
 from consult_hub.core.security import safe_next
 from consult_hub.core.timefmt import local_today
+from consult_hub.extensions import db
 from consult_hub.main import queries
 from consult_hub.public import queries as public_queries
 
 bp = Blueprint("main", __name__)
+log = logging.getLogger(__name__)
 
 
 @bp.route("/")
@@ -22,7 +40,7 @@ bp = Blueprint("main", __name__)
 @shared_page
 def index():  # type: ignore[no-untyped-def]
     years = queries.headline_years()
-    year = request.args.get("year", type=int)
+    year = params.arg_year("year")
     if year not in years:
         year = queries.default_headline_year(years)
     return render_template("main/index.html", figures=queries.headline_figures(year), years=years,
@@ -41,8 +59,48 @@ def dashboard():  # type: ignore[no-untyped-def]
             board = queries.coordinator_board([row.id for row in summary.rows], now)
     else:
         board = queries.staff_board(current_user, summary, now)
+    # Staff who can act on it learn that reminders have stopped (the scheduler is down).
+    scheduler = None
+    if current_user.role in (Role.ADMIN, Role.DISTRICT_ADMIN):
+        scheduler = heartbeat.scheduler_health(
+            db.session, now, current_app.config["SCHEDULER_STALE_MINUTES"])
     return render_template("main/dashboard.html", summary=summary, board=board,
-                           today=local_today(now))
+                           today=local_today(now), scheduler=scheduler)
+
+
+@bp.route("/healthz")
+@public
+def healthz():  # type: ignore[no-untyped-def]
+    """For monitoring: 200 when the database answers and the scheduler ran lately, else 503
+    naming what is wrong. Never cached."""
+    body: dict[str, Any] = {"status": "ok", "database": "ok"}
+    problems: list[str] = []
+    try:
+        db.session.execute(sa.select(1))
+        health = heartbeat.scheduler_health(
+            db.session, utcnow(), current_app.config["SCHEDULER_STALE_MINUTES"])
+    except sa.exc.SQLAlchemyError as exc:
+        db.session.rollback()
+        log.warning("healthz: database check failed: %s", " ".join(str(exc).split())[:300])
+        body["database"] = "unreachable"
+        problems.append("database unreachable")
+    else:
+        body["scheduler"] = {
+            "last_run_at": health.last_run_at.isoformat() if health.last_run_at else None,
+            "age_seconds": round(health.age.total_seconds()) if health.age is not None else None,
+            "failing_jobs": health.failing,
+        }
+        if health.never_ran:
+            problems.append("scheduler has never run")
+        elif health.stale:
+            problems.append(f"scheduler has not run for {health.minutes} minutes")
+    if problems:
+        body["status"] = "failing"
+        body["problems"] = problems
+    response = jsonify(body)
+    response.status_code = 503 if problems else 200
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/locale/<code>")

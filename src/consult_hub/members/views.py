@@ -12,6 +12,7 @@ from consult_hub.core.forms import select_choices, show_errors
 from consult_hub.auth.models import Role
 from consult_hub.auth.scopes import can_manage_district, can_manage_platform, require
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core import params
 from consult_hub.extensions import db
 from consult_hub.members import queries
 from consult_hub.members.forms import COMMON_SECTORS, MemberForm
@@ -27,14 +28,14 @@ STAFF = (Role.ADMIN, Role.DISTRICT_ADMIN)
 @roles_required(*STAFF)
 def index():  # type: ignore[no-untyped-def]
     filters = {
-        "q": request.args.get("q", "").strip(),
-        "level": request.args.get("level", ""),
-        "sector": request.args.get("sector", "").strip(),
-        "district": request.args.get("district", type=int),
-        "active": request.args.get("active", "1"),
+        "q": params.arg_text("q"),
+        "level": params.arg_choice("level", [m.value for m in MemberLevel]),
+        "sector": params.arg_text("sector"),
+        "district": params.arg_id("district"),
+        "active": params.arg_choice("active", ("1", "0"), default="all", missing="1"),
     }
-    page = db.paginate(queries.member_query(current_user, **filters), per_page=30,
-                       error_out=False)
+    page = db.paginate(queries.member_query(current_user, **filters), page=params.arg_page(),
+                       per_page=30, error_out=False)
     return render_template(
         "members/index.html", page=page, filters=filters, levels=MemberLevel,
         sectors=queries.sectors(current_user), districts=district_choices(current_user),

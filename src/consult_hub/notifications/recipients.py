@@ -6,10 +6,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 import sqlalchemy as sa
-from flask import url_for
 from werkzeug.routing import BuildError
 
 from consult_hub.auth.models import Role, User
+from consult_hub.core.links import external_url
 from consult_hub.extensions import db
 from consult_hub.platforms.models import platform_coordinators
 
@@ -20,7 +20,7 @@ def link(endpoint: str, fallback: tuple[str, dict] | None = None, **values: obje
         if name is None:
             continue
         try:
-            return url_for(name, _external=True, **args)
+            return external_url(name, **args)
         except BuildError:
             continue
     return None

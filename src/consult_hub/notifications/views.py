@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from consult_hub.auth.decorators import staff_required
 from consult_hub.core.db import utcnow
+from consult_hub.core import params
 from consult_hub.core.security import safe_next
 from consult_hub.extensions import db
 from consult_hub.notifications.models import Notification
@@ -27,12 +28,12 @@ def inject_unread() -> dict[str, int]:
 @bp.route("/")
 @staff_required
 def index():  # type: ignore[no-untyped-def]
-    only_unread = request.args.get("unread") == "1"
+    only_unread = params.arg_flag("unread")
     query = sa.select(Notification).where(Notification.user_id == current_user.id)
     if only_unread:
         query = query.where(Notification.read_at.is_(None))
     page = db.paginate(query.order_by(Notification.created_at.desc(), Notification.id.desc()),
-                       per_page=current_app.config["PER_PAGE"], error_out=False)
+                       page=params.arg_page(), per_page=current_app.config["PER_PAGE"], error_out=False)
     return render_template("notifications/index.html", page=page, only_unread=only_unread)
 
 

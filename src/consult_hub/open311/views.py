@@ -15,20 +15,21 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from consult_hub.auth.decorators import public
-from consult_hub.core import pagination
+from consult_hub.core import pagination, params
 from consult_hub.core.categories import Category
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.core.forms import FORBIDDEN_CHARACTERS
+from consult_hub.core.links import current_url_without_query, external_url, site_url
 from consult_hub.core.timefmt import local_zone
 from consult_hub.extensions import csrf, db, limiter
 from consult_hub.issues.models import (
@@ -211,14 +212,14 @@ def service_request(issue: Any, zone: ZoneInfo) -> dict[str, Any]:
 @bp.route(f"/discovery.{FORMATS}")
 @public
 def discovery(fmt: str):  # type: ignore[no-untyped-def]
-    site = current_app.config["SITE_URL"]
+    site = site_url()
     record = {
         "changeset": CHANGESET,
         "contact": f"{current_app.config['CITY_NAME']}政协 · {site}",
         "key_service": "不需要 API key;提交受频率限制 (no API key; submissions are rate-limited)",
         "endpoints": [{
             "specification": SPECIFICATION,
-            "url": site + url_for("open311.discovery", fmt=fmt).rsplit("/", 1)[0],
+            "url": external_url("open311.discovery", fmt=fmt).rsplit("/", 1)[0],
             "changeset": CHANGESET,
             "type": "production",
             "formats": ["text/xml", "application/json"],
@@ -278,14 +279,11 @@ def _parse_time(name: str) -> datetime | None:
     text = request.args.get(name, "").strip()
     if not text:
         return None
-    try:
-        value = datetime.fromisoformat(text.replace(" ", "T") if "T" not in text else text)
-    except ValueError:
+    try:  # a time without offset is local time; years far from date's limits
+        return params.to_datetime(text, local_zone())
+    except params.BadParam:
         raise Open311Error(400, [(name, "应为 ISO 8601 时间,例如 2024-03-01T00:00:00+08:00")]) \
             from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=local_zone())  # a time without offset is local time
-    return value.astimezone(UTC)
 
 
 def _list_arg(name: str) -> list[str]:
@@ -297,11 +295,11 @@ def _count_arg(name: str, default: int, maximum: int | None = None) -> int:
     text = request.args.get(name, "").strip()
     if not text:
         return default
-    if not (text.isascii() and text.isdigit() and len(text) <= 9) or int(text) < 1 \
-            or (maximum is not None and int(text) > maximum):
+    try:
+        return params.to_int(text, low=1, high=maximum or 10**9 - 1)
+    except params.BadParam:
         raise Open311Error(400, [(name, f"应为 1 到 {maximum} 之间的整数" if maximum
-                                  else "应为正整数")])
-    return int(text)
+                                  else "应为正整数")]) from None
 
 
 @bp.route(f"/requests.{FORMATS}", methods=["GET"])
@@ -355,7 +353,7 @@ def requests(fmt: str):  # type: ignore[no-untyped-def]
     if len(found) > size and not references:
         args = {k: v for k, v in request.args.to_dict().items() if k != "page"}
         query = urlencode({**args, "before": found[size - 1].reference, "page_size": size})
-        response.headers["Link"] = f'<{request.base_url}?{query}>; rel="next"'
+        response.headers["Link"] = f'<{current_url_without_query()}?{query}>; rel="next"'
     return response
 
 
@@ -455,7 +453,7 @@ def create_request(fmt: str):  # type: ignore[no-untyped-def]
         raise Open311Error(400, [(POST_FIELDS.get(name, name), str(message))
                                  for name, message in failed.errors.items()]) from None
     db.session.commit()
-    track = current_app.config["SITE_URL"] + url_for("public.issue", reference=issue.reference)
+    track = external_url("public.issue", reference=issue.reference)
     notice = (f"已受理,受理编号 {issue.reference}(受理平台:{platform.name})。"
               f"办理进展会在 {track} 公开;留了电话的,可凭编号和电话后四位查询。")
     return _answer(fmt, "service_requests", "request", [{

@@ -33,6 +33,7 @@ from consult_hub.auth.scopes import (
 from consult_hub.core.conflicts import EditConflict, conflict_from_stale, readable
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core import params
 from consult_hub.core.timefmt import local_today
 from consult_hub.extensions import db
 from consult_hub.members.models import Member
@@ -127,7 +128,7 @@ def index():  # type: ignore[no-untyped-def]
         demonstration={"yes": True, "no": False}.get(form.demonstration.data or ""),
         demonstration_year=_one_of(form.demonstration_year.data, years),
     )
-    page = queries.platform_page(scope, filters, page=request.args.get("page", 1, type=int),
+    page = queries.platform_page(scope, filters, page=params.arg_page(),
                                  per_page=current_app.config["PER_PAGE"])
     chosen = [name for name, value in dataclasses.asdict(filters).items() if value is not None]
     return render_template(
@@ -152,7 +153,7 @@ def _area_choices(form: PlatformForm, platform: Platform | None = None) -> Area 
     form.district_id.choices = select_choices([*placeholder, *((d.id, d.name) for d in districts)])
     wanted = form.district_id.data
     if wanted is None and request.method == "GET":
-        wanted = request.args.get("district_id", type=int)
+        wanted = params.arg_id("district_id")
     if wanted is None and platform is not None:
         wanted = platform.district_id
     district = next((d for d in districts if d.id == wanted), None)

@@ -22,10 +22,11 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 
-from consult_hub.areas.models import Area
 from consult_hub.auth.decorators import public
+from consult_hub.core.links import external_url
 from consult_hub.core.pagecache import shared_page
 from consult_hub.core.pagination import paginate
+from consult_hub.core import params
 from consult_hub.core.forms import select_choices
 from consult_hub.core.categories import Category
 from consult_hub.core.db import utcnow
@@ -59,15 +60,32 @@ def tracking_limit() -> str:
     return current_app.config["TRACKING_RATE_LIMIT"]
 
 
+def tracking_reference_limit() -> str:
+    return current_app.config["TRACKING_REFERENCE_RATE_LIMIT"]
+
+
+def tracking_reference_key() -> str:
+    """The receipt code being looked up, as stored: the per-reference limit counts over every
+    address (in the shared limiter storage), whichever way the code is spelt."""
+    reference = queries.normalise_reference(request.form.get("reference", "")[:64])
+    return f"reference:{reference}" if reference else ""
+
+
+def failed_look_up(response: Any) -> bool:
+    return response.status_code == 422
+
+
+def too_many_look_ups_of_reference() -> str:
+    return _("这个受理编号近期的查询失败次数过多，已暂停凭电话后四位查询。"
+             "请过一段时间再试，或使用提交时获得的跟踪链接。")
+
+
 def _int_arg(name: str) -> int | None:
-    return request.args.get(name, type=int) or None
+    return params.arg_id(name)
 
 
 def _enum_arg(enum_cls: type[E], name: str) -> E | None:
-    try:
-        return enum_cls(request.args.get(name, ""))
-    except ValueError:
-        return None
+    return params.arg_enum(enum_cls, name)
 
 
 def _chosen(name: str, areas: list[Any]) -> int | None:
@@ -82,7 +100,7 @@ def _platform_arg() -> Platform | None:
 
 
 def _search_arg() -> str:
-    return request.args.get("q", "").strip()[:SEARCH_MAX]
+    return params.arg_text("q", SEARCH_MAX)
 
 
 def _paginate(stmt):  # type: ignore[no-untyped-def]
@@ -99,7 +117,9 @@ def _private(response):  # type: ignore[no-untyped-def]
 
 @bp.errorhandler(429)
 def too_many_requests(error):  # type: ignore[no-untyped-def]
-    return render_template("public/429.html", error=error), 429
+    limit = getattr(error, "limit", None)
+    message = error.description if getattr(limit, "error_message", None) else None
+    return render_template("public/429.html", error=error, message=message), 429
 
 
 # -- platforms --------------------------------------------------------------------------------
@@ -114,7 +134,7 @@ def platforms():  # type: ignore[no-untyped-def]
     streets = platform_queries.streets(district_id) if district_id else []
     street_id = _chosen("street", streets)
     kind = _enum_arg(PlatformKind, "kind")
-    demonstration = request.args.get("demo") == "1"
+    demonstration = params.arg_flag("demo")
     search = _search_arg()
     filters = PlatformFilters(q=search or None, district_id=district_id, street_id=street_id,
                               kind=kind, demonstration=True if demonstration else None)
@@ -152,7 +172,7 @@ def platform(platform_id: int):  # type: ignore[no-untyped-def]
 @public
 @shared_page
 def events():  # type: ignore[no-untyped-def]
-    when = "past" if request.args.get("when") == "past" else "upcoming"
+    when = params.arg_choice("when", ("upcoming", "past"), default="upcoming")
     districts = queries.district_choices()
     district_id = _chosen("district", districts)
     for_platform = _platform_arg()
@@ -271,7 +291,7 @@ def receipt():  # type: ignore[no-untyped-def]
     submitted = queries.issue_by_token(token) if token else None
     return _private(current_app.make_response(render_template(
         "public/receipt.html", issue=submitted,
-        track_url=url_for("public.track_token", token=token, _external=True)
+        track_url=external_url("public.track_token", token=token)
         if submitted else None)))
 
 
@@ -281,6 +301,9 @@ def receipt():  # type: ignore[no-untyped-def]
 @bp.route("/track", methods=["GET", "POST"])
 @public
 @limiter.limit(tracking_limit, methods=["POST"])
+@limiter.limit(tracking_reference_limit, key_func=tracking_reference_key, methods=["POST"],
+               scope="tracking-reference", deduct_when=failed_look_up,
+               error_message=too_many_look_ups_of_reference)
 def track():  # type: ignore[no-untyped-def]
     form = TrackForm()
     not_found = False

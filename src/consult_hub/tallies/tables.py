@@ -6,20 +6,16 @@ the chart cannot disagree with what the page prints.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from consult_hub.core.categories import Category
 from consult_hub.core.timefmt import format_month
+from consult_hub.exchange.sheets import Formatted, SheetSpec, csv_bytes, xlsx_bytes
 from consult_hub.issues.models import IssueKind, IssueStatus
 from consult_hub.tallies.queries import Metrics, MonthReport, YearReport
 
@@ -251,12 +247,8 @@ def month_tables(report: MonthReport, *, public: bool) -> list[Table]:
 
 
 def to_csv(table: Table) -> bytes:
-    """UTF-8 with a byte-order mark, so that Excel opens the Chinese headers correctly."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out)
-    writer.writerow(table.header)
-    writer.writerows([cell.plain for cell in row] for row in table.all_rows())
-    return out.getvalue().encode("utf-8-sig")
+    """UTF-8 with a byte-order mark, through the site's one CSV writer (``defuse``)."""
+    return csv_bytes(table.header, ([cell.plain for cell in row] for row in table.all_rows()))
 
 
 XLSX_FORMATS = {COUNT: "#,##0", SHARE: "0.0%", DAYS: "0.0"}
@@ -264,29 +256,21 @@ SHEET_FORBIDDEN = re.compile(r"[\\/*?:\[\]]")
 
 
 def to_xlsx(tables: list[Table]) -> bytes:
-    """One sheet per table; numbers stay numbers, with the page's number formats."""
-    book = Workbook()
-    book.remove(book.active)
-    bold = Font(bold=True)
-    for table in tables:
-        sheet = book.create_sheet(SHEET_FORBIDDEN.sub(" ", str(table.title))[:31])
-        sheet.append(table.header)
-        for cell in sheet[1]:
-            cell.font = bold
-        for row in table.all_rows():
-            sheet.append([cell.value if cell.kind != TEXT else str(cell.value)
-                          for cell in row])
-            for target, cell in zip(sheet[sheet.max_row], row, strict=True):
-                if cell.kind in XLSX_FORMATS:
-                    target.number_format = XLSX_FORMATS[cell.kind]
-        if table.foot:
-            for cell in sheet[sheet.max_row]:
-                cell.font = bold
-        sheet.freeze_panes = "B2"
-        for index, column in enumerate(table.columns, start=1):
-            widest = max([len(str(column.label))]
-                         + [len(row[index - 1].text) for row in table.all_rows()])
-            sheet.column_dimensions[get_column_letter(index)].width = min(60, 2 + widest * 2)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    """One sheet per table; numbers stay numbers, with the page's number formats.
+
+    Written by the site's one XLSX writer, so a platform or district named like a formula
+    (``=HYPERLINK(…)``) stays text.
+    """
+    return xlsx_bytes([SheetSpec(
+        SHEET_FORBIDDEN.sub(" ", str(table.title)), table.header,
+        [_xlsx_row(row) for row in table.rows],
+        widths=[min(60, 2 + 2 * max([len(str(column.label))]
+                                    + [len(row[index].text) for row in table.all_rows()]))
+                for index, column in enumerate(table.columns)],
+        foot=[_xlsx_row(table.foot)] if table.foot else [], freeze="B2") for table in tables])
+
+
+def _xlsx_row(row: list[Cell]) -> list[Any]:
+    return [str(cell.value) if cell.kind == TEXT and cell.value is not None
+            else Formatted(cell.value, XLSX_FORMATS[cell.kind]) if cell.kind in XLSX_FORMATS
+            else cell.value for cell in row]

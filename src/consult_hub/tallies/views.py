@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -27,17 +27,19 @@ from consult_hub.auth.scopes import (
     require,
     staff_district_id,
 )
+from consult_hub.core import params
 from consult_hub.core.db import utcnow
 from consult_hub.core.i18n import city_name
 from consult_hub.extensions import db
 from consult_hub.tallies import charts, queries
-from consult_hub.tallies.compute import next_month, parse_month
+from consult_hub.tallies.compute import next_month
 from consult_hub.tallies.queries import ReportScope
 from consult_hub.tallies.tables import Table, month_tables, to_csv, to_xlsx, year_tables
 
 bp = Blueprint("tallies", __name__)
 
 STAFF = (Role.ADMIN, Role.DISTRICT_ADMIN)
+DISTRICT_CODE_MAX = 33  # one past areas.code's length: a longer code matches none
 MIMETYPES = {"csv": "text/csv; charset=utf-8",
              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -80,7 +82,7 @@ class Links:
 
 def _staff_scope() -> ReportScope:
     """City staff see the city or the district they pick; district staff their own district."""
-    code = request.args.get("district", "").strip()
+    code = params.arg_text("district", DISTRICT_CODE_MAX)
     if code:
         area = queries.district_by_code(code) or abort(404)
         require(can_manage_district(current_user, area.id), f"district:{area.id}")
@@ -132,7 +134,7 @@ def month_download(month: str, ext: str):  # type: ignore[no-untyped-def]
 
 
 def _public_scope() -> ReportScope:
-    code = request.args.get("district", "").strip()
+    code = params.arg_text("district", DISTRICT_CODE_MAX)
     if not code:
         return ReportScope()
     return ReportScope(queries.district_by_code(code) or abort(404))
@@ -181,15 +183,16 @@ def public_month_download(year: int, month: int, ext: str):  # type: ignore[no-u
 
 def _month_arg(text: str) -> date:
     try:
-        return parse_month(text)
-    except ValueError:
+        return params.to_month(text)
+    except params.BadParam:
         abort(404)
 
 
 def _month_of(year: int, month: int) -> date:
-    if not 1 <= month <= 12:
+    try:
+        return params.month_of(year, month)  # year 0 or 10000 is no page, not a crash
+    except params.BadParam:
         abort(404)
-    return date(year, month, 1)
 
 
 def _year_report(year: int, scope: ReportScope, years: list[int]) -> queries.YearReport:
@@ -272,7 +275,7 @@ def _month_page(month: date, scope: ReportScope, *, public: bool):  # type: igno
 
 def _download(tables: list[Table], ext: str, scope: ReportScope, title: str, period: str) -> Response:
     """One table as CSV or XLSX (``?table=``), or every table of the page as one workbook."""
-    name = request.args.get("table")
+    name = params.arg_text("table", 64)
     if name:
         tables = [t for t in tables if t.name == name] or abort(404)
     elif ext == "csv":
