@@ -9,7 +9,7 @@ CATALOG := src/consult_hub/translations/en/LC_MESSAGES/messages
 FLASK := $(BIN)/flask --app consult_hub
 # PostgreSQL for the second test run: TEST_DATABASE_URL, else a local server if one answers.
 LOCAL_PG := postgresql://postgres@127.0.0.1:5432/test
-# The accessibility check (tests/test_accessibility.py) runs axe-core in Debian's Chromium.
+# The accessibility check (tests/ui/test_accessibility.py) runs axe-core in Debian's Chromium.
 AXE := node_modules/axe-core/axe.min.js
 
 # Install Debian packages when we can (root with apt-get); otherwise say what is missing.

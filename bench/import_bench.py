@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT / "src"))
 
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/test"
 DISTRICTS = [("420102", "江岸区"), ("420103", "江汉区"), ("420104", "硚口区"), ("420105", "汉阳区"),
-             ("420106", "武昌区"), ("420107", "青山区"), ("420111", "洪山区"), ("420112", "东西湖区"),
-             ("420113", "汉南区"), ("420114", "蔡甸区"), ("420115", "江夏区"), ("420116", "黄陂区"),
-             ("420117", "新洲区")]
+             ("420106", "武昌区"), ("420107", "青山区"), ("420111", "洪山区"),
+             ("420112", "东西湖区"), ("420113", "汉南区"), ("420114", "蔡甸区"),
+             ("420115", "江夏区"), ("420116", "黄陂区"), ("420117", "新洲区")]
 KINDS = ["协商议事室", "委员工作室", "社情民意联系点", "协商议事之家"]
 CATEGORIES = ["经济建设", "政治建设", "文化建设", "社会建设", "生态文明建设"]
 ISSUE_KINDS = ["群众急难愁盼问题", "房前屋后实事", "基层治理难事"]
@@ -47,9 +47,10 @@ def _csv(header: list[str], rows: list[list[object]]) -> bytes:
 
 
 def platforms_csv(count: int, rng: random.Random) -> tuple[bytes, list[tuple[str, str]]]:
-    """``count`` platforms over the districts, 20 streets × 10 communities each (created by the import)."""
-    header = ["编码", "名称", "类型", "区", "街道", "社区", "地址", "纬度", "经度", "召集人", "成立日期",
-              "示范点", "示范年份", "状态"]
+    """``count`` platforms over the districts, 20 streets × 10 communities each (created by
+    the import)."""
+    header = ["编码", "名称", "类型", "区", "街道", "社区", "地址", "纬度", "经度", "召集人",
+              "成立日期", "示范点", "示范年份", "状态"]
     rows, codes = [], []
     for n in range(count):
         code, district = DISTRICTS[n % len(DISTRICTS)]
@@ -60,15 +61,16 @@ def platforms_csv(count: int, rng: random.Random) -> tuple[bytes, list[tuple[str
         rows.append([platform_code, f"{district}{street}协商议事室{n}", rng.choice(KINDS), district,
                      street, f"{street}第{rng.randint(1, 10)}社区", f"测试路 {n} 号",
                      round(30.4 + rng.random() * 0.4, 5), round(114.1 + rng.random() * 0.5, 5),
-                     f"召集人{n}", (date(2020, 1, 1) + timedelta(days=rng.randint(0, 1500))).isoformat(),
+                     f"召集人{n}",
+                     (date(2020, 1, 1) + timedelta(days=rng.randint(0, 1500))).isoformat(),
                      "是" if demo else "否", "2024" if demo else "", ""])
     return _csv(header, rows), codes
 
 
 def issues_csv(count: int, platforms: list[tuple[str, str]], rng: random.Random) -> bytes:
     """``count`` problems with references, a third already closed, some assigned."""
-    header = ["编号", "平台编码", "标题", "描述", "类型", "类别", "来源", "状态", "承办单位", "办理期限",
-              "答复", "受理时间"]
+    header = ["编号", "平台编码", "标题", "描述", "类型", "类别", "来源", "状态", "承办单位",
+              "办理期限", "答复", "受理时间"]
     due = (date.today() + timedelta(days=30)).isoformat()
     rows = []
     for n in range(count):
@@ -83,7 +85,7 @@ def issues_csv(count: int, platforms: list[tuple[str, str]], rng: random.Random)
     return _csv(header, rows)
 
 
-def _seed(app) -> None:  # type: ignore[no-untyped-def]
+def _seed(app) -> None:
     """The districts (streets and communities come with the platforms) and a department each."""
     from consult_hub.extensions import db
     from consult_hub.models import Area, AreaLevel, Department
@@ -98,7 +100,7 @@ def _seed(app) -> None:  # type: ignore[no-untyped-def]
         db.session.commit()
 
 
-def _timed(app, kind: str, name: str, data: bytes) -> tuple[float, str]:  # type: ignore[no-untyped-def]
+def _timed(app, kind: str, name: str, data: bytes) -> tuple[float, str]:
     from consult_hub.exchange.importers import IMPORTERS
     from consult_hub.exchange.importing import run_import
     from consult_hub.extensions import db
@@ -112,7 +114,7 @@ def _timed(app, kind: str, name: str, data: bytes) -> tuple[float, str]:  # type
     return elapsed, report.summary()
 
 
-def _analyze(app) -> None:  # type: ignore[no-untyped-def]
+def _analyze(app) -> None:
     """Refresh PostgreSQL's statistics, as autovacuum does within a minute of a bulk load.
 
     Without them the planner still believes the fresh tables are empty and scans them whole

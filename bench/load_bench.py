@@ -4,7 +4,7 @@ Run with ``make bench`` (or ``.venv/bin/python bench/load_bench.py [--seconds 60
 database — SQLite (a fresh file, four gunicorn workers) and PostgreSQL (a throwaway database
 beside TEST_DATABASE_URL or the server on 127.0.0.1:5432, when one answers) — it migrates a
 fresh schema, loads the demo city (``--platforms``), serves it with gunicorn configured as in
-production, and runs tests/loadgen.py's people for ``--seconds``: residents reading public
+production, and runs bench/benchlib/loadgen.py's people for ``--seconds``: residents reading public
 pages and feeds and submitting problems, coordinators planning events and raising problems,
 the district admin assigning and resolving them, all through the real forms. Meanwhile
 ``flask scheduler run`` is killed with SIGKILL mid catch-up and restarted, and at half time
@@ -29,9 +29,9 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))  # benchlib, when not run as bench/load_bench.py
 
-from tests import loadgen  # noqa: E402
+from benchlib import loadgen  # noqa: E402
 
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/test"
 PG_DATABASE = "consult_hub_load_bench"

@@ -1,4 +1,5 @@
-"""Server time of every public page and the main staff lists, tallies, freeze and reminders at scale.
+"""Server time of every public page and the main staff lists, tallies, freeze and reminders
+at scale.
 
 Run with ``make bench`` or ``.venv/bin/python bench/scale_bench.py [--only city|national]``.
 For each dataset (``benchlib.datasets``: "city" = one city over ten years on SQLite,
@@ -180,10 +181,9 @@ def _analyze_notifications(app: Any) -> None:
 
 
 def bench_tallies(app: Any, dataset: Any, month: Any, runs: int) -> list[Row]:
+    from benchlib import floor
     from consult_hub.extensions import db
     from consult_hub.tallies.compute import compute_month
-
-    from benchlib import floor
 
     limit = TARGETS[dataset.name][2]
     city_districts = dataset.sample.get("city_district_ids")
@@ -219,7 +219,7 @@ def bench_tallies(app: Any, dataset: Any, month: Any, runs: int) -> list[Row]:
                 "events_held": floor_figures["events_held"],
                 "issues_raised": floor_figures["issues_raised"],
                 "scopes": len(computed),
-            }, note=("best of %d; " % len(app_times)) + (
+            }, note=f"best of {len(app_times)}; " + (
                 "differs: " + "; ".join(differs) if differs else
                 f"{floor_figures['events_held']:,} events held, "
                 f"{floor_figures['issues_raised']:,} problems raised"))
@@ -345,8 +345,10 @@ def bench_pages(dataset: Any, instance: str, requests: int, warmup: int, only: s
     with cached_app.app_context():
         db.engine.dispose()
     return rows, {"pools": {"platforms": len(pools.platform_ids), "events": len(pools.event_ids),
-                            "references": len(pools.references), "districts": len(pools.district_ids),
-                            "words": pools.words[:10], "months": [m.isoformat() for m in pools.months[:3]],
+                            "references": len(pools.references),
+                            "districts": len(pools.district_ids),
+                            "words": pools.words[:10],
+                            "months": [m.isoformat() for m in pools.months[:3]],
                             "counts": pools.counts}}
 
 
@@ -412,7 +414,7 @@ def run(name: str, args: argparse.Namespace) -> list[Row]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", action="append", choices=["city", "national"],
                         help="one dataset (repeatable); default: city then national")
     parser.add_argument("--requests", type=int, default=50, help="requests per page (50)")

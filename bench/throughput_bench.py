@@ -7,10 +7,12 @@ turn by gunicorn with the same settings — by default those of the README's pro
 section, ``-w 4`` sync workers — and loaded by ``wrk`` for a fixed time (2 threads,
 16 connections, 10 s, after a 2 s warm-up). The judged platform page is one busy platform's,
 requested over and over like hello-world's one URL; 200 different platform pages (a wrk Lua
-script) are loaded too, for information. Hello-world runs before and after Consult Hub and its mean is the
-ceiling (both runs are kept: on a busy machine they show how far to trust the ratio). The ratio app/hello is the share of the framework's ceiling the page
+script) are loaded too, for information. Hello-world runs before and after Consult Hub and its
+mean is the ceiling (both runs are kept: on a busy machine they show how far to trust the
+ratio). The ratio app/hello is the share of the framework's ceiling the page
 reaches; target ≥ 0.5. The same two pages are then loaded with the page cache off
-(``PAGE_CACHE_SECONDS=0``: every request rendered), for information. Without wrk a small Python load generator stands in (noted).
+(``PAGE_CACHE_SECONDS=0``: every request rendered), for information. Without wrk a small
+Python load generator stands in (noted).
 Rows go into the same table and ``bench/results/<dataset>.json`` as scale_bench's.
 """
 
@@ -116,7 +118,7 @@ def lua_script(paths: list[str], folder: Path) -> Path:
 
 
 def _seconds(text: str) -> float:
-    number, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+    number, unit = re.match(r"([\d.]+)(\w+)", text).groups()
     return float(number) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
 
 
@@ -128,7 +130,7 @@ def run_wrk(base: str, paths: list[str], duration: float, args: argparse.Namespa
         command += ["-s", str(lua_script(paths, folder))]
     out = subprocess.run(command + [base + paths[0]], capture_output=True, text=True,
                          check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = 0
     if match := re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out):
         errors += int(match.group(1))
@@ -137,7 +139,7 @@ def run_wrk(base: str, paths: list[str], duration: float, args: argparse.Namespa
         errors += sum(int(g) for g in match.groups())
     latency = {f"p{p}_ms": round(_seconds(m.group(1)) * 1000, 2)
                for p in (50, 99) if (m := re.search(rf"^\s+{p}%\s+(\S+)", out, re.M))}
-    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     return {"rps": round(rps, 1), "errors": errors, "requests": requests, **latency}
 
 
@@ -179,11 +181,11 @@ def run_python(base: str, paths: list[str], duration: float, args: argparse.Name
 
 
 def platform_paths(dataset: Any, instance: str, count: int) -> list[str]:
+    import random
+
     from benchlib.pages import _sample_ids
     from consult_hub.extensions import db
     from consult_hub.platforms.models import Platform
-
-    import random
 
     app = make_app(dataset, instance)
     with app.app_context():

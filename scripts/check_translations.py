@@ -52,7 +52,8 @@ def source_messages() -> dict[tuple[str, str | None], list[str]]:
 
 
 def placeholders(text: str) -> list[str]:
-    return sorted(m.group(0) if m.group(1) is None else m.group(1) for m in PLACEHOLDER.finditer(text))
+    return sorted(m.group(0) if m.group(1) is None else m.group(1)
+                  for m in PLACEHOLDER.finditer(text))
 
 
 def stray_percent(text: str) -> bool:
@@ -69,7 +70,8 @@ def check_locale(locale: str, wanted: dict[tuple[str, str | None], list[str]]) -
         message = catalog.get(msgid, context=context)
         at = where[0]
         if message is None:
-            problems.append(f"{at}: not in the {locale} catalogue (run pybabel extract/update): {msgid!r}")
+            problems.append(f"{at}: not in the {locale} catalogue "
+                            f"(run pybabel extract/update): {msgid!r}")
             continue
         texts = list(message.string) if message.pluralizable else [message.string]
         originals = list(message.id) if message.pluralizable else [message.id]
@@ -93,7 +95,7 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
-def check_compiled(folder: Path, catalog) -> list[str]:  # type: ignore[no-untyped-def]
+def check_compiled(folder: Path, catalog) -> list[str]:
     """The .mo must say what the .po says: a stale one shows old text."""
     compiled = folder / "messages.mo"
     if not compiled.exists():

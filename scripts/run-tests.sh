@@ -17,6 +17,13 @@ PY
   pg_url=$LOCAL_PG
 fi
 
+# Static checks first: each prints its result, and any failure fails the run (after the tests,
+# so one run shows everything). Add a check by adding a line here.
+checks_failed=()
+check() { echo "== $1 =="; if "${@:2}"; then echo "$1: passed"; else echo "$1: FAILED"; checks_failed+=("$1"); fi; echo; }
+check "import layers (lint-imports, docs/architecture.md)" .venv/bin/lint-imports
+check "lint (ruff check, [tool.ruff] in pyproject.toml)" .venv/bin/ruff check --quiet .
+
 echo "== tests on SQLite${pg_url:+ and, alongside, on PostgreSQL (${pg_url%%\?*})} =="
 env -u TEST_DATABASE_URL $PY -m pytest "$@" >"$logs/sqlite.log" 2>&1 &
 sqlite_pid=$!
@@ -57,4 +64,8 @@ fi
 echo
 echo "Databases tested:"
 printf '  %s\n' "${ran[@]}"
+if [ ${#checks_failed[@]} -gt 0 ]; then
+  echo "Checks FAILED: ${checks_failed[*]}"
+  status=1
+fi
 exit $status

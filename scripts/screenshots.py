@@ -67,7 +67,7 @@ def with_playwright(base_url: str, out: Path, chromium: str, login: str | None) 
                 )
                 page = context.new_page()
 
-                def shoot(name: str) -> None:
+                def shoot(name: str, size: str = size, page=page) -> None:
                     path = out / f"{name}-{size}.png"
                     page.screenshot(path=str(path), full_page=True)
                     written.append(path)
@@ -93,7 +93,7 @@ def with_playwright(base_url: str, out: Path, chromium: str, login: str | None) 
     return written
 
 
-def _sign_in(page, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+def _sign_in(page, username: str, password: str) -> None:
     page.fill("#username", username)
     page.fill("#password", password)
     with page.expect_navigation():

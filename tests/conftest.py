@@ -1,27 +1,24 @@
-"""Test fixtures: one migrated database per run (SQLite, or TEST_DATABASE_URL), emptied after each test."""
+"""Test fixtures: one migrated database per run (SQLite, or TEST_DATABASE_URL), emptied after
+each test."""
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
-
-from argon2 import PasswordHasher
 
 from consult_hub import create_app
 from consult_hub.auth import passwords
 from consult_hub.config import normalise_database_url
 from consult_hub.extensions import db, limiter
-
-from tests import factories
-
-TEST_PASSWORD = "correct horse battery"
+from tests.support import factories
+from tests.support.auth import AuthActions
 
 # argon2 at its production cost (about 100 ms a hash or check on these machines) is the point
 # in production and only waiting here: the suite signs in well over a thousand times. Hashes
@@ -32,7 +29,10 @@ passwords.DUMMY_HASH = passwords.hash_password("not-a-real-password")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: takes seconds, not milliseconds; still in the normal run")
+    config.addinivalue_line("markers",
+                            "slow: takes seconds, not milliseconds; still in the normal run")
+    config.addinivalue_line("markers", "rolled_back: commits nothing (tests/support/rollback.py); "
+                                       "the per-test DELETEs are skipped")
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +52,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        # A commit need not wait for the WAL to reach the disk (about 3 ms each here, and the
+        # suite commits tens of thousands of times): what a crash could lose is a test database.
+        conn.execute(sa.text(f'ALTER DATABASE "{name}" SET synchronous_commit TO off'))
     try:
         yield server.set(database=name).render_as_string(hide_password=False)
     finally:
@@ -83,18 +86,24 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 
 @pytest.fixture(autouse=True)
-def _clean_database(app: Flask) -> Iterator[None]:
+def _clean_database(request: pytest.FixtureRequest, app: Flask) -> Iterator[None]:
     yield
     limiter.reset()  # every test starts with fresh rate limits
     if "page_cache" in app.extensions:
         app.extensions["page_cache"].clear()  # the DELETEs below bypass the site version
+    if request.node.get_closest_marker("rolled_back"):
+        return
     with app.app_context():
         db.session.remove()
         tables = [t.name for t in reversed(db.metadata.sorted_tables) if t.name != "site_versions"]
-        # DELETE beats TRUNCATE on tables this small (TRUNCATE rewrites files).
+        # DELETE beats TRUNCATE on tables this small (TRUNCATE rewrites files); PostgreSQL
+        # takes them all in one round trip.
         with db.engine.begin() as conn:
-            for name in tables:
-                conn.execute(sa.text(f"DELETE FROM {name}"))
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("; ".join(f"DELETE FROM {name}" for name in tables))
+            else:
+                for name in tables:
+                    conn.execute(sa.text(f"DELETE FROM {name}"))
 
 
 @pytest.fixture()
@@ -110,39 +119,8 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture()
-def runner(app: Flask):  # type: ignore[no-untyped-def]
+def runner(app: Flask):
     return app.test_cli_runner()
-
-
-def csrf_token(client: FlaskClient, path: str) -> str:
-    """Fetch a page and return the CSRF token of its form, as a browser would.
-
-    The token belongs to the session, not the page: where a page has no form for this
-    visitor ("/" has one, sign out, only for a signed-in user), the sign-in page's token
-    stands in, as a forged or replayed post would need one too.
-    """
-    page = client.get(path)
-    if 'name="csrf_token"' not in page.text:
-        page = client.get("/login")
-    field = re.search(r'<input[^>]*name="csrf_token"[^>]*>', page.text)
-    match = field and re.search(r'value="([^"]+)"', field.group(0))
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
-
-
-class AuthActions:
-    def __init__(self, client: FlaskClient) -> None:
-        self.client = client
-
-    def login(self, username: str, password: str = TEST_PASSWORD, next_url: str | None = None):  # type: ignore[no-untyped-def]
-        path = "/login" + (f"?next={next_url}" if next_url else "")
-        token = csrf_token(self.client, path)
-        return self.client.post(path, data={"username": username, "password": password,
-                                            "csrf_token": token})
-
-    def logout(self):  # type: ignore[no-untyped-def]
-        token = csrf_token(self.client, "/dashboard")
-        return self.client.post("/logout", data={"csrf_token": token})
 
 
 @pytest.fixture()

@@ -1,4 +1,5 @@
-"""The scale datasets of DESIGN.md, built once and reused: ``ensure("city")``, ``ensure("national")``.
+"""The scale datasets of DESIGN.md, built once and reused: ``ensure("city")``,
+``ensure("national")``.
 
 - ``city``: one city over ten years on SQLite (1,500 platforms, 15,000 events, 20,000
   problems) in ``bench/data/city.sqlite``.
@@ -127,7 +128,7 @@ def _write_meta(name: str, scale: float, meta: dict[str, Any]) -> None:
 
 # Building ---------------------------------------------------------------------------------------
 
-def _app(url: str):  # type: ignore[no-untyped-def]
+def _app(url: str):
     from consult_hub import create_app
 
     return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-datasets",
@@ -280,7 +281,7 @@ def collect_sample(url: str, now: int) -> dict[str, Any]:
             busy: list[int] = []
             for pid in spaced(platforms, 200):
                 n = q("SELECT count(*) FROM events WHERE platform_id = :p", p=pid).scalar()
-                busy.append((n, pid))  # type: ignore[arg-type]
+                busy.append((n, pid))
             sample["busy_platform_ids"] = [pid for _n, pid in sorted(busy, reverse=True)[:5]]
             sample["coordinator_platform_ids"] = [r[0] for r in q(
                 "SELECT pc.platform_id FROM platform_coordinators pc JOIN users u "
@@ -473,7 +474,7 @@ def _alembic_config(cls: Any) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("name", choices=sorted(SPECS))
     parser.add_argument("--rebuild", action="store_true", help="build even if one is stored")
     parser.add_argument("--scale", type=float, default=1.0,

@@ -50,11 +50,13 @@ def statement(month: date, district_ids: Collection[int] | None = None) -> sa.Se
     count = sa.func.count
     events = (sa.select(
         sa.func.sum(sa.case((held, 1), else_=0)).label("held"),
-        sa.func.sum(sa.case((Event.status == EventStatus.CANCELLED, 1), else_=0)).label("cancelled"),
+        sa.func.sum(sa.case((Event.status == EventStatus.CANCELLED, 1),
+                            else_=0)).label("cancelled"),
         sa.func.sum(sa.case((held, Event.resident_count), else_=0)).label("residents"),
         count(sa.distinct(sa.case((held, Event.platform_id)))).label("active"),
     ).where(*in_month, *event_area)).subquery("month_events")
-    open_at_end = (Issue.created_at < end, sa.or_(Issue.closed_at.is_(None), Issue.closed_at >= end))
+    open_at_end = (Issue.created_at < end,
+                   sa.or_(Issue.closed_at.is_(None), Issue.closed_at >= end))
     due_by = last_day + timedelta(days=1)
     return sa.select(
         scalar(sa.select(count()).select_from(Platform).where(

@@ -20,14 +20,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from benchlib.progress import Progress
 from consult_hub.demo import vocabulary as v
 from consult_hub.demo.context import allocate
 from consult_hub.demo.events import CANCELLED_SHARE, MONTH_WEIGHTS, START_TIMES
 from consult_hub.demo.issues import DUE_DAYS
 from consult_hub.demo.topics import TOPICS, Topic
 from consult_hub.demo.world import KIND_ACTIVITY, KIND_WEIGHTS, StreetNames
-
-from benchlib.progress import Progress
+from consult_hub.issues.lifecycle import TRANSITIONS, timeline_note
+from consult_hub.issues.models import CLOSED_STATUSES, IssueStatus
+from consult_hub.issues.references import format_reference
 
 DAY = 86_400
 TZ = 8 * 3600  # Asia/Shanghai
@@ -46,7 +48,17 @@ PATHS = (("quick", 18.0), ("standard", 47.0), ("assign_resolve", 20.0), ("reopen
          ("reject", 2.5), ("reject_assigned", 0.5))
 SATISFACTION = (("satisfied", 78), ("basically", 17), ("unsatisfied", 5))
 KINDS = ("urgent", "doorstep", "governance")
-CLOSED = frozenset({"resolved", "constrained", "rejected"})
+# The lifecycle's transitions with statuses as the rows spell them: (target or None, effect,
+# stamped time columns). The same table as the app's, in the form the hot loop wants.
+STEP_RULES = {action: (t.target.value if t.target else None, t.effect, t.stamps)
+              for action, t in TRANSITIONS.items()}
+CLOSED = frozenset(status.value for status in CLOSED_STATUSES)
+RECEIVED = IssueStatus.RECEIVED.value
+# A problem's columns that its lifecycle steps write, before the first step.
+ISSUE_STATE = dict.fromkeys(("department_id", "due_on", "planned_on", "resolution",
+                             "duplicate_of_id", "resolved_at", "closed_at", "satisfaction",
+                             "rated_at"))
+NO_VALUES: dict[str, Any] = {}
 PLACE_CHARS = "江河山阳安宁平昌兴宜新清东西南北云泉德丰华庆湖海林源康泰盛永长金石川荆襄随恩汉"
 CITY_CENTRES = ((22.5, 45.5), (100.0, 125.0))  # where synthetic cities lie (lat, lon)
 
@@ -175,7 +187,8 @@ class Street(StreetNames):
     __slots__ = ("id", "code", "name", "rural", "communities", "office", "lat", "lon")
 
     def __init__(self, id: int, code: str, name: str, rural: bool, lat: float, lon: float):
-        self.id, self.code, self.name, self.rural, self.lat, self.lon = id, code, name, rural, lat, lon
+        self.id, self.code, self.name, self.rural = id, code, name, rural
+        self.lat, self.lon = lat, lon
         self.communities: list[tuple[int, str, float, float]] = []
         self.office: tuple[str, str] | None = None
 
@@ -506,7 +519,8 @@ class Generator:
             level = "city" if self.rnd() < 0.3 else "district"
             name = self.person()
             self.rows["members"].append((
-                str(member_id), f"WY{member_id:07d}", name, self.wpick(self.sectors, self.sector_cum),
+                str(member_id), f"WY{member_id:07d}", name,
+                self.wpick(self.sectors, self.sector_cum),
                 level, str(district.id), d.true, since, since))
             district.members.append((member_id, name, level))
 
@@ -535,7 +549,8 @@ class Generator:
                 community = self.pick(street.communities)
             site = Site()
             site.id = self.next_id("platforms")
-            site.district, site.street, site.community, site.kind = district, street, community, kind
+            site.district, site.street = district, street
+            site.community, site.kind = community, kind
             site.rural = street.rural
             lead = leads.pop() if kind == "member_studio" and leads else None
             site.convener = lead[1] if lead else self.person()
@@ -599,7 +614,7 @@ class Generator:
                 name = f"{self.pick(v.ESTATE_STEMS)}{self.pick(v.ESTATE_TAILS)}"
             if name not in estates:
                 estates.append(name)
-        return tuple(estates)  # type: ignore[return-value]
+        return tuple(estates)
 
     def _schedule(self) -> None:
         """Founding days (growing over the decade), weights, suspensions; then platform rows."""
@@ -647,16 +662,19 @@ class Generator:
     def _description(self, site: Site) -> str:
         where = site.community[1] if site.community else site.street.name
         if site.kind == "member_studio":
-            return (f"由政协委员{site.convener}领衔,{len(site.members)}名委员下沉{site.street.name},"
+            return (f"由政协委员{site.convener}领衔,{len(site.members)}名委员"
+                    f"下沉{site.street.name},"
                     "每月固定时间接待群众来访,收集社情民意,推动房前屋后实事解决。")
         if site.kind == "liaison_point":
             return (f"设在{where},由区政协委员联系,收集辖区居民、商户和新就业群体的意见建议,"
                     "经整理后报送区政协。")
         if site.kind == "consult_home":
-            return (f"{site.street.name}协商议事之家统筹辖区各社区协商议事室,承接跨社区、跨部门的协商议题,"
+            return (f"{site.street.name}协商议事之家统筹辖区各社区协商议事室,"
+                    "承接跨社区、跨部门的协商议题,"
                     "邀请政协委员、职能部门和居民代表“有事好商量”。")
         return (f"依托{where}党群服务中心设立,召集人{site.convener}。"
-                f"坚持“居民点题、委员参与、部门回应”,{self.pick(('每月', '每季度'))}至少开展一次协商议事活动。")
+                "坚持“居民点题、委员参与、部门回应”,"
+                f"{self.pick(('每月', '每季度'))}至少开展一次协商议事活动。")
 
     def _users(self) -> None:
         """An admin, a district admin per district, a coordinator per street; one password."""
@@ -681,8 +699,9 @@ class Generator:
             by_street.setdefault(site.street.id, []).append(site)
         # The bench coordinator: the busiest street of the home city's first district.
         home_streets = [s for s in home.streets if s.id in by_street]
-        chosen = max(home_streets, key=lambda s: (len(by_street[s.id]), -s.id)) if home_streets else None
-        for street_id, sites in by_street.items():
+        chosen = (max(home_streets, key=lambda s: (len(by_street[s.id]), -s.id))
+                  if home_streets else None)
+        for sites in by_street.values():
             street = sites[0].street
             username = "coordinator" if street is chosen else f"co{street.code[:9]}"
             user_id = user(username, self.person(), "coordinator", None)
@@ -770,7 +789,8 @@ class Generator:
                     title = self.pick(topic.events).format_map(f)
                     location = (site.address if rnd() < 0.7
                                 else self.pick(v.EVENT_LOCATIONS).format_map(f))
-                    agenda = (f"一、{f['community']}通报{topic.subject}有关情况{nl}二、居民代表发言{nl}"
+                    agenda = (f"一、{f['community']}通报{topic.subject}有关情况{nl}"
+                              f"二、居民代表发言{nl}"
                               f"三、政协委员和相关部门回应{nl}四、协商形成意见建议")
                     created = min(start - int((5 + rnd() * 15) * DAY + rnd() * 8 * 3600),
                                   now - 3600)
@@ -805,7 +825,8 @@ class Generator:
                         n_exp = experts_choice[int(rnd() * 6)]
                         consensus = topic.consensus
                         o, n_c = int(rnd() * len(consensus)), len(consensus)
-                        points = [consensus[(o + i) % n_c].format_map(f) for i in range(min(3, n_c))]
+                        points = [consensus[(o + i) % n_c].format_map(f)
+                                  for i in range(min(3, n_c))]
                         local_start = start + TZ
                         hh, mm = local_start % DAY // 3600, local_start % 3600 // 60
                         who = f"政协委员{'、'.join(names)}," if names else ""
@@ -818,7 +839,8 @@ class Generator:
                             f"会上,{f['community']}通报了{topic.subject}有关情况,居民代表逐一发言,"
                             f"政协委员结合前期走访调研情况提出建议,相关部门负责同志现场作了回应。{nl}"
                             f"经充分协商,会议形成以下共识:{';'.join(points)}。")
-                        opinions = nl.join(f"{n}、{p}。" for n, p in zip("一二三", points, strict=False))
+                        opinions = nl.join(f"{n}、{p}。"
+                                           for n, p in zip("一二三", points, strict=False))
                         residents, departments_n, experts = str(n_res), str(len(depts)), str(n_exp)
                         held = min(end + (1 + int(rnd() * 30)) * 3600, now)
                         held_at = ts(held)
@@ -933,7 +955,7 @@ class Generator:
         prefix = f"{self.city_code}{year % 100:02d}"
         number = self.reference_counters.get(prefix, 0) + 1
         self.reference_counters[prefix] = number
-        reference = f"{prefix}-{number:05d}"
+        reference = format_reference(prefix, number)
         topic = TOPICS[ti]
         f = Fields(site.base)
         f["_y"] = year
@@ -966,14 +988,13 @@ class Generator:
         coordinator, staff = site.cid, site.staff  # as text (or NULL)
         receiver = null if source == "resident" else coordinator
 
-        # The intended history: (action, time, target, note, actor, public, extra), values as
-        # the rows spell them.
-        steps: list[tuple] = [("receive", t0, "received", null, receiver, true, None)]
+        # The intended history: (action, time, the action's values, actor, public); times are
+        # epoch seconds, dates local day numbers, ids as the rows spell them.
+        steps: list[tuple] = [("receive", t0, NO_VALUES, receiver, true)]
         rating_likely = source in ("resident", "event")
         if duplicate:
             text = v.DUPLICATE_REASON.format(ref=duplicate[1])
-            steps.append(("reject", self.after(t0, 0.1, 2), "rejected", text, coordinator, true,
-                          None))
+            steps.append(("reject", self.after(t0, 0.1, 2), {"reason": text}, coordinator, true))
         else:
             path = (
                 "stall" if now - t0 < STALL_DAYS * DAY and rnd() < STALL_SHARE
@@ -981,54 +1002,50 @@ class Generator:
             self._path(steps, path, t0, site, topic, f, issue_index, coordinator, staff,
                        rating_likely)
 
-        # Apply the steps up to now, as lifecycle.apply would.
+        # Apply the steps up to now with the lifecycle's own transitions (STEP_RULES).
+        state = ISSUE_STATE.copy()
         status = null
-        department_id = due_on = planned_on = resolution = satisfaction = null
-        resolved_at = closed_at = rated_at = None
         updated = t0
         add_update = self.add_update
         issue_str = str(issue_id)
         update_id = self.update_id
-        for action, t, target, note, actor, public, extra in steps:
+        for action, t, values, actor, public in steps:
             if t > now:
                 break
             if action == "rate":
                 if status in CLOSED:
-                    satisfaction, rated_at, updated = extra, t, t
+                    state["satisfaction"], state["rated_at"], updated = values, t, t
                 continue
-            if action == "assign":
-                department_id, due_on = extra
-            elif action == "plan":
-                planned_on = extra
-                resolution = note
-            elif action == "resolve" or action == "constrain" or action == "reject":
-                resolution = note
-            elif action == "reopen":
-                due_on = satisfaction = null
-                closed_at = resolved_at = rated_at = None
-            if target is None:
-                target = status
-            elif target == "resolved":
-                resolved_at = t
-            if target in CLOSED:
-                closed_at = t
+            if action == "receive":
+                target = RECEIVED
+            else:
+                target, effect, stamps = STEP_RULES[action]
+                state.update(effect(values))
+                for name in stamps:
+                    state[name] = t
+                if target is None:
+                    target = status
             update_id += 1
-            add_update((str(update_id), issue_str, action, status, target, note, public, actor,
-                        ts(t)))
+            note = timeline_note(values)
+            add_update((str(update_id), issue_str, action, status, target,
+                        null if note is None else note, public, actor, ts(t)))
             status = target
             updated = t
         self.update_id = update_id
         token = f"{self.rng.getrandbits(128):032x}"
+        due_on, planned_on = state["due_on"], state["planned_on"]
+        resolved_at, closed_at, rated_at = (state["resolved_at"], state["closed_at"],
+                                            state["rated_at"])
         self.add_issue((
             issue_str, reference, title, description, kind, topic.category, site.sid, site.did,
             null if event_id is None else str(event_id), source, submitter, phone, token,
-            department_id, due_on if due_on is null else clock.day(due_on),
-            planned_on if planned_on is null else clock.day(planned_on),
-            status, resolution,
+            _or(state["department_id"], null), null if due_on is None else clock.day(due_on),
+            null if planned_on is None else clock.day(planned_on),
+            status, _or(state["resolution"], null),
             str(duplicate[0]) if duplicate and status == "rejected" else null,
             null if resolved_at is None else ts(resolved_at),
             null if closed_at is None else ts(closed_at),
-            satisfaction, null if rated_at is None else ts(rated_at),
+            _or(state["satisfaction"], null), null if rated_at is None else ts(rated_at),
             null if source == "resident" else coordinator, "1", ts(t0), ts(updated)))
         return (issue_id, reference, title, description)
 
@@ -1037,7 +1054,7 @@ class Generator:
               rating_likely: bool) -> None:
         rnd, clock = self.rnd, self.clock
         after = self.after
-        null, true, false = self.dialect.null, self.dialect.true, self.dialect.false
+        true, false = self.dialect.true, self.dialect.false
 
         def resolution(dept: tuple[str, str] | None) -> str:
             if dept:
@@ -1048,43 +1065,43 @@ class Generator:
             if rnd() < (0.5 if rating_likely else 0.2):
                 options = SATISFACTION if unhappy else SATISFACTION[:2]
                 choice = _weighted(rnd, options)
-                steps.append(("rate", after(closed, 1, 15), None, null, null, true, choice))
+                steps.append(("rate", after(closed, 1, 15), choice, None, true))
 
         if path == "reject":
-            steps.append(("reject", after(t0, 0.1, 3), "rejected", self.pick(v.REJECT_REASONS),
-                          coordinator, true, None))
+            steps.append(("reject", after(t0, 0.1, 3), {"reason": self.pick(v.REJECT_REASONS)},
+                          coordinator, true))
             return
         if path == "quick":
             at = after(t0, 0.3, 7)
-            steps.append(("resolve", at, "resolved", resolution(None), coordinator, true, None))
+            steps.append(("resolve", at, {"resolution": resolution(None)}, coordinator, true))
             rating(at)
             return
         dept = self.department(topic.departments, site)
         due_days = DUE_DAYS[int(rnd() * len(DUE_DAYS))]
         at = after(t0, 0.1, 3)
         due_on = clock.local_day(at) + due_days
-        steps.append(("assign", at, "assigned", null, staff, true, (dept[0], due_on)))
+        steps.append(("assign", at, {"department": dept[0], "due_on": due_on}, staff, true))
         if path == "reject_assigned":
-            steps.append(("reject", after(at, 0.5, 5), "rejected", self.pick(v.REJECT_REASONS),
-                          staff, true, None))
+            steps.append(("reject", after(at, 0.5, 5), {"reason": self.pick(v.REJECT_REASONS)},
+                          staff, true))
             return
         if path == "assign_resolve":
             at = after(at, 1, due_days * 0.8)
-            steps.append(("resolve", at, "resolved", resolution(dept), staff, true, None))
+            steps.append(("resolve", at, {"resolution": resolution(dept)}, staff, true))
             rating(at)
             return
         at = after(at, 0.5, 4)
-        steps.append(("start", at, "in_progress", null, staff, true, None))
+        steps.append(("start", at, NO_VALUES, staff, true))
         r = rnd()
         for _ in range(0 if r < 0.7 else 1 if r < 0.95 else 2):
             at = after(at, 1, 8)
             if rnd() < 0.8:
                 f["dept"] = "承办单位"
                 note = self.pick(topic.notes + v.PUBLIC_NOTES).format_map(f)
-                steps.append(("note", at, None, note, coordinator, true, None))
+                steps.append(("note", at, {"note": note}, coordinator, true))
             else:
-                steps.append(("note", at, None, self.pick(v.PRIVATE_NOTES), coordinator, false,
-                              None))
+                steps.append(("note", at, {"note": self.pick(v.PRIVATE_NOTES)}, coordinator,
+                              false))
         if path == "stall":
             return
         if path in ("standard", "reopen"):
@@ -1094,26 +1111,26 @@ class Generator:
             else:
                 at = after(at, days_left + 1, days_left + 30)
             answer = resolution(dept)
-            steps.append(("resolve", at, "resolved", answer, staff, true, None))
+            steps.append(("resolve", at, {"resolution": answer}, staff, true))
             if path == "standard":
                 rating(at)
                 return
             rated = after(at, 1, 10)
-            steps.append(("rate", rated, None, null, null, true, "unsatisfied"))
+            steps.append(("rate", rated, "unsatisfied", None, true))
             at = after(rated, 0.5, 3)
-            steps.append(("reopen", at, "received", self.pick(v.REOPEN_REASONS), staff, true,
-                          None))
+            steps.append(("reopen", at, {"reason": self.pick(v.REOPEN_REASONS)}, staff, true))
             at = after(at, 0.1, 2)
-            steps.append(("assign", at, "assigned", null, staff, true,
-                          (dept[0], clock.local_day(at) + self.pick((15, 20, 30)))))
+            steps.append(("assign", at, {"department": dept[0],
+                                         "due_on": clock.local_day(at) + self.pick((15, 20, 30))},
+                          staff, true))
             at = after(at, 3, 14)
-            steps.append(("resolve", at, "resolved", answer, staff, true, None))
+            steps.append(("resolve", at, {"resolution": answer}, staff, true))
             rating(at, unhappy=False)
             return
         if path == "constrain":
             at = after(at, 10, 45)
-            steps.append(("constrain", at, "constrained", self.pick(topic.constraints).format_map(f),
-                          staff, true, None))
+            steps.append(("constrain", at,
+                          {"resolution": self.pick(topic.constraints).format_map(f)}, staff, true))
             rating(at)
             return
         # 列入计划: kept (mostly due after today), later resolved, or later found impossible.
@@ -1125,16 +1142,16 @@ class Generator:
             planned_on = plan_day + 30 + int(rnd() * 210)
         f["next_year"] = clock.year(planned_on)
         text = self.pick(topic.plans).format_map(f)
-        steps.append(("plan", at, "planned", text, staff, true, planned_on))
+        steps.append(("plan", at, {"planned_on": planned_on, "resolution": text}, staff, true))
         span = planned_on - plan_day
         if path == "plan_resolve":
             at = after(at, span * 0.6, span)
-            steps.append(("resolve", at, "resolved", resolution(dept), staff, true, None))
+            steps.append(("resolve", at, {"resolution": resolution(dept)}, staff, true))
             rating(at)
         elif path == "plan_constrain":
             at = after(at, 30, 120)
-            steps.append(("constrain", at, "constrained", self.pick(topic.constraints).format_map(f),
-                          staff, true, None))
+            steps.append(("constrain", at,
+                          {"resolution": self.pick(topic.constraints).format_map(f)}, staff, true))
 
 
 def _cumulative(weights: Sequence[float]) -> list[float]:
@@ -1171,6 +1188,10 @@ def spread(total: int, weights: Sequence[float]) -> list[int]:
 
 def _first(draft: tuple) -> int:
     return draft[0]
+
+
+def _or(value: Any, null: Any) -> Any:
+    return null if value is None else value
 
 
 _CUM_MEMBERS = _cumulative((30, 35, 25, 10))

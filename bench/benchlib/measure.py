@@ -192,7 +192,8 @@ class Results:
                 or (redone is not None and r.get("section") not in redone)]
         data["rows"] = kept + [{**asdict(r), "owner": owner} for r in rows]
         for key, value in (extra or {}).items():
-            if key.endswith("_settings") and isinstance(data.get(key), dict) and isinstance(value, dict):
+            if (key.endswith("_settings") and isinstance(data.get(key), dict)
+                    and isinstance(value, dict)):
                 value = {**data[key], **value}  # a partial run keeps the other parts' settings
             data[key] = value
         RESULTS.mkdir(parents=True, exist_ok=True)
@@ -276,7 +277,8 @@ def machine(database_url: str | None = None) -> dict[str, Any]:
         "host": socket.gethostname(),
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
-        "load_average": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+        "load_average": ([round(v, 2) for v in os.getloadavg()]
+                         if hasattr(os, "getloadavg") else None),
         "ram_gib": _ram_gib(),
         "os": _os_name(),
         "python": sys.version.split()[0],
@@ -290,5 +292,6 @@ def machine(database_url: str | None = None) -> dict[str, Any]:
 def describe_machine(info: dict[str, Any]) -> str:
     return (f"{info['cpu']}, {info['cores']} cores, {info['ram_gib']} GiB RAM, {info['os']}; "
             f"Python {info['python']}, SQLite {info['sqlite']}, PostgreSQL {info['postgresql']}; "
-            f"commit {(info['git_commit'] or '?')[:10]}{' (modified)' if info['git_dirty'] else ''}; "
+            f"commit {(info['git_commit'] or '?')[:10]}"
+            f"{' (modified)' if info['git_dirty'] else ''}; "
             f"load {info['load_average']}; {info['date']}")

@@ -41,7 +41,8 @@ def _key(row: dict[str, Any]) -> str:
     name = row["name"]
     if row["section"] in ("tallies", "jobs"):
         name = " ".join(part for part in name.split() if not part[:4].isdigit())
-        name = name.split("(")[0].strip() if name.startswith(("freeze_month", "scheduler catch")) else name
+        name = (name.split("(")[0].strip()
+                if name.startswith(("freeze_month", "scheduler catch")) else name)
     return name
 
 

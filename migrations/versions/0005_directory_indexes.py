@@ -7,7 +7,6 @@ Create Date: 2026-11-28 12:50:00
 """
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = '0005'
 down_revision = '0004'

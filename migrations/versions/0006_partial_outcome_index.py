@@ -8,9 +8,8 @@ Revises: 0005
 Create Date: 2026-11-28 13:05:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0006'

@@ -7,7 +7,6 @@ Create Date: 2026-11-28 13:15:00
 """
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = '0007'
 down_revision = '0006'

@@ -11,7 +11,6 @@ install it. SQLite has no such index and needs none (a city's platforms).
 """
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = '0009'
 down_revision = '0008'

@@ -10,7 +10,6 @@ busier than it was (0.9 s). The new index serves everything the old one did.
 """
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = '0010'
 down_revision = '0009'

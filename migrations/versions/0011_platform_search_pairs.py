@@ -12,7 +12,6 @@ PostgreSQL only: the models do not map the column (core.db.UNCOMPARED).
 """
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = '0011'
 down_revision = '0010'

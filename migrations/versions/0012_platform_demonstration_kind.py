@@ -9,7 +9,6 @@ platforms table: 63 ms nationally once the table grew the search column (0011).
 """
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = '0012'
 down_revision = '0011'

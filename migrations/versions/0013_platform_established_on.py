@@ -9,7 +9,6 @@ there is): 55 ms nationally as a read of the whole platforms table; an index ans
 """
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = '0013'
 down_revision = '0012'

@@ -9,9 +9,8 @@ owner (user create, an admin's or district admin's reset) and cleared when the o
 their own. ``api_tokens.expires_at``: tokens issued before this revision expire 180 days
 after they were made.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0014'

@@ -57,9 +57,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from consult_hub.core.errors import register_error_handlers
     from consult_hub.core.http import init_http
-    from consult_hub.core.templating import init_templating
-
     from consult_hub.core.requestlog import init_request_log
+    from consult_hub.core.templating import init_templating
 
     register_error_handlers(app)
     init_templating(app)
@@ -73,7 +72,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     from consult_hub.cli import register_cli
 
@@ -82,18 +81,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from consult_hub.accounts.views import bp as users
     from consult_hub.api.tokens import bp as tokens
-    from consult_hub.auth.account import bp as account
     from consult_hub.api.views import bp as api
     from consult_hub.areas.views import bp as areas
-    from consult_hub.audit.views import bp as audit
-    from consult_hub.auth.users import bp as users
+    from consult_hub.audit_log.views import bp as audit
+    from consult_hub.auth.account import bp as account
     from consult_hub.auth.views import bp as auth
     from consult_hub.departments.views import bp as departments
     from consult_hub.events.views import bp as events
     from consult_hub.exchange.views import bp as exchange
     from consult_hub.feeds.views import bp as feeds
     from consult_hub.issues.views import bp as issues
+    from consult_hub.main import overviews  # noqa: F401 - routes on lower blueprints
     from consult_hub.main.views import bp as main
     from consult_hub.members.views import bp as members
     from consult_hub.notifications.views import bp as notifications
@@ -140,7 +140,11 @@ def check_production_settings(app: Flask, *, site_url_given: bool) -> None:
         return
     from urllib.parse import urlsplit
 
-    from consult_hub.core.workers import gunicorn_workers, shared_limits_problem, uses_memory_storage
+    from consult_hub.core.workers import (
+        gunicorn_workers,
+        shared_limits_problem,
+        uses_memory_storage,
+    )
 
     problems: list[str] = []
     warnings: list[str] = []

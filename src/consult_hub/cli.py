@@ -11,7 +11,7 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from consult_hub.auth.models import Role
-from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.saving import save
 from consult_hub.extensions import db
 
 user_cli = AppGroup("user", help="Manage staff accounts.")
@@ -31,21 +31,19 @@ tally_cli = AppGroup("tally", help="Monthly tallies (docs/metrics.md).")
 def create_user_command(username: str, role: str, name: str | None, email: str | None,
                         district_code: str | None, platform_ids: tuple[int, ...]) -> None:
     """Create a user; the password comes from CONSULT_HUB_PASSWORD or a prompt."""
-    from consult_hub.auth.operations import create_user
+    from consult_hub.accounts.operations import create_user
 
     password = os.environ.get("CONSULT_HUB_PASSWORD") or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
-    try:
-        user = create_user(username=username, password=password, role=role, name=name,
-                           email=email, district_code=district_code,
-                           platform_ids=list(platform_ids))
-    except ValidationFailed as exc:
-        db.session.rollback()
-        for field_name, message in exc.errors.items():
+    saved = save(None, lambda: create_user(username=username, password=password, role=role,
+                                           name=name, email=email, district_code=district_code,
+                                           platform_ids=list(platform_ids)))
+    if not saved:
+        for field_name, message in saved.errors.items():
             click.echo(f"error: {field_name}: {message}", err=True)
-        raise SystemExit(1) from None
-    db.session.commit()
+        raise SystemExit(1)
+    user = saved.value
     click.echo(f"created user {user.username} ({user.role.value}), id {user.id}")
 
 
@@ -126,12 +124,12 @@ def scheduler_sweep_command(now_text: str | None) -> None:
     if now is not None and now.tzinfo is None:
         raise click.BadParameter("give a time zone, e.g. 2024-11-01T02:00:00+00:00",
                                  param_hint="--now")
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()
     for name, func, _trigger in JOBS:
         click.echo(f"{name}: {run_job(app, name, func, now)}")
 
 
-def _month_argument(text: str):  # type: ignore[no-untyped-def]
+def _month_argument(text: str):
     from consult_hub.tallies.compute import parse_month
 
     try:
@@ -140,7 +138,7 @@ def _month_argument(text: str):  # type: ignore[no-untyped-def]
         raise click.BadParameter(str(exc), param_hint="MONTH") from None
 
 
-def _print_city(month, metrics) -> None:  # type: ignore[no-untyped-def]
+def _print_city(month, metrics) -> None:
     click.echo(f"{month:%Y-%m} city figures:")
     for key in sorted(k for k in metrics if "." not in k):
         click.echo(f"  {key:<28} {metrics[key] if metrics[key] is not None else '-'}")

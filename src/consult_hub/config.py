@@ -93,7 +93,6 @@ class Config:
         self.MINUTES_REMINDER_DAYS = _ints("MINUTES_REMINDER_DAYS", "2,7")
         self.DUE_SOON_DAYS = int(os.environ.get("DUE_SOON_DAYS", 3))
         self.ESCALATE_AFTER_DAYS = int(os.environ.get("ESCALATE_AFTER_DAYS", 7))
-        self.SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", False)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
@@ -122,7 +121,7 @@ class Config:
         self.PHOTO_MAX_EDGE = int(os.environ.get("PHOTO_MAX_EDGE", 2560))
         self.MAX_PHOTO_PIXELS = int(os.environ.get("MAX_PHOTO_PIXELS", 50_000_000))
         # Spreadsheet imports stop reading at this many data rows and refuse the file: a
-        # 200,000-row sheet took a worker past gunicorn's 30 s timeout (exchange/sheets.py).
+        # 200,000-row sheet took a worker past gunicorn's 30 s timeout (core/sheets.py).
         self.IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", 20_000))
         # Flask-Limiter: in-memory by default (one process); a Redis URI (redis://…) wherever
         # several processes serve: the app refuses to start under several gunicorn workers
@@ -132,7 +131,8 @@ class Config:
         # Prefix of the limit counters' keys, for several sites sharing one Redis.
         self.RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "consult_hub")
         self.RATELIMIT_HEADERS_ENABLED = True
-        self.SUBMISSION_RATE_LIMIT = os.environ.get("SUBMISSION_RATE_LIMIT", "5 per hour;20 per day")
+        self.SUBMISSION_RATE_LIMIT = os.environ.get("SUBMISSION_RATE_LIMIT",
+                                                    "5 per hour;20 per day")
         self.TRACKING_RATE_LIMIT = os.environ.get("TRACKING_RATE_LIMIT", "10 per hour;30 per day")
         # Failed look-ups of one receipt code, from all addresses together: four phone digits
         # cannot be guessed by spreading the tries over many addresses.

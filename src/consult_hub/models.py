@@ -36,8 +36,9 @@ from consult_hub.tallies.models import MonthlyTally, TallyScope
 
 __all__ = [
     "ApiToken", "Area", "AreaLevel", "AuditLog", "Category", "Department", "EmailStatus",
-    "Event", "EventFormat", "EventPhoto", "EventStatus", "Issue", "IssueKind", "IssueSource", "IssueStatus",
-    "IssueUpdate", "Member", "MemberLevel", "MonthlyTally", "Notification", "Platform",
-    "PlatformKind", "PlatformStatus", "ReferenceCounter", "Role", "Satisfaction", "SchedulerHeartbeat", "SiteVersion", "TallyScope", "User",
+    "Event", "EventFormat", "EventPhoto", "EventStatus", "Issue", "IssueKind", "IssueSource",
+    "IssueStatus", "IssueUpdate", "Member", "MemberLevel", "MonthlyTally", "Notification",
+    "Platform", "PlatformKind", "PlatformStatus", "ReferenceCounter", "Role", "Satisfaction",
+    "SchedulerHeartbeat", "SiteVersion", "TallyScope", "User",
     "event_attendees", "platform_coordinators", "platform_members",
 ]

@@ -168,7 +168,7 @@ def run_forever() -> None:
     """Run the scheduler in the foreground until SIGTERM or SIGINT."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()
     scheduler = build_scheduler(app)
 
     def stop(signum: int, _frame: object) -> None:

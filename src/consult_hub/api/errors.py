@@ -1,4 +1,5 @@
-"""JSON answers and JSON errors: ``{"error": {"code", "message", "fields"}}`` with the right status."""
+"""JSON answers and JSON errors: ``{"error": {"code", "message", "fields"}}`` with the right
+status."""
 
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ def from_http(error: HTTPException) -> ApiError:
     status = error.code or 500
     headers = {}
     if status == 405 and getattr(error, "valid_methods", None):
-        headers["Allow"] = ", ".join(sorted(error.valid_methods))  # type: ignore[attr-defined]
+        headers["Allow"] = ", ".join(sorted(error.valid_methods))
     message = _messages().get(status) or error.name
     return ApiError(status, message, headers=headers)
 

@@ -16,18 +16,16 @@ from flask_babel import get_locale
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.core.links import external_url
 from consult_hub.departments.models import Department
-from consult_hub.events.models import Event, EventStatus
-from consult_hub.issues.models import Issue, IssueStatus, IssueUpdate
+from consult_hub.events.models import Event
+from consult_hub.issues.models import (
+    ANSWERED_STATUSES,
+    DESCRIPTION_WITHHELD_STATUSES,
+    Issue,
+    IssueUpdate,
+)
 from consult_hub.members.models import Member
 from consult_hub.platforms.models import Platform
 from consult_hub.public.queries import DistrictChoice
-
-# Statuses whose public answer (``resolution``) is shown, as on the public outcome page.
-ANSWERED = frozenset({IssueStatus.RESOLVED, IssueStatus.PLANNED, IssueStatus.CONSTRAINED,
-                      IssueStatus.REJECTED})
-# A problem's description is published once it has been accepted, as on the public page.
-UNPUBLISHED_DESCRIPTION = frozenset({IssueStatus.RECEIVED, IssueStatus.REJECTED})
-PHOTO_STATUSES = frozenset({EventStatus.HELD, EventStatus.CONCLUDED})
 
 
 def stamp(value: datetime | date | None) -> str | None:
@@ -114,7 +112,7 @@ def event(found: Event) -> dict[str, Any]:
 
 def event_detail(found: Event) -> dict[str, Any]:
     """The event with its attendees, the problems raised there and (once held) its photos."""
-    photos = found.photos if found.status in PHOTO_STATUSES else []
+    photos = found.photos if found.happened else []
     return {
         **event(found),
         "attendees": [member(m) for m in sorted(found.attendees, key=lambda m: (m.name, m.id))],
@@ -137,7 +135,7 @@ def issue_ref(found: Issue) -> dict[str, Any]:
 def issue(found: Issue, today: date) -> dict[str, Any]:
     return {
         "reference": found.reference, "title": found.title,
-        "description": (None if found.status in UNPUBLISHED_DESCRIPTION
+        "description": (None if found.status in DESCRIPTION_WITHHELD_STATUSES
                         else found.description),
         **labelled("kind", found.kind), **labelled("category", found.category),
         **labelled("source", found.source), **labelled("status", found.status),
@@ -148,7 +146,7 @@ def issue(found: Issue, today: date) -> dict[str, Any]:
         "department": department_ref(found.department),
         "due_on": stamp(found.due_on), "planned_on": stamp(found.planned_on),
         "is_overdue": found.is_overdue(today),
-        "resolution": found.resolution if found.status in ANSWERED else None,
+        "resolution": found.resolution if found.status in ANSWERED_STATUSES else None,
         "duplicate_of": found.duplicate_of.reference if found.duplicate_of else None,
         "created_at": stamp(found.created_at), "resolved_at": stamp(found.resolved_at),
         "closed_at": stamp(found.closed_at),

@@ -10,10 +10,11 @@ from enum import Enum
 from typing import Any
 
 from consult_hub.core.categories import Category
+from consult_hub.core.db import max_length
 from consult_hub.core.pagination import BROWSE_LIMIT
-from consult_hub.events.models import EventFormat, EventStatus
+from consult_hub.events.models import Event, EventFormat, EventStatus
 from consult_hub.issues.lifecycle import TRANSITIONS
-from consult_hub.issues.models import IssueKind, IssueSource, IssueStatus, Satisfaction
+from consult_hub.issues.models import Issue, IssueKind, IssueSource, IssueStatus, Satisfaction
 from consult_hub.members.models import MemberLevel
 from consult_hub.platforms.models import PlatformKind, PlatformStatus
 
@@ -236,10 +237,10 @@ RECORDED = obj({"event": ref("Event"), "issues": array(ref("IssueRef"))},
 
 # --- Request bodies -------------------------------------------------------------------------
 
-TOPIC, LOCATION = text(200), text(200)
+TOPIC, LOCATION = text(max_length(Event.topic)), text(max_length(Event.location))
 AGENDA = text(20000)
 LONG_TEXT = text(50000)
-ISSUE_TITLE, ISSUE_TEXT = text(200), text(5000)
+ISSUE_TITLE, ISSUE_TEXT = text(max_length(Issue.title)), text(5000)
 NOTE_TEXT = text(5000)
 
 EVENT_FIELDS: dict[str, Schema] = {
@@ -248,7 +249,8 @@ EVENT_FIELDS: dict[str, Schema] = {
     "format": choice(EventFormat, default=EventFormat.ONSITE.value),
     "starts_at": DATE_TIME,
     "ends_at": DATE_TIME,
-    "location": nullable(text(200, description="Empty or omitted: the platform's address")),
+    "location": nullable(text(max_length(Event.location),
+                              description="Empty or omitted: the platform's address")),
     "agenda": nullable(AGENDA),
 }
 EVENT_PLAN = obj({

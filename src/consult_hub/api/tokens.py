@@ -11,11 +11,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import StringField
 
-from consult_hub.api.auth import NAME_LENGTH, issue_token, revoke_token, token_lines
 from consult_hub.auth.decorators import staff_required
 from consult_hub.auth.models import ApiToken
+from consult_hub.auth.tokens import NAME_LENGTH, issue_token, revoke_token, token_lines
 from consult_hub.core.forms import BaseForm
-from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.saving import save
 from consult_hub.extensions import db
 
 bp = Blueprint("tokens", __name__, url_prefix="/manage/tokens")
@@ -26,37 +26,34 @@ class TokenForm(BaseForm):
                        description=_l("写明用在哪里,例如“区网格系统对接”,以后便于辨认和吊销"))
 
 
-def _index(form: TokenForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _index(form: TokenForm, status: int = 200):
     return render_template("tokens/index.html", form=form, tokens=token_lines(current_user),
                            token_days=current_app.config["API_TOKEN_DAYS"]), status
 
 
 @bp.route("/")
 @staff_required
-def index():  # type: ignore[no-untyped-def]
+def index():
     return _index(TokenForm(formdata=None))
 
 
 @bp.route("/", methods=["POST"])
 @staff_required
-def create():  # type: ignore[no-untyped-def]
+def create():
     form = TokenForm()
     if not form.validate_on_submit():
         return _index(form, 422)
-    try:
-        row, token = issue_token(current_user, form.name.data or "")
-    except ValidationFailed as failed:
-        db.session.rollback()
-        form.name.errors = [*form.name.errors, *failed.errors.values()]
-        return _index(form, 422)
-    db.session.commit()
+    saved = save(form, lambda: issue_token(current_user, form.name.data or ""), rest=form.name)
+    if not saved:
+        return _index(form, saved.status)
+    row, token = saved.value
     # The one and only time the token is shown: rendered here, never stored or redirected to.
     return render_template("tokens/created.html", row=row, token=token), 201
 
 
 @bp.route("/<int:token_id>/revoke", methods=["POST"])
 @staff_required
-def revoke(token_id: int):  # type: ignore[no-untyped-def]
+def revoke(token_id: int):
     row = db.session.get(ApiToken, token_id)
     if row is None or row.user_id != current_user.id:
         abort(404)  # someone else's token: do not confirm it exists

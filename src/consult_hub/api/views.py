@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm.exc import StaleDataError
 
 from consult_hub.api import openapi, present, queries, schemas
 from consult_hub.api.auth import rate_limit_key, token_required
@@ -30,10 +29,10 @@ from consult_hub.auth.scopes import can_take_action, require, require_platform
 from consult_hub.core import pagination
 from consult_hub.core.categories import Category
 from consult_hub.core.db import utcnow
-from consult_hub.core.errors import ValidationFailed
 from consult_hub.core.links import current_url_without_query, external_url
 from consult_hub.core.pagination import CappedPagination
 from consult_hub.core.params import BadParam, to_month
+from consult_hub.core.saving import save
 from consult_hub.core.timefmt import local_today
 from consult_hub.events import operations as event_operations
 from consult_hub.events.models import Event, EventStatus
@@ -42,6 +41,7 @@ from consult_hub.issues import queries as issue_queries
 from consult_hub.issues.lifecycle import TRANSITIONS
 from consult_hub.issues.models import Issue, IssueKind, IssueStatus
 from consult_hub.issues.operations import change_status, create_issue
+from consult_hub.issues.references import normalise_reference, parse_reference
 from consult_hub.platforms.models import Platform, PlatformKind, PlatformStatus
 from consult_hub.platforms.queries import PlatformFilters
 from consult_hub.public import queries as public_queries
@@ -95,7 +95,8 @@ def _district_id(code: str | None) -> int | None:
     return district.id
 
 
-def _page(stmt: sa.Select[Any], args: dict[str, Any], render: Callable[[Any], dict[str, Any]]) -> Response:
+def _page(stmt: sa.Select[Any], args: dict[str, Any],
+          render: Callable[[Any], dict[str, Any]]) -> Response:
     """One page of ``stmt``: items, counts, and links to the neighbouring pages.
 
     Counting a nation's ten million problems on every page took longer than the page itself,
@@ -145,20 +146,20 @@ def _page(stmt: sa.Select[Any], args: dict[str, Any], render: Callable[[Any], di
 
 @bp.get("/openapi.json")
 @public
-def openapi_document():  # type: ignore[no-untyped-def]
+def openapi_document():
     return json_response(openapi.document())
 
 
 @bp.get("/districts")
 @public
-def districts():  # type: ignore[no-untyped-def]
+def districts():
     # The public filters' cached choices (id, code, name by code): a nation has 3,000.
     return json_response({"items": [present.area(d) for d in public_queries.district_choices()]})
 
 
 @bp.get("/platforms")
 @public
-def platforms():  # type: ignore[no-untyped-def]
+def platforms():
     args = query_args(openapi.PARAMETERS["platforms"])
     filters = PlatformFilters(
         q=args["q"], district_id=_district_id(args["district"]),
@@ -169,7 +170,7 @@ def platforms():  # type: ignore[no-untyped-def]
 
 @bp.get("/platforms/<int:platform_id>")
 @public
-def platform(platform_id: int):  # type: ignore[no-untyped-def]
+def platform(platform_id: int):
     found = public_queries.platform_page(platform_id) if platform_id <= schemas.MAX_ID else None
     if found is None:
         raise ApiError(404, _("找不到这个平台"))
@@ -179,7 +180,7 @@ def platform(platform_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/events")
 @public
-def events():  # type: ignore[no-untyped-def]
+def events():
     args = query_args(openapi.PARAMETERS["events"])
     query = queries.EventQuery(
         platform_id=args["platform_id"], district_id=_district_id(args["district"]),
@@ -190,7 +191,7 @@ def events():  # type: ignore[no-untyped-def]
 
 @bp.get("/events/<int:event_id>")
 @public
-def event(event_id: int):  # type: ignore[no-untyped-def]
+def event(event_id: int):
     found = public_queries.event_page(event_id) if event_id <= schemas.MAX_ID else None
     if found is None:
         raise ApiError(404, _("找不到这场活动"))
@@ -199,7 +200,7 @@ def event(event_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/issues")
 @public
-def issues():  # type: ignore[no-untyped-def]
+def issues():
     args = query_args(openapi.PARAMETERS["issues"])
     query = queries.IssueQuery(
         status=_enum(IssueStatus, args["status"]), kind=_enum(IssueKind, args["kind"]),
@@ -211,9 +212,8 @@ def issues():  # type: ignore[no-untyped-def]
 
 def _issue(reference: str) -> Issue:
     """The problem with this receipt code (``wh24 00123`` works too), or 404."""
-    canonical = public_queries.normalise_reference(reference)
-    found = (public_queries.issue_by_reference(canonical)
-             if public_queries.REFERENCE_PATTERN.match(canonical) else None)
+    canonical = parse_reference(normalise_reference(reference))
+    found = public_queries.issue_by_reference(canonical) if canonical else None
     if found is None:
         raise ApiError(404, _("找不到编号为 %(reference)s 的问题", reference=reference[:32]))
     return found
@@ -221,7 +221,7 @@ def _issue(reference: str) -> Issue:
 
 @bp.get("/issues/<reference>")
 @public
-def issue(reference: str):  # type: ignore[no-untyped-def]
+def issue(reference: str):
     found = _issue(reference)
     return json_response({
         **present.issue(found, local_today(utcnow())),
@@ -231,7 +231,7 @@ def issue(reference: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/departments")
 @public
-def departments():  # type: ignore[no-untyped-def]
+def departments():
     args = query_args(openapi.PARAMETERS["departments"])
     stmt = queries.department_list(_district_id(args["district"]), args["active"])
     return _page(stmt, args, present.department)
@@ -267,7 +267,7 @@ def _tally(month: date, report: tally_queries.MonthReport, *, scope: str,
 
 @bp.get("/tallies/<month>")
 @public
-def city_tally(month: str):  # type: ignore[no-untyped-def]
+def city_tally(month: str):
     when = _month(month)
     report = tally_queries.load_month(when, tally_queries.ReportScope(), utcnow())
     return _tally(when, report, scope="city", metrics=report.metrics)
@@ -275,7 +275,7 @@ def city_tally(month: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/tallies/<month>/districts/<code>")
 @public
-def district_tally(month: str, code: str):  # type: ignore[no-untyped-def]
+def district_tally(month: str, code: str):
     when = _month(month)
     district = tally_queries.district_by_code(code)
     if district is None:
@@ -286,7 +286,7 @@ def district_tally(month: str, code: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/tallies/<month>/platforms/<int:platform_id>")
 @public
-def platform_tally(month: str, platform_id: int):  # type: ignore[no-untyped-def]
+def platform_tally(month: str, platform_id: int):
     when = _month(month)
     found = _found(Platform, platform_id)
     report = tally_queries.load_month(when, tally_queries.ReportScope(found.district), utcnow(),
@@ -304,15 +304,9 @@ def _conflict(message: str | None = None, fields: dict[str, str] | None = None) 
                     fields=fields)
 
 
-def _check_version(found: Event | Issue, version: int | None) -> None:
-    """With ``version`` given, refuse (409) a change to a record that moved on since."""
-    if version is not None and version != found.version:
-        raise _conflict(_("读取后已被修改(当前版本 %(now)s,您读取的是 %(then)s),请重新读取",
-                          now=found.version, then=version), {"version": _("版本已过期")})
-
-
 def _api_name(name: str, renames: dict[str, str]) -> str:
-    """An operation's field name as the API spells it (``problems-0-title`` → ``problems[0].title``)."""
+    """An operation's field name as the API spells it
+    (``problems-0-title`` → ``problems[0].title``)."""
     if name in renames:
         return renames[name]
     rows = re.fullmatch(r"(\w+)-(\d+)-(\w+)", name)
@@ -320,22 +314,23 @@ def _api_name(name: str, renames: dict[str, str]) -> str:
 
 
 def _commit(write: Callable[[], Any], *, renames: dict[str, str] | None = None,
-            conflicts: tuple[str, ...] = ("status",)) -> Any:
-    """Run one write and commit it; a refusal is 422 (409 when the state moved on)."""
-    try:
-        result = write()
-        db.session.commit()
-    except ValidationFailed as failed:
-        db.session.rollback()
-        fields = {_api_name(name, renames or {}): str(message)
-                  for name, message in failed.errors.items()}
-        if any(name in failed.errors for name in conflicts):
-            raise _conflict(_("当前状态不允许这项操作"), fields) from None
-        raise ApiError(422, _("请修改标出的字段"), fields=fields) from None
-    except StaleDataError:
-        db.session.rollback()
-        raise _conflict() from None
-    return result
+            conflicts: tuple[str, ...] = ("status",), version: int | None = None) -> Any:
+    """Run one write and commit it (``core.saving.save``); a refusal is 422, 409 when the
+    state moved on or the record is no longer at the ``version`` the client read."""
+    saved = save(None, write, moved_on=conflicts)
+    if saved:
+        return saved.value
+    if saved.conflict is not None:
+        raise _conflict(_("读取后已被修改(当前版本 %(now)s,您读取的是 %(then)s),请重新读取",
+                          now=saved.conflict.current_version, then=version),
+                        {"version": _("版本已过期")})
+    if saved.raced:
+        raise _conflict()
+    fields = {_api_name(name, renames or {}): str(message)
+              for name, message in saved.errors.items()}
+    if saved.status == 409:
+        raise _conflict(_("当前状态不允许这项操作"), fields)
+    raise ApiError(422, _("请修改标出的字段"), fields=fields)
 
 
 def _target(model: type[Any], ident: int, name: str) -> Any:
@@ -361,7 +356,7 @@ EVENT_EDIT_FIELDS = tuple(schemas.EVENT_FIELDS)
 
 @bp.post("/events")
 @token_required
-def plan_event():  # type: ignore[no-untyped-def]
+def plan_event():
     body = json_body(schemas.EVENT_PLAN)
     target = _target(Platform, body["platform_id"], "platform_id")
     require_platform(target)
@@ -374,22 +369,23 @@ def plan_event():  # type: ignore[no-untyped-def]
 
 @bp.patch("/events/<int:event_id>")
 @token_required
-def update_event(event_id: int):  # type: ignore[no-untyped-def]
+def update_event(event_id: int):
     found = _writable_event(event_id)
     body = json_body(schemas.EVENT_UPDATE)
-    _check_version(found, body.pop("version", None))
+    version = body.pop("version", None)
     values = {name: body[name] if name in body else getattr(found, name)
               for name in EVENT_EDIT_FIELDS}
-    _commit(lambda: event_operations.update_event(found, actor_id=current_user.id, **values))
+    _commit(lambda: event_operations.update_event(found, version=version,
+                                                  actor_id=current_user.id, **values),
+            version=version)
     return json_response(present.event(found))
 
 
 @bp.post("/events/<int:event_id>/record")
 @token_required
-def record_event(event_id: int):  # type: ignore[no-untyped-def]
+def record_event(event_id: int):
     found = _writable_event(event_id)
     body = json_body(schemas.EVENT_RECORD)
-    _check_version(found, body.get("version"))
     raised = _commit(lambda: event_operations.record_held(
         found, starts_at=body.get("starts_at") or found.starts_at,
         ends_at=body.get("ends_at") or found.ends_at, minutes=body["minutes"],
@@ -397,38 +393,38 @@ def record_event(event_id: int):  # type: ignore[no-untyped-def]
         resident_count=body.get("resident_count") or 0,
         department_count=body.get("department_count") or 0,
         expert_count=body.get("expert_count") or 0, opinions=body.get("opinions"),
-        problems=body.get("problems") or [], actor_id=current_user.id),
-        renames={"attendees": "attendee_ids"})
+        problems=body.get("problems") or [], actor_id=current_user.id,
+        version=body.get("version")), renames={"attendees": "attendee_ids"},
+        version=body.get("version"))
     return json_response({"event": present.event(found),
                           "issues": [present.issue_ref(i) for i in raised]})
 
 
 @bp.post("/events/<int:event_id>/conclude")
 @token_required
-def conclude_event(event_id: int):  # type: ignore[no-untyped-def]
+def conclude_event(event_id: int):
     found = _writable_event(event_id)
     body = json_body(schemas.EVENT_CONCLUDE)
-    _check_version(found, body.get("version"))
-    _commit(lambda: event_operations.conclude_event(found, outcome=body["outcome"],
-                                                    actor_id=current_user.id))
+    _commit(lambda: event_operations.conclude_event(
+        found, outcome=body["outcome"], actor_id=current_user.id, version=body.get("version")),
+        version=body.get("version"))
     return json_response(present.event(found))
 
 
 @bp.post("/events/<int:event_id>/cancel")
 @token_required
-def cancel_event(event_id: int):  # type: ignore[no-untyped-def]
+def cancel_event(event_id: int):
     found = _writable_event(event_id)
     body = json_body(schemas.EVENT_CANCEL)
-    _check_version(found, body.get("version"))
-    _commit(lambda: event_operations.cancel_event(found, reason=body["reason"],
-                                                  actor_id=current_user.id),
-            renames={"cancel_reason": "reason"})
+    _commit(lambda: event_operations.cancel_event(
+        found, reason=body["reason"], actor_id=current_user.id, version=body.get("version")),
+        renames={"cancel_reason": "reason"}, version=body.get("version"))
     return json_response(present.event(found))
 
 
 @bp.post("/issues")
 @token_required
-def create_problem():  # type: ignore[no-untyped-def]
+def create_problem():
     body = json_body(schemas.ISSUE_CREATE)
     target = _target(Platform, body["platform_id"], "platform_id")
     require_platform(target)
@@ -443,16 +439,17 @@ def create_problem():  # type: ignore[no-untyped-def]
 
 @bp.post("/issues/<reference>/actions/<action>")
 @token_required
-def issue_action(reference: str, action: str):  # type: ignore[no-untyped-def]
+def issue_action(reference: str, action: str):
     found = _issue(reference)
     if action not in TRANSITIONS:
         raise ApiError(404, _("没有这项操作:%(action)s", action=action[:32]))
     require(can_take_action(current_user, found, action), f"issue:{found.id}:{action}")
     body = json_body(schemas.ACTION_BODIES[action])
-    _check_version(found, body.pop("version", None))
+    version = body.pop("version", None)
     values = _lifecycle_values(found, body)
-    _commit(lambda: change_status(found, action, actor_id=current_user.id, **values),
-            renames={"department": "department_id"}, conflicts=("action",))
+    _commit(lambda: change_status(found, action, actor_id=current_user.id, version=version,
+                                  **values),
+            renames={"department": "department_id"}, conflicts=("action",), version=version)
     return json_response(present.issue(found, local_today(utcnow())))
 
 

@@ -6,10 +6,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from consult_hub.core.forms import BaseForm
 from consult_hub.areas.models import AreaLevel
-from consult_hub.core.forms import optional_int, select_choices
-from consult_hub.core.forms import REQUIRED
+from consult_hub.core.forms import REQUIRED, BaseForm, optional_int, select_choices
 
 
 class AreaForm(BaseForm):

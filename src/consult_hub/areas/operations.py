@@ -10,13 +10,9 @@ from flask_babel import gettext as _
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.areas.queries import district_of
 from consult_hub.audit.operations import diff, record
-from consult_hub.auth.models import User
+from consult_hub.core.db import Base
 from consult_hub.core.errors import ValidationFailed
-from consult_hub.departments.models import Department
 from consult_hub.extensions import db
-from consult_hub.issues.models import Issue
-from consult_hub.members.models import Member
-from consult_hub.platforms.models import Platform
 
 PARENT_LEVEL = {AreaLevel.DISTRICT: None, AreaLevel.STREET: AreaLevel.DISTRICT,
                 AreaLevel.COMMUNITY: AreaLevel.STREET}
@@ -29,22 +25,33 @@ def area_values(area: Area) -> dict[str, Any]:
 
 
 def _platforms_below(area: Area) -> int:
-    """Platforms placed in ``area`` or anywhere under it."""
+    """Platforms placed in ``area`` or anywhere under it.
+
+    The platforms table is found by name in the shared metadata, like the tables of
+    ``_district_references``: ``platforms/`` sits above this folder (docs/architecture.md).
+    """
+    platforms = Base.metadata.tables["platforms"]
     below = sa.select(Area.id).where(sa.or_(Area.id == area.id, Area.parent_id == area.id))
     return db.session.scalar(
-        sa.select(sa.func.count(Platform.id)).where(sa.or_(
-            Platform.area_id.in_(below),
-            Platform.area_id.in_(sa.select(Area.id).where(Area.parent_id.in_(below))),
-            Platform.district_id == area.id,
+        sa.select(sa.func.count(platforms.c.id)).where(sa.or_(
+            platforms.c.area_id.in_(below),
+            platforms.c.area_id.in_(sa.select(Area.id).where(Area.parent_id.in_(below))),
+            platforms.c.district_id == area.id,
         ))
     ) or 0
 
 
 def _district_references(area: Area) -> int:
-    """Rows that name ``area`` as their district: staff, departments, members, problems."""
+    """Rows that name ``area`` as their district: staff, departments, members, problems.
+
+    Every table with a ``district_id`` column, found by name in the shared metadata: the
+    folders defining them sit above this one (docs/architecture.md). Platforms are among
+    them, and are counted by ``_platforms_below`` as well.
+    """
     return sum(
-        db.session.scalar(sa.select(sa.func.count()).where(model.district_id == area.id)) or 0
-        for model in (User, Department, Member, Issue)
+        db.session.scalar(sa.select(sa.func.count()).select_from(table)
+                          .where(table.c.district_id == area.id)) or 0
+        for table in Base.metadata.sorted_tables if "district_id" in table.c
     )
 
 
@@ -88,7 +95,8 @@ def _validate(values: dict[str, Any], area: Area | None) -> tuple[AreaLevel | No
 
 
 def _check_move(errors: dict[str, str], area: Area, level: AreaLevel, parent: Area | None) -> None:
-    """A level change must leave nothing hanging; a move must not carry platforms across districts."""
+    """A level change must leave nothing hanging; a move must not carry platforms across
+    districts."""
     if level is not area.level:
         if area.children:
             errors["level"] = _("这个区域下还有下级区域,不能更改级别")

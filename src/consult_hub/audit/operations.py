@@ -75,7 +75,8 @@ def record_denied(what: str) -> None:
             sa.insert(AuditLog).values(
                 actor_id=_actor_id(),
                 action="access_denied",
-                changes={"target": what, "method": request.method if has_request_context() else None},
+                changes={"target": what,
+                         "method": request.method if has_request_context() else None},
                 created_at=utcnow(),
                 **_request_fields(),
             )

@@ -13,15 +13,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
-from consult_hub.api.auth import active_tokens
 from consult_hub.auth.decorators import staff_required
 from consult_hub.auth.forms import OwnPasswordForm
 from consult_hub.auth.operations import change_own_password
 from consult_hub.auth.throttle import lockout, note_failure
-from consult_hub.core.errors import ValidationFailed
-from consult_hub.core.forms import show_errors
+from consult_hub.auth.tokens import active_tokens
+from consult_hub.core.saving import save
 from consult_hub.core.security import safe_next
-from consult_hub.extensions import db
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -46,19 +44,19 @@ def require_own_password() -> Response | None:
 
 @bp.route("/")
 @staff_required
-def index():  # type: ignore[no-untyped-def]
+def index():
     return render_template("account/index.html", user=current_user,
                            live_tokens=len(active_tokens(current_user)))
 
 
-def _page(form: OwnPasswordForm, status: int = 200, *, locked: str | None = None):  # type: ignore[no-untyped-def]
+def _page(form: OwnPasswordForm, status: int = 200, *, locked: str | None = None):
     return render_template("account/password.html", form=form, locked=locked,
                            forced=current_user.must_change_password), status
 
 
 @bp.route("/password", methods=["GET", "POST"])
 @staff_required
-def password():  # type: ignore[no-untyped-def]
+def password():
     form = OwnPasswordForm()
     if not form.is_submitted():
         return _page(form)
@@ -71,15 +69,12 @@ def password():  # type: ignore[no-untyped-def]
         return page, status, {"Retry-After": str(locked.retry_after)}
     if not form.validate():
         return _page(form, 422)
-    try:
-        change_own_password(user, current=form.current.data or "", new=form.password.data or "")
-    except ValidationFailed as exc:
-        db.session.rollback()
-        if "current" in exc.errors:
+    saved = save(form, lambda: change_own_password(
+        user, current=form.current.data or "", new=form.password.data or ""))
+    if not saved:
+        if "current" in saved.errors:
             note_failure(user.username)
-        show_errors(form, exc.errors)
-        return _page(form, 422)
-    db.session.commit()
+        return _page(form, saved.status)
     # The new session token signed every other device out; keep this one signed in.
     remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
     login_user(user, remember=remembered)

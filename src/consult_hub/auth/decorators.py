@@ -14,14 +14,15 @@ from flask_login import current_user, login_required
 
 from consult_hub.auth.models import Role
 from consult_hub.auth.scopes import require
+from consult_hub.core.http import PUBLIC
 
 F = TypeVar("F", bound=Callable[..., Any])
-PUBLIC = "public"
+__all__ = ["PUBLIC", "public", "roles_required", "staff_required"]
 
 
 def public(view: F) -> F:
     """Mark a view as open to anyone, signed in or not."""
-    view.access = PUBLIC  # type: ignore[attr-defined]
+    view.access = PUBLIC
     return view
 
 
@@ -36,12 +37,13 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            require(current_user.role in allowed, f"role:{'|'.join(sorted(r.value for r in allowed))}")
+            require(current_user.role in allowed,
+                    f"role:{'|'.join(sorted(r.value for r in allowed))}")
             return view(*args, **kwargs)
 
         guarded = login_required(wrapper)
-        guarded.access = tuple(sorted(r.value for r in allowed))  # type: ignore[attr-defined]
-        return guarded  # type: ignore[return-value]
+        guarded.access = tuple(sorted(r.value for r in allowed))
+        return guarded
 
     return decorate
 

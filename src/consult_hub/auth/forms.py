@@ -11,15 +11,16 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from consult_hub.core.forms import BaseForm
 from consult_hub.auth.models import Role
 from consult_hub.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from consult_hub.core.forms import REQUIRED, optional_int, select_choices, to_id
+from consult_hub.core.forms import REQUIRED, BaseForm, optional_int, select_choices, to_id
 
 
 class LoginForm(BaseForm):
-    username = StringField(_l("用户名"), validators=[DataRequired(_l("请输入用户名")), Length(max=64)])
-    password = PasswordField(_l("密码"), validators=[DataRequired(_l("请输入密码")), Length(max=256)])
+    username = StringField(_l("用户名"),
+                           validators=[DataRequired(_l("请输入用户名")), Length(max=64)])
+    password = PasswordField(_l("密码"),
+                             validators=[DataRequired(_l("请输入密码")), Length(max=256)])
     remember = BooleanField(_l("在这台设备上保持登录"))
 
 

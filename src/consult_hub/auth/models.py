@@ -8,7 +8,6 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult_hub.core.db import Base, LabelledEnum, TimestampMixin, UTCDateTime, enum_column, utcnow
-from consult_hub.platforms.models import platform_coordinators
 
 
 class Role(LabelledEnum):
@@ -44,7 +43,7 @@ class User(UserMixin, TimestampMixin, Base):
 
     district = relationship("Area")
     platforms = relationship(
-        "Platform", secondary=platform_coordinators, back_populates="coordinators",
+        "Platform", secondary="platform_coordinators", back_populates="coordinators",
         order_by="Platform.name",
     )
     api_tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")

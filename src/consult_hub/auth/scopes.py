@@ -1,6 +1,8 @@
 """Who may act on what: the one place the role rules live.
 
-Views and operations call these; nothing else compares roles by hand.
+Views and operations call these; nothing else compares roles by hand. The SQL filters that
+need a higher folder's tables sit above it: ``platforms/scopes.py`` (platforms and what is
+held there), ``accounts/queries.py`` (the accounts a user may manage).
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from flask import abort, request
 from flask_login import current_user
 
 from consult_hub.auth.models import Role, User
-from consult_hub.platforms.models import Platform, platform_coordinators
 
 if TYPE_CHECKING:
     from consult_hub.issues.models import Issue
+    from consult_hub.platforms.models import Platform
 
 
 def _coordinated_ids(user: User) -> set[int]:
@@ -52,26 +54,6 @@ def can_update_issue(user: User, issue: Issue) -> bool:
     return can_manage_district(user, issue.district_id) or (
         user.role is Role.COORDINATOR and issue.platform_id in _coordinated_ids(user)
     )
-
-
-def platform_filter(user: User) -> sa.ColumnElement[bool]:
-    """A WHERE clause limiting ``Platform`` rows to those ``user`` may manage."""
-    if user.role is Role.ADMIN:
-        return sa.true()
-    if user.role is Role.DISTRICT_ADMIN:
-        return Platform.district_id == user.district_id
-    return Platform.id.in_(
-        sa.select(platform_coordinators.c.platform_id).where(
-            platform_coordinators.c.user_id == user.id
-        )
-    )
-
-
-def platform_id_filter(user: User, column: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
-    """Limit rows that carry a ``platform_id`` column (events, problems) to the user's scope."""
-    if user.role is Role.ADMIN:
-        return sa.true()
-    return column.in_(sa.select(Platform.id).where(platform_filter(user)))
 
 
 def require(allowed: bool, what: str = "") -> None:
@@ -125,27 +107,6 @@ def grantable_roles(actor: User) -> tuple[Role, ...]:
     if actor.role is Role.DISTRICT_ADMIN:
         return (Role.COORDINATOR,)
     return ()
-
-
-def user_filter(actor: User) -> sa.ColumnElement[bool]:
-    """A WHERE clause limiting ``User`` rows to the accounts ``actor`` may manage."""
-    if actor.role is Role.ADMIN:
-        return sa.true()
-    if actor.role is not Role.DISTRICT_ADMIN:
-        return sa.false()
-    def coordinates(where: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
-        return User.id.in_(
-            sa.select(platform_coordinators.c.user_id)
-            .join(Platform, Platform.id == platform_coordinators.c.platform_id)
-            .where(where)
-        )
-
-    return sa.or_(
-        sa.and_(User.role == Role.DISTRICT_ADMIN, User.district_id == actor.district_id),
-        sa.and_(User.role == Role.COORDINATOR,
-                coordinates(Platform.district_id == actor.district_id),
-                sa.not_(coordinates(Platform.district_id != actor.district_id))),
-    )
 
 
 def can_choose_district(user: User) -> bool:

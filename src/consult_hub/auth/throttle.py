@@ -63,7 +63,7 @@ def _limits(username: str) -> list[tuple[str, RateLimitItem, str]]:
     ]
 
 
-def _guarded(action, default):  # type: ignore[no-untyped-def]
+def _guarded(action, default):
     """Run ``action``; if the shared storage is down, log it and let sign-in go on unthrottled.
 
     Failing closed would lock every user out whenever Redis restarts.

@@ -17,7 +17,7 @@ from consult_hub.extensions import db
 bp = Blueprint("auth", __name__)
 
 
-def _locked(form: LoginForm, next_url: str | None, locked: Lockout):  # type: ignore[no-untyped-def]
+def _locked(form: LoginForm, next_url: str | None, locked: Lockout):
     """429 with the wait in words and in Retry-After; the password is never checked."""
     minutes = max(1, math.ceil(locked.retry_after / 60))
     if locked.scope == "account":
@@ -36,7 +36,7 @@ def _username(form: LoginForm) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-def login():  # type: ignore[no-untyped-def]
+def login():
     next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
         return redirect(next_url or url_for("main.dashboard"))
@@ -70,7 +70,7 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.route("/logout", methods=["POST"])
 @staff_required
-def logout():  # type: ignore[no-untyped-def]
+def logout():
     """Sign out on every device: a copied session or "remember me" cookie stops working too."""
     user = current_user._get_current_object()
     sign_out_everywhere(user)

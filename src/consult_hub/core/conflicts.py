@@ -11,6 +11,7 @@ the check and the commit still fails (StaleDataError) instead of overwriting.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
@@ -18,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from consult_hub.audit.models import AuditLog
+from consult_hub.core.db import Base
 from consult_hub.extensions import db
 
 
@@ -34,7 +35,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def values_of(obj: Any, fields: list[str]) -> dict[str, Any]:
+def values_of(obj: Any, fields: Iterable[str]) -> dict[str, Any]:
     """The current values of ``fields`` on ``obj``, as JSON-friendly data."""
     return {name: _plain(getattr(obj, name)) for name in fields}
 
@@ -58,18 +59,33 @@ class EditConflict(Exception):
 
 
 def _last_change(obj: Any) -> tuple[str | None, datetime | None]:
+    """Who last changed ``obj`` and when, from the audit trail.
+
+    The audit and users tables are looked up by name in the shared metadata: core sits
+    below the feature folders that define them (docs/architecture.md).
+    """
+    audit, users = Base.metadata.tables["audit_log"], Base.metadata.tables["users"]
     row = db.session.execute(
-        sa.select(AuditLog).where(AuditLog.entity_type == obj.__tablename__,
-                                  AuditLog.entity_id == obj.id)
-        .order_by(AuditLog.id.desc()).limit(1)
-    ).scalar_one_or_none()
+        sa.select(users.c.name, audit.c.created_at)
+        .select_from(audit.outerjoin(users, users.c.id == audit.c.actor_id))
+        .where(audit.c.entity_type == obj.__tablename__, audit.c.entity_id == obj.id)
+        .order_by(audit.c.id.desc()).limit(1)
+    ).one_or_none()
     if row is None:
         return None, None
-    return (row.actor.name if row.actor else None), row.created_at
+    return row.name, row.created_at
 
 
-def check_version(obj: Any, *, version: Any, original: str | None, fields: list[str]) -> None:
-    """Raise EditConflict unless ``obj`` is still at the ``version`` the form was opened on."""
+def check_version(obj: Any, *, version: Any, original: str | None = None,
+                  fields: Iterable[str] = ()) -> None:
+    """Raise EditConflict unless ``obj`` is still at the ``version`` the form was opened on.
+
+    Operations call it first thing. ``None`` means the caller holds no version (an importer,
+    an API request without one): it acts on the record as it stands. A form always posts
+    one (``""`` when missing, which matches nothing).
+    """
+    if version is None:
+        return
     try:
         opened_at = int(version)
     except (TypeError, ValueError):
@@ -80,6 +96,7 @@ def check_version(obj: Any, *, version: Any, original: str | None, fields: list[
         started = json.loads(original or "{}")
     except ValueError:
         started = {}
+    fields = list(fields)
     now = values_of(obj, fields)
     changed = {name: (started.get(name), now[name]) for name in fields
                if name in started and started[name] != now[name]}

@@ -59,6 +59,14 @@ def schema_filter(dialect_name: str) -> Any:
     return include
 
 
+def max_length(attribute: Any) -> int:
+    """The length of a String column (``max_length(Issue.title)``): forms, API schemas,
+    importers and operations read their limits here, so the column is the one place."""
+    length = attribute.property.columns[0].type.length
+    assert length is not None, f"{attribute} has no length"
+    return int(length)
+
+
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(UTC)
@@ -103,7 +111,7 @@ class LabelledEnum(str, enum.Enum):
 
     _label: Any
 
-    def __new__(cls, value: str, label: Any) -> "LabelledEnum":
+    def __new__(cls, value: str, label: Any) -> LabelledEnum:
         obj = str.__new__(cls, value)
         obj._value_ = value
         obj._label = label

@@ -18,7 +18,7 @@ class ValidationFailed(Exception):
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
         if isinstance(error, SecurityError):
@@ -33,6 +33,6 @@ def register_error_handlers(app: Flask) -> None:
         ), error.code
 
     @app.errorhandler(500)
-    def server_error(error: Exception):  # type: ignore[no-untyped-def]
+    def server_error(error: Exception):
         db.session.rollback()
         return render_template("errors/500.html", error=error), 500

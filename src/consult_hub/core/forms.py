@@ -11,13 +11,13 @@ on the field. Every form inherits this from ``CleanFields`` (``BaseForm`` for Fl
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup, escape
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import Field, HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.fields import DateField, DateTimeLocalField, SelectChoice
 from wtforms.validators import ValidationError
@@ -64,7 +64,7 @@ class CleanFields:
 
     class Meta:
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Field:
-            return _clean(super().bind_field(form, unbound_field, options))  # type: ignore[misc]
+            return _clean(super().bind_field(form, unbound_field, options))
 
 
 class BaseForm(CleanFields, FlaskForm):
@@ -111,7 +111,7 @@ class BoundedDateField(DateField):
 class EditForm(BaseForm):
     """A form that edits an existing record: carries its version and the starting values."""
 
-    version = HiddenField()
+    version = HiddenField(default="")  # missing from a post: matches no version (409)
     original = HiddenField()
 
     def start_from(self, obj: Any, fields: list[str]) -> None:
@@ -128,20 +128,8 @@ class EditForm(BaseForm):
 REQUIRED = _l("此项必填")
 
 
-def show_errors(form: FlaskForm, errors: Mapping[str, str],
-                aliases: Mapping[str, str] | None = None) -> list[str]:
-    """Put each ``ValidationFailed`` message on its form field; return those no field shows."""
-    leftover = []
-    for key, message in errors.items():
-        name = (aliases or {}).get(key, key)
-        if name in form:
-            form[name].errors = [*form[name].errors, message]
-        else:
-            leftover.append(message)
-    return leftover
-
-
-def select_choices(pairs: Iterable[tuple[Any, Any]], group: str | None = None) -> list[SelectChoice]:
+def select_choices(pairs: Iterable[tuple[Any, Any]],
+                   group: str | None = None) -> list[SelectChoice]:
     """``(value, label)`` pairs as WTForms choices (tuples are deprecated there)."""
     return [SelectChoice(value=value, label=label, optgroup=group) for value, label in pairs]
 

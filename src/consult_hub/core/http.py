@@ -20,14 +20,16 @@ import hashlib
 from typing import Any
 
 from flask import Flask, abort, current_app, g, message_flashed, request, session
-from flask_babel import gettext as _
-from werkzeug.routing import IntegerConverter, UnicodeConverter, ValidationError
 from flask.wrappers import Response
+from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter, UnicodeConverter, ValidationError
 
-from consult_hub.auth.decorators import PUBLIC
 from consult_hub.core import pagecache
 from consult_hub.core.forms import FORBIDDEN_CHARACTERS, MAX_ID
+
+# The access mark of a view open to anyone (``auth.decorators.public`` sets it).
+PUBLIC = "public"
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -56,11 +58,16 @@ NO_STORE = "private, no-store"
 
 class BoundedIntConverter(IntegerConverter):
     """``<int:…>`` in every route, capped at the largest id the databases store: a longer
-    number in a URL is a page that cannot exist (404), not an overflow in the query (500)."""
+    number in a URL is a page that cannot exist (404), not an overflow in the query (500).
 
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(map, *args, **kwargs)
+    The rule still matches such a number (as 0, which no row and no year has), so the view
+    answers 404 for every method: refusing the match would make Werkzeug answer 405 to a
+    PATCH or POST whenever another rule of the same path takes GET.
+    """
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        return number if number <= MAX_ID else 0
 
 
 class CleanStringConverter(UnicodeConverter):

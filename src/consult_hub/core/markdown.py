@@ -17,5 +17,6 @@ def render_markdown(text: str | None) -> Markup:
         return Markup("")
     html = md.markdown(text, extensions=["tables", "sane_lists", "nl2br"], output_format="html")
     clean = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                      url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
+                      url_schemes={"http", "https", "mailto"},
+                      link_rel="noopener noreferrer nofollow")
     return Markup(clean)  # noqa: S704 - sanitised by nh3 above

@@ -16,8 +16,8 @@ the default language (choosing another one puts it in the session, which bypasse
 
 Invalidation: every transaction that writes a table residents can see (anything but users,
 tokens, notifications, the audit log and the scheduler's heartbeat) bumps the one row of
-``site_versions`` as its last statement before COMMIT. Cached pages carry the version they were rendered
-at; a worker reads the current version at most every ``PAGE_CACHE_RECHECK_SECONDS``
+``site_versions`` as its last statement before COMMIT. Cached pages carry the version they were
+rendered at; a worker reads the current version at most every ``PAGE_CACHE_RECHECK_SECONDS``
 (and at once after its own writes), so another worker's or host's write shows within
 that interval. ``PAGE_CACHE_SECONDS`` bounds an entry's life, for what changes with the
 clock alone (an event moving from "upcoming" to "past"). ``PAGE_CACHE_SECONDS=0`` turns
@@ -63,7 +63,7 @@ class SiteVersion(Base):
 
 def shared_page(view: F) -> F:
     """Mark a public view whose anonymous answer may be served to every anonymous visitor."""
-    view.shared_page = True  # type: ignore[attr-defined]
+    view.shared_page = True
     return view
 
 
@@ -243,7 +243,8 @@ class PageCache:
                 environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
                 environ.get("QUERY_STRING", ""))
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(self, environ: dict[str, Any],
+                 start_response: Callable[..., Any]) -> Iterable[bytes]:
         key = self._key(environ)
         if key is None:
             return self.wsgi_app(environ, start_response)
@@ -252,7 +253,8 @@ class PageCache:
             return self.wsgi_app(environ, start_response)
         with self.lock:
             entry = self.entries.get(key)
-            if entry is not None and (entry.version != version or entry.expires <= time.monotonic()):
+            if entry is not None and (entry.version != version
+                                      or entry.expires <= time.monotonic()):
                 del self.entries[key]
                 entry = None
             if entry is not None:
@@ -280,7 +282,8 @@ class PageCache:
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             captured["status"], captured["headers"] = status, headers
-            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+            return (start_response(status, headers, exc_info) if exc_info
+                    else start_response(status, headers))
 
         body_iter = self.wsgi_app(environ, capture)
         if not environ.get(ENVIRON_FLAG) or environ.get("REQUEST_METHOD") != "GET":
@@ -313,4 +316,4 @@ def init_page_cache(app: Flask) -> None:
     if float(app.config.get("PAGE_CACHE_SECONDS", 0)) > 0:
         cache = PageCache(app, app.wsgi_app, clock)
         app.extensions["page_cache"] = cache
-        app.wsgi_app = cache  # type: ignore[method-assign]
+        app.wsgi_app = cache

@@ -40,7 +40,8 @@ class CappedPagination(SelectPagination):
         session = self._query_args["session"]
         entity = select.column_descriptions[0]["entity"] if select.column_descriptions else None
         key = getattr(entity, "id", None)
-        if self._query_offset < DEFERRED_FROM or key is None or len(select.column_descriptions) != 1:
+        if (self._query_offset < DEFERRED_FROM or key is None
+                or len(select.column_descriptions) != 1):
             return super()._query_items()
         ids = list(session.scalars(select.options(orm.lazyload("*")).with_only_columns(key)
                                    .limit(self.per_page).offset(self._query_offset)))

@@ -12,9 +12,9 @@ The rules, one per layer:
   range is *treated as absent*: the filter is not applied, the page is the first, the
   default choice is taken. A stale or hand-edited link shows the unfiltered list instead of
   an error page; the refusal is logged (DEBUG, ``consult_hub.core.params``: bots send
-  junk all day) with the parameter's name. A page number past ``MAX_PAGE`` is ``MAX_PAGE``, a page past the end
-  like any other (empty, saying to narrow the filters). Control characters in any query
-  value are refused before any view runs (400 naming the parameter, core/http.py).
+  junk all day) with the parameter's name. A page number past ``MAX_PAGE`` is ``MAX_PAGE``,
+  a page past the end like any other (empty, saying to narrow the filters). Control characters
+  in any query value are refused before any view runs (400 naming the parameter, core/http.py).
 - **URL path values**: ``<int:…>`` stops at ``MAX_ID`` (core/http.py) and months and years
   are checked by :func:`month_of` / :func:`to_month`; a path value out of range names a page
   that cannot exist: 404.

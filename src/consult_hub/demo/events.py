@@ -11,6 +11,7 @@ from consult_hub.demo import vocabulary as v
 from consult_hub.demo.context import CITY_EVENTS, Demo, Picker, weighted_days
 from consult_hub.demo.topics import Topic, fill, topic_choices
 from consult_hub.demo.world import Site, World
+from consult_hub.events import lifecycle
 from consult_hub.events.models import EventFormat, EventStatus
 
 # Fewer meetings around the Spring Festival and in the summer heat.
@@ -181,10 +182,10 @@ def _event_row(demo: Demo, world: World, site: Site, starts_at: datetime,
     if status is EventStatus.HELD:
         _hold(demo, world, site, topic, fields, row)
     elif status is EventStatus.CANCELLED:
-        row["cancel_reason"] = demo.pick(v.CANCEL_REASONS)
-        row["cancelled_at"] = row["updated_at"] = demo.after(created_at, 0.5, 4)
-        if row["cancelled_at"] >= starts_at:
-            row["cancelled_at"] = row["updated_at"] = starts_at - timedelta(hours=2)
+        reason = demo.pick(v.CANCEL_REASONS)
+        cancelled_at = min(demo.after(created_at, 0.5, 4), starts_at - timedelta(hours=2))
+        row.update(lifecycle.changes("cancel", {"reason": reason}, cancelled_at),
+                   updated_at=cancelled_at)
     return row, topic
 
 
@@ -199,20 +200,22 @@ def _hold(demo: Demo, world: World, site: Site, topic: Topic, fields: dict[str, 
     residents = demo.rng.randint(8, 45)
     experts = demo.pick((0, 0, 0, 1, 2, 3))
     points = demo.rng.sample(topic.consensus, min(3, len(topic.consensus)))
-    row.update(
+    record = dict(
         resident_count=residents, department_count=len(departments), expert_count=experts,
         minutes=_minutes(demo, site, row, topic, fields, [n for _, n in attendees], departments,
                          residents, experts, points),
-        opinions="\n".join(f"{n}、{fill(p, fields)}。" for n, p in zip("一二三", points, strict=False)),
+        opinions="\n".join(f"{n}、{fill(p, fields)}。"
+                           for n, p in zip("一二三", points, strict=False)),
     )
     held_at = min(row["ends_at"] + timedelta(hours=demo.rng.randint(1, 30)), demo.now)
-    row["held_at"] = row["updated_at"] = held_at
+    row.update(lifecycle.changes("record", record, held_at), updated_at=held_at)
     age = (demo.today - demo.local(row["starts_at"]).date()).days
     if demo.chance(0.65 if age > 60 else 0.35 if age > 14 else 0.0):
         concluded_at = demo.after(held_at, 7, 45)
         if concluded_at < demo.now:
-            row.update(status=EventStatus.CONCLUDED, concluded_at=concluded_at,
-                       updated_at=concluded_at, outcome=_outcome(demo, topic, fields, departments))
+            outcome = _outcome(demo, topic, fields, departments)
+            row.update(lifecycle.changes("conclude", {"outcome": outcome}, concluded_at),
+                       updated_at=concluded_at)
 
 
 def _minutes(demo: Demo, site: Site, row: dict[str, Any], topic: Topic, fields: dict[str, Any],

@@ -91,7 +91,8 @@ class DemoReport:
             f"({i.overdue} overdue), planned {status['planned']}, constrained "
             f"{status['constrained']}, rejected {status['rejected']} ({i.duplicates} duplicates); "
             f"{i.rated} rated",
-            f"  {self.year}: 全市共建成一线协商平台、社情民意联系点{self.platforms}个,开展协商议事活动"
+            f"  {self.year}: 全市共建成一线协商平台、社情民意联系点{self.platforms}个,"
+            "开展协商议事活动"
             f"{e.held_in_year}场次,促进了{i.resolved_in_year}个群众急难愁盼问题、房前屋后实事、"
             "基层治理难事得到解决。",
             "",

@@ -2,8 +2,8 @@
 
 Every problem is drawn as a path (quick fix, assign → start → resolve, plan, constrain, reject,
 reopen…) with times in office hours; steps later than ``now`` are dropped, which is what leaves
-recent problems open. The final fields are then derived step by step exactly as
-``lifecycle.apply`` would derive them, and each step is checked against ``TRANSITIONS``.
+recent problems open. The final fields are then derived step by step by the lifecycle's own
+transitions (``Transition.changes``), each step checked against ``TRANSITIONS``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from consult_hub.demo.context import CITY_RESOLVED, Demo, Picker
 from consult_hub.demo.events import Meeting
 from consult_hub.demo.topics import Topic, fill, topic_choices
 from consult_hub.demo.world import Site, World
-from consult_hub.issues.lifecycle import TRANSITIONS, next_status
+from consult_hub.issues.lifecycle import TRANSITIONS, timeline_note
 from consult_hub.issues.models import (
     CLOSED_STATUSES,
     DUE_STATUSES,
@@ -29,7 +29,7 @@ from consult_hub.issues.models import (
     IssueStatus,
     Satisfaction,
 )
-from consult_hub.issues.operations import format_reference, reference_prefix
+from consult_hub.issues.references import format_reference, reference_prefix
 from consult_hub.platforms.models import PlatformKind
 
 S = IssueStatus
@@ -78,7 +78,14 @@ class Step:
     due_on: date | None = None
     planned_on: date | None = None
     resolution: str | None = None
+    reason: str | None = None
     satisfaction: Satisfaction | None = None
+
+    def values(self) -> dict[str, Any]:
+        """The step's values as lifecycle effects take them (the department as its id)."""
+        return {"department": self.department[0] if self.department else None,
+                "due_on": self.due_on, "planned_on": self.planned_on,
+                "resolution": self.resolution, "reason": self.reason, "note": self.note}
 
 
 @dataclass(eq=False)
@@ -240,7 +247,7 @@ class IssueBuilder:
         at = draft.received_at
         if path == "reject":
             steps.append(Step("reject", demo.after(at, 0.1, 3), coordinator,
-                              resolution=demo.pick(v.REJECT_REASONS)))
+                              reason=demo.pick(v.REJECT_REASONS)))
             return steps
         if path == "quick":  # the community fixed it without a department
             at = demo.after(at, 0.3, 7)
@@ -254,7 +261,7 @@ class IssueBuilder:
         steps.append(Step("assign", at, staff, department=department, due_on=due_on))
         if path == "reject_assigned":
             steps.append(Step("reject", demo.after(at, 0.5, 5), staff,
-                              resolution=demo.pick(v.REJECT_REASONS)))
+                              reason=demo.pick(v.REJECT_REASONS)))
             return steps
         if path == "assign_resolve":
             at = demo.after(at, 1, due_days * 0.8)
@@ -290,7 +297,7 @@ class IssueBuilder:
         rated = demo.after(at, 1, 10)
         steps.append(Step("rate", rated, satisfaction=Satisfaction.UNSATISFIED))
         at = demo.after(rated, 0.5, 3)
-        steps.append(Step("reopen", at, staff, resolution=demo.pick(v.REOPEN_REASONS)))
+        steps.append(Step("reopen", at, staff, reason=demo.pick(v.REOPEN_REASONS)))
         at = demo.after(at, 0.1, 2)
         steps.append(Step("assign", at, staff, department=department,
                           due_on=demo.local(at).date() + timedelta(days=demo.pick((15, 20, 30)))))
@@ -357,7 +364,7 @@ class IssueBuilder:
     # Finishing --------------------------------------------------------------------------------
 
     def finish(self, draft: Draft) -> None:
-        """Apply the steps up to now, as lifecycle.apply would, and keep the timeline rows."""
+        """Apply the steps up to now with the lifecycle's transitions; keep the timeline rows."""
         row, status = draft.row, None
         for step in draft.steps:
             if step.at > self.demo.now:
@@ -366,42 +373,24 @@ class IssueBuilder:
                 if status in CLOSED_STATUSES:
                     row.update(satisfaction=step.satisfaction, rated_at=step.at, updated_at=step.at)
                 continue
-            before, status = status, self._target(status, step.action, row)
-            self._apply(row, step, status)
+            values = step.values()
+            if step.action == "receive":
+                assert status is None, "a problem is received once"
+                row["status"] = S.RECEIVED
+            else:
+                transition = TRANSITIONS[step.action]
+                assert status in transition.sources, f"{step.action} is not allowed from {status}"
+                row.update(transition.changes(status, values, step.at))
+            before, status = status, row["status"]
             draft.updates.append(dict(
                 action=step.action, from_status=before, to_status=status,
-                note=step.note or step.resolution, is_public=step.is_public,
+                note=timeline_note(values), is_public=step.is_public,
                 actor_id=step.actor_id, created_at=step.at,
             ))
             row["updated_at"] = step.at
         row["status"] = status
         if (status is S.RESOLVED and self.year_start <= row["resolved_at"] < self.year_end):
             self.resolved_in_year += 1
-
-    @staticmethod
-    def _target(status: IssueStatus | None, action: str, row: dict[str, Any]) -> IssueStatus:
-        if action == "receive":
-            assert status is None, "a problem is received once"
-            return S.RECEIVED
-        assert status in TRANSITIONS[action].sources, f"{action} is not allowed from {status}"
-        return next_status(status, action)
-
-    @staticmethod
-    def _apply(row: dict[str, Any], step: Step, target: IssueStatus) -> None:
-        if step.action == "assign":
-            assert step.department and step.due_on
-            row.update(department_id=step.department[0], due_on=step.due_on)
-        elif step.action == "plan":
-            row.update(planned_on=step.planned_on, resolution=step.resolution or row["resolution"])
-        elif step.action in ("resolve", "constrain", "reject"):
-            row["resolution"] = step.resolution
-        if step.action == "reopen":
-            row.update(due_on=None, closed_at=None, resolved_at=None, satisfaction=None,
-                       rated_at=None)
-        if target is S.RESOLVED:
-            row["resolved_at"] = step.at
-        if target in CLOSED_STATUSES:
-            row["closed_at"] = step.at
 
     # The demo coordinator, duplicates, numbering ----------------------------------------------
 
@@ -437,7 +426,7 @@ class IssueBuilder:
             elif action == "note":
                 step.note, step.actor_id = self.demo.pick(v.PUBLIC_NOTES), site.coordinator_id
             elif action == "reject":
-                step.resolution = self.demo.pick(v.REJECT_REASONS)
+                step.reason = self.demo.pick(v.REJECT_REASONS)
             elif action in ("constrain", "resolve"):
                 kind = "constraints" if action == "constrain" else "resolutions"
                 step.resolution = self._text(draft, kind, site.street.office)
@@ -459,7 +448,7 @@ class IssueBuilder:
                 rejected = demo.after(draft.received_at, 0.1, 2)
                 return [Step("receive", draft.received_at),
                         Step("reject", rejected, original.site.coordinator_id,
-                             resolution=v.DUPLICATE_REASON)]
+                             reason=v.DUPLICATE_REASON)]
 
             draft = self.add(original.site, original.topic, IssueSource.RESIDENT, received,
                              steps=steps)

@@ -86,7 +86,8 @@ TOPICS: tuple[Topic, ...] = (
     ),
     Topic(
         "renovation", "society", "老旧小区改造", 8, ("doorstep", "urgent"), ("housing", "street"),
-        ("{estate}老旧小区改造方案征求意见会", "“改什么、怎么改”——{community}老旧小区改造居民议事会",
+        ("{estate}老旧小区改造方案征求意见会",
+         "“改什么、怎么改”——{community}老旧小区改造居民议事会",
          "老旧小区改造后长效管理协商"),
         (("{estate}外墙瓷砖脱落存在安全隐患",
           "{estate}{n}栋外墙瓷砖多处空鼓脱落,楼下是小孩玩耍的地方,居民担心砸到人。"),
@@ -133,7 +134,8 @@ TOPICS: tuple[Topic, ...] = (
          "已协调附近餐饮企业提供老年优惠套餐作为过渡。",),
     ),
     Topic(
-        "waterlogging", "society", "道路积水", 6, ("urgent", "doorstep"), ("water", "urban", "street"),
+        "waterlogging", "society", "道路积水", 6, ("urgent", "doorstep"),
+        ("water", "urban", "street"),
         ("{road}雨后积水治理协商", "汛前排水设施隐患排查议事会"),
         (("{road}一下雨就积水",
           "{road}与{estate}交叉路口地势低洼,每逢大雨积水没过脚踝,车辆通行和居民出行都很困难。"),
@@ -242,7 +244,8 @@ TOPICS: tuple[Topic, ...] = (
         where="urban",
     ),
     Topic(
-        "school_traffic", "society", "学校门口交通拥堵", 5, ("urgent", "governance"), ("traffic", "edu"),
+        "school_traffic", "society", "学校门口交通拥堵", 5, ("urgent", "governance"),
+        ("traffic", "edu"),
         ("{school}门口上下学交通拥堵治理协商", "护学安全“家校社”协商议事会"),
         (("{school}放学时段门口严重拥堵",
           "每天放学时{school}门口接孩子的车辆和电动车挤成一团,{road}堵得水泄不通,存在安全隐患。"),
@@ -299,7 +302,8 @@ TOPICS: tuple[Topic, ...] = (
     ),
     Topic(
         "property", "society", "物业管理", 6, ("governance", "doorstep"), ("housing", "street"),
-        ("{estate}物业服务质量提升协商", "无物业老旧小区管理模式议事会", "{estate}业委会成立筹备协商"),
+        ("{estate}物业服务质量提升协商", "无物业老旧小区管理模式议事会",
+         "{estate}业委会成立筹备协商"),
         (("{estate}物业服务差,收费不透明",
           "物业保洁、保安形同虚设,公共收益去向不明,业主多次反映没有回应。"),
          ("{estate}无物业管理,环境脏乱",
@@ -365,7 +369,8 @@ TOPICS: tuple[Topic, ...] = (
         ("单元出入口紧邻市政道路,空间不足以建设符合坡度要求的坡道;已为老人配备爬楼机借用服务。",),
     ),
     Topic(
-        "fire_passage", "society", "楼道堆物与消防通道", 4, ("urgent", "governance"), ("street", "urban"),
+        "fire_passage", "society", "楼道堆物与消防通道", 4, ("urgent", "governance"),
+        ("street", "urban"),
         ("楼道堆物清理和消防通道畅通议事会",),
         (("{estate}楼道杂物堆积",
           "{estate}{n}栋楼道里堆满旧家具、纸箱,有的还放着煤气罐,一旦失火后果不堪设想。"),
@@ -416,7 +421,8 @@ TOPICS: tuple[Topic, ...] = (
         where="urban",
     ),
     Topic(
-        "childcare", "society", "四点半课堂与托育服务", 3, ("doorstep",), ("edu", "civil", "street"),
+        "childcare", "society", "四点半课堂与托育服务", 3, ("doorstep",),
+        ("edu", "civil", "street"),
         ("{community}“四点半课堂”开办协商", "普惠托育服务进社区议事会"),
         (("{community}双职工家庭孩子放学无人照看",
           "社区双职工家庭多,孩子下午四点半放学后没人接、没人管,希望开办四点半课堂。"),
@@ -465,7 +471,8 @@ TOPICS: tuple[Topic, ...] = (
         ("附近暂无可用空地建设运动场;已协调{school}体育场在周末向居民开放。",),
     ),
     Topic(
-        "culture_room", "culture", "社区文化活动", 3, ("doorstep", "governance"), ("culture", "street"),
+        "culture_room", "culture", "社区文化活动", 3, ("doorstep", "governance"),
+        ("culture", "street"),
         ("{community}文化活动室功能提升协商", "社区书香阅读空间建设议事会", "非遗传承进社区协商"),
         (("{community}文化活动室开放时间太短",
           "社区文化活动室只在工作日白天开放,上班族根本用不上,希望延长开放时间。"),
@@ -484,7 +491,8 @@ TOPICS: tuple[Topic, ...] = (
     Topic(
         "village_road", "economy", "村湾道路与人居环境", 5, ("doorstep", "urgent"),
         ("agri", "transport", "street"),
-        ("{community}村湾道路硬化协商议事会", "美丽乡村人居环境整治“湾组夜话”", "{community}和美乡村建设协商"),
+        ("{community}村湾道路硬化协商议事会", "美丽乡村人居环境整治“湾组夜话”",
+         "{community}和美乡村建设协商"),
         (("{community}通湾道路坑洼不平",
           "{community}通往几个湾子的道路还是泥土路,雨天泥泞难行,农产品运不出去。"),
          ("{community}塘堰淤积影响灌溉",
@@ -524,7 +532,8 @@ TOPICS: tuple[Topic, ...] = (
         ("社区暂无合适场地设立驿站;已协调沿街商户开放“爱心歇脚点”。",),
     ),
     Topic(
-        "small_business", "economy", "小微企业和个体工商户发展", 2, ("governance",), ("market", "commerce"),
+        "small_business", "economy", "小微企业和个体工商户发展", 2, ("governance",),
+        ("market", "commerce"),
         ("{road}商圈小微企业发展协商", "优化营商环境“政企面对面”协商"),
         (("{road}商户反映办证手续繁琐",
           "{road}沿街个体工商户反映,办理食品经营许可等证照要跑多个窗口,希望简化手续。"),
@@ -627,7 +636,8 @@ TOPICS: tuple[Topic, ...] = (
         where="urban",
     ),
     Topic(
-        "security", "society", "小区安防与门禁", 3, ("governance", "doorstep"), ("street", "housing"),
+        "security", "society", "小区安防与门禁", 3, ("governance", "doorstep"),
+        ("street", "housing"),
         ("{estate}智慧安防建设协商",),
         (("{estate}门禁损坏,外来人员随意进出",
           "{estate}单元门禁坏了很久没人修,外来人员随意进出,小区还发生过电动车被盗。"),

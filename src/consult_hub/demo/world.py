@@ -17,7 +17,8 @@ from consult_hub.platforms.models import PlatformKind, PlatformStatus
 KIND_WEIGHTS = {PlatformKind.CONSULT_ROOM: 56, PlatformKind.LIAISON_POINT: 24,
                 PlatformKind.MEMBER_STUDIO: 12, PlatformKind.CONSULT_HOME: 8}
 # The demo coordinator's platforms: (kind, community), all in vocabulary.DEMO_STREET.
-DEMO_PLATFORMS = ((PlatformKind.CONSULT_ROOM, "百步亭社区"), (PlatformKind.LIAISON_POINT, "育才社区"),
+DEMO_PLATFORMS = ((PlatformKind.CONSULT_ROOM, "百步亭社区"),
+                  (PlatformKind.LIAISON_POINT, "育才社区"),
                   (PlatformKind.CONSULT_ROOM, "幸福社区"), (PlatformKind.CONSULT_HOME, None))
 # How busy a kind of platform is, relative to a consult room.
 KIND_ACTIVITY = {PlatformKind.CONSULT_HOME: 1.3, PlatformKind.MEMBER_STUDIO: 1.2}
@@ -406,7 +407,8 @@ def _unique_name(demo: Demo, slot: _Slot, district: District,
         if demo.chance(0.15):
             options.insert(0, options.pop(1 + demo.rng.randrange(len(v.CONSULT_ROOM_BRANDS))))
     elif slot.kind is PlatformKind.LIAISON_POINT:
-        options = [f"{district.name}政协社情民意联系点({where})", f"{street.label}{where}社情民意联系点"]
+        options = [f"{district.name}政协社情民意联系点({where})",
+                   f"{street.label}{where}社情民意联系点"]
         if demo.chance(0.5):
             options.reverse()
     elif slot.kind is PlatformKind.MEMBER_STUDIO:
@@ -502,7 +504,8 @@ def _address(demo: Demo, site: Site) -> str:
         return f"{district}{street.name}{community.name}村委会"
     road = f"{district}{demo.pick(site.district.spec.roads)}{demo.rng.randint(1, 680)}号"
     if site.kind is PlatformKind.LIAISON_POINT:
-        return road + demo.pick(("", f"{community.name if community else street.name}党群服务中心一楼",
+        return road + demo.pick(("",
+                                 f"{community.name if community else street.name}党群服务中心一楼",
                                  f"{site.estates[0]}物业服务中心"))
     if site.kind is PlatformKind.MEMBER_STUDIO:
         return road + f"{street.name}党群服务中心三楼"
@@ -518,10 +521,12 @@ def _description(demo: Demo, site: Site) -> str:
         return (f"设在{where},由区政协委员联系,收集辖区居民、商户和新就业群体的意见建议,"
                 "经整理后报送区政协。")
     if site.kind is PlatformKind.CONSULT_HOME:
-        return (f"{site.street.name}协商议事之家统筹辖区各社区协商议事室,承接跨社区、跨部门的协商议题,"
+        return (f"{site.street.name}协商议事之家统筹辖区各社区协商议事室,"
+                "承接跨社区、跨部门的协商议题,"
                 "邀请政协委员、职能部门和居民代表“有事好商量”。")
     return (f"依托{where}党群服务中心设立,召集人{site.convener}。"
-            f"坚持“居民点题、委员参与、部门回应”,{demo.pick(('每月', '每季度'))}至少开展一次协商议事活动。")
+            "坚持“居民点题、委员参与、部门回应”,"
+            f"{demo.pick(('每月', '每季度'))}至少开展一次协商议事活动。")
 
 
 # Users ----------------------------------------------------------------------------------------

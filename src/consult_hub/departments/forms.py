@@ -6,9 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from consult_hub.core.forms import BaseForm
-from consult_hub.core.forms import optional_int
-from consult_hub.core.forms import REQUIRED
+from consult_hub.core.forms import REQUIRED, BaseForm, optional_int
 
 
 class DepartmentForm(BaseForm):

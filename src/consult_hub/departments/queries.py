@@ -7,8 +7,6 @@ import sqlalchemy as sa
 from consult_hub.auth.models import User
 from consult_hub.auth.scopes import district_id_filter
 from consult_hub.departments.models import Department
-from consult_hub.extensions import db
-from consult_hub.issues.models import CLOSED_STATUSES, Issue
 
 
 def readable(user: User) -> sa.ColumnElement[bool]:
@@ -34,22 +32,3 @@ def department_query(user: User, *, q: str = "", scope: str = "",
                           Department.code)
 
 
-def open_issue_counts(department_ids: list[int]) -> dict[int, int]:
-    """Problems still being handled, per department."""
-    if not department_ids:
-        return {}
-    return dict(db.session.execute(
-        sa.select(Issue.department_id, sa.func.count(Issue.id))
-        .where(Issue.department_id.in_(department_ids), Issue.status.not_in(CLOSED_STATUSES))
-        .group_by(Issue.department_id)
-    ).all())
-
-
-def assignable(district_id: int) -> list[Department]:
-    """Departments a problem of ``district_id`` may be assigned to: active, local or city-level."""
-    return list(db.session.scalars(
-        sa.select(Department)
-        .where(Department.is_active.is_(True),
-               sa.or_(Department.district_id == district_id, Department.district_id.is_(None)))
-        .order_by(Department.district_id.is_(None), Department.name)
-    ))

@@ -17,16 +17,24 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.fields import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from consult_hub.core.forms import BaseForm, CleanFields
-from consult_hub.core.forms import select_choices
 from consult_hub.core.categories import Category
-from consult_hub.core.forms import REQUIRED, BoundedDateField, EditForm, LocalDateTimeField, to_id
-from consult_hub.events.models import EventFormat, EventStatus
-from consult_hub.issues.models import IssueKind
+from consult_hub.core.db import max_length
+from consult_hub.core.forms import (
+    REQUIRED,
+    BaseForm,
+    BoundedDateField,
+    CleanFields,
+    EditForm,
+    LocalDateTimeField,
+    select_choices,
+    to_id,
+)
+from consult_hub.events.models import Event, EventFormat, EventPhoto, EventStatus
+from consult_hub.issues.models import Issue, IssueKind
 
 # The fields an edit form carries and compares on a conflict.
 EDIT_FIELDS = ["topic", "category", "starts_at", "ends_at", "location", "format", "agenda"]
@@ -40,12 +48,14 @@ def _blank(choices: list[tuple[str, str]]) -> list[SelectChoice]:
 class EventFields:
     """What a coordinator enters when planning an event (shared by plan and edit)."""
 
-    topic = StringField(_l("议题"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    topic = StringField(_l("议题"),
+                        validators=[DataRequired(REQUIRED), Length(max=max_length(Event.topic))])
     category = SelectField(_l("类别"), choices=_blank(Category.choices()),
                            validators=[DataRequired(_l("请选择类别"))])
     starts_at = LocalDateTimeField(_l("开始时间"), validators=[InputRequired(REQUIRED)])
     ends_at = LocalDateTimeField(_l("结束时间"), validators=[InputRequired(REQUIRED)])
-    location = StringField(_l("地点"), validators=[Optional(), Length(max=200)],
+    location = StringField(_l("地点"),
+                           validators=[Optional(), Length(max=max_length(Event.location))],
                            description=_l("留空则使用平台地址"))
     format = SelectField(_l("形式"), choices=select_choices(EventFormat.choices()),
                          default=EventFormat.ONSITE.value)
@@ -64,7 +74,8 @@ class EditEventForm(EventFields, EditForm):
 class ProblemRow(CleanFields, Form):
     """One problem raised at the event; a row left wholly blank is ignored."""
 
-    title = StringField(_l("问题标题"), validators=[Optional(), Length(max=200)])
+    title = StringField(_l("问题标题"),
+                        validators=[Optional(), Length(max=max_length(Issue.title))])
     description = TextAreaField(_l("问题描述"), validators=[Optional(), Length(max=5000)])
     kind = SelectField(_l("问题类型"), choices=_blank(IssueKind.choices()), default="")
     category = SelectField(_l("类别"), choices=_blank(Category.choices()), default="")
@@ -136,7 +147,8 @@ class CancelForm(BaseForm):
 
 class PhotoForm(BaseForm):
     photo = FileField(_l("照片"), description=_l("JPEG、PNG 或 WebP;位置等拍摄信息会被去除"))
-    caption = StringField(_l("说明"), validators=[Optional(), Length(max=200)],
+    caption = StringField(_l("说明"),
+                          validators=[Optional(), Length(max=max_length(EventPhoto.caption))],
                           description=_l("公开页面显示这段说明,请勿写居民姓名"))
 
 
@@ -149,11 +161,13 @@ class FilterForm(CleanFields, Form):
 
     q = StringField(_l("关键词"), validators=[Optional(), Length(max=100)],
                     description=_l("议题或平台名称"))
-    status = SelectField(_l("状态"), choices=select_choices([("", _l("全部")), *EventStatus.choices()]),
+    status = SelectField(_l("状态"),
+                         choices=select_choices([("", _l("全部")), *EventStatus.choices()]),
                          default="")
     platform = SelectField(_l("平台"), choices=select_choices([("", _l("全部"))]), default="",
                            validate_choice=False)
-    category = SelectField(_l("类别"), choices=select_choices([("", _l("全部")), *Category.choices()]),
+    category = SelectField(_l("类别"),
+                           choices=select_choices([("", _l("全部")), *Category.choices()]),
                            default="")
     date_from = BoundedDateField(_l("开始日期"), validators=[Optional()])
     date_to = BoundedDateField(_l("结束日期"), validators=[Optional()])

@@ -4,6 +4,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult_hub.core.categories import Category
@@ -28,6 +29,10 @@ class EventStatus(LabelledEnum):
     HELD = "held", _l("已举行")
     CONCLUDED = "concluded", _l("已反馈成果")
     CANCELLED = "cancelled", _l("已取消")
+
+
+# Held and concluded events count as held in every figure, and only they show photos publicly.
+HAPPENED_STATUSES = frozenset({EventStatus.HELD, EventStatus.CONCLUDED})
 
 
 event_attendees = sa.Table(
@@ -101,6 +106,16 @@ class Event(TimestampMixin, Base):
         back_populates="event", order_by="EventPhoto.id", cascade="all, delete-orphan",
         passive_deletes=True,
     )
+
+    @hybrid_property
+    def happened(self) -> bool:
+        """Whether the event took place (held or concluded); in a query, the same as SQL."""
+        return self.status in HAPPENED_STATUSES
+
+    @happened.inplace.expression
+    @classmethod
+    def _happened_expression(cls) -> sa.ColumnElement[bool]:
+        return cls.status.in_(HAPPENED_STATUSES)
 
     def __repr__(self) -> str:
         return f"<Event {self.id} {self.topic}>"

@@ -11,11 +11,11 @@ from flask_babel import lazy_gettext as _l
 
 from consult_hub.audit.operations import diff, record
 from consult_hub.core.categories import Category
+from consult_hub.core.conflicts import check_version, values_of
 from consult_hub.core.db import utcnow
-from consult_hub.core.conflicts import values_of
 from consult_hub.core.errors import ValidationFailed
-from consult_hub.events import photos
-from consult_hub.events.models import Event, EventFormat, EventPhoto, EventStatus
+from consult_hub.events import lifecycle, photos
+from consult_hub.events.models import HAPPENED_STATUSES, Event, EventFormat, EventPhoto, EventStatus
 from consult_hub.events.queries import platform_members_of
 from consult_hub.extensions import db
 from consult_hub.issues.models import Issue, IssueKind, IssueSource
@@ -25,12 +25,6 @@ from consult_hub.platforms.models import Platform, PlatformStatus
 SCHEDULE_FIELDS = ("starts_at", "ends_at", "location")  # a change here is a reschedule
 PROBLEM_FIELDS = {"title": _l("问题标题"), "description": _l("问题描述"),
                   "kind": _l("问题类型"), "category": _l("类别")}
-
-
-def _expect_status(event: Event, *allowed: EventStatus) -> None:
-    if event.status not in allowed:
-        raise ValidationFailed({"status": _l("活动当前为“%(status)s”,不能进行这项操作",
-                                             status=event.status.label)})
 
 
 def _parse_enum(errors: dict[str, str], name: str, enum_cls: type, value: Any) -> Any:
@@ -108,13 +102,16 @@ def plan_event(platform: Platform, *, actor_id: int | None, is_past: bool = Fals
     return event
 
 
-def update_event(event: Event, *, actor_id: int | None, now: datetime | None = None,
-                 **values: Any) -> Event:
-    """Change a planned event; a new time or place bumps ``sequence`` for calendar clients."""
+def update_event(event: Event, *, version: Any = None, original: str | None = None,
+                 actor_id: int | None, now: datetime | None = None, **values: Any) -> Event:
+    """Change a planned event opened at ``version``; a new time or place bumps ``sequence``
+    for calendar clients. Raises EditConflict when someone saved since (``original``: the
+    values the editor started from, to say what they changed)."""
+    check_version(event, version=version, original=original, fields=list(values))
     now = now or utcnow()
     errors: dict[str, str] = {}
     try:
-        _expect_status(event, EventStatus.PLANNED)
+        lifecycle.expect(event, lifecycle.EDITABLE)
     except ValidationFailed as refused:
         errors.update(refused.errors)
     cleaned = _event_values(errors, values)
@@ -175,16 +172,17 @@ def record_held(event: Event, *, starts_at: datetime | None, ends_at: datetime |
                 minutes: str, attendee_ids: Iterable[int], resident_count: int,
                 department_count: int, expert_count: int, opinions: str | None,
                 problems: list[dict[str, str]], actor_id: int | None,
-                now: datetime | None = None) -> list[Issue]:
+                now: datetime | None = None, version: Any = None) -> list[Issue]:
     """Mark a planned event held with its minutes, attendance and the problems raised there.
 
     Everything is checked before anything changes; the caller commits once, so the
     minutes and the problems are stored together or not at all.
     """
+    check_version(event, version=version)
     now = now or utcnow()
     errors: dict[str, str] = {}
     try:
-        _expect_status(event, EventStatus.PLANNED)
+        lifecycle.expect(event, lifecycle.TRANSITIONS["record"].sources)
     except ValidationFailed as refused:
         errors.update(refused.errors)
     _check_times(errors, starts_at, ends_at)
@@ -219,14 +217,11 @@ def record_held(event: Event, *, starts_at: datetime | None, ends_at: datetime |
     if (starts_at, ends_at) != (event.starts_at, event.ends_at):
         event.sequence += 1
     event.starts_at, event.ends_at = starts_at, ends_at
-    event.minutes = minutes
-    event.opinions = (opinions or "").strip() or None
-    event.resident_count = resident_count
-    event.department_count = department_count
-    event.expert_count = expert_count
+    held = lifecycle.changes("record", {
+        "minutes": minutes, "opinions": (opinions or "").strip(), **counts}, now)
+    for name, value in held.items():
+        setattr(event, name, value)
     event.attendees = [members[member_id] for member_id in chosen]
-    event.status = EventStatus.HELD
-    event.held_at = now
     event.updated_at = now
     db.session.flush()
     after = {**values_of(event, fields), "attendees": chosen}
@@ -246,41 +241,42 @@ def record_held(event: Event, *, starts_at: datetime | None, ends_at: datetime |
 
 
 def conclude_event(event: Event, *, outcome: str, actor_id: int | None,
-                   now: datetime | None = None) -> Event:
+                   now: datetime | None = None, version: Any = None) -> Event:
     """Feed the outcome back (成果转化): held → concluded."""
+    check_version(event, version=version)
     now = now or utcnow()
-    _expect_status(event, EventStatus.HELD)
+    lifecycle.expect(event, lifecycle.TRANSITIONS["conclude"].sources)
     outcome = (outcome or "").strip()
     if not outcome:
         raise ValidationFailed({"outcome": _l("请填写成果转化情况")})
-    return _move(event, "event_conclude", EventStatus.CONCLUDED, actor_id=actor_id, now=now,
-                 outcome=outcome, concluded_at=now)
+    return _move(event, "conclude", actor_id=actor_id, now=now, outcome=outcome)
 
 
 def cancel_event(event: Event, *, reason: str, actor_id: int | None,
-                 now: datetime | None = None) -> Event:
+                 now: datetime | None = None, version: Any = None) -> Event:
     """Call off a planned event, saying why: planned → cancelled."""
+    check_version(event, version=version)
     now = now or utcnow()
-    _expect_status(event, EventStatus.PLANNED)
+    lifecycle.expect(event, lifecycle.TRANSITIONS["cancel"].sources)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed({"cancel_reason": _l("请填写取消原因")})
-    # The sequence moves too: calendar clients must see the cancellation.
-    return _move(event, "event_cancel", EventStatus.CANCELLED, actor_id=actor_id, now=now,
-                 cancel_reason=reason, cancelled_at=now, sequence=event.sequence + 1)
+    return _move(event, "cancel", actor_id=actor_id, now=now, reason=reason)
 
 
-def _move(event: Event, action: str, status: EventStatus, *, actor_id: int | None,
-          now: datetime, **values: Any) -> Event:
-    """Set the new status with its accompanying values, and audit the change."""
-    fields = ["status", *values]
+def _move(event: Event, action: str, *, actor_id: int | None, now: datetime,
+          **values: Any) -> Event:
+    """Take a lifecycle step with its effect, and audit the change."""
+    changes = lifecycle.changes(action, values, now)
+    if lifecycle.TRANSITIONS[action].reschedules:
+        changes["sequence"] = event.sequence + 1
+    fields = list(changes)
     before = values_of(event, fields)
-    event.status = status
-    for name, value in values.items():
+    for name, value in changes.items():
         setattr(event, name, value)
     event.updated_at = now
     db.session.flush()
-    record(action, event, diff(before, values_of(event, fields)), actor_id=actor_id)
+    record(f"event_{action}", event, diff(before, values_of(event, fields)), actor_id=actor_id)
     return event
 
 
@@ -292,7 +288,7 @@ def add_photo(event: Event, *, stream: IO[bytes] | None, filename: str | None,
     The file is written before the row; if the transaction then fails, the caller
     removes it (``photos.remove(photo.stored_name)``).
     """
-    _expect_status(event, EventStatus.HELD, EventStatus.CONCLUDED)
+    lifecycle.expect(event, HAPPENED_STATUSES)
     if stream is None or not filename:
         raise ValidationFailed({"photo": _l("请选择一张照片")})
     caption = (caption or "").strip() or None

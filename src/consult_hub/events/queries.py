@@ -6,18 +6,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from consult_hub.auth.models import User
-from consult_hub.auth.scopes import platform_filter, platform_id_filter
 from consult_hub.core.categories import Category
 from consult_hub.core.db import contains_text
 from consult_hub.core.timefmt import local_midnight
-from consult_hub.events.models import Event, EventPhoto, EventStatus
+from consult_hub.events.models import Event, EventPhoto, EventStatus, event_attendees
 from consult_hub.extensions import db
 from consult_hub.issues.models import Issue
 from consult_hub.members.models import Member
 from consult_hub.platforms.models import Platform, PlatformStatus, platform_members
+from consult_hub.platforms.scopes import platform_filter, platform_id_filter
 
 
 @dataclass
@@ -67,7 +68,8 @@ def event_list(user: User, filters: EventFilters, now: datetime) -> sa.Select[tu
     )
 
 
-def platforms_query(user: User, *, active_only: bool = False, q: str = "") -> sa.Select[tuple[Platform]]:
+def platforms_query(user: User, *, active_only: bool = False,
+                    q: str = "") -> sa.Select[tuple[Platform]]:
     """The platforms ``user`` may manage, by name; optionally active ones, matching ``q``."""
     query = sa.select(Platform).where(platform_filter(user)).order_by(Platform.name, Platform.id)
     if active_only:
@@ -116,3 +118,53 @@ def photo_with_event(photo_id: int) -> EventPhoto | None:
         sa.select(EventPhoto).where(EventPhoto.id == photo_id)
         .options(selectinload(EventPhoto.event).selectinload(Event.platform))
     )
+
+
+# ---- a platform's and a member's events (shown on their pages) -------------------------------
+
+
+def upcoming_events(platform_id: int, now: datetime, limit: int = 10) -> list[Event]:
+    return list(db.session.scalars(
+        sa.select(Event)
+        .where(Event.platform_id == platform_id, Event.status == EventStatus.PLANNED,
+               Event.starts_at >= now)
+        .order_by(Event.starts_at).limit(limit)
+    ))
+
+
+def upcoming_event_count(platform_id: int, now: datetime) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Event)
+        .where(Event.platform_id == platform_id, Event.status == EventStatus.PLANNED,
+               Event.starts_at >= now)
+    ) or 0
+
+
+def recent_events(platform_id: int, now: datetime, limit: int = 10) -> list[Event]:
+    return list(db.session.scalars(
+        sa.select(Event)
+        .where(Event.platform_id == platform_id, Event.starts_at < now)
+        .order_by(Event.starts_at.desc()).limit(limit)
+    ))
+
+
+def inactive_clause(now: datetime) -> sa.ColumnElement[bool]:
+    """Active platforms, older than the window, with no held event in the last INACTIVE_DAYS days.
+
+    A platform set up within the window has not had the chance to be inactive yet. Used by the
+    dashboards and by the inactive-platform reminder, so both count the same platforms.
+    """
+    from consult_hub.core.timefmt import local_today
+
+    days = current_app.config["INACTIVE_DAYS"]
+    held_since = sa.exists().where(
+        Event.platform_id == Platform.id,
+        Event.happened,
+        Event.starts_at >= now - timedelta(days=days))
+    return sa.and_(Platform.status == PlatformStatus.ACTIVE,
+                   Platform.established_on <= local_today(now) - timedelta(days=days), ~held_since)
+
+
+def events_attended(member_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).where(event_attendees.c.member_id == member_id)) or 0

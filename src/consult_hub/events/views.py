@@ -1,23 +1,32 @@
-"""Staff pages for consultation events: list, plan, edit, record as held, conclude, cancel, photos."""
+"""Staff pages for consultation events: list, plan, edit, record as held, conclude, cancel,
+photos."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm.exc import StaleDataError
 from wtforms import Form
 
 from consult_hub.auth.decorators import public, staff_required
-from consult_hub.core.forms import select_choices
 from consult_hub.auth.scopes import can_manage_platform, require_platform
-from consult_hub.core.categories import Category
-from consult_hub.core.conflicts import EditConflict, check_version, conflict_from_stale, readable
-from consult_hub.core.db import utcnow
-from consult_hub.core.errors import ValidationFailed
 from consult_hub.core import params
+from consult_hub.core.categories import Category
+from consult_hub.core.db import utcnow
+from consult_hub.core.forms import select_choices
+from consult_hub.core.saving import Saved, put_errors, save
 from consult_hub.events import operations, photos, queries
 from consult_hub.events.forms import (
     EDIT_FIELDS,
@@ -37,31 +46,8 @@ from consult_hub.platforms.models import Platform, PlatformStatus
 
 bp = Blueprint("events", __name__, url_prefix="/manage/events")
 
-PUBLIC_STATUSES = (EventStatus.HELD, EventStatus.CONCLUDED)
 PLATFORM_FILTER_LIMIT = 100  # more platforms than this: search by name instead of a list
 PHOTO_MAX_AGE = 3600
-
-
-def _show_errors(form: Form, errors: dict[str, Any]) -> None:
-    """Put each message on its field (``problems-2-title`` names a row's field); the rest on top."""
-    for name, message in errors.items():
-        target = _field_named(form, name)
-        if target is None:
-            form.form_errors.append(message)
-        else:
-            target.errors = [*target.errors, message]
-
-
-def _field_named(form: Form, name: str) -> Any:
-    if name in form._fields:
-        return form[name]
-    list_name, _sep, rest = name.partition("-")
-    index, _sep, field_name = rest.partition("-")
-    rows = getattr(form._fields.get(list_name), "entries", None)
-    if rows is None or not index.isdigit() or int(index) >= len(rows):
-        return None
-    row = rows[int(index)].form
-    return row[field_name] if field_name in row._fields else None
 
 
 def _choice(enum_cls: Any, value: str | None) -> Any:
@@ -72,25 +58,12 @@ def _choice(enum_cls: Any, value: str | None) -> Any:
         return None
 
 
-def _failure_status(errors: dict[str, Any]) -> int:
-    """409 when the event moved on to another status meanwhile, else 422."""
-    return 409 if "status" in errors else 422
-
-
-def _save(form: Form, write: Any) -> tuple[Any, int | None]:
-    """Run one write and commit: (result, None); refused: messages on the form, (None, status)."""
-    try:
-        result = write()
-        db.session.commit()
-    except ValidationFailed as failed:
-        db.session.rollback()
-        _show_errors(form, failed.errors)
-        return None, _failure_status(failed.errors)
-    except StaleDataError:
-        db.session.rollback()
-        form.form_errors.append(_("这场活动刚被他人修改,请返回活动页面核对"))
-        return None, 409
-    return result, None
+def _save(form: Form, write: Any, edited: Event | None = None) -> Saved[Any]:
+    """``save`` as every event page uses it: a refusal naming the status means the event
+    moved on to another status meanwhile (409)."""
+    return save(form, write, moved_on=("status",),
+                edited=(edited, EDIT_FIELDS) if edited is not None else None,
+                stale=_("这场活动刚被他人修改,请返回活动页面核对"))
 
 
 def _load(event_id: int) -> Event:
@@ -108,7 +81,7 @@ def _wrong_status(event: Event) -> Any:
 
 @bp.route("/")
 @staff_required
-def index():  # type: ignore[no-untyped-def]
+def index():
     now = utcnow()
     form = FilterForm(request.args)
     choices = queries.platform_choices(current_user, PLATFORM_FILTER_LIMIT)
@@ -136,7 +109,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/new", methods=["GET", "POST"])
 @staff_required
-def new():  # type: ignore[no-untyped-def]
+def new():
     platform_id = params.arg_id("platform")
     if platform_id is None:
         return _choose_platform()
@@ -147,10 +120,11 @@ def new():  # type: ignore[no-untyped-def]
         form.location.data = platform.address
     status = 200
     if form.validate_on_submit():
-        event, status = _save(form, lambda: operations.plan_event(
+        saved = _save(form, lambda: operations.plan_event(
             platform, actor_id=current_user.id, is_past=form.is_past.data,
             **{name: form[name].data for name in EDIT_FIELDS}))
-        if status is None:
+        status, event = saved.status, saved.value
+        if saved:
             if form.is_past.data:
                 flash(_("活动已补录,请填写纪要"), "success")
                 return redirect(url_for("events.record", event_id=event.id), 303)
@@ -162,7 +136,7 @@ def new():  # type: ignore[no-untyped-def]
                            is_active=platform.status is PlatformStatus.ACTIVE), status
 
 
-def _choose_platform():  # type: ignore[no-untyped-def]
+def _choose_platform():
     """The first step of planning: pick one of the user's active platforms."""
     q = params.arg_text("q")
     page = db.paginate(queries.platforms_query(current_user, active_only=True, q=q),
@@ -175,7 +149,7 @@ def _choose_platform():  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:event_id>/edit", methods=["GET", "POST"])
 @staff_required
-def edit(event_id: int):  # type: ignore[no-untyped-def]
+def edit(event_id: int):
     event = _load(event_id)
     if event.status is not EventStatus.PLANNED:
         return _wrong_status(event)
@@ -184,27 +158,14 @@ def edit(event_id: int):  # type: ignore[no-untyped-def]
         form.start_from(event, EDIT_FIELDS)
     conflict, status = None, 200
     if form.validate_on_submit():
-        original = form.original.data
-        try:
-            check_version(event, version=form.version.data, original=original, fields=EDIT_FIELDS)
-            operations.update_event(event, actor_id=current_user.id,
-                                    **{name: form[name].data for name in EDIT_FIELDS})
-            db.session.commit()
-        except EditConflict as found:
-            db.session.rollback()
-            conflict, status = found, 409
-        except StaleDataError:
-            conflict, status = conflict_from_stale(event, original, EDIT_FIELDS), 409
-        except ValidationFailed as failed:
-            db.session.rollback()
-            _show_errors(form, failed.errors)
-            status = _failure_status(failed.errors)
-        else:
+        saved = _save(form, lambda: operations.update_event(
+            event, version=form.version.data, original=form.original.data,
+            actor_id=current_user.id, **{name: form[name].data for name in EDIT_FIELDS}),
+            edited=event)
+        if saved:
             flash(_("修改已保存"), "success")
             return redirect(url_for("events.detail", event_id=event.id), 303)
-        if conflict is not None:
-            form.start_from(event, EDIT_FIELDS)  # a deliberate second save wins
-            conflict = readable(conflict, Event)
+        conflict, status = saved.conflict, saved.status
     elif request.method == "POST":
         status = 422
     return render_template("events/edit.html", form=form, event=event, conflict=conflict), status
@@ -214,7 +175,7 @@ def edit(event_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:event_id>")
 @staff_required
-def detail(event_id: int):  # type: ignore[no-untyped-def]
+def detail(event_id: int):
     event = queries.event_for_page(event_id)
     if event is None:
         abort(404)
@@ -222,20 +183,20 @@ def detail(event_id: int):  # type: ignore[no-untyped-def]
     return _render_detail(event)
 
 
-def _render_detail(event: Event, photo_form: PhotoForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _render_detail(event: Event, photo_form: PhotoForm | None = None, status: int = 200):
     now = utcnow()
     return render_template(
         "events/detail.html", event=event, now=now,
         photo_form=photo_form or PhotoForm(formdata=None),
         can_record=event.status is EventStatus.PLANNED and event.starts_at <= now,
         missing_minutes=event.status is EventStatus.PLANNED and event.ends_at < now,
-        photos_allowed=event.status in PUBLIC_STATUSES,
+        photos_allowed=event.happened,
     ), status
 
 
 @bp.route("/<int:event_id>/record", methods=["GET", "POST"])
 @staff_required
-def record(event_id: int):  # type: ignore[no-untyped-def]
+def record(event_id: int):
     event = _load(event_id)
     if event.status is not EventStatus.PLANNED:
         return _wrong_status(event)
@@ -251,14 +212,15 @@ def record(event_id: int):  # type: ignore[no-untyped-def]
                 form.problems.append_entry()
                 added_rows = True
     elif form.validate_on_submit():
-        issues, status = _save(form, lambda: operations.record_held(
+        saved = _save(form, lambda: operations.record_held(
             event, starts_at=form.starts_at.data, ends_at=form.ends_at.data,
             minutes=form.minutes.data, attendee_ids=form.attendees.data or [],
             resident_count=form.resident_count.data, department_count=form.department_count.data,
             expert_count=form.expert_count.data, opinions=form.opinions.data,
             problems=[row.form.values() for row in form.problems.entries],
             actor_id=current_user.id))
-        if status is None:
+        status, issues = saved.status, saved.value
+        if saved:
             if issues:
                 flash(_("已记为已举行,并登记了 %(n)s 个问题", n=len(issues)), "success")
             else:
@@ -266,7 +228,7 @@ def record(event_id: int):  # type: ignore[no-untyped-def]
             return redirect(url_for("events.detail", event_id=event.id), 303)
     else:
         # Show the problem rows' mistakes together with the other fields'.
-        _show_errors(form, operations.problem_row_errors(
+        put_errors(form, operations.problem_row_errors(
             [row.form.values() for row in form.problems.entries]))
         status = 422
     return render_template("events/record.html", form=form, event=event,
@@ -274,7 +236,7 @@ def record(event_id: int):  # type: ignore[no-untyped-def]
 
 
 def _simple_step(event_id: int, allowed: EventStatus, form_cls: type, template: str,
-                 apply: Any, done: str):  # type: ignore[no-untyped-def]
+                 apply: Any, done: str):
     """A one-field step (conclude, cancel): check, apply, commit once, or show why not."""
     event = _load(event_id)
     if event.status is not allowed:
@@ -282,8 +244,9 @@ def _simple_step(event_id: int, allowed: EventStatus, form_cls: type, template: 
     form = form_cls()
     status: int | None = 200
     if form.validate_on_submit():
-        _done, status = _save(form, lambda: apply(event, form))
-        if status is None:
+        saved = _save(form, lambda: apply(event, form))
+        status = saved.status
+        if saved:
             flash(done, "success")
             return redirect(url_for("events.detail", event_id=event.id), 303)
     elif request.method == "POST":
@@ -293,7 +256,7 @@ def _simple_step(event_id: int, allowed: EventStatus, form_cls: type, template: 
 
 @bp.route("/<int:event_id>/conclude", methods=["GET", "POST"])
 @staff_required
-def conclude(event_id: int):  # type: ignore[no-untyped-def]
+def conclude(event_id: int):
     return _simple_step(
         event_id, EventStatus.HELD, ConcludeForm, "events/conclude.html",
         lambda event, form: operations.conclude_event(event, outcome=form.outcome.data,
@@ -303,7 +266,7 @@ def conclude(event_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:event_id>/cancel", methods=["GET", "POST"])
 @staff_required
-def cancel(event_id: int):  # type: ignore[no-untyped-def]
+def cancel(event_id: int):
     return _simple_step(
         event_id, EventStatus.PLANNED, CancelForm, "events/cancel.html",
         lambda event, form: operations.cancel_event(event, reason=form.cancel_reason.data,
@@ -315,33 +278,39 @@ def cancel(event_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:event_id>/photos", methods=["POST"])
 @staff_required
-def upload_photo(event_id: int):  # type: ignore[no-untyped-def]
+def upload_photo(event_id: int):
     event = _load(event_id)
     form = PhotoForm()
     if not form.validate_on_submit():
         return _render_detail(event, form, 422)
     upload = form.photo.data
-    try:
+    stored: list[str] = []  # the file written, removed again if the commit fails
+
+    def add() -> None:
         photo = operations.add_photo(
-            event, stream=getattr(upload, "stream", None), filename=getattr(upload, "filename", None),
+            event, stream=getattr(upload, "stream", None),
+            filename=getattr(upload, "filename", None),
             caption=form.caption.data, actor_id=current_user.id)
-    except ValidationFailed as failed:
-        db.session.rollback()
-        _show_errors(form, failed.errors)
-        return _render_detail(event, form, _failure_status(failed.errors))
+        stored.append(photo.stored_name)
+
     try:
-        db.session.commit()
+        saved = _save(form, add)
     except Exception:
         db.session.rollback()
-        photos.remove(photo.stored_name)
+        for name in stored:
+            photos.remove(name)
         raise
+    if not saved:
+        for name in stored:  # written, then the commit lost a race
+            photos.remove(name)
+        return _render_detail(event, form, saved.status)
     flash(_("照片已上传"), "success")
     return redirect(url_for("events.detail", event_id=event.id, _anchor="photos"), 303)
 
 
 @bp.route("/photos/<int:photo_id>/delete", methods=["GET", "POST"])
 @staff_required
-def delete_photo(photo_id: int):  # type: ignore[no-untyped-def]
+def delete_photo(photo_id: int):
     """Ask first (a tap on a phone is easily a mistake), then delete the row and its file."""
     photo = db.get_or_404(EventPhoto, photo_id)
     require_platform(photo.event.platform)
@@ -360,22 +329,22 @@ def delete_photo(photo_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/photos/<int:photo_id>")
 @public
-def photo(photo_id: int):  # type: ignore[no-untyped-def]
+def photo(photo_id: int):
     """A photo: for the platform's staff always, for everyone once the event has been held."""
     found = queries.photo_with_event(photo_id)
     if found is None:
         abort(404)
     event = found.event
     is_staff = current_user.is_authenticated and can_manage_platform(current_user, event.platform)
-    if not is_staff and event.status not in PUBLIC_STATUSES:
+    if not is_staff and not event.happened:
         abort(404)  # not "forbidden": do not confirm that the photo exists
     path = photos.path_of(found.stored_name)
     if not path.is_file():
         abort(404)
     response = send_file(path, mimetype=found.content_type, conditional=True,
-                         max_age=PHOTO_MAX_AGE if event.status in PUBLIC_STATUSES else 0)
+                         max_age=PHOTO_MAX_AGE if event.happened else 0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Disposition"] = "inline"
-    if event.status not in PUBLIC_STATUSES:
+    if not event.happened:
         response.headers["Cache-Control"] = "private, no-store"
     return response

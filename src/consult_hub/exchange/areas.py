@@ -90,7 +90,9 @@ class AreaBook:
             current = self.parents[current]
         return current
 
-    def create_missing(self, audit: Callable[[list[tuple[int, dict[str, Any]]]], None]) -> dict[NewArea, int]:
+    def create_missing(
+        self, audit: Callable[[list[tuple[int, dict[str, Any]]]], None],
+    ) -> dict[NewArea, int]:
         """Add the streets and communities the file names and the database lacks.
 
         Streets first, then communities (whose street may be new), each level in one

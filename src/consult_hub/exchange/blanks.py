@@ -1,12 +1,13 @@
-"""Blank import files to download: the column names, and (in XLSX) a sheet explaining each column."""
+"""Blank import files to download: the column names, and (in XLSX) a sheet explaining each
+column."""
 
 from __future__ import annotations
 
 from flask_babel import force_locale
 
+from consult_hub.core.sheets import SheetSpec, csv_bytes, xlsx_bytes
 from consult_hub.exchange.cells import source_text
 from consult_hub.exchange.importing import Importer
-from consult_hub.exchange.sheets import SheetSpec, csv_bytes, xlsx_bytes
 
 GUIDE_HEADER = ["列名", "必填", "说明", "可选值", "示例", "也可用的列名",
                 "English column name", "What goes in"]

@@ -65,7 +65,8 @@ def code(limit: int = 32, *, pattern: re.Pattern[str] | None = None, upper: bool
 
 
 def code_list(value: str) -> list[str]:
-    """``A;B;C`` (also separated by Chinese semicolons, commas, 、 or spaces), duplicates dropped."""
+    """``A;B;C`` (also separated by Chinese semicolons, commas, 、 or spaces), duplicates
+    dropped."""
     return list(dict.fromkeys(part for part in LIST_SEPARATORS.split(plain(value)) if part))
 
 
@@ -145,7 +146,8 @@ def yes_no(value: str) -> bool:
 
 
 def choice(enum_cls: type[E], aliases: dict[str, str] | None = None) -> Parser:
-    """A member of a labelled enum, by its Chinese label or its value (``aliases``: text → value)."""
+    """A member of a labelled enum, by its Chinese label or its value
+    (``aliases``: text → value)."""
     table: dict[str, E] = {}
     for member in enum_cls:
         table[plain(str(member.value)).lower()] = member
@@ -160,7 +162,7 @@ def choice(enum_cls: type[E], aliases: dict[str, str] | None = None) -> Parser:
             raise CellError(f"应为以下之一:{allowed}")
         return found
 
-    parse.allowed = allowed  # type: ignore[attr-defined]
+    parse.allowed = allowed
     return parse
 
 

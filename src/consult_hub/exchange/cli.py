@@ -1,4 +1,5 @@
-"""``flask import …`` and ``flask export …``: spreadsheets and the open-data archive from the shell."""
+"""``flask import …`` and ``flask export …``: spreadsheets and the open-data archive from the
+shell."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import_cli = AppGroup("import", help="Import platforms, members, events or probl
 export_cli = AppGroup("export", help="Export lists as CSV/XLSX, or build the open-data archive.")
 
 
-def _user(username: str | None):  # type: ignore[no-untyped-def]
+def _user(username: str | None):
     """The account an import is done as (its district limits it); None: the whole city."""
     if username is None:
         return None
@@ -79,8 +80,8 @@ def export_list_command(kind: str, path: Path, include_contact: bool) -> None:
     """Write every platform, event or problem to PATH (.csv or .xlsx)."""
     from consult_hub.audit.operations import record
     from consult_hub.core.db import utcnow
+    from consult_hub.core.sheets import SheetSpec, csv_stream, xlsx_bytes
     from consult_hub.exchange.exports import table_for
-    from consult_hub.exchange.sheets import SheetSpec, csv_stream, xlsx_bytes
 
     if path.suffix.lower() not in (".csv", ".xlsx"):
         raise click.BadParameter("give a .csv or .xlsx file name", param_hint="PATH")

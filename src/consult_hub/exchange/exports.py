@@ -23,7 +23,6 @@ from consult_hub.auth.models import Role, User
 from consult_hub.auth.scopes import (
     can_choose_district,
     can_update_issue,
-    platform_filter,
 )
 from consult_hub.core import params
 from consult_hub.core.categories import Category
@@ -40,6 +39,7 @@ from consult_hub.members.models import Member
 from consult_hub.platforms.forms import PlatformFilterForm
 from consult_hub.platforms.models import Platform, PlatformKind, PlatformStatus
 from consult_hub.platforms.queries import PlatformFilters
+from consult_hub.platforms.scopes import platform_filter
 
 BATCH = 500
 PRIVATE_MARK = "(不公开)"
@@ -98,8 +98,8 @@ def platform_filters(user: User, args: Mapping[str, Any]) -> PlatformFilters:
         q=(form.q.data or "").strip()[:100] or None,
         district_id=form.district_id.data if can_choose_district(user) else None,
         street_id=form.street_id.data,
-        kind=PlatformKind._value2member_map_.get(form.kind.data or ""),  # type: ignore[arg-type]
-        status=PlatformStatus._value2member_map_.get(form.status.data or ""),  # type: ignore[arg-type]
+        kind=PlatformKind._value2member_map_.get(form.kind.data or ""),
+        status=PlatformStatus._value2member_map_.get(form.status.data or ""),
         demonstration={"yes": True, "no": False}.get(form.demonstration.data or ""),
         demonstration_year=form.demonstration_year.data,
     )
@@ -204,9 +204,9 @@ def issue_filters(user: User, args: Mapping[str, Any]) -> issue_queries.IssueFil
     )
 
 
-ISSUE_HEADER = ["编号", "平台编码", "平台名称", "所属区", "标题", "描述", "类型", "类别", "来源", "状态",
-                "承办单位", "办理期限", "计划完成日期", "答复", "活动编码", "受理时间", "办结时间",
-                "满意度"]
+ISSUE_HEADER = ["编号", "平台编码", "平台名称", "所属区", "标题", "描述", "类型", "类别", "来源",
+                "状态", "承办单位", "办理期限", "计划完成日期", "答复", "活动编码", "受理时间",
+                "办结时间", "满意度"]
 CONTACT_HEADER = [f"提交人姓名{PRIVATE_MARK}", f"联系电话{PRIVATE_MARK}"]
 
 
@@ -226,7 +226,8 @@ def issues_statement(user: User, filters: issue_queries.IssueFilters,
 
 def issues_table(user: User, args: Mapping[str, Any], now: datetime, *,
                  contact: bool = False) -> Table:
-    """The problems; with ``contact``, the submitter's name and phone where ``user`` may see them."""
+    """The problems; with ``contact``, the submitter's name and phone where ``user`` may see
+    them."""
     stmt = issues_statement(user, issue_filters(user, args), local_today(now))
     if contact:
         # Loaded now, for can_update_issue: a CSV streams after the request's session has

@@ -7,8 +7,8 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, RadioField
 from wtforms.validators import InputRequired
 
-from consult_hub.core.forms import BaseForm
 from consult_hub.auth.forms import select_choices
+from consult_hub.core.forms import BaseForm
 
 KIND_CHOICES = [("platforms", _l("平台")), ("members", _l("委员")), ("events", _l("活动")),
                 ("issues", _l("问题"))]

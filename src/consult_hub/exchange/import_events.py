@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from consult_hub.core.categories import Category
+from consult_hub.core.db import max_length
 from consult_hub.events.models import Event, EventFormat, EventStatus, event_attendees
 from consult_hub.exchange import cells
 from consult_hub.exchange.importing import (
@@ -43,24 +44,26 @@ FORWARD = {P: {H, C, X}, H: {C}, C: set(), X: set()}
 TEXT_LIMIT = 20000
 
 COLUMNS = (
-    Column("code", "编码", _l("活动编码,全市唯一;再次导入时按编码更新;空 = 新活动(除非填了系统编号)"),
+    Column("code", "编码", _l("活动编码,全市唯一;再次导入时按编码更新;"
+           "空 = 新活动(除非填了系统编号)"),
            cells.code(), aliases=("code", "活动编码", "活动编号"), example="HD-2024-001"),
     Column("id", "系统编号", _l("导出文件中的系统编号:编码为空时按它更新已有活动;新活动留空"),
            cells.integer(1), aliases=("id", "系统id")),
-    Column("platform", "平台编码", _l("举办平台的编码,须已存在"), cells.code(upper=True), required=True,
-           aliases=("platform", "platform_code"), example="420102-0001"),
+    Column("platform", "平台编码", _l("举办平台的编码,须已存在"), cells.code(upper=True),
+           required=True, aliases=("platform", "platform_code"), example="420102-0001"),
     Column("platform_name", "平台名称", _l("仅供阅读,导入时忽略"), ignored=True),
-    Column("topic", "议题", _l("协商议题"), cells.text(200), required=True, aliases=("topic",),
-           example="老旧小区加装电梯"),
+    Column("topic", "议题", _l("协商议题"), cells.text(max_length(Event.topic)), required=True,
+           aliases=("topic",), example="老旧小区加装电梯"),
     Column("category", "类别", _l("议题类别"), cells.choice(Category), required=True,
            aliases=("category",), allowed=cells.allowed_values(Category),
            example=Category.SOCIETY.source_label),
-    Column("starts_at", "开始时间", _l("本地时间,格式 2024-03-01 14:30"), cells.parse_local_datetime,
-           required=True, aliases=("starts_at",), example="2024-03-01 14:30"),
+    Column("starts_at", "开始时间", _l("本地时间,格式 2024-03-01 14:30"),
+           cells.parse_local_datetime, required=True, aliases=("starts_at",),
+           example="2024-03-01 14:30"),
     Column("ends_at", "结束时间", _l("本地时间,晚于开始时间"), cells.parse_local_datetime,
            required=True, aliases=("ends_at",), example="2024-03-01 16:30"),
-    Column("location", "地点", _l("空 = 平台地址"), cells.text(200), aliases=("location",),
-           example="社区党群服务中心"),
+    Column("location", "地点", _l("空 = 平台地址"), cells.text(max_length(Event.location)),
+           aliases=("location",), example="社区党群服务中心"),
     Column("format", "形式", _l("空 = 现场"), cells.choice(EventFormat), aliases=("format",),
            allowed=cells.allowed_values(EventFormat), example=EventFormat.ONSITE.source_label),
     Column("status", "状态", _l("空 = 计划中(新活动);只能向前:计划中 → 已举行 → 已反馈成果,"
@@ -78,7 +81,8 @@ COLUMNS = (
            aliases=("department_count", "部门个数"), example="3"),
     Column("expert_count", "专家人数", _l("空 = 0"), cells.integer(0),
            aliases=("expert_count", "专家"), example="1"),
-    Column("attendees", "参加委员编码", _l("参加的政协委员编码,分号隔开(没有编码的委员写 #系统编号);"
+    Column("attendees", "参加委员编码", _l("参加的政协委员编码,分号隔开"
+           "(没有编码的委员写 #系统编号);"
            "须是该平台的下沉委员"),
            cells.code_list, aliases=("attendees", "参加委员"), example="WY0001;WY0002"),
     Column("cancel_reason", "取消原因", _l("已取消的活动必填"), cells.text(2000),
@@ -179,7 +183,8 @@ class EventImporter(Importer):
         first: dict[tuple[int, str, datetime], int] = {}
         for number, key in keyed.items():
             if key in first:
-                ctx.error(number, "topic", f"与第 {first[key]} 行是同一平台、同一时间、相同议题的活动;"
+                ctx.error(number, "topic", f"与第 {first[key]} 行是同一平台、同一时间、"
+                          "相同议题的活动;"
                           "如确是两场活动,请分别填写编码")
             first.setdefault(key, number)
         return {number: found[key] for number, key in keyed.items() if key in found}
@@ -271,7 +276,8 @@ class EventImporter(Importer):
         status = v.get("status") or (old.status if old is not None else P)
         values["status"] = status
         if old is not None and status is not old.status and status not in FORWARD[old.status]:
-            ctx.error(row, "status", f"不能从“{old.status.source_label}”改为“{status.source_label}”")
+            ctx.error(row, "status",
+                      f"不能从“{old.status.source_label}”改为“{status.source_label}”")
             return
         if old is None and status is P and platform is not None \
                 and platform.status is not PlatformStatus.ACTIVE:

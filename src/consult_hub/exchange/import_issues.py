@@ -10,7 +10,6 @@ docs/import.md for the details.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +41,7 @@ from consult_hub.exchange.importing import (
     fetch_by,
 )
 from consult_hub.extensions import db
+from consult_hub.issues import references
 from consult_hub.issues.lifecycle import TRANSITIONS
 from consult_hub.issues.models import (
     CLOSED_STATUSES,
@@ -56,16 +56,13 @@ from consult_hub.issues.operations import (
     SUBMITTER_NAME_LENGTH,
     TITLE_LENGTH,
     change_status,
-    format_reference,
     new_tracking_token,
     normalise_phone,
-    reference_prefix,
 )
 from consult_hub.platforms.models import Platform
 
 S = IssueStatus
 IMPORT_NOTE = "批量导入"
-REFERENCE = re.compile(r"([A-Z]{1,6}\d{2})-?(\d{1,8})")
 # The columns a lifecycle action sets: what the file must give for a status change.
 LIFECYCLE = ("department", "due_on", "planned_on", "resolution")
 NEEDS = {S.ASSIGNED: ("department", "due_on"), S.IN_PROGRESS: ("department", "due_on"),
@@ -73,28 +70,30 @@ NEEDS = {S.ASSIGNED: ("department", "due_on"), S.IN_PROGRESS: ("department", "du
          S.CONSTRAINED: ("resolution",), S.REJECTED: ("resolution",)}
 
 
-def parse_reference(value: str) -> str:
-    match = REFERENCE.fullmatch(cells.plain(value).upper())
-    if not match:
+def reference_cell(value: str) -> str:
+    reference = references.parse_reference(references.normalise_reference(cells.plain(value)))
+    if reference is None:
         raise CellError("编号格式应为 WH24-00123")
-    prefix, number = match.groups()
-    return format_reference(prefix, int(number))
+    return reference
 
 
 COLUMNS = (
     Column("reference", "编号", _l("受理编号;再次导入时按编号更新。新问题留空,由系统编号"
-           "(也可填本市格式的新编号,如从旧系统迁移)"), parse_reference,
+           "(也可填本市格式的新编号,如从旧系统迁移)"), reference_cell,
            aliases=("reference", "受理编号", "诉求编号"), example="WH24-00123"),
-    Column("platform", "平台编码", _l("受理平台的编码,须已存在"), cells.code(upper=True), required=True,
-           aliases=("platform", "platform_code"), example="420102-0001"),
+    Column("platform", "平台编码", _l("受理平台的编码,须已存在"), cells.code(upper=True),
+           required=True, aliases=("platform", "platform_code"), example="420102-0001"),
     Column("platform_name", "平台名称", _l("仅供阅读,导入时忽略"), ignored=True),
-    Column("district_name", "所属区", _l("仅供阅读,导入时忽略"), ignored=True, aliases=("district",)),
+    Column("district_name", "所属区", _l("仅供阅读,导入时忽略"), ignored=True,
+           aliases=("district",)),
     Column("title", "标题", _l("一句话说清楚问题(公开)"), cells.text(TITLE_LENGTH), required=True,
            aliases=("title",), example="小区东门路灯坏了"),
     Column("description", "描述", _l("问题描述(办理后公开;不要写姓名、电话)"), cells.text(5000),
-           required=True, aliases=("description", "问题描述"), example="东门两盏路灯不亮已有一周。"),
-    Column("kind", "类型", _l("问题类型"), cells.choice(IssueKind), required=True, aliases=("kind",),
-           allowed=cells.allowed_values(IssueKind), example=IssueKind.DOORSTEP.source_label),
+           required=True, aliases=("description", "问题描述"),
+           example="东门两盏路灯不亮已有一周。"),
+    Column("kind", "类型", _l("问题类型"), cells.choice(IssueKind), required=True,
+           aliases=("kind",), allowed=cells.allowed_values(IssueKind),
+           example=IssueKind.DOORSTEP.source_label),
     Column("category", "类别", _l("所属领域"), cells.choice(Category), required=True,
            aliases=("category",), allowed=cells.allowed_values(Category),
            example=Category.SOCIETY.source_label),
@@ -102,10 +101,12 @@ COLUMNS = (
            aliases=("source",), allowed=cells.allowed_values(IssueSource),
            example=IssueSource.LIAISON_POINT.source_label),
     Column("status", "状态", _l("空 = 已受理(新问题);已有问题一次只能按办理流程走一步"),
-           cells.choice(IssueStatus), aliases=("status",), allowed=cells.allowed_values(IssueStatus),
+           cells.choice(IssueStatus), aliases=("status",),
+           allowed=cells.allowed_values(IssueStatus),
            example=IssueStatus.RECEIVED.source_label),
     Column("department", "承办单位", _l("承办单位的名称或编码(市级或该平台所在区的);"
-           "已交办、办理中的必填"), cells.text(100), aliases=("department",), example="江岸区城管局"),
+           "已交办、办理中的必填"), cells.text(100), aliases=("department",),
+           example="江岸区城管局"),
     Column("due_on", "办理期限", _l("格式 2024-03-01;已交办、办理中的必填"), cells.parse_date,
            aliases=("due_on", "期限"), example="2024-04-01"),
     Column("planned_on", "计划完成日期", _l("列入计划的必填"), cells.parse_date,
@@ -113,13 +114,15 @@ COLUMNS = (
     Column("resolution", "答复", _l("公开的办理结果、情况说明或不予受理的理由;已解决、因条件所限、"
            "不予受理的必填"), cells.text(5000), aliases=("resolution", "答复内容", "公开答复"),
            example=""),
-    Column("reason", "状态说明", _l("重新办理的理由(已办结的问题改回已受理时必填);不予受理时可代替答复"),
+    Column("reason", "状态说明", _l("重新办理的理由(已办结的问题改回已受理时必填);"
+           "不予受理时可代替答复"),
            cells.text(2000), aliases=("reason",), example=""),
     Column("event", "活动编码", _l("提出问题的活动的编码或系统编号(可空),须是同一平台的活动"),
            cells.code(), aliases=("event", "活动编号")),
-    Column("submitter_name", "提交人姓名", _l("不公开,只用于回访;空 = 不改"), cells.text(SUBMITTER_NAME_LENGTH),
-           aliases=("submitter_name", "姓名")),
-    Column("submitter_phone", "联系电话", _l("不公开,只用于回访;手机号或带区号的固定电话;空 = 不改"),
+    Column("submitter_name", "提交人姓名", _l("不公开,只用于回访;空 = 不改"),
+           cells.text(SUBMITTER_NAME_LENGTH), aliases=("submitter_name", "姓名")),
+    Column("submitter_phone", "联系电话", _l("不公开,只用于回访;手机号或带区号的固定电话;"
+           "空 = 不改"),
            cells.text(32), aliases=("submitter_phone", "电话")),
     Column("received", "受理时间", _l("新问题的受理日期或时间(空 = 导入时);已有问题忽略"),
            cells.parse_date_or_datetime, aliases=("received", "受理日期", "created_at"),
@@ -167,10 +170,11 @@ class IssueImporter(Importer):
         for row in rows:
             old = existing.get(row.values.get("reference")) or same.get(row.number)
             if old is not None and matched.setdefault(old.id, row.number) != row.number:
-                ctx.error(row, "reference", f"与第 {matched[old.id]} 行是同一个问题({old.reference})")
+                ctx.error(row, "reference",
+                          f"与第 {matched[old.id]} 行是同一个问题({old.reference})")
                 continue
             if old is None and row.values.get("reference") and \
-                    not re.fullmatch(rf"{re.escape(prefix)}\d{{2}}-\d+", row.values["reference"]):
+                    not references.is_this_citys(row.values["reference"]):
                 ctx.error(row, "reference", f"没有编号为 {row.values['reference']} 的问题;"
                           f"新问题请留空编号,或使用本市的编号格式 {prefix}24-00123")
                 continue
@@ -279,7 +283,8 @@ class IssueImporter(Importer):
                  "planned_on": v.get("planned_on"), "resolution": resolution}
         for name in NEEDS.get(status, ()):
             if given[name] is None and not (name == "department" and v.get("department")):
-                ctx.error(row, name, f"“{status.source_label}”的问题须填写{ctx.columns[name].header}")
+                ctx.error(row, name,
+                          f"“{status.source_label}”的问题须填写{ctx.columns[name].header}")
         if status in (S.ASSIGNED, S.IN_PROGRESS) and department is not None \
                 and not department.is_active:
             ctx.error(row, "department", f"承办单位“{department.name}”已停用")
@@ -310,7 +315,8 @@ class IssueImporter(Importer):
         if platform.id != old.platform_id:
             ctx.error(row, "platform", "已有问题不能在导入时换平台")
         if v.get("source") is not None and v["source"] is not old.source:
-            ctx.error(row, "source", f"已有问题的来源是“{old.source.source_label}”,不能在导入时修改")
+            ctx.error(row, "source",
+                      f"已有问题的来源是“{old.source.source_label}”,不能在导入时修改")
         status = v.get("status") or old.status
         given = {"department": department.id if department else None, "due_on": v.get("due_on"),
                  "planned_on": v.get("planned_on"), "resolution": v.get("resolution")}
@@ -356,7 +362,8 @@ class IssueImporter(Importer):
             reachable = [status.source_label for status in IssueStatus if status is not old.status
                          and any(old.status in t.sources and t.target is status
                                  for t in TRANSITIONS.values())]
-            ctx.error(row, "status", f"不能从“{old.status.source_label}”直接改为“{status.source_label}”"
+            ctx.error(row, "status",
+                      f"不能从“{old.status.source_label}”直接改为“{status.source_label}”"
                       f"(可改为:{'、'.join(reachable)})")
             return None, {}
         transition = found[0]
@@ -370,7 +377,8 @@ class IssueImporter(Importer):
                 values[name] = given[name]
             elif name in transition.requires:
                 column = "reason" if name == "reason" else name
-                ctx.error(row, column, f"改为“{status.source_label}”须填写{ctx.columns[column].header}")
+                ctx.error(row, column,
+                          f"改为“{status.source_label}”须填写{ctx.columns[column].header}")
         if "due_on" in values and values["due_on"] < ctx.today:
             ctx.error(row, "due_on", "办理期限不能早于今天")
         if "planned_on" in values and values["planned_on"] < ctx.today:
@@ -445,7 +453,7 @@ def _reserve_references(new: list[dict[str, Any]]) -> None:
     wanting: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for values in new:
         if not values["reference"]:
-            wanting[reference_prefix(values["created_at"])].append(values)
+            wanting[references.reference_prefix(values["created_at"])].append(values)
     for prefix in sorted(set(given) | set(wanting)):
         _ensure_counter(prefix)
         counter = ReferenceCounter.last_value
@@ -460,7 +468,7 @@ def _reserve_references(new: list[dict[str, Any]]) -> None:
                 .values(last_value=counter + len(rows)).returning(ReferenceCounter.last_value)
             ).scalar_one()
             for number, values in enumerate(rows, start=last - len(rows) + 1):
-                values["reference"] = format_reference(prefix, number)
+                values["reference"] = references.format_reference(prefix, number)
 
 
 def _ensure_counter(prefix: str) -> None:

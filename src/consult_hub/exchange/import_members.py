@@ -108,7 +108,8 @@ class MemberImporter(Importer):
         district_id = values.get("district_id", old.district_id if old else None)
         if level is MemberLevel.DISTRICT and district_id is None and not ctx.failed(row):
             ctx.error(row, "district", "区政协委员必须填写所属的区")
-        if not ctx.may_manage(district_id) or (old is not None and not ctx.may_manage(old.district_id)):
+        if (not ctx.may_manage(district_id)
+                or (old is not None and not ctx.may_manage(old.district_id))):
             ctx.error(row, "district" if ctx.has("district") else "code",
                       "只能导入本区的区政协委员")
         if ctx.has("is_active"):
@@ -161,7 +162,8 @@ class MemberImporter(Importer):
         audit_rows("member_import", Member.__tablename__, audits, ctx)
         return Outcome(len(plan.new), len(plan.changed), plan.unchanged)
 
-    def _write_links(self, plan: Plan, ids: dict[str, int]) -> dict[int, tuple[list[int], list[int]]]:
+    def _write_links(self, plan: Plan,
+                     ids: dict[str, int]) -> dict[int, tuple[list[int], list[int]]]:
         """Make each listed member's platforms those of the file; returns (before, after) by id."""
         added: list[dict[str, int]] = []
         removed: dict[int, set[int]] = defaultdict(set)

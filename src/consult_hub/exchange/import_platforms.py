@@ -8,6 +8,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from consult_hub.areas.models import Area
+from consult_hub.core.db import max_length
 from consult_hub.exchange import cells
 from consult_hub.exchange.areas import AreaBook, AreaRef
 from consult_hub.exchange.importing import (
@@ -33,8 +34,9 @@ COLUMNS = (
            required=True, aliases=("code", "平台编码", "平台编号", "编号"), example="420102-0001"),
     Column("name", "名称", _l("平台名称"), cells.text(120), required=True,
            aliases=("name", "平台名称"), example="二七街道协商议事室"),
-    Column("kind", "类型", _l("平台类型,写中文名称或英文值"), cells.choice(PlatformKind), required=True,
-           aliases=("kind", "平台类型"), allowed=cells.allowed_values(PlatformKind),
+    Column("kind", "类型", _l("平台类型,写中文名称或英文值"), cells.choice(PlatformKind),
+           required=True, aliases=("kind", "平台类型"),
+           allowed=cells.allowed_values(PlatformKind),
            example=PlatformKind.CONSULT_ROOM.source_label),
     Column("district", "区", _l("所在区的名称或区划代码,须已存在"), cells.text(64), required=True,
            aliases=("district", "所在区", "区县"), example="江岸区"),
@@ -42,8 +44,8 @@ COLUMNS = (
            required=True, aliases=("street", "街道/乡镇", "乡镇"), example="二七街道"),
     Column("community", "社区", _l("所在社区/村的名称(可空:平台设在街道);该街道没有的会新建"),
            cells.text(64), aliases=("community", "社区/村", "村"), example="二七社区"),
-    Column("address", "地址", _l("详细地址"), cells.text(200), required=True, aliases=("address",),
-           example="二七路 100 号"),
+    Column("address", "地址", _l("详细地址"), cells.text(max_length(Platform.address)),
+           required=True, aliases=("address",), example="二七路 100 号"),
     Column("latitude", "纬度", _l("WGS84 纬度,与经度同时填写或都不填"), cells.number(-90, 90),
            aliases=("latitude", "lat"), example="30.6160"),
     Column("longitude", "经度", _l("WGS84 经度"), cells.number(-180, 180),
@@ -57,9 +59,11 @@ COLUMNS = (
     Column("demonstration_year", "示范年份", _l("评为示范点的年份;示范点必填"),
            cells.integer(EARLIEST_YEAR, 2100), aliases=("demonstration_year", "示范点年份"),
            example=""),
-    Column("status", "状态", _l("空 = 运行中(新平台);已有平台改变状态须符合规则(已撤销的不能改为暂停)"),
+    Column("status", "状态", _l("空 = 运行中(新平台);"
+           "已有平台改变状态须符合规则(已撤销的不能改为暂停)"),
            cells.choice(PlatformStatus), aliases=("status", "平台状态"),
-           allowed=cells.allowed_values(PlatformStatus), example=PlatformStatus.ACTIVE.source_label),
+           allowed=cells.allowed_values(PlatformStatus),
+           example=PlatformStatus.ACTIVE.source_label),
     Column("description", "简介", _l("平台简介(可空)"), cells.text(2000), aliases=("description",)),
 )
 
@@ -170,7 +174,8 @@ class PlatformImporter(Importer):
             return
         allowed = [target for sources, target in TRANSITIONS.values() if old.status in sources]
         if status not in allowed:
-            ctx.error(row, "status", f"不能从“{old.status.source_label}”改为“{status.source_label}”")
+            ctx.error(row, "status",
+                      f"不能从“{old.status.source_label}”改为“{status.source_label}”")
 
     def write(self, plan: Plan, ctx: Context) -> Outcome:
         made = plan.book.create_missing(
@@ -178,14 +183,14 @@ class PlatformImporter(Importer):
                                      [(ident, {}, values) for ident, values in added], ctx))
         new_rows = []
         for values, area in plan.new:
-            values["area_id"] = plan.book.resolve(area, made)  # type: ignore[arg-type]
+            values["area_id"] = plan.book.resolve(area, made)
             new_rows.append({**values, "created_at": ctx.now, "updated_at": ctx.now,
                              "version": 1})
         bulk_insert(Platform, new_rows)
         updates, audits = [], []
         for old, changes, new_area in plan.changed:
             if new_area is not None:
-                changes["area_id"] = made[new_area]  # type: ignore[index]
+                changes["area_id"] = made[new_area]
             updates.append({"id": old.id, "version": old.version, "updated_at": ctx.now,
                             **changes})
             audits.append((old.id, {name: getattr(old, name) for name in changes}, changes))

@@ -30,9 +30,9 @@ from consult_hub.audit.operations import diff, record
 from consult_hub.auth.models import User
 from consult_hub.auth.scopes import can_manage_district
 from consult_hub.core.db import utcnow
+from consult_hub.core.sheets import Sheet, SheetTooLong, SheetUnreadable, read_sheet
 from consult_hub.core.timefmt import local_today
 from consult_hub.exchange.cells import CellError, Parser, text
-from consult_hub.exchange.sheets import Sheet, SheetTooLong, SheetUnreadable, read_sheet
 from consult_hub.extensions import db
 
 # Enough to fix a file in one go; more would bury the first message.
@@ -272,8 +272,8 @@ def run_import(importer: Importer, filename: str, data: bytes, *, user: User | N
         outcome = importer.write(plan, ctx)
         db.session.flush()
     except StaleDataError:
-        raise ImportRefused([RowError(None, None, "导入期间有人修改了其中的记录;没有写入任何数据,请重新导入")]) \
-            from None
+        raise ImportRefused([RowError(None, None, "导入期间有人修改了其中的记录;"
+                                      "没有写入任何数据,请重新导入")]) from None
     except sa.exc.IntegrityError as exc:
         raise ImportRefused([RowError(None, None, f"数据库拒绝写入,没有写入任何数据:{exc.orig}")]) \
             from None
@@ -338,7 +338,8 @@ def bulk_insert(model: Any, rows: list[dict[str, Any]]) -> None:
 
 
 def bulk_update(model: Any, rows: list[dict[str, Any]]) -> None:
-    """UPDATE by primary key; rows carry the version read at check time (it is checked, then bumped)."""
+    """UPDATE by primary key; rows carry the version read at check time (it is checked, then
+    bumped)."""
     for part in chunks(rows, 1000):
         db.session.execute(sa.update(model), list(part))
 

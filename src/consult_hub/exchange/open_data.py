@@ -1,4 +1,5 @@
-"""The public open-data archive: platforms, events, outcomes and monthly tallies as CSV, with a README.
+"""The public open-data archive: platforms, events, outcomes and monthly tallies as CSV, with a
+README.
 
 ``build_open_data(now)`` writes ``consult_hub_open_data.zip`` into ``instance/open_data/``
 (replacing the previous one atomically); the scheduler calls it daily at 03:00 and the
@@ -26,13 +27,13 @@ from flask import current_app
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.core.categories import Category
 from consult_hub.core.db import utcnow
+from consult_hub.core.sheets import csv_stream
 from consult_hub.core.timefmt import format_datetime, to_local
 from consult_hub.departments.models import Department
 from consult_hub.events.models import Event, EventStatus, event_attendees
 from consult_hub.exchange.cells import source_text
-from consult_hub.exchange.sheets import csv_stream
 from consult_hub.extensions import db
-from consult_hub.issues.models import Issue, IssueKind, IssueStatus
+from consult_hub.issues.models import ANSWERED_STATUSES, Issue, IssueKind, IssueStatus
 from consult_hub.platforms.models import Platform
 from consult_hub.tallies import compute
 from consult_hub.tallies.models import MonthlyTally, TallyScope
@@ -40,10 +41,6 @@ from consult_hub.tallies.tables import METRICS
 
 ARCHIVE_NAME = "consult_hub_open_data.zip"
 BATCH = 1000
-HELD = (EventStatus.HELD, EventStatus.CONCLUDED)
-# The statuses whose public answer the outcome page shows (public/_progress.html).
-ANSWERED = (IssueStatus.RESOLVED, IssueStatus.PLANNED, IssueStatus.CONSTRAINED,
-            IssueStatus.REJECTED)
 
 
 @dataclass(frozen=True)
@@ -159,7 +156,8 @@ EVENT_FIELDS = (
     Field("location", "地点", "location"),
     Field("format", "形式代码:onsite 现场 / online 线上 / hybrid 线上线下结合",
           "format code: onsite, online, hybrid"),
-    Field("status", "状态代码:planned 计划中 / held 已举行 / concluded 已反馈成果 / cancelled 已取消",
+    Field("status", "状态代码:planned 计划中 / held 已举行 / concluded 已反馈成果 / "
+          "cancelled 已取消",
           "status code: planned, held, concluded (outcome reported), cancelled"),
     Field("status_label", "状态(中文)", "status, in Chinese"),
     Field("member_attendance", "参加的政协委员人数(已举行的活动)",
@@ -186,7 +184,7 @@ def _event_rows() -> Iterator[list[Any]]:
     stmt = sa.select(Event).order_by(Event.starts_at, Event.id)
     for batch in _batches(stmt):
         for (e,) in batch:
-            held = e.status in HELD
+            held = e.happened
             yield [e.id, platforms.get(e.platform_id, ""),
                    districts.get(platform_district.get(e.platform_id), ""), e.topic,
                    e.category.value, e.category.source_label, _iso(e.starts_at), _iso(e.ends_at),
@@ -201,9 +199,11 @@ def _event_rows() -> Iterator[list[Any]]:
 # -- outcomes ---------------------------------------------------------------------------------
 
 OUTCOME_FIELDS = (
-    Field("reference", "受理编号(公开页面 /issues/<编号>)", "receipt code (public page /issues/<code>)"),
+    Field("reference", "受理编号(公开页面 /issues/<编号>)",
+          "receipt code (public page /issues/<code>)"),
     Field("title", "标题(公开)", "title (public)"),
-    Field("kind", "类型代码:urgent 群众急难愁盼问题 / doorstep 房前屋后实事 / governance 基层治理难事",
+    Field("kind", "类型代码:urgent 群众急难愁盼问题 / doorstep 房前屋后实事 / "
+          "governance 基层治理难事",
           "kind code: urgent (pressing needs), doorstep (neighbourhood matters), "
           "governance (local governance problems)"),
     Field("kind_label", "类型(中文)", "kind, in Chinese"),
@@ -223,11 +223,13 @@ OUTCOME_FIELDS = (
     Field("district", "所在区", "district name"),
     Field("department", "承办单位(可空)", "department handling it, may be empty"),
     Field("received_on", "受理日期(北京时间)", "date received (China Standard Time)"),
-    Field("planned_on", "计划完成日期(列入计划的问题)", "planned completion date (planned problems)"),
+    Field("planned_on", "计划完成日期(列入计划的问题)",
+          "planned completion date (planned problems)"),
     Field("closed_on", "办结日期(已办结的问题)", "date closed (closed problems)"),
     Field("resolution", "公开答复:办理结果、办理计划、情况说明或不予受理的理由",
           "public answer: the result, the plan, the explanation or the reason for rejection"),
-    Field("satisfaction", "居民评价代码:satisfied 满意 / basically 基本满意 / unsatisfied 不满意(可空)",
+    Field("satisfaction", "居民评价代码:satisfied 满意 / basically 基本满意 / "
+          "unsatisfied 不满意(可空)",
           "resident's rating: satisfied, basically (fairly satisfied), unsatisfied; may be empty"),
 )
 
@@ -246,13 +248,14 @@ def _outcome_rows() -> Iterator[list[Any]]:
         for i in batch:
             district = areas.get(i.district_id)
             yield [i.reference, i.title, i.kind.value, i.kind.source_label, i.category.value,
-                   i.category.source_label, i.status.value, i.status.source_label, int(i.status.is_closed),
+                   i.category.source_label, i.status.value, i.status.source_label,
+                   int(i.status.is_closed),
                    platforms.get(i.platform_id, ""), district.code if district else "",
                    district.name if district else "", departments.get(i.department_id, ""),
                    _local_day(i.created_at),
                    _day(i.planned_on) if i.status is IssueStatus.PLANNED else "",
                    _local_day(i.closed_at) if i.status.is_closed else "",
-                   (i.resolution or "") if i.status in ANSWERED else "",
+                   (i.resolution or "") if i.status in ANSWERED_STATUSES else "",
                    i.satisfaction.value if i.satisfaction else ""]
 
 
@@ -265,7 +268,8 @@ METRIC_EN = {
     "platforms_demonstration": "demonstration sites among the platforms",
     "events_held": "events held (started in the month, status held or concluded)",
     "events_cancelled": "events planned for the month and cancelled",
-    "member_attendance": "CPPCC member attendances at the month's events (one per member per event)",
+    "member_attendance": ("CPPCC member attendances at the month's events "
+                          "(one per member per event)"),
     "resident_attendance": "resident representatives at the month's events",
     "issues_raised": "problems received in the month",
     "issues_resolved": "problems resolved, counted in the month of their latest resolution",

@@ -24,8 +24,15 @@ from consult_hub.audit.operations import record
 from consult_hub.auth.decorators import public, roles_required, staff_required
 from consult_hub.auth.models import Role
 from consult_hub.auth.scopes import can_choose_district
-from consult_hub.core.db import utcnow
 from consult_hub.core import params
+from consult_hub.core.db import utcnow
+from consult_hub.core.sheets import (
+    CSV_TYPE,
+    XLSX_TYPE,
+    SheetSpec,
+    csv_stream,
+    xlsx_bytes,
+)
 from consult_hub.exchange import exports
 from consult_hub.exchange.blanks import blank_csv, blank_xlsx
 from consult_hub.exchange.cells import source_text
@@ -33,13 +40,6 @@ from consult_hub.exchange.forms import ImportForm
 from consult_hub.exchange.importers import IMPORTERS
 from consult_hub.exchange.importing import ImportRefused, ImportReport, run_import
 from consult_hub.exchange.open_data import ARCHIVE_NAME, ensure_archive
-from consult_hub.exchange.sheets import (
-    CSV_TYPE,
-    XLSX_TYPE,
-    SheetSpec,
-    csv_stream,
-    xlsx_bytes,
-)
 from consult_hub.extensions import db
 
 bp = Blueprint("exchange", __name__)
@@ -67,7 +67,7 @@ def _download(data: object, ext: str, ascii_stem: str, stem: str) -> Response:
 
 @bp.route("/manage/import", methods=["GET", "POST"])
 @roles_required(Role.ADMIN, Role.DISTRICT_ADMIN)
-def import_page():  # type: ignore[no-untyped-def]
+def import_page():
     form = ImportForm()
     if request.method == "GET":
         form.kind.data = params.arg_choice("kind", IMPORTERS, default="platforms")
@@ -105,7 +105,7 @@ def import_page():  # type: ignore[no-untyped-def]
 @bp.route("/manage/import/template/<any(platforms, members, events, issues):kind>."
           "<any(csv, xlsx):ext>")
 @roles_required(Role.ADMIN, Role.DISTRICT_ADMIN)
-def import_template(kind: str, ext: str):  # type: ignore[no-untyped-def]
+def import_template(kind: str, ext: str):
     importer = IMPORTERS[kind]
     data = blank_csv(importer) if ext == "csv" else blank_xlsx(importer)
     return _download(data, ext, f"consult-hub-import-{kind}",
@@ -117,13 +117,13 @@ def import_template(kind: str, ext: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/manage/export")
 @staff_required
-def export_page():  # type: ignore[no-untyped-def]
+def export_page():
     return render_template("exchange/export.html", kinds=exports.KINDS)
 
 
 @bp.route("/manage/export/<any(platforms, events, issues):kind>.<any(csv, xlsx):ext>")
 @staff_required
-def export(kind: str, ext: str):  # type: ignore[no-untyped-def]
+def export(kind: str, ext: str):
     now = utcnow()
     contact = kind == "issues" and params.arg_flag("contact")
     filters = MultiDict([(k, v) for k, v in request.args.items(multi=True)
@@ -151,7 +151,7 @@ def export(kind: str, ext: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/open-data/consult_hub_open_data.zip")
 @public
-def open_data():  # type: ignore[no-untyped-def]
+def open_data():
     path = ensure_archive()
     if not path.exists():
         abort(404)

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from consult_hub.issues.models import Issue
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
-# The date in a tag: URI only has to be a day the authority owned the name; fixed, so ids never move.
+# The date in a tag: URI only has to be a day the authority owned the name; fixed, so ids
+# never move.
 TAG_DATE = "2024"
 # Characters XML 1.0 cannot carry even escaped; a pasted control character must not break the feed.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

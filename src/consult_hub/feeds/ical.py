@@ -147,11 +147,12 @@ def build_calendar(entries: Sequence[EntryKey], *, name: str, rendering: Renderi
             cache.put_many(rendering, fresh.values())
         texts = [text if text is not None else fresh.get(key[0], (None, b""))[1]
                  for key, text in zip(entries, texts, strict=True)]
-    return b"".join([head.encode("utf-8"), *texts, b"END:VCALENDAR\r\n"])  # type: ignore[list-item]
+    return b"".join([head.encode("utf-8"), *texts, b"END:VCALENDAR\r\n"])
 
 
 def _vevent(event: Any, rendering: Rendering) -> str:
-    """One VEVENT from a row with the event's columns and ``platform_name``, ``platform_address``."""
+    """One VEVENT from a row with the event's columns and ``platform_name``,
+    ``platform_address``."""
     zone, tzid, words = rendering.zone, rendering.tzid, rendering.words
     url = rendering.event_url(event.id)
     changed = _utc(event.updated_at)

@@ -70,10 +70,11 @@ def calendar_entries(*, platform_id: int | None = None, district_id: int | None 
     coming = connection.execute(_with_platform(
         chosen.where(Event.starts_at >= now).order_by(Event.starts_at, Event.id)
         .limit(MAX_EVENTS), descending=False)).all()
-    past = connection.execute(_with_platform(
+    past = (connection.execute(_with_platform(
         chosen.where(Event.starts_at >= since, Event.starts_at < now)
         .order_by(Event.starts_at.desc(), Event.id.desc())
-        .limit(MAX_EVENTS - len(coming)), descending=True)).all() if len(coming) < MAX_EVENTS else []
+        .limit(MAX_EVENTS - len(coming)), descending=True)).all()
+        if len(coming) < MAX_EVENTS else [])
     return [tuple(row) for row in (*reversed(past), *coming)]
 
 
@@ -106,5 +107,6 @@ def district_by_code(code: str) -> Area | None:
 
 
 def latest_outcomes(limit: int = MAX_OUTCOMES) -> list[Issue]:
-    """The newest outcomes (resolved, planned or constrained), as the public outcomes page orders them."""
+    """The newest outcomes (resolved, planned or constrained), as the public outcomes page
+    orders them."""
     return list(db.session.scalars(public_queries.outcome_list().limit(limit)).unique())

@@ -9,14 +9,14 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from consult_hub.auth.decorators import public
+from consult_hub.core.i18n import city_name
 from consult_hub.core.links import external_url, site_url
 from consult_hub.core.pagecache import shared_page
-from consult_hub.core.i18n import city_name
 from consult_hub.core.timefmt import local_zone
 from consult_hub.extensions import db
 from consult_hub.feeds import atom, ical, queries
-from consult_hub.public import queries as public_queries
 from consult_hub.platforms.models import Platform
+from consult_hub.public import queries as public_queries
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
 
@@ -30,7 +30,7 @@ CACHED_VEVENTS = 10_000
 @bp.route("/")
 @public
 @shared_page
-def index():  # type: ignore[no-untyped-def]
+def index():
     # One link built and one label translated, then each district's code and name filled in:
     # a nation lists 3,000 district calendars here.
     marker = "0000000000"
@@ -44,7 +44,7 @@ def index():  # type: ignore[no-untyped-def]
 @bp.route("/events.ics")
 @public
 @shared_page
-def city_events():  # type: ignore[no-untyped-def]
+def city_events():
     name = _("%(city)s协商议事活动", city=city_name())
     return _calendar(name, queries.calendar_entries(), "events.ics")
 
@@ -52,7 +52,7 @@ def city_events():  # type: ignore[no-untyped-def]
 @bp.route("/districts/<code>.ics")
 @public
 @shared_page
-def district_events(code: str):  # type: ignore[no-untyped-def]
+def district_events(code: str):
     district = queries.district_by_code(code)
     if district is None:
         abort(404)
@@ -63,7 +63,7 @@ def district_events(code: str):  # type: ignore[no-untyped-def]
 @bp.route("/platforms/<int:platform_id>.ics")
 @public
 @shared_page
-def platform_events(platform_id: int):  # type: ignore[no-untyped-def]
+def platform_events(platform_id: int):
     platform = db.get_or_404(Platform, platform_id)
     name = _("%(name)s协商议事活动", name=platform.name)
     return _calendar(name, queries.calendar_entries(platform_id=platform.id),
@@ -73,7 +73,7 @@ def platform_events(platform_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/outcomes.atom")
 @public
 @shared_page
-def outcomes():  # type: ignore[no-untyped-def]
+def outcomes():
     city = city_name()
     info = atom.FeedInfo(
         title=_("%(city)s群众诉求办理成果", city=city),
@@ -89,7 +89,7 @@ def outcomes():  # type: ignore[no-untyped-def]
     return Response(body, content_type=ATOM_TYPE)
 
 
-def _calendar(name: str, entries: list, filename: str) -> Response:  # type: ignore[type-arg]
+def _calendar(name: str, entries: list, filename: str) -> Response:
     # One link built, then the id spliced in: building 2,000 URLs one by one cost more than
     # the rest of the feed.
     sample = _public_url("public.event", event_id=1)

@@ -26,10 +26,8 @@ from wtforms import (
 from wtforms.fields import SelectChoice
 from wtforms.validators import Optional
 
-from consult_hub.core.forms import BaseForm
-from consult_hub.core.forms import PlainSelect, optional_int, select_choices
 from consult_hub.core.categories import Category
-from consult_hub.core.forms import EditForm
+from consult_hub.core.forms import BaseForm, EditForm, PlainSelect, optional_int, select_choices
 from consult_hub.issues.lifecycle import FIELD_LABELS, TRANSITIONS, Transition
 from consult_hub.issues.models import Issue, IssueKind, IssueSource, IssueStatus, Satisfaction
 from consult_hub.issues.operations import TITLE_LENGTH
@@ -136,7 +134,7 @@ EDIT_FIELDS = ["title", "description", "kind", "category"]
 class ActionForm(BaseForm):
     """One lifecycle action: its fields come from the transition table (see ``action_form``)."""
 
-    version = HiddenField()
+    version = HiddenField(default="")  # missing from a post: matches no version (409)
     seen = HiddenField()  # the newest timeline entry on the page the user acted from
 
     def start_from(self, issue: Issue) -> None:

@@ -1,12 +1,15 @@
 """The one transition table for residents' problems, and the one function that applies it.
 
-Each action names the statuses it may start from, the status it leads to and
-the fields it needs. ``apply`` checks all of that, changes the problem and
-writes the IssueUpdate that becomes its timeline.
+Each action names the statuses it may start from, the status it leads to, the fields it
+needs and its effect: what it writes on the problem. ``apply`` checks all of that, changes
+the problem and writes the IssueUpdate that becomes its timeline. The demo and the bench
+generators build their rows from the same transitions (``Transition.changes``), so a rule
+written here holds for every problem, however it was made.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -15,12 +18,52 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
 
-from consult_hub.core.db import utcnow
+from consult_hub.core.db import Base, utcnow
 from consult_hub.core.errors import ValidationFailed
-from consult_hub.issues.models import CLOSED_STATUSES, Issue, IssueStatus, IssueUpdate
+from consult_hub.issues.models import (
+    CLOSED_STATUSES,
+    DUE_STATUSES,
+    OPEN_STATUSES,
+    Issue,
+    IssueStatus,
+    IssueUpdate,
+)
 
 S = IssueStatus
-OPEN_WORKING = frozenset({S.RECEIVED, S.ASSIGNED, S.IN_PROGRESS})
+# A problem waiting on triage or on its department may be assigned (again) or resolved.
+OPEN_WORKING = DUE_STATUSES
+
+# An effect: the columns an action writes besides the status, from the action's checked values
+# (text stripped, records such as the department given as their ids).
+Effect = Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
+def _no_effect(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+def _assign(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {"department_id": values["department"], "due_on": values["due_on"]}
+
+
+def _plan(values: Mapping[str, Any]) -> dict[str, Any]:
+    # The public explanation is optional here; without one the last answer stays.
+    explained = {"resolution": values["resolution"]} if values.get("resolution") else {}
+    return {"planned_on": values["planned_on"], **explained}
+
+
+def _answer(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {"resolution": values["resolution"]}
+
+
+def _reject(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {"resolution": values["reason"], "duplicate_of_id": values.get("duplicate_of")}
+
+
+def _reopen(values: Mapping[str, Any]) -> dict[str, Any]:
+    # The old due date has passed; the department stays as a hint for re-assignment.
+    return {"due_on": None, "closed_at": None, "resolved_at": None, "satisfaction": None,
+            "rated_at": None}
 
 
 @dataclass(frozen=True)
@@ -33,6 +76,24 @@ class Transition:
     requires: tuple[str, ...] = ()
     is_public: bool = True
     optional: tuple[str, ...] = field(default=())
+    effect: Effect = _no_effect
+    # The time columns set to the action's moment, by the status it leads to (derived).
+    stamps: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        stamps = (("resolved_at", self.target is S.RESOLVED),
+                  ("closed_at", self.target in CLOSED_STATUSES))
+        object.__setattr__(self, "stamps", tuple(name for name, due in stamps if due))
+
+    def changes(self, current: IssueStatus, values: Mapping[str, Any],
+                at: Any) -> dict[str, Any]:
+        """Every column the action writes from ``current``: its effect, the status it leads
+        to and the times it stamps (``at``, in whatever form the caller keeps time)."""
+        changes = self.effect(values)
+        changes["status"] = self.target or current
+        for name in self.stamps:
+            changes[name] = at
+        return changes
 
 
 # Labels name the action (context "action": 不予受理 is "Reject" here, "Rejected" as a status).
@@ -40,21 +101,22 @@ TRANSITIONS: dict[str, Transition] = {
     t.action: t
     for t in (
         Transition("assign", _lp("action", "交办"), OPEN_WORKING, S.ASSIGNED,
-                   ("department", "due_on")),
+                   ("department", "due_on"), effect=_assign),
         Transition("start", _lp("action", "开始办理"), frozenset({S.ASSIGNED}), S.IN_PROGRESS),
         Transition("resolve", _lp("action", "办结(已解决或采纳)"), OPEN_WORKING | {S.PLANNED},
-                   S.RESOLVED, ("resolution",)),
+                   S.RESOLVED, ("resolution",), effect=_answer),
         Transition("plan", _lp("action", "列入计划"), frozenset({S.ASSIGNED, S.IN_PROGRESS}),
-                   S.PLANNED, ("planned_on",), optional=("resolution",)),
+                   S.PLANNED, ("planned_on",), optional=("resolution",), effect=_plan),
         Transition("constrain", _lp("action", "因条件所限一时难以解决"),
                    frozenset({S.ASSIGNED, S.IN_PROGRESS, S.PLANNED}), S.CONSTRAINED,
-                   ("resolution",)),
+                   ("resolution",), effect=_answer),
         Transition("reject", _lp("action", "不予受理"), frozenset({S.RECEIVED, S.ASSIGNED}),
-                   S.REJECTED, ("reason",), optional=("duplicate_of",)),
+                   S.REJECTED, ("reason",), optional=("duplicate_of",), effect=_reject),
         # Back to triage: staff assign again with a fresh due date.
-        Transition("reopen", _lp("action", "重新办理"), CLOSED_STATUSES, S.RECEIVED, ("reason",)),
-        Transition("note", _lp("action", "办理进展"), frozenset(IssueStatus) - CLOSED_STATUSES,
-                   None, ("note",), optional=("is_public",)),
+        Transition("reopen", _lp("action", "重新办理"), CLOSED_STATUSES, S.RECEIVED, ("reason",),
+                   effect=_reopen),
+        Transition("note", _lp("action", "办理进展"), OPEN_STATUSES, None, ("note",),
+                   optional=("is_public",)),
     )
 }
 
@@ -67,6 +129,9 @@ FIELD_LABELS = {
     "note": _l("进展说明"),
     "duplicate_of": _l("重复的诉求"),
 }
+# The dates an action sets that may not lie in the past.
+NOT_BEFORE_TODAY = {"due_on": _l("办理期限不能早于今天"),
+                    "planned_on": _l("计划完成日期不能早于今天")}
 
 
 def next_status(current: IssueStatus, action: str) -> IssueStatus:
@@ -83,6 +148,20 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def timeline_note(values: Mapping[str, Any]) -> Any:
+    """The text an action leaves on the timeline: the note, the reason or the answer."""
+    return values.get("note") or values.get("reason") or values.get("resolution")
+
+
+def _plain(value: Any) -> Any:
+    """A value as effects take it: text stripped, a record (department, original) as its id."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, Base):
+        return value.id
+    return value
+
+
 def apply(
     issue: Issue,
     action: str,
@@ -92,7 +171,8 @@ def apply(
     today: date | None = None,
     **values: Any,
 ) -> IssueUpdate:
-    """Take ``action`` on ``issue`` or raise ValidationFailed naming the field; nothing changes then."""
+    """Take ``action`` on ``issue`` or raise ValidationFailed naming the field; nothing changes
+    then."""
     now = now or utcnow()
     transition = TRANSITIONS.get(action)
     if transition is None:
@@ -110,10 +190,9 @@ def apply(
     unknown = set(values) - set(transition.requires) - set(transition.optional)
     if unknown:
         errors.update({name: _("此操作不接受该字段") for name in sorted(unknown)})
-    if action == "assign" and not errors and today is not None and values["due_on"] < today:
-        errors["due_on"] = _("办理期限不能早于今天")
-    if action == "plan" and not errors and today is not None and values["planned_on"] < today:
-        errors["planned_on"] = _("计划完成日期不能早于今天")
+    if not errors and today is not None:
+        errors.update({name: str(message) for name, message in NOT_BEFORE_TODAY.items()
+                       if values.get(name) is not None and values[name] < today})
     duplicate = values.get("duplicate_of")
     if duplicate is not None and duplicate.id == issue.id:
         errors["duplicate_of"] = _("不能标记为与自身重复")
@@ -121,40 +200,18 @@ def apply(
         raise ValidationFailed(errors)
 
     before = issue.status
-    note = values.get("note") or values.get("reason") or values.get("resolution")
-    if action == "assign":
-        issue.department = values["department"]
-        issue.department_id = values["department"].id
-        issue.due_on = values["due_on"]
-    elif action == "plan":
-        issue.planned_on = values["planned_on"]
-        if not _missing(values.get("resolution")):
-            issue.resolution = values["resolution"].strip()
-    elif action in ("resolve", "constrain"):
-        issue.resolution = values["resolution"].strip()
-    elif action == "reject":
-        issue.resolution = values["reason"].strip()
-        issue.duplicate_of = duplicate
-
-    if action == "reopen":
-        # The old due date has passed; the department stays as a hint for re-assignment.
-        issue.due_on = None
-        issue.closed_at = None
-        issue.resolved_at = None
-        issue.satisfaction = None
-        issue.rated_at = None
-    target = next_status(before, action)
-    issue.status = target
-    if target is S.RESOLVED:
-        issue.resolved_at = now
-    if target in CLOSED_STATUSES:
-        issue.closed_at = now
+    plain = {name: _plain(value) for name, value in values.items()}
+    for name, value in transition.changes(before, plain, now).items():
+        setattr(issue, name, value)
+    for name, value in values.items():
+        if isinstance(value, Base):  # the relationship too, so it reads right before a refresh
+            setattr(issue, name, value)
 
     update = IssueUpdate(
         action=action,
         from_status=before,
-        to_status=target,
-        note=note.strip() if isinstance(note, str) else note,
+        to_status=issue.status,
+        note=timeline_note(plain),
         is_public=bool(values.get("is_public", True)) if action == "note" else transition.is_public,
         actor_id=actor_id,
         created_at=now,

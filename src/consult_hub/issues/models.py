@@ -42,13 +42,23 @@ class IssueStatus(LabelledEnum):
 
 
 CLOSED_STATUSES = frozenset({IssueStatus.RESOLVED, IssueStatus.CONSTRAINED, IssueStatus.REJECTED})
-# Statuses whose due date counts towards "overdue".
+OPEN_STATUSES = frozenset(IssueStatus) - CLOSED_STATUSES
+# Statuses whose due date counts towards "overdue": the problem waits on triage or a department.
 DUE_STATUSES = frozenset({IssueStatus.RECEIVED, IssueStatus.ASSIGNED, IssueStatus.IN_PROGRESS})
+# Statuses whose public answer (``resolution``) is shown wherever the public reads a problem
+# (public/_progress.html, the API, Open311, open data).
+ANSWERED_STATUSES = frozenset({IssueStatus.RESOLVED, IssueStatus.PLANNED, IssueStatus.CONSTRAINED,
+                               IssueStatus.REJECTED})
+# A problem's description is published once it has been taken up (public/issue.html).
+DESCRIPTION_WITHHELD_STATUSES = frozenset({IssueStatus.RECEIVED, IssueStatus.REJECTED})
+# Outcomes a resident can rate; a rejected problem is answered, not solved.
+RATEABLE_STATUSES = frozenset({IssueStatus.RESOLVED, IssueStatus.CONSTRAINED})
 
-
-# Problems with a public outcome; the literal text is shared by ix_issues_outcome_time and the
-# public outcome list (a partial index is only used where the query repeats its condition).
-OUTCOME_WHERE = "issues.status IN ('resolved', 'planned', 'constrained')"
+# Problems with a public outcome, in the order the public filter lists them. The literal SQL is
+# shared by ix_issues_outcome_time and the public outcome list (a partial index is only used
+# where the query repeats its condition).
+OUTCOME_STATUSES = (IssueStatus.RESOLVED, IssueStatus.PLANNED, IssueStatus.CONSTRAINED)
+OUTCOME_WHERE = f"issues.status IN ({', '.join(repr(s.value) for s in OUTCOME_STATUSES)})"
 
 
 class Satisfaction(LabelledEnum):
@@ -71,7 +81,8 @@ class Issue(TimestampMixin, Base):
             "status NOT IN ('resolved', 'constrained', 'rejected') OR resolution IS NOT NULL",
             name="closed_has_resolution",
         ),
-        sa.CheckConstraint("status != 'planned' OR planned_on IS NOT NULL", name="planned_has_date"),
+        sa.CheckConstraint("status != 'planned' OR planned_on IS NOT NULL",
+                           name="planned_has_date"),
         sa.CheckConstraint("status != 'resolved' OR resolved_at IS NOT NULL",
                            name="resolved_has_time"),
         sa.CheckConstraint("satisfaction IS NULL OR rated_at IS NOT NULL", name="rating_has_time"),

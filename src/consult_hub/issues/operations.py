@@ -8,19 +8,20 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
 
 from consult_hub.audit.operations import diff, record
 from consult_hub.core.categories import Category
-from consult_hub.core.db import utcnow
+from consult_hub.core.conflicts import check_version
+from consult_hub.core.db import max_length, utcnow
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.core.i18n import N_
-from consult_hub.core.timefmt import local_today, to_local
+from consult_hub.core.timefmt import local_today
 from consult_hub.events.models import Event
 from consult_hub.extensions import db
 from consult_hub.issues import lifecycle
 from consult_hub.issues.models import (
+    RATEABLE_STATUSES,
     Issue,
     IssueKind,
     IssueSource,
@@ -29,18 +30,8 @@ from consult_hub.issues.models import (
     ReferenceCounter,
     Satisfaction,
 )
+from consult_hub.issues.references import format_reference, reference_prefix
 from consult_hub.platforms.models import Platform
-
-REFERENCE_DIGITS = 5
-
-
-def reference_prefix(when: datetime) -> str:
-    """``WH24`` for a problem received in 2024 in Wuhan (year in the people's zone)."""
-    return f"{current_app.config['CITY_CODE']}{to_local(when).year % 100:02d}"
-
-
-def format_reference(prefix: str, number: int) -> str:
-    return f"{prefix}-{number:0{REFERENCE_DIGITS}d}"
 
 
 def next_reference(when: datetime) -> str:
@@ -77,8 +68,8 @@ def new_tracking_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-TITLE_LENGTH = 200
-SUBMITTER_NAME_LENGTH = 64
+TITLE_LENGTH = max_length(Issue.title)
+SUBMITTER_NAME_LENGTH = max_length(Issue.submitter_name)
 # A mobile number (optionally +86), or a landline with its area code: 3 digits for 010 and
 # 02x, 4 for the rest; separators (spaces, hyphens, brackets) are ignored.
 _MOBILE = re.compile(r"(?:\+?86)?(1[3-9]\d{9})")
@@ -180,9 +171,12 @@ def create_issue(
 
 
 def change_status(
-    issue: Issue, action: str, *, actor_id: int | None, now: datetime | None = None, **values: Any
+    issue: Issue, action: str, *, actor_id: int | None, now: datetime | None = None,
+    version: Any = None, **values: Any
 ) -> IssueUpdate:
-    """Apply a lifecycle action and audit it; raises ValidationFailed on bad input."""
+    """Apply a lifecycle action and audit it; raises ValidationFailed on bad input, and
+    EditConflict when ``version`` (the page's) is not the problem's any more."""
+    check_version(issue, version=version)
     now = now or utcnow()
     before = {"status": issue.status, "department_id": issue.department_id,
               "due_on": issue.due_on, "planned_on": issue.planned_on,
@@ -209,9 +203,13 @@ def update_issue(
     kind: IssueKind | str,
     category: Category | str,
     actor_id: int | None,
+    version: Any = None,
+    original: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, list[Any]]:
-    """Correct a problem's words and classification; returns the audited changes."""
+    """Correct a problem's words and classification, as opened at ``version``; returns the
+    audited changes. Raises EditConflict when someone changed the problem since."""
+    check_version(issue, version=version, original=original, fields=TEXT_FIELDS)
     errors: dict[str, str] = {}
     values = _check_text(errors, title=title, description=description, kind=kind,
                          category=category)
@@ -229,8 +227,6 @@ def update_issue(
     return changes
 
 
-# Outcomes a resident can rate; a rejected problem is answered, not solved.
-RATEABLE_STATUSES = frozenset({IssueStatus.RESOLVED, IssueStatus.CONSTRAINED})
 # The public timeline note of a rating, stored in Chinese (shown translated: |stored_text).
 RATING_NOTES = {
     Satisfaction.SATISFIED: N_("群众满意度评价:满意"),
@@ -246,12 +242,14 @@ def rate_issue(
     note: str | None = None,
     *,
     now: datetime | None = None,
+    version: Any = None,
 ) -> IssueUpdate:
     """Record the resident's rating of a closed outcome, once; raises ValidationFailed otherwise.
 
     The rating shows on the public timeline. A comment (``note``) is kept as an internal
     timeline note, since a follow-up call's notes may name the resident.
     """
+    check_version(issue, version=version)
     now = now or utcnow()
     try:
         rating = Satisfaction(satisfaction)

@@ -13,13 +13,13 @@ from sqlalchemy.orm import selectinload
 
 from consult_hub.areas.models import Area
 from consult_hub.auth.models import User
-from consult_hub.auth.scopes import platform_filter, platform_id_filter
 from consult_hub.core.categories import Category
 from consult_hub.core.db import contains_text
 from consult_hub.departments.models import Department
 from consult_hub.events.models import Event, EventStatus
 from consult_hub.extensions import db
 from consult_hub.issues.models import (
+    CLOSED_STATUSES,
     DUE_STATUSES,
     Issue,
     IssueKind,
@@ -28,6 +28,7 @@ from consult_hub.issues.models import (
     IssueUpdate,
 )
 from consult_hub.platforms.models import Platform, PlatformStatus
+from consult_hub.platforms.scopes import platform_filter, platform_id_filter
 
 PER_PAGE = 25
 SORTS = ("newest", "due")
@@ -198,3 +199,33 @@ def platform_events(platform_id: int, include: int | None = None, limit: int = 3
         if extra is not None and extra.platform_id == platform_id:
             events.insert(0, extra)
     return events
+
+
+# ---- open problems of a platform or department (shown on their pages) ------------------------
+
+
+def open_issues(platform_id: int, limit: int = 20) -> list[Issue]:
+    return list(db.session.scalars(
+        sa.select(Issue)
+        .where(Issue.platform_id == platform_id, Issue.status.not_in(CLOSED_STATUSES))
+        .options(selectinload(Issue.department))
+        .order_by(Issue.due_on.is_(None), Issue.due_on, Issue.id).limit(limit)
+    ))
+
+
+def open_issue_count(platform_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Issue)
+        .where(Issue.platform_id == platform_id, Issue.status.not_in(CLOSED_STATUSES))
+    ) or 0
+
+
+def open_issue_counts(department_ids: list[int]) -> dict[int, int]:
+    """Problems still being handled, per department."""
+    if not department_ids:
+        return {}
+    return dict(db.session.execute(
+        sa.select(Issue.department_id, sa.func.count(Issue.id))
+        .where(Issue.department_id.in_(department_ids), Issue.status.not_in(CLOSED_STATUSES))
+        .group_by(Issue.department_id)
+    ).all())

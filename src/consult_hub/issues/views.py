@@ -9,10 +9,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy.orm.exc import StaleDataError
 
 from consult_hub.auth.decorators import staff_required
-from consult_hub.core.forms import select_choices
 from consult_hub.auth.models import Role
 from consult_hub.auth.scopes import (
     can_assign_issue,
@@ -22,10 +20,12 @@ from consult_hub.auth.scopes import (
     can_update_issue,
     require,
 )
-from consult_hub.core.conflicts import EditConflict, check_version, conflict_from_stale, readable
+from consult_hub.core import params
+from consult_hub.core.conflicts import EditConflict
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
-from consult_hub.core import params
+from consult_hub.core.forms import select_choices
+from consult_hub.core.saving import save
 from consult_hub.core.timefmt import format_datetime, local_today
 from consult_hub.events.models import Event
 from consult_hub.extensions import db
@@ -71,7 +71,7 @@ def _issue_action_label(action: str) -> str:
 
 @bp.route("/")
 @staff_required
-def index():  # type: ignore[no-untyped-def]
+def index():
     statuses = request.args.getlist("status")
     if len(statuses) > 1:
         # One comma-separated value keeps the choice through page links and status chips.
@@ -125,7 +125,8 @@ def _filter_choices(form: IssueFilterForm, district_id: int | None,
         platforms = queries.scoped_platforms(user, include=[platform_id])
         department_district = (user.district_id if user.role is Role.DISTRICT_ADMIN
                                else next((p.district_id for p in user.platforms), None))
-    form.platform.choices = select_choices([("", _("全部平台")), *((p.id, p.name) for p in platforms)])
+    form.platform.choices = select_choices([("", _("全部平台")),
+                                            *((p.id, p.name) for p in platforms)])
     departments = queries.department_choices(department_district, everything=(
         user.role is Role.ADMIN and district_id is None))
     form.department.choices = select_choices([("", _("全部承办单位")), *(
@@ -138,7 +139,7 @@ def _filter_choices(form: IssueFilterForm, district_id: int | None,
 
 @bp.route("/new", methods=["GET", "POST"])
 @staff_required
-def new():  # type: ignore[no-untyped-def]
+def new():
     user = current_user
     event_id = params.arg_id("event")
     event = db.session.get(Event, event_id) if event_id else None
@@ -169,24 +170,24 @@ def new():  # type: ignore[no-untyped-def]
         else:
             form.source.data = "resident"
         return render_template("issues/new.html", form=form, platform=platform)
-    if form.validate():
-        try:
-            if platform is None:
-                raise ValidationFailed({"platform_id": _("请选择平台")})
-            issue = create_issue(
-                platform=platform, title=form.title.data or "",
-                description=form.description.data or "", kind=form.kind.data or "",
-                category=form.category.data or "", source=form.source.data or "",
-                event_id=form.event_id.data, submitter_name=form.submitter_name.data,
-                submitter_phone=form.submitter_phone.data, actor_id=user.id,
-            )
-        except ValidationFailed as failed:
-            _copy_errors(form, failed)
-        else:
-            db.session.commit()
-            flash(_("已登记问题 %(reference)s", reference=issue.reference), "success")
-            return redirect(url_for("issues.detail", issue_id=issue.id), 303)
+    if form.validate() and (saved := save(form, lambda: _raise(form, platform))):
+        issue = saved.value
+        flash(_("已登记问题 %(reference)s", reference=issue.reference), "success")
+        return redirect(url_for("issues.detail", issue_id=issue.id), 303)
     return render_template("issues/new.html", form=form, platform=platform), 422
+
+
+def _raise(form: NewIssueForm, platform: Platform | None) -> Issue:
+    """Raise the problem the form describes, on the platform chosen."""
+    if platform is None:
+        raise ValidationFailed({"platform_id": _("请选择平台")})
+    return create_issue(
+        platform=platform, title=form.title.data or "",
+        description=form.description.data or "", kind=form.kind.data or "",
+        category=form.category.data or "", source=form.source.data or "",
+        event_id=form.event_id.data, submitter_name=form.submitter_name.data,
+        submitter_phone=form.submitter_phone.data, actor_id=current_user.id,
+    )
 
 
 # --- One problem ------------------------------------------------------------------------------
@@ -202,12 +203,12 @@ def _load(issue_id: int) -> Issue:
 
 @bp.route("/<int:issue_id>")
 @staff_required
-def detail(issue_id: int):  # type: ignore[no-untyped-def]
+def detail(issue_id: int):
     return _detail_page(_load(issue_id))
 
 
 def _detail_page(issue: Issue, *, status: int = 200, posted: tuple[str, ActionForm] | None = None,
-                 problem: str | None = None, conflict: str | None = None):  # type: ignore[no-untyped-def]
+                 problem: str | None = None, conflict: str | None = None):
     """The page: facts, timeline and a form per action this user may take now.
 
     ``posted`` is the action form just submitted (kept with the user's input);
@@ -242,17 +243,6 @@ def _detail_page(issue: Issue, *, status: int = 200, posted: tuple[str, ActionFo
         follows_through=can_assign_issue(user, issue),
         offer_reopen=issue.satisfaction is Satisfaction.UNSATISFIED,
     ), status
-
-
-def _copy_errors(form: Any, failed: ValidationFailed) -> list[str]:
-    """Put each message on its field; return those that belong to no field."""
-    rest = []
-    for name, message in failed.errors.items():
-        if name in form:
-            form[name].errors = [*form[name].errors, message]
-        else:
-            rest.append(message)
-    return rest
 
 
 CHANGE_PHRASES = {
@@ -298,7 +288,7 @@ def _conflict_message(issue: Issue, seen: Any, conflict: EditConflict | None) ->
 
 
 def _stale(issue: Issue, seen: Any, conflict: EditConflict | None,
-           posted: tuple[str, ActionForm]):  # type: ignore[no-untyped-def]
+           posted: tuple[str, ActionForm]):
     db.session.rollback()
     fresh = _load(issue.id)
     return _detail_page(fresh, status=409, posted=posted,
@@ -318,39 +308,33 @@ def _lifecycle_values(transition: Transition, form: ActionForm, issue: Issue) ->
         reference = values["duplicate_of"]
         original = queries.find_by_reference(current_user, reference)
         if original is None:
-            raise ValidationFailed({"duplicate_of": _("找不到编号为 %(ref)s 的诉求", ref=reference)})
+            raise ValidationFailed(
+                {"duplicate_of": _("找不到编号为 %(ref)s 的诉求", ref=reference)})
         values["duplicate_of"] = original
     return values
 
 
-def _write(issue: Issue, name: str, form: ActionForm, write: Callable[[], Any]):  # type: ignore[no-untyped-def]
-    """Run ``write`` and commit, unless the page was stale (409) or the input bad (422).
+def _write(issue: Issue, name: str, form: ActionForm, write: Callable[[], Any]):
+    """Run ``write`` (which checks the page's version) and commit, unless the page was
+    stale (409) or the input bad (422).
 
     Returns the error page to answer with, or None when the change is stored.
     """
     posted = (name, form)
-    try:
-        check_version(issue, version=form.version.data, original=None, fields=[])
-    except EditConflict as conflict:
-        return _stale(issue, form.seen.data, conflict, posted)
     if not form.validate():
         return _detail_page(issue, status=422, posted=posted)
-    try:
-        write()
-        db.session.commit()
-    except ValidationFailed as failed:
-        db.session.rollback()
-        rest = _copy_errors(form, failed)
-        return _detail_page(_load(issue.id), status=422, posted=posted,
-                            problem=" ".join(rest) or None)
-    except StaleDataError:
-        return _stale(issue, form.seen.data, None, posted)
+    saved = save(form, write)
+    if saved.status == 409:
+        return _stale(issue, form.seen.data, saved.conflict, posted)
+    if not saved:
+        return _detail_page(_load(issue.id), status=saved.status, posted=posted,
+                            problem=" ".join(saved.leftover) or None)
     return None
 
 
 @bp.route("/<int:issue_id>/act/<action>", methods=["POST"])
 @staff_required
-def act(issue_id: int, action: str):  # type: ignore[no-untyped-def]
+def act(issue_id: int, action: str):
     issue = _load(issue_id)
     transition = TRANSITIONS.get(action)
     if transition is None:
@@ -358,7 +342,8 @@ def act(issue_id: int, action: str):  # type: ignore[no-untyped-def]
     require(can_take_action(current_user, issue, action), f"issue:{issue_id}:{action}")
     form = action_form(transition)
     refused = _write(issue, action, form, lambda: change_status(
-        issue, action, actor_id=current_user.id, **_lifecycle_values(transition, form, issue)))
+        issue, action, actor_id=current_user.id, version=form.version.data,
+        **_lifecycle_values(transition, form, issue)))
     if refused is not None:
         return refused
     flash(_("%(reference)s:%(label)s,已保存", reference=issue.reference,
@@ -368,12 +353,13 @@ def act(issue_id: int, action: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:issue_id>/satisfaction", methods=["POST"])
 @staff_required
-def rate(issue_id: int):  # type: ignore[no-untyped-def]
+def rate(issue_id: int):
     issue = _load(issue_id)
     require(can_take_action(current_user, issue, "rate"), f"issue:{issue_id}:rate")
     form = RateForm()
     refused = _write(issue, "rate", form, lambda: rate_issue(
-        issue, form.satisfaction.data or "", current_user.id, form.note.data))
+        issue, form.satisfaction.data or "", current_user.id, form.note.data,
+        version=form.version.data))
     if refused is not None:
         return refused
     if issue.satisfaction is Satisfaction.UNSATISFIED:
@@ -385,35 +371,22 @@ def rate(issue_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:issue_id>/edit", methods=["GET", "POST"])
 @staff_required
-def edit(issue_id: int):  # type: ignore[no-untyped-def]
+def edit(issue_id: int):
     issue = _load(issue_id)
     require(can_take_action(current_user, issue, "edit"), f"issue:{issue_id}:edit")
     form = IssueEditForm(obj=issue)
     if not form.is_submitted():
         form.start_from(issue, EDIT_FIELDS)
         return render_template("issues/edit.html", form=form, issue=issue, conflict=None)
-    conflict = None
-    if form.validate():
-        try:
-            check_version(issue, version=form.version.data, original=form.original.data,
-                          fields=EDIT_FIELDS)
-            update_issue(issue, title=form.title.data or "", description=form.description.data or "",
-                         kind=form.kind.data or "", category=form.category.data or "",
-                         actor_id=current_user.id)
-            db.session.commit()
-        except EditConflict as found:
-            conflict = found
-        except StaleDataError:
-            conflict = conflict_from_stale(issue, form.original.data, EDIT_FIELDS)
-        except ValidationFailed as failed:
-            db.session.rollback()
-            _copy_errors(form, failed)
-        else:
-            flash(_("已保存 %(reference)s 的修改", reference=issue.reference), "success")
-            return redirect(url_for("issues.detail", issue_id=issue.id), 303)
-    if conflict is not None:
-        # Their input stays; saving again on purpose now overwrites what the other person did.
-        form.start_from(issue, EDIT_FIELDS)
-        conflict = readable(conflict, Issue)
-    return render_template("issues/edit.html", form=form, issue=issue, conflict=conflict), (
-        409 if conflict is not None else 422)
+    if not form.validate():
+        return render_template("issues/edit.html", form=form, issue=issue, conflict=None), 422
+    saved = save(form, lambda: update_issue(
+        issue, title=form.title.data or "", description=form.description.data or "",
+        kind=form.kind.data or "", category=form.category.data or "",
+        version=form.version.data, original=form.original.data, actor_id=current_user.id),
+        edited=(issue, EDIT_FIELDS))
+    if not saved:
+        return render_template("issues/edit.html", form=form, issue=issue,
+                               conflict=saved.conflict), saved.status
+    flash(_("已保存 %(reference)s 的修改", reference=issue.reference), "success")
+    return redirect(url_for("issues.detail", issue_id=issue.id), 303)

@@ -13,7 +13,6 @@ from sqlalchemy.orm import aliased
 
 from consult_hub.areas.models import Area
 from consult_hub.auth.models import Role, User
-from consult_hub.auth.scopes import platform_filter
 from consult_hub.core.db import utcnow
 from consult_hub.core.timefmt import (
     local_month_bounds,
@@ -23,16 +22,21 @@ from consult_hub.core.timefmt import (
 )
 from consult_hub.departments.models import Department
 from consult_hub.events.models import Event, EventStatus
+from consult_hub.events.queries import inactive_clause
 from consult_hub.extensions import db
-from consult_hub.issues.models import CLOSED_STATUSES, Issue, IssueStatus, IssueUpdate
+from consult_hub.issues.models import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    Issue,
+    IssueStatus,
+    IssueUpdate,
+)
 from consult_hub.issues.queries import deadline
 from consult_hub.issues.queries import overdue_clause as _overdue_clause
-from consult_hub.platforms.queries import inactive_clause
 from consult_hub.platforms.models import Platform, PlatformStatus
+from consult_hub.platforms.scopes import platform_filter
 from consult_hub.tallies.compute import usable
 from consult_hub.tallies.models import MonthlyTally
-
-HELD = (EventStatus.HELD, EventStatus.CONCLUDED)
 
 
 @dataclass
@@ -47,7 +51,7 @@ def headline_years(now: datetime | None = None) -> list[int]:
     """The years in which events were held, newest first."""
     first, last = db.session.execute(
         sa.select(sa.func.min(Event.starts_at), sa.func.max(Event.starts_at)).where(
-            Event.status.in_(HELD), Event.starts_at <= (now or utcnow()))
+            Event.happened, Event.starts_at <= (now or utcnow()))
     ).one()
     if first is None:
         return []
@@ -83,7 +87,7 @@ def headline_figures(year: int) -> Headline:
         end = local_month_bounds(last.year, last.month)[1]
         counted = db.session.execute(sa.select(
             sa.select(sa.func.count(Event.id)).where(
-                Event.status.in_(HELD), Event.starts_at >= start, Event.starts_at < end
+                Event.happened, Event.starts_at >= start, Event.starts_at < end
             ).scalar_subquery(),
             sa.select(sa.func.count(Issue.id)).where(
                 Issue.status == IssueStatus.RESOLVED, Issue.resolved_at >= start,
@@ -161,7 +165,8 @@ def landing_summary(user: User, now: datetime | None = None) -> LandingSummary:
         summary = LandingSummary(_l("我的平台"), row_kind="platform")
     else:
         group_col = Platform.district_id
-        districts = sa.select(Area.id, Area.name).where(Area.parent_id.is_(None)).order_by(Area.code)
+        districts = (sa.select(Area.id, Area.name).where(Area.parent_id.is_(None))
+                     .order_by(Area.code))
         if user.role is Role.DISTRICT_ADMIN:
             districts = districts.where(Area.id == user.district_id)
         names = [(row.id, row.name) for row in db.session.execute(districts)]
@@ -180,17 +185,16 @@ def landing_summary(user: User, now: datetime | None = None) -> LandingSummary:
     base = sa.select(group_col, sa.func.count()).where(platform_scope).group_by(group_col)
     fill("platforms", base.select_from(Platform).where(Platform.status != PlatformStatus.CLOSED))
     fill("events_this_year", base.select_from(Event).join(Platform).where(
-        Event.status.in_(HELD), Event.starts_at >= start, Event.starts_at < end))
+        Event.happened, Event.starts_at >= start, Event.starts_at < end))
     fill("upcoming_events", base.select_from(Event).join(Platform).where(
         Event.status == EventStatus.PLANNED, Event.starts_at >= now))
     # Problems carry their district: group them without the platforms join, and name the open
     # statuses (an IN the (district_id, status) index can answer; NOT IN would read every row).
     issue_col = Issue.platform_id if group_col is Platform.id else Issue.district_id
     issue_scope = issue_col.in_(list(rows))
-    open_statuses = [status for status in IssueStatus if status not in CLOSED_STATUSES]
     issues = sa.select(issue_col, sa.func.count()).where(issue_scope).group_by(issue_col)
-    fill("open_issues", issues.where(Issue.status.in_(open_statuses)))
-    fill("overdue_issues", issues.where(Issue.status.in_(open_statuses), _overdue_clause(today)))
+    fill("open_issues", issues.where(Issue.status.in_(OPEN_STATUSES)))
+    fill("overdue_issues", issues.where(Issue.status.in_(OPEN_STATUSES), _overdue_clause(today)))
     if summary.row_kind == "district":
         fill("inactive_platforms", base.select_from(Platform).where(inactive_clause(now)))
     summary.rows = list(rows.values())
@@ -329,7 +333,7 @@ def _overdue_by_department(user: User, today: date) -> list[sa.Row[Any]]:
 def _inactive_platforms(user: User, now: datetime) -> ItemList:
     """The platforms idle longest (never held an event first), with their last held event."""
     last_held = (sa.select(sa.func.max(Event.starts_at))
-                 .where(Event.platform_id == Platform.id, Event.status.in_(HELD))
+                 .where(Event.platform_id == Platform.id, Event.happened)
                  .correlate(Platform).scalar_subquery().label("last_held_at"))
     stmt = (
         sa.select(Platform.id, Platform.name, Area.name.label("district"), last_held)
@@ -354,7 +358,7 @@ def _month_rows(districts: list[ScopeRow], today: date) -> list[MonthRow]:
 
     fill("events_held", sa.select(Platform.district_id, sa.func.count(Event.id))
          .join(Platform, Event.platform_id == Platform.id)
-         .where(in_scope, Event.status.in_(HELD), Event.starts_at >= start, Event.starts_at < end)
+         .where(in_scope, Event.happened, Event.starts_at >= start, Event.starts_at < end)
          .group_by(Platform.district_id))
     # The problem figures follow the monthly tallies (tallies/compute.py), so that the two agree:
     # each problem counts in the status it is in now, dated by when it got there.

@@ -19,12 +19,10 @@ from flask import (
 from flask_login import current_user
 
 from consult_hub.auth.decorators import public, staff_required
-from consult_hub.core.pagecache import shared_page
-
 from consult_hub.auth.models import Role
-from consult_hub.core import heartbeat
+from consult_hub.core import heartbeat, params
 from consult_hub.core.db import utcnow
-from consult_hub.core import params
+from consult_hub.core.pagecache import shared_page
 from consult_hub.core.security import safe_next
 from consult_hub.core.timefmt import local_today
 from consult_hub.extensions import db
@@ -38,7 +36,7 @@ log = logging.getLogger(__name__)
 @bp.route("/")
 @public
 @shared_page
-def index():  # type: ignore[no-untyped-def]
+def index():
     years = queries.headline_years()
     year = params.arg_year("year")
     if year not in years:
@@ -50,7 +48,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/dashboard")
 @staff_required
-def dashboard():  # type: ignore[no-untyped-def]
+def dashboard():
     now = utcnow()
     summary = queries.landing_summary(current_user, now)
     board: queries.CoordinatorBoard | queries.StaffBoard | None = None
@@ -70,7 +68,7 @@ def dashboard():  # type: ignore[no-untyped-def]
 
 @bp.route("/healthz")
 @public
-def healthz():  # type: ignore[no-untyped-def]
+def healthz():
     """For monitoring: 200 when the database answers and the scheduler ran lately, else 503
     naming what is wrong. Never cached."""
     body: dict[str, Any] = {"status": "ok", "database": "ok"}
@@ -105,7 +103,7 @@ def healthz():  # type: ignore[no-untyped-def]
 
 @bp.route("/locale/<code>")
 @public
-def set_locale(code: str):  # type: ignore[no-untyped-def]
+def set_locale(code: str):
     """Remember the visitor's language (a link: nothing to protect, and no token on every page)."""
     if code in current_app.config["LANGUAGES"]:
         session["locale"] = code

@@ -6,9 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from consult_hub.core.forms import BaseForm
-from consult_hub.core.forms import optional_int, select_choices
-from consult_hub.core.forms import REQUIRED
+from consult_hub.core.forms import REQUIRED, BaseForm, optional_int, select_choices
 from consult_hub.members.models import MemberLevel
 
 # The usual 界别 of a city CPPCC; a member's sector may be any other text too.

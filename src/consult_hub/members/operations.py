@@ -54,11 +54,12 @@ def _validate(values: dict[str, Any], member: Member | None) -> MemberLevel:
         errors["district"] = _("区政协委员必须选择所属的区")
     if errors:
         raise ValidationFailed(errors)
-    return level  # type: ignore[return-value]
+    return level
 
 
 def create_member(**values: Any) -> Member:
-    """Validate and add a member (the caller commits); takes name, code, sector, level, district_id."""
+    """Validate and add a member (the caller commits); takes name, code, sector, level,
+    district_id."""
     clean = _clean(values)
     level = _validate(clean, None)
     member = Member(name=clean["name"], code=clean["code"], sector=clean["sector"], level=level,

@@ -7,10 +7,8 @@ from sqlalchemy.orm import selectinload
 
 from consult_hub.auth.models import User
 from consult_hub.auth.scopes import district_id_filter
-from consult_hub.events.models import event_attendees
 from consult_hub.extensions import db
 from consult_hub.members.models import Member, MemberLevel
-from consult_hub.platforms.models import Platform
 
 
 def member_query(user: User, *, q: str = "", level: str = "", sector: str = "",
@@ -40,14 +38,9 @@ def sectors(user: User) -> list[str]:
     ))
 
 
-def member_with_platforms(member_id: int) -> Member | None:
+def member_with_district(member_id: int) -> Member | None:
+    """One member for their edit and status pages (the detail page: ``platforms/queries.py``)."""
     return db.session.scalar(
         sa.select(Member).where(Member.id == member_id).options(
-            selectinload(Member.district),
-            selectinload(Member.platforms).selectinload(Platform.district))
+            selectinload(Member.district), selectinload(Member.platforms))
     )
-
-
-def events_attended(member_id: int) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count()).where(event_attendees.c.member_id == member_id)) or 0

@@ -8,11 +8,11 @@ from flask_login import current_user
 
 from consult_hub.areas.queries import district_choices
 from consult_hub.auth.decorators import roles_required
-from consult_hub.core.forms import select_choices, show_errors
 from consult_hub.auth.models import Role
-from consult_hub.auth.scopes import can_manage_district, can_manage_platform, require
-from consult_hub.core.errors import ValidationFailed
+from consult_hub.auth.scopes import can_manage_district, require
 from consult_hub.core import params
+from consult_hub.core.forms import select_choices
+from consult_hub.core.saving import save
 from consult_hub.extensions import db
 from consult_hub.members import queries
 from consult_hub.members.forms import COMMON_SECTORS, MemberForm
@@ -26,7 +26,7 @@ STAFF = (Role.ADMIN, Role.DISTRICT_ADMIN)
 
 @bp.route("/")
 @roles_required(*STAFF)
-def index():  # type: ignore[no-untyped-def]
+def index():
     filters = {
         "q": params.arg_text("q"),
         "level": params.arg_choice("level", [m.value for m in MemberLevel]),
@@ -43,22 +43,11 @@ def index():  # type: ignore[no-untyped-def]
 
 
 def _load(member_id: int) -> Member:
-    member = queries.member_with_platforms(member_id)
+    member = queries.member_with_district(member_id)
     if member is None:
         abort(404)
     require(can_manage_district(current_user, member.district_id), f"member:{member.id}")
     return member
-
-
-@bp.route("/<int:member_id>")
-@roles_required(*STAFF)
-def detail(member_id: int):  # type: ignore[no-untyped-def]
-    member = _load(member_id)
-    return render_template(
-        "members/detail.html", member=member,
-        events_attended=queries.events_attended(member.id),
-        can_open=lambda p: can_manage_platform(current_user, p),
-    )
 
 
 def _form(**defaults: object) -> MemberForm:
@@ -68,7 +57,7 @@ def _form(**defaults: object) -> MemberForm:
     return form
 
 
-def _render(form: MemberForm, member: Member | None):  # type: ignore[no-untyped-def]
+def _render(form: MemberForm, member: Member | None):
     status = 422 if form.is_submitted() else 200
     return render_template("members/form.html", form=form, member=member,
                            sectors=COMMON_SECTORS), status
@@ -81,45 +70,32 @@ def _values(form: MemberForm) -> dict[str, object]:
 
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(*STAFF)
-def create():  # type: ignore[no-untyped-def]
+def create():
     form = _form(level=MemberLevel.DISTRICT.value, district=current_user.district_id)
     if form.is_submitted():  # a district outside the user's own is refused, not validated
         require(can_manage_district(current_user, form.district.data), "member:new")
-    if form.validate_on_submit():
-        try:
-            member = create_member(**_values(form))
-        except ValidationFailed as exc:
-            db.session.rollback()
-            show_errors(form, exc.errors)
-        else:
-            db.session.commit()
-            flash(_("已添加委员 %(name)s", name=member.name), "success")
-            return redirect(url_for("members.detail", member_id=member.id), 303)
+    if form.validate_on_submit() and (saved := save(form, lambda: create_member(**_values(form)))):
+        member = saved.value
+        flash(_("已添加委员 %(name)s", name=member.name), "success")
+        return redirect(url_for("members.detail", member_id=member.id), 303)
     return _render(form, None)
 
 
 @bp.route("/<int:member_id>/edit", methods=["GET", "POST"])
 @roles_required(*STAFF)
-def edit(member_id: int):  # type: ignore[no-untyped-def]
+def edit(member_id: int):
     member = _load(member_id)
     form = _form(name=member.name, code=member.code, sector=member.sector,
                  level=member.level.value, district=member.district_id)
     if form.is_submitted():  # a district outside the user's own is refused, not validated
         require(can_manage_district(current_user, form.district.data), f"member:{member.id}")
-    if form.validate_on_submit():
-        try:
-            update_member(member, **_values(form))
-        except ValidationFailed as exc:
-            db.session.rollback()
-            show_errors(form, exc.errors)
-        else:
-            db.session.commit()
-            flash(_("已保存 %(name)s", name=member.name), "success")
-            return redirect(url_for("members.detail", member_id=member.id), 303)
+    if form.validate_on_submit() and save(form, lambda: update_member(member, **_values(form))):
+        flash(_("已保存 %(name)s", name=member.name), "success")
+        return redirect(url_for("members.detail", member_id=member.id), 303)
     return _render(form, member)
 
 
-def _set_active(member_id: int, active: bool):  # type: ignore[no-untyped-def]
+def _set_active(member_id: int, active: bool):
     member = _load(member_id)
     set_member_active(member, active)
     db.session.commit()
@@ -130,11 +106,11 @@ def _set_active(member_id: int, active: bool):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:member_id>/deactivate", methods=["POST"])
 @roles_required(*STAFF)
-def deactivate(member_id: int):  # type: ignore[no-untyped-def]
+def deactivate(member_id: int):
     return _set_active(member_id, False)
 
 
 @bp.route("/<int:member_id>/reactivate", methods=["POST"])
 @roles_required(*STAFF)
-def reactivate(member_id: int):  # type: ignore[no-untyped-def]
+def reactivate(member_id: int):
     return _set_active(member_id, True)

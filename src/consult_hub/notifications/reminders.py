@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from consult_hub.core.timefmt import format_date, format_datetime, local_today
 from consult_hub.events.models import Event, EventStatus
+from consult_hub.events.queries import inactive_clause
 from consult_hub.extensions import db
 from consult_hub.issues.models import DUE_STATUSES, Issue, IssueStatus
 from consult_hub.notifications.operations import (
@@ -31,10 +32,6 @@ from consult_hub.notifications.operations import (
 )
 from consult_hub.notifications.recipients import coordinators_by_platform, district_staff, link
 from consult_hub.platforms.models import Platform
-from consult_hub.platforms.queries import inactive_clause
-
-HELD = (EventStatus.HELD, EventStatus.CONCLUDED)
-
 
 # -- events -----------------------------------------------------------------------------------
 
@@ -63,13 +60,13 @@ def sweep_event_upcoming(now: datetime) -> int:
         rows += notification_rows(
             people[event.platform_id], kind="event_upcoming", now=now, skip=sent,
             dedupe_key=keys[event.id],
-            compose=lambda _user, e=event, h=_hours_until(event.starts_at, now): Message(
+            compose=lambda _user, e=event: Message(
                 _("活动提醒:%(topic)s(%(start)s)", topic=e.topic,
                   start=format_datetime(e.starts_at)),
                 _("%(platform)s将于%(start)s至%(end)s在%(place)s举行协商议事活动“%(topic)s”,"
                   "距开始约%(hours)s小时。", platform=e.platform.name,
                   start=format_datetime(e.starts_at), end=format_datetime(e.ends_at, "%H:%M"),
-                  place=e.location, topic=e.topic, hours=h),
+                  place=e.location, topic=e.topic, hours=_hours_until(e.starts_at, now)),
                 link("events.detail", ("platforms.detail", {"platform_id": e.platform_id}),
                      event_id=e.id)),
         )
@@ -188,17 +185,22 @@ def sweep_issue_deadlines(now: datetime) -> int:
             row = by_id[issue.id]
             for kind, key, who, deadline, late in wanted[issue.id]:
                 if kind == "issue_due_soon":
-                    compose = (lambda _u, i=issue, d=deadline: _issue_message(
-                        i, _("诉求即将到期"), _("办理期限为%(due)s,还剩%(days)s天。",
-                                              due=format_date(d), days=(d - today).days)))
+                    def compose(_u: Any, i: Issue = issue, d: date = deadline) -> Message:
+                        return _issue_message(
+                            i, _("诉求即将到期"), _("办理期限为%(due)s,还剩%(days)s天。",
+                                                  due=format_date(d), days=(d - today).days))
                 elif kind == "issue_overdue":
-                    compose = (lambda _u, i=issue, d=deadline, n=late: _issue_message(
-                        i, _("诉求已逾期"), _("期限%(due)s已过%(days)s天。",
-                                          due=format_date(d), days=n)))
+                    def compose(_u: Any, i: Issue = issue, d: date = deadline,
+                                n: int = late) -> Message:
+                        return _issue_message(
+                            i, _("诉求已逾期"), _("期限%(due)s已过%(days)s天。",
+                                              due=format_date(d), days=n))
                 else:
-                    compose = (lambda _u, i=issue, d=deadline, n=late: _issue_message(
-                        i, _("逾期超过%(n)s天,请督办", n=escalate),
-                        _("期限%(due)s已过%(days)s天。", due=format_date(d), days=n)))
+                    def compose(_u: Any, i: Issue = issue, d: date = deadline,
+                                n: int = late) -> Message:
+                        return _issue_message(
+                            i, _("逾期超过%(n)s天,请督办", n=escalate),
+                            _("期限%(due)s已过%(days)s天。", due=format_date(d), days=n))
                 rows += notification_rows(recipients(row, who), kind=kind, now=now,
                                           dedupe_key=key, compose=compose, skip=sent)
         written += insert_ignoring_duplicates(rows)
@@ -213,7 +215,7 @@ def sweep_inactive_platforms(now: datetime) -> int:
     days = current_app.config["INACTIVE_DAYS"]
     today = local_today(now)
     last_held = (sa.select(sa.func.max(Event.starts_at)).where(
-        Event.platform_id == Platform.id, Event.status.in_(HELD)).scalar_subquery())
+        Event.platform_id == Platform.id, Event.happened).scalar_subquery())
     rows = db.session.execute(sa.select(Platform, last_held).where(inactive_clause(now))).all()
     staff = district_staff(p.district_id for p, _last in rows)
     month = today.strftime("%Y-%m")

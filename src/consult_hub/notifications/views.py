@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from consult_hub.auth.decorators import staff_required
-from consult_hub.core.db import utcnow
 from consult_hub.core import params
+from consult_hub.core.db import utcnow
 from consult_hub.core.security import safe_next
 from consult_hub.extensions import db
 from consult_hub.notifications.models import Notification
@@ -27,13 +27,14 @@ def inject_unread() -> dict[str, int]:
 
 @bp.route("/")
 @staff_required
-def index():  # type: ignore[no-untyped-def]
+def index():
     only_unread = params.arg_flag("unread")
     query = sa.select(Notification).where(Notification.user_id == current_user.id)
     if only_unread:
         query = query.where(Notification.read_at.is_(None))
     page = db.paginate(query.order_by(Notification.created_at.desc(), Notification.id.desc()),
-                       page=params.arg_page(), per_page=current_app.config["PER_PAGE"], error_out=False)
+                       page=params.arg_page(), per_page=current_app.config["PER_PAGE"],
+                       error_out=False)
     return render_template("notifications/index.html", page=page, only_unread=only_unread)
 
 
@@ -46,7 +47,7 @@ def _own(notification_id: int) -> Notification:
 
 @bp.route("/<int:notification_id>/open", methods=["POST"])
 @staff_required
-def open_one(notification_id: int):  # type: ignore[no-untyped-def]
+def open_one(notification_id: int):
     notification = _own(notification_id)
     notification.read_at = notification.read_at or utcnow()
     db.session.commit()
@@ -59,7 +60,7 @@ def open_one(notification_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/read", methods=["POST"])
 @staff_required
-def mark_read():  # type: ignore[no-untyped-def]
+def mark_read():
     """Mark one (``id``) or all of the user's notifications as read."""
     query = sa.update(Notification).where(Notification.user_id == current_user.id,
                                           Notification.read_at.is_(None))

@@ -27,20 +27,22 @@ from consult_hub.auth.decorators import public
 from consult_hub.core import pagination, params
 from consult_hub.core.categories import Category
 from consult_hub.core.db import utcnow
-from consult_hub.core.errors import ValidationFailed
 from consult_hub.core.forms import FORBIDDEN_CHARACTERS
 from consult_hub.core.links import current_url_without_query, external_url, site_url
+from consult_hub.core.saving import save
 from consult_hub.core.timefmt import local_zone
-from consult_hub.extensions import csrf, db, limiter
+from consult_hub.extensions import csrf, limiter
 from consult_hub.issues.models import (
+    ANSWERED_STATUSES,
+    DESCRIPTION_WITHHELD_STATUSES,
     DUE_STATUSES,
     IssueKind,
     IssueSource,
     IssueStatus,
 )
 from consult_hub.issues.operations import create_issue
+from consult_hub.issues.references import normalise_reference
 from consult_hub.open311 import queries
-from consult_hub.public.queries import normalise_reference
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 csrf.exempt(bp)  # machine clients post form data without a session
@@ -53,11 +55,6 @@ MAX_RESULTS = 200  # per answer (page_size); GeoReport v2 leaves the maximum to 
 MAX_REFERENCES = 1000  # service_request_id values heeded in one query
 TITLE_CHARS = 30
 DESCRIPTION_LIMIT = 5000
-# What the resident's page shows of the answer (public/_progress.html).
-ANSWERED = (IssueStatus.RESOLVED, IssueStatus.PLANNED, IssueStatus.CONSTRAINED,
-            IssueStatus.REJECTED)
-# The description is public once a problem is taken up (public/issue.html).
-DESCRIPTION_WITHHELD = (IssueStatus.RECEIVED, IssueStatus.REJECTED)
 # create_issue's field names as a GeoReport client knows them.
 POST_FIELDS = {"title": "attribute[title]", "description": "description",
                "kind": "service_code", "category": "service_code", "source": "service_code",
@@ -128,12 +125,12 @@ def _fmt() -> str:
 
 
 @bp.errorhandler(Open311Error)
-def open311_error(error: Open311Error):  # type: ignore[no-untyped-def]
+def open311_error(error: Open311Error):
     return _errors(_fmt(), error.status, error.errors)
 
 
 @bp.errorhandler(HTTPException)
-def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+def http_error(error: HTTPException):
     """404, 405, 429 … as GeoReport errors, in the format asked for."""
     if error.code is None or error.code < 400:
         return error
@@ -170,7 +167,7 @@ def _service(kind: IssueKind, category: Category) -> dict[str, Any]:
 
 
 def _status_notes(issue: Any) -> str:
-    if issue.resolution and issue.status in ANSWERED:
+    if issue.resolution and issue.status in ANSWERED_STATUSES:
         return f"{issue.status.source_label}:{issue.resolution}"
     return issue.status.source_label
 
@@ -191,7 +188,8 @@ def service_request(issue: Any, zone: ZoneInfo) -> dict[str, Any]:
         "status_notes": _status_notes(issue),
         "service_name": f"{issue.kind.source_label} · {issue.category.source_label}",
         "service_code": service_code(issue.kind, issue.category),
-        "description": issue.title if issue.status in DESCRIPTION_WITHHELD else issue.description,
+        "description": (issue.title if issue.status in DESCRIPTION_WITHHELD_STATUSES
+                        else issue.description),
         "agency_responsible": issue.department_name,
         "service_notice": f"受理平台:{issue.platform_name}",
         "requested_datetime": _when(issue.created_at, zone),
@@ -211,7 +209,7 @@ def service_request(issue: Any, zone: ZoneInfo) -> dict[str, Any]:
 
 @bp.route(f"/discovery.{FORMATS}")
 @public
-def discovery(fmt: str):  # type: ignore[no-untyped-def]
+def discovery(fmt: str):
     site = site_url()
     record = {
         "changeset": CHANGESET,
@@ -250,7 +248,7 @@ def _discovery_xml(record: dict[str, Any]) -> bytes:
 
 @bp.route(f"/services.{FORMATS}")
 @public
-def services(fmt: str):  # type: ignore[no-untyped-def]
+def services(fmt: str):
     records = [_service(kind, category) for kind in IssueKind for category in Category]
     return _answer(fmt, "services", "service", records)
 
@@ -266,7 +264,7 @@ def _parse_service_code(text: str, field: str = "service_code") -> tuple[IssueKi
 
 @bp.route(f"/services/<code>.{FORMATS}")
 @public
-def service_definition(code: str, fmt: str):  # type: ignore[no-untyped-def]
+def service_definition(code: str, fmt: str):
     """No service has extra attributes (metadata is false), so there is no definition to give."""
     _parse_service_code(code)
     raise Open311Error(404, [("service_code", f"服务 {code} 没有附加属性(metadata 为 false)")])
@@ -304,7 +302,7 @@ def _count_arg(name: str, default: int, maximum: int | None = None) -> int:
 
 @bp.route(f"/requests.{FORMATS}", methods=["GET"])
 @public
-def requests(fmt: str):  # type: ignore[no-untyped-def]
+def requests(fmt: str):
     """Service requests, newest first, ``page_size`` (at most ``MAX_RESULTS``) at a time.
 
     ``page_size``, ``page`` and ``before`` extend GeoReport v2, which leaves the number
@@ -342,8 +340,8 @@ def requests(fmt: str):  # type: ignore[no-untyped-def]
     try:
         before = end.replace(microsecond=0) + timedelta(seconds=1) if end else None
     except OverflowError:
-        raise Open311Error(400, [("end_date", "应为 ISO 8601 时间,例如 2024-03-01T00:00:00+08:00")]) \
-            from None
+        raise Open311Error(
+            400, [("end_date", "应为 ISO 8601 时间,例如 2024-03-01T00:00:00+08:00")]) from None
     found = queries.requests(references=references[:MAX_REFERENCES], services=services,
                              start=start, end=before, statuses=statuses, limit=size + 1,
                              offset=offset, older_than=older_than)
@@ -359,7 +357,7 @@ def requests(fmt: str):  # type: ignore[no-untyped-def]
 
 @bp.route(f"/requests/<service_request_id>.{FORMATS}")
 @public
-def request_detail(service_request_id: str, fmt: str):  # type: ignore[no-untyped-def]
+def request_detail(service_request_id: str, fmt: str):
     found = queries.request_by_reference(normalise_reference(service_request_id))
     if found is None:
         raise Open311Error(404, [("service_request_id", f"没有编号为 {service_request_id} 的诉求")])
@@ -391,7 +389,8 @@ def _coordinate(name: str, low: float, high: float) -> float | None:
 
 
 def _platform() -> Any:
-    """The platform named by ``attribute[platform]`` / ``platform_id``, else the one nearest lat/long."""
+    """The platform named by ``attribute[platform]`` / ``platform_id``, else the one nearest
+    lat/long."""
     for name in ("attribute[platform]", "platform_id"):
         key = _form_value(name)
         if key:
@@ -408,7 +407,8 @@ def _platform() -> Any:
                                   "platform_id),或位置 lat/long 以选择最近的平台")])
     found = queries.nearest_active_platform(latitude, longitude)
     if found is None:
-        raise Open311Error(400, [("lat", "附近没有登记了位置的运行中平台;请提供 attribute[platform]")])
+        raise Open311Error(400, [("lat", "附近没有登记了位置的运行中平台;"
+                                         "请提供 attribute[platform]")])
     return found
 
 
@@ -428,7 +428,7 @@ def _title(description: str) -> str:
 @bp.route(f"/requests.{FORMATS}", methods=["POST"])
 @public
 @limiter.limit(submission_limit, methods=["POST"])
-def create_request(fmt: str):  # type: ignore[no-untyped-def]
+def create_request(fmt: str):
     for name, value in request.form.items(multi=True):
         if FORBIDDEN_CHARACTERS.search(name + value):
             raise Open311Error(400, [(FORBIDDEN_CHARACTERS.sub("", name)[:64],
@@ -443,16 +443,14 @@ def create_request(fmt: str):  # type: ignore[no-untyped-def]
     if len(description) > DESCRIPTION_LIMIT:
         raise Open311Error(400, [("description", f"问题描述不超过 {DESCRIPTION_LIMIT} 个字")])
     platform = _platform()
-    try:
-        issue = create_issue(
-            platform=platform, title=_form_value("attribute[title]", "title") or _title(description),
-            description=description, kind=kind, category=category, source=IssueSource.RESIDENT,
-            submitter_name=_submitter_name() or None, submitter_phone=_form_value("phone") or None)
-    except ValidationFailed as failed:
-        db.session.rollback()
+    saved = save(None, lambda: create_issue(
+        platform=platform, title=_form_value("attribute[title]", "title") or _title(description),
+        description=description, kind=kind, category=category, source=IssueSource.RESIDENT,
+        submitter_name=_submitter_name() or None, submitter_phone=_form_value("phone") or None))
+    if not saved:
         raise Open311Error(400, [(POST_FIELDS.get(name, name), str(message))
-                                 for name, message in failed.errors.items()]) from None
-    db.session.commit()
+                                 for name, message in saved.errors.items()])
+    issue = saved.value
     track = external_url("public.issue", reference=issue.reference)
     notice = (f"已受理,受理编号 {issue.reference}(受理平台:{platform.name})。"
               f"办理进展会在 {track} 公开;留了电话的,可凭编号和电话后四位查询。")

@@ -19,9 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
-from consult_hub.core.forms import BaseForm
-from consult_hub.core.forms import select_choices
-from consult_hub.core.forms import REQUIRED, EditForm, to_id
+from consult_hub.core.forms import REQUIRED, BaseForm, EditForm, select_choices, to_id
 from consult_hub.platforms.models import PlatformKind, PlatformStatus
 
 ANY = ("", _l("全部"))
@@ -87,7 +85,8 @@ class PlatformForm(EditForm):
 class StatusForm(BaseForm):
     """Suspend, close or reactivate: a reason always, the code typed again to close."""
 
-    reason = TextAreaField(_l("原因"), validators=[DataRequired(_l("请说明原因")), Length(max=1000)])
+    reason = TextAreaField(_l("原因"),
+                           validators=[DataRequired(_l("请说明原因")), Length(max=1000)])
     confirm = StringField(_l("确认"), validators=[Optional(), Length(max=32)])
 
 

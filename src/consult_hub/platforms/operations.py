@@ -160,7 +160,8 @@ def change_status(platform: Platform, action: str, *, reason: str | None,
     sources, target = TRANSITIONS[action]
     errors: dict[str, str] = {}
     if platform.status not in sources:
-        errors["reason"] = _("平台当前为「%(status)s」,不能执行此操作", status=platform.status.label)
+        errors["reason"] = _("平台当前为「%(status)s」,不能执行此操作",
+                             status=platform.status.label)
     reason = _text(reason)
     if not reason:
         errors.setdefault("reason", _("请说明原因"))

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
+from consult_hub.areas import queries as area_queries
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.audit.models import AuditLog
 from consult_hub.auth.models import Role, User
 from consult_hub.core.db import caseless, contains_text
-from consult_hub.events.models import Event, EventStatus
 from consult_hub.extensions import db
-from consult_hub.issues.models import CLOSED_STATUSES, Issue
 from consult_hub.members.models import Member
 from consult_hub.platforms.models import (
     Platform,
@@ -111,7 +109,7 @@ class PlatformFilters:
 
 
 def platform_page(scope: sa.ColumnElement[bool], filters: PlatformFilters, *, page: int,
-                  per_page: int):  # type: ignore[no-untyped-def]
+                  per_page: int):
     """One page of platforms within ``scope`` (see ``scopes.platform_filter``), with their areas.
 
     Two queries whatever the page size: the count and the rows (areas joined in).
@@ -173,7 +171,7 @@ def areas_by_street(district_id: int) -> list[tuple[Area, list[Area]]]:
     )
     by_street: dict[int, list[Area]] = {}
     for community in communities:
-        by_street.setdefault(community.parent_id, []).append(community)  # type: ignore[arg-type]
+        by_street.setdefault(community.parent_id, []).append(community)
     return [(s, by_street.get(s.id, [])) for s in streets(district_id)]
 
 
@@ -221,47 +219,6 @@ def last_status_change(platform: Platform) -> AuditLog | None:
         .options(joinedload(AuditLog.actor))
         .order_by(AuditLog.id.desc()).limit(1)
     )
-
-
-def upcoming_events(platform_id: int, now: datetime, limit: int = 10) -> list[Event]:
-    return list(db.session.scalars(
-        sa.select(Event)
-        .where(Event.platform_id == platform_id, Event.status == EventStatus.PLANNED,
-               Event.starts_at >= now)
-        .order_by(Event.starts_at).limit(limit)
-    ))
-
-
-def upcoming_event_count(platform_id: int, now: datetime) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(Event)
-        .where(Event.platform_id == platform_id, Event.status == EventStatus.PLANNED,
-               Event.starts_at >= now)
-    ) or 0
-
-
-def recent_events(platform_id: int, now: datetime, limit: int = 10) -> list[Event]:
-    return list(db.session.scalars(
-        sa.select(Event)
-        .where(Event.platform_id == platform_id, Event.starts_at < now)
-        .order_by(Event.starts_at.desc()).limit(limit)
-    ))
-
-
-def open_issues(platform_id: int, limit: int = 20) -> list[Issue]:
-    return list(db.session.scalars(
-        sa.select(Issue)
-        .where(Issue.platform_id == platform_id, Issue.status.not_in(CLOSED_STATUSES))
-        .options(selectinload(Issue.department))
-        .order_by(Issue.due_on.is_(None), Issue.due_on, Issue.id).limit(limit)
-    ))
-
-
-def open_issue_count(platform_id: int) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(Issue)
-        .where(Issue.platform_id == platform_id, Issue.status.not_in(CLOSED_STATUSES))
-    ) or 0
 
 
 # ---- people ----------------------------------------------------------------------------------
@@ -330,18 +287,76 @@ def member_candidates(platform: Platform, q: str | None,
     ))
 
 
-def inactive_clause(now: datetime) -> sa.ColumnElement[bool]:
-    """Active platforms, older than the window, with no held event in the last INACTIVE_DAYS days.
+# ---- the area tree with its platforms, a member with theirs ----------------------------------
 
-    A platform set up within the window has not had the chance to be inactive yet. Used by the
-    dashboards and by the inactive-platform reminder, so both count the same platforms.
-    """
-    from consult_hub.core.timefmt import local_today
 
-    days = current_app.config["INACTIVE_DAYS"]
-    held_since = sa.exists().where(
-        Event.platform_id == Platform.id,
-        Event.status.in_((EventStatus.HELD, EventStatus.CONCLUDED)),
-        Event.starts_at >= now - timedelta(days=days))
-    return sa.and_(Platform.status == PlatformStatus.ACTIVE,
-                   Platform.established_on <= local_today(now) - timedelta(days=days), ~held_since)
+@dataclass
+class AreaRow:
+    """One area in a tree listing, with what sits below it."""
+
+    area: Area
+    children: int = 0
+    grandchildren: int = 0
+    platforms: int = 0
+
+
+def district_rows() -> list[AreaRow]:
+    """Every district with its numbers of streets, communities and platforms."""
+    street = aliased(Area)
+    streets = dict(db.session.execute(
+        sa.select(Area.parent_id, sa.func.count(Area.id))
+        .where(Area.level == AreaLevel.STREET).group_by(Area.parent_id)
+    ).all())
+    communities = dict(db.session.execute(
+        sa.select(street.parent_id, sa.func.count(Area.id))
+        .join(street, Area.parent_id == street.id)
+        .where(Area.level == AreaLevel.COMMUNITY).group_by(street.parent_id)
+    ).all())
+    platforms = dict(db.session.execute(
+        sa.select(Platform.district_id, sa.func.count(Platform.id)).group_by(Platform.district_id)
+    ).all())
+    districts = db.session.scalars(
+        sa.select(Area).where(Area.level == AreaLevel.DISTRICT).order_by(Area.code))
+    return [AreaRow(d, streets.get(d.id, 0), communities.get(d.id, 0), platforms.get(d.id, 0))
+            for d in districts]
+
+
+def child_rows(area: Area) -> list[AreaRow]:
+    """The streets of a district or the communities of a street, with platform counts."""
+    children = list(db.session.scalars(
+        sa.select(Area).where(Area.parent_id == area.id).order_by(Area.code)))
+    child_ids = {c.id for c in children}
+    grand: dict[int, int] = {}
+    if area.level is AreaLevel.DISTRICT and child_ids:
+        grand = dict(db.session.execute(
+            sa.select(Area.parent_id, sa.func.count(Area.id))
+            .where(Area.parent_id.in_(child_ids)).group_by(Area.parent_id)
+        ).all())
+    # A platform sits in a community or directly in a street: count it under the child it is in.
+    counts: Counter[int] = Counter()
+    located = (sa.select(Platform.area_id, Area.parent_id).join(Area, Platform.area_id == Area.id)
+               .where(Platform.district_id == area_queries.district_of(area).id))
+    for area_id, parent_id in db.session.execute(located):
+        if area_id in child_ids:
+            counts[area_id] += 1
+        elif parent_id in child_ids:
+            counts[parent_id] += 1
+    return [AreaRow(c, children=grand.get(c.id, 0), platforms=counts[c.id]) for c in children]
+
+
+def platforms_in(area: Area, limit: int = 200) -> list[Platform]:
+    """Platforms placed directly in ``area`` (a community, or a street without one)."""
+    return list(db.session.scalars(
+        sa.select(Platform).where(Platform.area_id == area.id)
+        .options(selectinload(Platform.district)).order_by(Platform.name).limit(limit)
+    ))
+
+
+
+
+def member_with_platforms(member_id: int) -> Member | None:
+    return db.session.scalar(
+        sa.select(Member).where(Member.id == member_id).options(
+            selectinload(Member.district),
+            selectinload(Member.platforms).selectinload(Platform.district))
+    )

@@ -14,26 +14,22 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import BuildError
 
 from consult_hub.areas.models import Area
 from consult_hub.auth.decorators import roles_required, staff_required
-from consult_hub.core.forms import select_choices
 from consult_hub.auth.models import Role, User
 from consult_hub.auth.scopes import (
     can_choose_district,
     can_manage_district,
-    platform_filter,
     require,
-    require_platform,
     staff_district_id,
 )
-from consult_hub.core.conflicts import EditConflict, conflict_from_stale, readable
-from consult_hub.core.db import utcnow
-from consult_hub.core.errors import ValidationFailed
 from consult_hub.core import params
+from consult_hub.core.conflicts import EditConflict
+from consult_hub.core.db import utcnow
+from consult_hub.core.forms import select_choices
+from consult_hub.core.saving import Saved, save
 from consult_hub.core.timefmt import local_today
 from consult_hub.extensions import db
 from consult_hub.members.models import Member
@@ -43,10 +39,10 @@ from consult_hub.platforms.forms import (
     LinkForm,
     PlatformFilterForm,
     PlatformForm,
-    StatusForm,
     UnlinkForm,
 )
 from consult_hub.platforms.models import Platform, PlatformKind, PlatformStatus
+from consult_hub.platforms.scopes import platform_filter
 
 bp = Blueprint("platforms", __name__, url_prefix="/manage/platforms")
 MANAGERS = (Role.ADMIN, Role.DISTRICT_ADMIN)
@@ -87,13 +83,14 @@ def _manageable(platform_id: int) -> Platform:
     return platform
 
 
-def _copy_errors(form: Any, errors: dict[str, str]) -> None:
-    for name, message in errors.items():
-        target = form[name] if name in form else None
-        if target is None:
-            flash(message, "error")
-        else:
-            target.errors = [*target.errors, message]
+def _save(form: Any, write: Any, edited: Platform | None = None) -> Saved[Any]:
+    """``save`` as the platform forms use it: a code taken meanwhile is the code's mistake;
+    a message no field shows is flashed."""
+    saved = save(form, write, edited=(edited, operations.FIELDS) if edited else None,
+                 taken={"code": _("编号已被其他平台使用,请换一个")})
+    for message in saved.leftover:
+        flash(message, "error")
+    return saved
 
 
 # ---- the list --------------------------------------------------------------------------------
@@ -106,7 +103,7 @@ def _one_of(value: Any, allowed: Any) -> Any:
 
 @bp.route("/")
 @staff_required
-def index():  # type: ignore[no-untyped-def]
+def index():
     form = PlatformFilterForm(request.args)
     scope = platform_filter(current_user)
     choose_district = can_choose_district(current_user)
@@ -123,8 +120,8 @@ def index():  # type: ignore[no-untyped-def]
         q=(form.q.data or "").strip()[:100] or None,
         district_id=district_id,
         street_id=_one_of(form.street_id.data, {s.id for s in streets}),
-        kind=PlatformKind._value2member_map_.get(form.kind.data or ""),  # type: ignore
-        status=PlatformStatus._value2member_map_.get(form.status.data or ""),  # type: ignore
+        kind=PlatformKind._value2member_map_.get(form.kind.data or ""),
+        status=PlatformStatus._value2member_map_.get(form.status.data or ""),
         demonstration={"yes": True, "no": False}.get(form.demonstration.data or ""),
         demonstration_year=_one_of(form.demonstration_year.data, years),
     )
@@ -170,20 +167,20 @@ def _area_choices(form: PlatformForm, platform: Platform | None = None) -> Area 
 
 def _render_form(form: PlatformForm, platform: Platform | None, district: Area | None,
                  conflict: EditConflict | None = None, status: int = 200,
-                 choose_district_first: bool = False):  # type: ignore[no-untyped-def]
+                 choose_district_first: bool = False):
     today = local_today(utcnow())
     return render_template(
         "platforms/form.html", form=form, platform=platform, district=district,
         choose_district_first=choose_district_first,
         today_iso=today.isoformat(), this_year=today.year,
-        conflict=readable(conflict, Platform) if conflict else None,
+        conflict=conflict,
         suggested_code=queries.suggest_code(district) if district and platform is None else None,
     ), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(*MANAGERS)
-def new():  # type: ignore[no-untyped-def]
+def new():
     form = PlatformForm()
     district = _area_choices(form)
     if request.method == "GET" or form.pick_district.data:
@@ -191,25 +188,17 @@ def new():  # type: ignore[no-untyped-def]
             form.code.data = queries.suggest_code(district)
         return _render_form(form, None, district,
                             choose_district_first=request.method == "GET" and district is None)
-    if form.validate_on_submit():
-        try:
-            platform = operations.create_platform(today=local_today(utcnow()), **form.values())
-            db.session.commit()
-        except ValidationFailed as failed:
-            db.session.rollback()
-            _copy_errors(form, failed.errors)
-        except IntegrityError:  # another user took the code between the check and the insert
-            db.session.rollback()
-            _copy_errors(form, {"code": _("编号已被其他平台使用,请换一个")})
-        else:
-            flash(_("已新建平台 %(name)s", name=platform.name), "success")
-            return redirect(url_for(".detail", platform_id=platform.id), 303)
+    if form.validate_on_submit() and (saved := _save(form, lambda: operations.create_platform(
+            today=local_today(utcnow()), **form.values()))):
+        platform = saved.value
+        flash(_("已新建平台 %(name)s", name=platform.name), "success")
+        return redirect(url_for(".detail", platform_id=platform.id), 303)
     return _render_form(form, None, district, status=422)
 
 
 @bp.route("/<int:platform_id>/edit", methods=["GET", "POST"])
 @roles_required(*MANAGERS)
-def edit(platform_id: int):  # type: ignore[no-untyped-def]
+def edit(platform_id: int):
     platform = _manageable(platform_id)
     form = PlatformForm(obj=platform)
     district = _area_choices(form, platform)
@@ -218,97 +207,27 @@ def edit(platform_id: int):  # type: ignore[no-untyped-def]
         return _render_form(form, platform, district)
     if form.pick_district.data:
         return _render_form(form, platform, district)
-    if form.validate_on_submit():
-        conflict = None
-        try:
-            changes = operations.update_platform(
-                platform, version=form.version.data, original=form.original.data,
-                today=local_today(utcnow()), **form.values())
-            db.session.commit()
-        except EditConflict as found:
-            conflict = found
-        except StaleDataError:  # someone saved between our check and our write
-            conflict = conflict_from_stale(platform, form.original.data, operations.FIELDS)
-        except ValidationFailed as failed:
-            db.session.rollback()
-            _copy_errors(form, failed.errors)
-        except IntegrityError:
-            db.session.rollback()
-            _copy_errors(form, {"code": _("编号已被其他平台使用,请换一个")})
-        else:
-            flash(_("已保存修改") if changes else _("没有需要保存的修改"), "success")
-            return redirect(url_for(".detail", platform_id=platform.id), 303)
-        if conflict is not None:
-            db.session.rollback()
-            platform = _platform_or_404(platform_id)
-            form.start_from(platform, operations.FIELDS)  # a deliberate re-save now wins
-            return _render_form(form, platform, district, conflict, status=409)
-    return _render_form(form, platform, district, status=422)
+    if not form.validate_on_submit():
+        return _render_form(form, platform, district, status=422)
+    saved = _save(form, lambda: operations.update_platform(
+        platform, version=form.version.data, original=form.original.data,
+        today=local_today(utcnow()), **form.values()), edited=platform)
+    if saved:
+        flash(_("已保存修改") if saved.value else _("没有需要保存的修改"), "success")
+        return redirect(url_for(".detail", platform_id=platform.id), 303)
+    if saved.conflict is not None:
+        platform = _platform_or_404(platform_id)
+    return _render_form(form, platform, district, saved.conflict, status=saved.status)
 
 
 # ---- one platform ----------------------------------------------------------------------------
-
-
-@bp.route("/<int:platform_id>")
-@staff_required
-def detail(platform_id: int):  # type: ignore[no-untyped-def]
-    platform = _platform_or_404(platform_id)
-    require_platform(platform)
-    now = utcnow()
-    return render_template(
-        "platforms/detail.html",
-        platform=platform,
-        upcoming=queries.upcoming_events(platform.id, now),
-        recent=queries.recent_events(platform.id, now),
-        open_issues=queries.open_issues(platform.id),
-        open_issue_count=queries.open_issue_count(platform.id),
-        status_change=queries.last_status_change(platform)
-        if platform.status is not PlatformStatus.ACTIVE else None,
-        accepts_events=queries.platform_accepts_events(platform),
-        can_edit=can_manage_district(current_user, platform.district_id),
-        actions=[a for a, (sources, _target) in operations.TRANSITIONS.items()
-                 if platform.status in sources],
-        action_labels=STATUS_ACTIONS,
-        today=local_today(now),
-    )
-
-
-@bp.route("/<int:platform_id>/<any(suspend, close, reactivate):action>", methods=["GET", "POST"])
-@roles_required(*MANAGERS)
-def change_status(platform_id: int, action: str):  # type: ignore[no-untyped-def]
-    platform = _manageable(platform_id)
-    form = StatusForm()
-    status = 422 if request.method == "POST" else 200
-    if form.validate_on_submit():
-        try:
-            operations.change_status(platform, action, reason=form.reason.data,
-                                     confirm=form.confirm.data)
-            db.session.commit()
-        except ValidationFailed as failed:
-            db.session.rollback()
-            _copy_errors(form, failed.errors)
-        except StaleDataError:  # someone changed the platform at the same moment
-            db.session.rollback()
-            platform, status = _platform_or_404(platform_id), 409
-            flash(_("平台刚被他人修改,请核对当前状态后再提交"), "warning")
-        else:
-            flash(str(STATUS_ACTIONS[action]["done"]), "success")
-            return redirect(url_for(".detail", platform_id=platform.id), 303)
-    now = utcnow()
-    return render_template(
-        "platforms/status.html", form=form, platform=platform, action=action,
-        labels=STATUS_ACTIONS[action],
-        applicable=platform.status in operations.TRANSITIONS[action][0],
-        upcoming_count=queries.upcoming_event_count(platform.id, now),
-        open_issue_count=queries.open_issue_count(platform.id),
-    ), status
 
 
 # ---- people ----------------------------------------------------------------------------------
 
 
 def _render_people(platform: Platform, errors: dict[str, str] | None = None,
-                   section: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+                   section: str | None = None, status: int = 200):
     coordinator_q = request.values.get("coordinator_q", "").strip()[:64]
     member_q = request.values.get("member_q", "").strip()[:64]
     return render_template(
@@ -327,7 +246,7 @@ def _render_people(platform: Platform, errors: dict[str, str] | None = None,
 
 @bp.route("/<int:platform_id>/people")
 @roles_required(*MANAGERS)
-def people(platform_id: int):  # type: ignore[no-untyped-def]
+def people(platform_id: int):
     return _render_people(_manageable(platform_id))
 
 
@@ -337,18 +256,14 @@ def _person(model: type[User] | type[Member], form: LinkForm) -> Any:
 
 
 def _people_write(platform: Platform, section: str, write: Any,
-                  done: str):  # type: ignore[no-untyped-def]
+                  done: str):
     """Run one link/unlink write: commit and go back, or show the people page with the reason."""
-    try:
-        write()
-        db.session.commit()
-    except ValidationFailed as failed:
-        db.session.rollback()
-        return _render_people(_platform_or_404(platform.id), failed.errors, section, 422)
-    except (IntegrityError, StaleDataError):  # someone made the same change at the same moment
-        db.session.rollback()
-        return _render_people(_platform_or_404(platform.id),
-                              {"person_id": _("名单刚被他人修改,请核对后再操作")}, section, 409)
+    race = {"person_id": _("名单刚被他人修改,请核对后再操作")}
+    saved = save(None, write, taken=race)
+    if saved.raced:  # someone made the same change at the same moment
+        return _render_people(_platform_or_404(platform.id), race, section, 409)
+    if not saved:
+        return _render_people(_platform_or_404(platform.id), saved.errors, section, saved.status)
     flash(done, "success")
     searches = {key: request.form.get(key, "").strip()[:64] or None
                 for key in ("coordinator_q", "member_q")}
@@ -358,7 +273,7 @@ def _people_write(platform: Platform, section: str, write: Any,
 
 @bp.route("/<int:platform_id>/coordinators", methods=["POST"])
 @roles_required(*MANAGERS)
-def link_coordinator(platform_id: int):  # type: ignore[no-untyped-def]
+def link_coordinator(platform_id: int):
     platform = _manageable(platform_id)
     user = _person(User, LinkForm())
     if user is None:
@@ -372,7 +287,7 @@ def link_coordinator(platform_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:platform_id>/coordinators/<int:user_id>/remove", methods=["POST"])
 @roles_required(*MANAGERS)
-def unlink_coordinator(platform_id: int, user_id: int):  # type: ignore[no-untyped-def]
+def unlink_coordinator(platform_id: int, user_id: int):
     platform = _manageable(platform_id)
     if not UnlinkForm().validate_on_submit():
         abort(400)
@@ -384,7 +299,7 @@ def unlink_coordinator(platform_id: int, user_id: int):  # type: ignore[no-untyp
 
 @bp.route("/<int:platform_id>/members", methods=["POST"])
 @roles_required(*MANAGERS)
-def link_member(platform_id: int):  # type: ignore[no-untyped-def]
+def link_member(platform_id: int):
     platform = _manageable(platform_id)
     member = _person(Member, LinkForm())
     if member is None:
@@ -395,7 +310,7 @@ def link_member(platform_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:platform_id>/members/<int:member_id>/remove", methods=["POST"])
 @roles_required(*MANAGERS)
-def unlink_member(platform_id: int, member_id: int):  # type: ignore[no-untyped-def]
+def unlink_member(platform_id: int, member_id: int):
     platform = _manageable(platform_id)
     if not UnlinkForm().validate_on_submit():
         abort(400)

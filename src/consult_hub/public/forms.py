@@ -10,11 +10,10 @@ from flask_babel import lazy_pgettext
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from consult_hub.core.forms import BaseForm
-from consult_hub.core.forms import optional_int, select_choices
 from consult_hub.core.categories import Category
+from consult_hub.core.forms import BaseForm, optional_int, select_choices
 from consult_hub.issues.models import IssueKind, Satisfaction
-from consult_hub.issues.operations import normalise_phone
+from consult_hub.issues.operations import TITLE_LENGTH, normalise_phone
 
 
 class SubmitForm(BaseForm):
@@ -29,7 +28,8 @@ class SubmitForm(BaseForm):
                            choices=select_choices([("", _l("请选择…")), *Category.choices()]),
                            validators=[InputRequired(_l("请选择所属领域"))])
     title = StringField(_l("标题"), validators=[DataRequired(_l("请填写标题")),
-                                               Length(max=200, message=_l("标题不超过 200 个字"))],
+                                               Length(max=TITLE_LENGTH,
+                                                      message=_l("标题不超过 200 个字"))],
                         description=_l("一句话说清楚问题,例如“小区东门路灯坏了”。"))
     description = TextAreaField(
         _l("问题描述"),
@@ -64,8 +64,10 @@ class TrackForm(BaseForm):
 class RateForm(BaseForm):
     """The resident's one rating of the outcome; the comment is for staff only."""
 
-    satisfaction = RadioField(_l("您对办理结果是否满意?"), choices=select_choices(Satisfaction.choices()),
+    satisfaction = RadioField(_l("您对办理结果是否满意?"),
+                              choices=select_choices(Satisfaction.choices()),
                               validators=[InputRequired(_l("请选择一项"))])
     comment = TextAreaField(_l("意见或建议(选填)"),
-                            validators=[Optional(), Length(max=1000, message=_l("不超过 1000 个字"))],
+                            validators=[Optional(),
+                                        Length(max=1000, message=_l("不超过 1000 个字"))],
                             description=_l("只有工作人员能看到,不会公开。"))

@@ -1,4 +1,5 @@
-"""Read-side queries for the residents' site: public fields only, a fixed number of queries per page.
+"""Read-side queries for the residents' site: public fields only, a fixed number of queries
+per page.
 
 Nothing here loads a problem's submitter, its private notes or staff accounts;
 templates get only what these functions return.
@@ -21,26 +22,20 @@ from consult_hub.core.categories import Category
 from consult_hub.core.pagecache import site_version
 from consult_hub.events.models import Event, EventStatus
 from consult_hub.extensions import db
-from consult_hub.issues.models import OUTCOME_WHERE, Issue, IssueStatus, IssueUpdate
+from consult_hub.issues.models import (
+    OUTCOME_STATUSES,
+    OUTCOME_WHERE,
+    Issue,
+    IssueStatus,
+    IssueUpdate,
+)
+from consult_hub.issues.references import normalise_reference
 from consult_hub.platforms.models import Platform, PlatformStatus
 from consult_hub.platforms.queries import PlatformFilters
 
 # What residents see as an outcome: solved, scheduled, or explained.
-OUTCOME_STATUSES = (IssueStatus.RESOLVED, IssueStatus.PLANNED, IssueStatus.CONSTRAINED)
 OUTCOME_CLAUSE = sa.text(OUTCOME_WHERE)
 
-REFERENCE_PATTERN = re.compile(r"^([A-Z]+\d{2})-?(\d{1,8})$")
-
-
-def normalise_reference(text: str | None) -> str:
-    """``wh24 00123`` or full-width ``ＷＨ２４－００１２３`` → ``WH24-00123`` (unchanged if not one)."""
-    plain = re.sub(r"\s", "", unicodedata.normalize("NFKC", text or "").upper())
-    plain = re.sub(r"[\u2010-\u2015\u2212]", "-", plain)  # dashes a phone keyboard may offer
-    match = REFERENCE_PATTERN.match(plain)
-    if not match:
-        return plain
-    prefix, number = match.groups()
-    return f"{prefix}-{int(number):05d}" if len(number) <= 5 else f"{prefix}-{number}"
 
 
 # -- districts --------------------------------------------------------------------------------
@@ -65,7 +60,7 @@ def district_choices() -> list[DistrictChoice]:
     page's time on every request.
     """
     version = site_version()
-    app_key = id(current_app._get_current_object())  # type: ignore[attr-defined]
+    app_key = id(current_app._get_current_object())
     cached = _district_choices.get(app_key)
     if version is not None and cached is not None and cached[0] == version:
         return cached[1]

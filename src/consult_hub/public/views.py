@@ -20,20 +20,21 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from sqlalchemy.orm.exc import StaleDataError
 
 from consult_hub.auth.decorators import public
+from consult_hub.core import params
+from consult_hub.core.categories import Category
+from consult_hub.core.db import utcnow
+from consult_hub.core.forms import select_choices
 from consult_hub.core.links import external_url
 from consult_hub.core.pagecache import shared_page
 from consult_hub.core.pagination import paginate
-from consult_hub.core import params
-from consult_hub.core.forms import select_choices
-from consult_hub.core.categories import Category
-from consult_hub.core.db import utcnow
-from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.saving import save
+from consult_hub.events import queries as event_queries
 from consult_hub.extensions import db, limiter
 from consult_hub.issues.models import IssueSource, IssueStatus, Satisfaction
 from consult_hub.issues.operations import RATEABLE_STATUSES, create_issue
+from consult_hub.issues.references import normalise_reference
 from consult_hub.platforms import queries as platform_queries
 from consult_hub.platforms.models import Platform, PlatformKind
 from consult_hub.platforms.queries import PlatformFilters
@@ -67,7 +68,7 @@ def tracking_reference_limit() -> str:
 def tracking_reference_key() -> str:
     """The receipt code being looked up, as stored: the per-reference limit counts over every
     address (in the shared limiter storage), whichever way the code is spelt."""
-    reference = queries.normalise_reference(request.form.get("reference", "")[:64])
+    reference = normalise_reference(request.form.get("reference", "")[:64])
     return f"reference:{reference}" if reference else ""
 
 
@@ -103,12 +104,12 @@ def _search_arg() -> str:
     return params.arg_text("q", SEARCH_MAX)
 
 
-def _paginate(stmt):  # type: ignore[no-untyped-def]
+def _paginate(stmt):
     """One page of ``stmt`` (``?page=``); past the end is an empty page, not an error."""
     return paginate(stmt, per_page=current_app.config["PER_PAGE"])
 
 
-def _private(response):  # type: ignore[no-untyped-def]
+def _private(response):
     """Pages behind a secret link: never cached by a shared cache, never sent as a referrer."""
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -116,7 +117,7 @@ def _private(response):  # type: ignore[no-untyped-def]
 
 
 @bp.errorhandler(429)
-def too_many_requests(error):  # type: ignore[no-untyped-def]
+def too_many_requests(error):
     limit = getattr(error, "limit", None)
     message = error.description if getattr(limit, "error_message", None) else None
     return render_template("public/429.html", error=error, message=message), 429
@@ -128,7 +129,7 @@ def too_many_requests(error):  # type: ignore[no-untyped-def]
 @bp.route("/platforms")
 @public
 @shared_page
-def platforms():  # type: ignore[no-untyped-def]
+def platforms():
     districts = queries.district_choices()
     district_id = _chosen("district", districts)
     streets = platform_queries.streets(district_id) if district_id else []
@@ -149,7 +150,7 @@ def platforms():  # type: ignore[no-untyped-def]
 @bp.route("/platforms/<int:platform_id>")
 @public
 @shared_page
-def platform(platform_id: int):  # type: ignore[no-untyped-def]
+def platform(platform_id: int):
     found = queries.platform_page(platform_id)
     if found is None:
         abort(404)
@@ -157,8 +158,8 @@ def platform(platform_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "public/platform.html", platform=found,
         members=sorted((m for m in found.members if m.is_active), key=lambda m: (m.name, m.id)),
-        upcoming=platform_queries.upcoming_events(found.id, now, limit=PLATFORM_LIST_LIMIT),
-        past=platform_queries.recent_events(found.id, now, limit=PLATFORM_LIST_LIMIT),
+        upcoming=event_queries.upcoming_events(found.id, now, limit=PLATFORM_LIST_LIMIT),
+        past=event_queries.recent_events(found.id, now, limit=PLATFORM_LIST_LIMIT),
         outcomes=list(db.session.scalars(
             queries.outcome_list(platform_id=found.id).limit(PLATFORM_LIST_LIMIT))),
         list_limit=PLATFORM_LIST_LIMIT,
@@ -171,7 +172,7 @@ def platform(platform_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/events")
 @public
 @shared_page
-def events():  # type: ignore[no-untyped-def]
+def events():
     when = params.arg_choice("when", ("upcoming", "past"), default="upcoming")
     districts = queries.district_choices()
     district_id = _chosen("district", districts)
@@ -185,7 +186,7 @@ def events():  # type: ignore[no-untyped-def]
 @bp.route("/events/<int:event_id>")
 @public
 @shared_page
-def event(event_id: int):  # type: ignore[no-untyped-def]
+def event(event_id: int):
     found = queries.event_page(event_id)
     if found is None:
         abort(404)
@@ -199,7 +200,7 @@ def event(event_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/outcomes")
 @public
 @shared_page
-def outcomes():  # type: ignore[no-untyped-def]
+def outcomes():
     districts = queries.district_choices()
     district_id = _chosen("district", districts)
     status = _enum_arg(IssueStatus, "status")
@@ -218,8 +219,8 @@ def outcomes():  # type: ignore[no-untyped-def]
 @bp.route("/issues/<reference>")
 @public
 @shared_page
-def issue(reference: str):  # type: ignore[no-untyped-def]
-    canonical = queries.normalise_reference(reference)
+def issue(reference: str):
+    canonical = normalise_reference(reference)
     found = queries.issue_by_reference(canonical)
     if found is None:
         abort(404)
@@ -235,7 +236,7 @@ def issue(reference: str):  # type: ignore[no-untyped-def]
 @bp.route("/submit", methods=["GET", "POST"])
 @public
 @limiter.limit(submission_limit, methods=["POST"])
-def submit():  # type: ignore[no-untyped-def]
+def submit():
     form = SubmitForm()
     if request.method == "POST" and form.website.data:
         # The hidden field is filled: a robot. It gets the same answer as a person; nothing is kept.
@@ -249,7 +250,7 @@ def submit():  # type: ignore[no-untyped-def]
     districts = queries.district_choices()
     district_id = _chosen("district", districts)
     if district_id is None and (chosen or hinted):
-        district_id = (chosen or hinted).district_id  # type: ignore[union-attr]
+        district_id = (chosen or hinted).district_id
     search = _search_arg()
     choices = queries.submission_platforms(district_id, search)
     for extra in (hinted, chosen):
@@ -263,20 +264,13 @@ def submit():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         if chosen is None:
             form.platform.errors.append(_("请选择协商平台"))
-        else:
-            try:
-                created = create_issue(
-                    platform=chosen, title=form.title.data, description=form.description.data,
-                    kind=form.kind.data, category=form.category.data, source=IssueSource.RESIDENT,
-                    submitter_name=form.name.data, submitter_phone=form.phone.data)
-            except ValidationFailed as failed:
-                for name, message in failed.errors.items():
-                    name = SUBMIT_FIELDS.get(name, name)
-                    (form[name] if name in form else form.platform).errors.append(message)
-            else:
-                db.session.commit()
-                session["receipt"] = created.tracking_token
-                return redirect(url_for("public.receipt"), 303)
+        elif saved := save(form, lambda: create_issue(
+                platform=chosen, title=form.title.data, description=form.description.data,
+                kind=form.kind.data, category=form.category.data, source=IssueSource.RESIDENT,
+                submitter_name=form.name.data, submitter_phone=form.phone.data),
+                aliases=SUBMIT_FIELDS, rest=form.platform):
+            session["receipt"] = saved.value.tracking_token
+            return redirect(url_for("public.receipt"), 303)
 
     return render_template(
         "public/submit.html", form=form, districts=districts, district_id=district_id,
@@ -286,7 +280,7 @@ def submit():  # type: ignore[no-untyped-def]
 
 @bp.route("/submit/receipt")
 @public
-def receipt():  # type: ignore[no-untyped-def]
+def receipt():
     token = session.get("receipt")
     submitted = queries.issue_by_token(token) if token else None
     return _private(current_app.make_response(render_template(
@@ -304,7 +298,7 @@ def receipt():  # type: ignore[no-untyped-def]
 @limiter.limit(tracking_reference_limit, key_func=tracking_reference_key, methods=["POST"],
                scope="tracking-reference", deduct_when=failed_look_up,
                error_message=too_many_look_ups_of_reference)
-def track():  # type: ignore[no-untyped-def]
+def track():
     form = TrackForm()
     not_found = False
     if form.validate_on_submit():
@@ -319,7 +313,7 @@ def track():  # type: ignore[no-untyped-def]
 @bp.route("/track/<token>", methods=["GET", "POST"])
 @public
 @limiter.limit(tracking_limit, methods=["POST"])
-def track_token(token: str):  # type: ignore[no-untyped-def]
+def track_token(token: str):
     found = queries.issue_by_token(token)
     if found is None:
         abort(404)
@@ -333,19 +327,13 @@ def track_token(token: str):  # type: ignore[no-untyped-def]
         elif found.status not in RATEABLE_STATUSES:
             flash(_("问题办结后才能评价。"), "warning")
         elif form.validate_on_submit():
-            try:
-                rate_outcome(found, form.satisfaction.data, form.comment.data)
-                db.session.commit()
-            except ValidationFailed as failed:
-                db.session.rollback()
-                for message in failed.errors.values():
-                    form.satisfaction.errors.append(message)
-            except StaleDataError:
+            saved = save(form, lambda: rate_outcome(found, form.satisfaction.data,
+                                                    form.comment.data), rest=form.satisfaction)
+            if saved.raced:
                 # Rated (or changed by staff) a moment ago in another request.
-                db.session.rollback()
                 flash(_("这个问题刚刚有了变化,请查看最新状态。"), "warning")
                 return redirect(url_for("public.track_token", token=token), 303)
-            else:
+            if saved:
                 if form.satisfaction.data == Satisfaction.UNSATISFIED:
                     flash(_("感谢您的评价。问题已退回重新办理,工作人员会再次联系您。"), "success")
                 else:

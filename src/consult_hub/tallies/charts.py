@@ -60,7 +60,7 @@ def _rect(x: float, y: float, width: float, height: float, fill: str) -> str:
 
 
 def _colours(table: Table) -> list[str]:
-    series = table.chart.series  # type: ignore[union-attr]
+    series = table.chart.series
     return [METRIC_COLOURS.get(table.columns[i].metric or "", PALETTE[k])
             for k, i in enumerate(series)]
 
@@ -80,7 +80,7 @@ def _legend(names: list[str], colours: list[str]) -> tuple[list[str], float]:
 
 
 def _series_names(table: Table) -> list[str]:
-    return [str(table.columns[i].label) for i in table.chart.series]  # type: ignore[union-attr]
+    return [str(table.columns[i].label) for i in table.chart.series]
 
 
 def _describe(table: Table, kind: str) -> str:
@@ -101,7 +101,7 @@ def nice_top(value: float) -> tuple[float, float]:
 def columns(table: Table, chart_id: str) -> Markup:
     """Vertical bars, one group per row (month), one bar per chosen column."""
     names = _series_names(table)
-    series = table.chart.series  # type: ignore[union-attr]
+    series = table.chart.series
     colours = _colours(table)
     parts, legend = _legend(names, colours)
     top, bottom, left, right = legend + 10, legend + 170, 34, WIDTH - 2
@@ -135,7 +135,7 @@ def columns(table: Table, chart_id: str) -> Markup:
 def bars(table: Table, chart_id: str) -> Markup:
     """Horizontal bars: each row's label on its own line, then one bar per chosen column."""
     names = _series_names(table)
-    series = table.chart.series  # type: ignore[union-attr]
+    series = table.chart.series
     cells: list[list[Cell]] = [[row[i] for i in series] for row in table.rows]
     shares = all(table.columns[i].kind == SHARE for i in series)
     largest = 1.0 if shares else max((c.value or 0 for group in cells for c in group), default=0)

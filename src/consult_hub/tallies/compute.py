@@ -35,8 +35,6 @@ from consult_hub.issues.models import (
 from consult_hub.platforms.models import Platform, PlatformStatus
 from consult_hub.tallies.models import COUNT_KEYS, MonthlyTally, TallyScope
 
-HELD = (EventStatus.HELD, EventStatus.CONCLUDED)
-
 
 def month_start(value: date) -> date:
     return date(value.year, value.month, 1)
@@ -116,7 +114,7 @@ def collect(month: date, district_ids: Collection[int] | None = None,
             counts["platforms_new"] += 1
 
     # Held events: count, category split, activity and residents in one pass over the month.
-    held = (Event.status.in_(HELD), Event.starts_at >= start, Event.starts_at < end, *event_area)
+    held = (Event.happened, Event.starts_at >= start, Event.starts_at < end, *event_area)
     for platform_id, category, n, residents in session.execute(
             sa.select(Event.platform_id, Event.category, sa.func.count(),
                       sa.func.sum(Event.resident_count))

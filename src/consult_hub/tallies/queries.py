@@ -146,7 +146,7 @@ def _by_month(rows: list[Any], this_month: date, now: datetime, *, final: bool =
 
 def _live(month: date, scope: ReportScope, *, platforms: bool = False) -> dict[str, Metrics]:
     """A month not frozen yet, counted now: the whole city, or only the scope's district."""
-    district_ids = None if scope.is_city else [scope.district.id]  # type: ignore[union-attr]
+    district_ids = None if scope.is_city else [scope.district.id]
     return {key: metrics for key, (_scope, metrics)
             in compute.compute_month(month, district_ids, platforms=platforms).items()}
 
@@ -183,7 +183,7 @@ def load_month(month: date, scope: ReportScope, now: datetime, *,
     elif with_platforms:
         wanted = sa.or_(MonthlyTally.scope_key == scope.key,
                         sa.and_(MonthlyTally.scope == TallyScope.PLATFORM,
-                                MonthlyTally.area_id == scope.district.id))  # type: ignore[union-attr]
+                                MonthlyTally.area_id == scope.district.id))
     else:
         wanted = MonthlyTally.scope_key == scope.key
     stored = _frozen_rows(month, month, wanted)
@@ -194,7 +194,7 @@ def load_month(month: date, scope: ReportScope, now: datetime, *,
     report.districts = [(area, keyed.get(f"district:{area.id}") or zero_metrics())
                         for area in areas]
     if with_platforms and not scope.is_city:
-        report.platforms = _platform_rows(scope.district, keyed)  # type: ignore[arg-type]
+        report.platforms = _platform_rows(scope.district, keyed)
     return report
 
 

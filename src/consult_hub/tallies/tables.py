@@ -14,8 +14,8 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from consult_hub.core.categories import Category
+from consult_hub.core.sheets import Formatted, SheetSpec, csv_bytes, xlsx_bytes
 from consult_hub.core.timefmt import format_month
-from consult_hub.exchange.sheets import Formatted, SheetSpec, csv_bytes, xlsx_bytes
 from consult_hub.issues.models import IssueKind, IssueStatus
 from consult_hub.tallies.queries import Metrics, MonthReport, YearReport
 
@@ -35,15 +35,20 @@ METRICS: dict[str, Metric] = {
     "platforms_total": Metric(_l("平台总数"), _l("个"),
                               _l("月末已建成、未撤销的一线协商平台和社情民意联系点(暂停的也计入)")),
     "platforms_new": Metric(_l("新建平台"), _l("个"), _l("当月建成的平台")),
-    "platforms_active": Metric(_l("活跃平台"), _l("个"), _l("当月至少开展了一场协商议事活动的平台")),
+    "platforms_active": Metric(_l("活跃平台"), _l("个"),
+                               _l("当月至少开展了一场协商议事活动的平台")),
     "platforms_demonstration": Metric(_l("示范点"), _l("个"), _l("平台总数中已评为示范点的")),
     "events_held": Metric(_l("开展协商议事活动"), _l("场次"), _l("当月开始、已经举行的活动")),
     "events_cancelled": Metric(_l("取消的活动"), _l("场次"), _l("原定当月举行、已取消的活动")),
-    "member_attendance": Metric(_l("委员参加"), _l("人次"), _l("当月活动的政协委员出席,每人每场计一次")),
-    "resident_attendance": Metric(_l("居民代表参加"), _l("人次"), _l("当月活动登记的居民代表人数之和")),
+    "member_attendance": Metric(_l("委员参加"), _l("人次"),
+                                _l("当月活动的政协委员出席,每人每场计一次")),
+    "resident_attendance": Metric(_l("居民代表参加"), _l("人次"),
+                                  _l("当月活动登记的居民代表人数之和")),
     "issues_raised": Metric(_l("新收问题"), _l("个"), _l("当月受理的群众诉求")),
-    "issues_resolved": Metric(_l("已解决或采纳"), _l("个"), _l("目前已解决、且最近一次解决在当月的问题")),
-    "issues_planned": Metric(_l("列入计划正在解决"), _l("个"), _l("目前列入计划、且在当月列入计划的问题")),
+    "issues_resolved": Metric(_l("已解决或采纳"), _l("个"),
+                              _l("目前已解决、且最近一次解决在当月的问题")),
+    "issues_planned": Metric(_l("列入计划正在解决"), _l("个"),
+                             _l("目前列入计划、且在当月列入计划的问题")),
     "issues_constrained": Metric(_l("因条件所限一时难以解决"), _l("个"),
                                  _l("目前为此结果、且在当月办结的问题")),
     "issues_rejected": Metric(_l("不予受理"), _l("个"), _l("当月决定不予受理(含重复反映)的问题")),
@@ -187,7 +192,8 @@ def districts_table(rows: list[tuple[Any, Metrics]], totals: Metrics, *, annual:
     names = ("platforms_total", "events_held", "issues_raised", "issues_resolved",
              "resolution_share")
     return Table("districts", _l("各区对比"), [Column(_l("区"), TEXT)]
-                 + [_column(n, _l("平台总数(年末,个)") if annual and n == "platforms_total" else None)
+                 + [_column(n, _l("平台总数(年末,个)")
+                            if annual and n == "platforms_total" else None)
                     for n in names],
                  [[_text(area.name)] + _metric_cells(metrics, names) for area, metrics in rows],
                  [_text(_l("全市"))] + _metric_cells(totals, names),
@@ -208,7 +214,8 @@ def year_tables(report: YearReport) -> list[Table]:
     if report.scope.is_city:
         tables.append(districts_table(report.districts, totals, annual=True))
     tables.append(Table(
-        "details", _l("各月明细"), [Column(_l("月份"), TEXT)] + [_column(n) for n in DETAIL_COLUMNS],
+        "details", _l("各月明细"),
+        [Column(_l("月份"), TEXT)] + [_column(n) for n in DETAIL_COLUMNS],
         [[_text(month_label(row.month))] + _metric_cells(row.metrics, DETAIL_COLUMNS)
          for row in report.months],
         [_text(_l("全年"))] + _metric_cells(totals, DETAIL_COLUMNS),
@@ -230,7 +237,8 @@ def figures_table(metrics: Metrics) -> Table:
 def platforms_table(rows: list[tuple[Any, Metrics]]) -> Table:
     names = ("events_held", "issues_raised", "issues_resolved", "issues_backlog_end",
              "issues_overdue_end")
-    return Table("platforms", _l("各平台"), [Column(_l("平台"), TEXT)] + [_column(n) for n in names],
+    return Table("platforms", _l("各平台"),
+                 [Column(_l("平台"), TEXT)] + [_column(n) for n in names],
                  [[_text(p.name)] + _metric_cells(metrics, names) for p, metrics in rows])
 
 

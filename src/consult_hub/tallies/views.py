@@ -19,7 +19,6 @@ from flask_login import current_user
 
 from consult_hub.areas.models import Area
 from consult_hub.auth.decorators import public, roles_required
-from consult_hub.core.pagecache import shared_page
 from consult_hub.auth.models import Role
 from consult_hub.auth.scopes import (
     can_choose_district,
@@ -30,6 +29,7 @@ from consult_hub.auth.scopes import (
 from consult_hub.core import params
 from consult_hub.core.db import utcnow
 from consult_hub.core.i18n import city_name
+from consult_hub.core.pagecache import shared_page
 from consult_hub.extensions import db
 from consult_hub.tallies import charts, queries
 from consult_hub.tallies.compute import next_month
@@ -97,25 +97,25 @@ def _staff_scope() -> ReportScope:
 
 @bp.route("/manage/reports")
 @roles_required(*STAFF)
-def index():  # type: ignore[no-untyped-def]
+def index():
     return _index(public=False)
 
 
 @bp.route("/manage/reports/year/<int:year>")
 @roles_required(*STAFF)
-def year(year: int):  # type: ignore[no-untyped-def]
+def year(year: int):
     return _year_page(year, _staff_scope(), public=False)
 
 
 @bp.route("/manage/reports/<month>")
 @roles_required(*STAFF)
-def month(month: str):  # type: ignore[no-untyped-def]
+def month(month: str):
     return _month_page(_month_arg(month), _staff_scope(), public=False)
 
 
 @bp.route("/manage/reports/year/<int:year>/download.<any(csv, xlsx):ext>")
 @roles_required(*STAFF)
-def year_download(year: int, ext: str):  # type: ignore[no-untyped-def]
+def year_download(year: int, ext: str):
     scope = _staff_scope()
     report = _year_report(year, scope, _years())
     return _download(year_tables(report), ext, scope, _year_name(year), f"{year}")
@@ -123,7 +123,7 @@ def year_download(year: int, ext: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/manage/reports/<month>/download.<any(csv, xlsx):ext>")
 @roles_required(*STAFF)
-def month_download(month: str, ext: str):  # type: ignore[no-untyped-def]
+def month_download(month: str, ext: str):
     when, scope = _month_arg(month), _staff_scope()
     report = _month_report(when, scope, _years(), public=False)
     return _download(month_tables(report, public=False), ext, scope, _month_name(when),
@@ -143,27 +143,27 @@ def _public_scope() -> ReportScope:
 @bp.route("/reports")
 @public
 @shared_page
-def public_index():  # type: ignore[no-untyped-def]
+def public_index():
     return _index(public=True)
 
 
 @bp.route("/reports/<int:year>")
 @public
 @shared_page
-def public_year(year: int):  # type: ignore[no-untyped-def]
+def public_year(year: int):
     return _year_page(year, _public_scope(), public=True)
 
 
 @bp.route("/reports/<int:year>/<int(fixed_digits=2):month>")
 @public
 @shared_page
-def public_month(year: int, month: int):  # type: ignore[no-untyped-def]
+def public_month(year: int, month: int):
     return _month_page(_month_of(year, month), _public_scope(), public=True)
 
 
 @bp.route("/reports/<int:year>/download.<any(csv, xlsx):ext>")
 @public
-def public_year_download(year: int, ext: str):  # type: ignore[no-untyped-def]
+def public_year_download(year: int, ext: str):
     scope = _public_scope()
     report = _year_report(year, scope, _years())
     return _download(year_tables(report), ext, scope, _year_name(year), f"{year}")
@@ -171,7 +171,7 @@ def public_year_download(year: int, ext: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/reports/<int:year>/<int(fixed_digits=2):month>/download.<any(csv, xlsx):ext>")
 @public
-def public_month_download(year: int, month: int, ext: str):  # type: ignore[no-untyped-def]
+def public_month_download(year: int, month: int, ext: str):
     when, scope = _month_of(year, month), _public_scope()
     report = _month_report(when, scope, _years(), public=True)
     return _download(month_tables(report, public=True), ext, scope, _month_name(when),
@@ -214,7 +214,7 @@ def _years() -> list[int]:
 
 
 def _scope_name(scope: ReportScope) -> str:
-    return city_name() if scope.is_city else scope.district.name  # type: ignore[union-attr]
+    return city_name() if scope.is_city else scope.district.name
 
 
 def _year_name(year: int) -> str:
@@ -236,7 +236,7 @@ def _picker(report: queries.YearReport | queries.MonthReport, public: bool) -> l
     return [area for area, _metrics in report.districts] or queries.districts()
 
 
-def _index(*, public: bool):  # type: ignore[no-untyped-def]
+def _index(*, public: bool):
     now = utcnow()
     this_month = queries.current_month(now)
     years = [(y, queries.year_months(y, now)) for y in queries.report_years(now)]
@@ -246,7 +246,7 @@ def _index(*, public: bool):  # type: ignore[no-untyped-def]
                            scope_name=None if public else _scope_name(_staff_scope()))
 
 
-def _year_page(year: int, scope: ReportScope, *, public: bool):  # type: ignore[no-untyped-def]
+def _year_page(year: int, scope: ReportScope, *, public: bool):
     years = _years()
     report = _year_report(year, scope, years)
     tables = year_tables(report)
@@ -257,7 +257,7 @@ def _year_page(year: int, scope: ReportScope, *, public: bool):  # type: ignore[
         districts=_picker(report, public), years=years)
 
 
-def _month_page(month: date, scope: ReportScope, *, public: bool):  # type: ignore[no-untyped-def]
+def _month_page(month: date, scope: ReportScope, *, public: bool):
     years = _years()
     report = _month_report(month, scope, years, public=public)
     tables = month_tables(report, public=public)
@@ -273,7 +273,8 @@ def _month_page(month: date, scope: ReportScope, *, public: bool):  # type: igno
         later=later if later <= this_month else None)
 
 
-def _download(tables: list[Table], ext: str, scope: ReportScope, title: str, period: str) -> Response:
+def _download(tables: list[Table], ext: str, scope: ReportScope, title: str,
+              period: str) -> Response:
     """One table as CSV or XLSX (``?table=``), or every table of the page as one workbook."""
     name = params.arg_text("table", 64)
     if name:

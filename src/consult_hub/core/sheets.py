@@ -1,0 +1,354 @@
+"""Spreadsheets in and out: CSV (UTF-8 or GB18030) and XLSX, as rows of text.
+
+Reading turns every cell into text as a person reads it in Excel (``420102`` rather than
+``420102.0``, ``2024-03-01`` for a date cell), so that the importers parse one kind of
+value whatever the file type. Writing puts a byte-order mark before CSV, so Excel opens
+the Chinese headers correctly, and streams it row by row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Generator, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import PurePath
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter, range_boundaries
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from openpyxl.worksheet._reader import DATA_TAG, DIMENSION_TAG
+from openpyxl.xml.functions import iterparse
+
+EXTENSIONS = (".csv", ".xlsx")
+CSV_TYPE = "text/csv; charset=utf-8"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Excel's own limit; a bigger list goes out as CSV.
+XLSX_MAX_ROWS = 1_048_575
+# Importers have at most a few dozen columns; a row whose last cell sits in column XFD
+# would otherwise cost a 16,384-cell list per row.
+MAX_COLUMNS = 200
+# What an XLSX may unpack to, all parts together: 4 KiB of XML per allowed row (a
+# 14-column platform row from an export is about 0.6 KiB, a problem row with a long
+# description 2-3 KiB), never under 16 MiB: 80 MiB at the default 20,000 rows. openpyxl
+# reads the shared strings and styles whole, so this bounds its memory; rows it streams.
+UNPACKED_PER_ROW = 4096
+UNPACKED_FLOOR = 16 * 1024 * 1024
+MAX_PARTS = 1000
+
+
+class SheetUnreadable(Exception):
+    """The file is not a spreadsheet we can read; the message says why, in Chinese."""
+
+
+class SheetTooLong(SheetUnreadable):
+    """More data rows than the import limit (IMPORT_MAX_ROWS): refused whole, nothing read on."""
+
+    def __init__(self, limit: int, unpacked: bool = False) -> None:
+        if unpacked:
+            message = (f"这个 .xlsx 文件解压后过大，超出 {limit:,} 行所需；"
+                       f"一次最多导入 {limit:,} 行，请分成几个文件导入")
+        else:
+            message = f"文件超过 {limit:,} 行数据；一次最多导入 {limit:,} 行，请分成几个文件导入"
+        super().__init__(message)
+        self.limit = limit
+
+
+@dataclass
+class Sheet:
+    """The first worksheet: its header and the non-empty rows below it, with their row numbers."""
+
+    header: list[str]
+    rows: list[tuple[int, list[str]]]
+
+
+def cell_text(value: Any) -> str:
+    """A cell as text, the way Excel shows it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return value.date().isoformat()
+        return value.strftime("%Y-%m-%d %H:%M" if value.second == 0 else "%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float | Decimal):
+        if value == int(value) and abs(value) < 1e15:
+            return str(int(value))
+        return format(value, "f").rstrip("0").rstrip(".") if isinstance(value, Decimal) \
+            else repr(value)
+    return str(value).strip()
+
+
+def read_sheet(filename: str, data: bytes, max_rows: int | None = None) -> Sheet:
+    """Read a ``.csv`` or ``.xlsx`` file; raises SheetUnreadable (SheetTooLong past ``max_rows``).
+
+    Rows are streamed, never the whole sheet at once, and reading stops at the first data
+    row past ``max_rows``: a 200,000-row sheet is refused after reading 20,001 of them
+    (about half a second) instead of taking a worker past gunicorn's 30 s timeout.
+    """
+    suffix = PurePath(filename or "").suffix.lower()
+    if suffix == ".csv":
+        table = _csv_rows(data)
+    elif suffix == ".xlsx":
+        table = _xlsx_rows(data, max_rows)
+    else:
+        raise SheetUnreadable("只能导入 .csv 或 .xlsx 文件")
+    try:
+        return _numbered(table, max_rows)
+    finally:
+        table.close()  # an XLSX reader closes its archive
+
+
+def _numbered(table: Iterator[list[str]], max_rows: int | None) -> Sheet:
+    header: list[str] | None = None
+    width = 0
+    rows: list[tuple[int, list[str]]] = []
+    for number, raw in enumerate(table, start=1):
+        row = [undefuse(cell) for cell in raw]
+        if header is None:
+            if not any(row):
+                continue  # blank lines above the header
+            if number != 1:
+                raise SheetUnreadable(f"第 1 行应为列名,但列名在第 {number} 行;请删去上面的空行")
+            width = len(row)
+            while width and not row[width - 1]:
+                width -= 1
+            header = row[:width]
+            continue
+        cells = (row + [""] * width)[:width]
+        if any(cells) or any(row[width:]):
+            rows.append((number, row if len(row) > width else cells))
+            if max_rows is not None and len(rows) > max_rows:
+                raise SheetTooLong(max_rows)
+    if header is None:
+        raise SheetUnreadable("文件是空的:第一行应为列名")
+    return Sheet(header, rows)
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM); failing that GB18030, which Chinese Excel writes."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise SheetUnreadable("无法识别文件编码:请另存为“CSV UTF-8”或 .xlsx") from None
+
+
+def _csv_rows(data: bytes) -> Generator[list[str], None, None]:
+    """Rows one at a time (the text is at most MAX_CONTENT_LENGTH; the rows are not kept)."""
+    text = _decode(data)
+    if "\x00" in text:
+        raise SheetUnreadable("这不是 CSV 文本文件;Excel 文件请保存为 .xlsx")
+    try:
+        for row in csv.reader(io.StringIO(text, newline="")):
+            yield [cell.strip() for cell in row]
+    except csv.Error as exc:
+        raise SheetUnreadable(f"CSV 格式有误:{exc}") from None
+
+
+def _xlsx_rows(data: bytes, max_rows: int | None) -> Generator[list[str], None, None]:
+    """Rows of the first worksheet, streamed by openpyxl's read-only reader.
+
+    An XLSX is a ZIP of XML, so a small upload can claim a lot: ``_check_unpacked`` refuses
+    parts larger than the row limit can need, before openpyxl inflates anything (it reads
+    the shared strings and styles whole; rows it streams). The
+    sheet's own size claim is dropped (``reset_dimensions``): a forged ``A1:XFD1048576``
+    would otherwise pad every row to 16,384 cells and add a million empty rows.
+    """
+    _check_unpacked(data, max_rows)
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        raise SheetUnreadable("无法打开这个 .xlsx 文件:请用 Excel 或 WPS 重新保存后再试") from None
+    try:
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if len(row) > MAX_COLUMNS:
+                if any(value is not None for value in row[MAX_COLUMNS:]):
+                    raise SheetUnreadable(
+                        f"第 {number} 行在第 {MAX_COLUMNS} 列以后还有内容；"
+                        f"一次最多读 {MAX_COLUMNS} 列")
+                row = row[:MAX_COLUMNS]  # cells that are formatted but empty
+            yield [cell_text(value) for value in row]
+    except (KeyError, OSError, ValueError, SyntaxError, zipfile.BadZipFile):
+        # A part that fails its CRC (inflated past its claimed size), or broken XML.
+        raise SheetUnreadable("无法读取这个 .xlsx 文件：请用 Excel 或 WPS 重新保存后再试") from None
+    finally:
+        book.close()
+
+
+def _size_from_head(self: ReadOnlyWorksheet) -> None:
+    """openpyxl's ``_get_size``, stopping where the rows begin.
+
+    openpyxl looks for ``<dimension>`` with end events, and ``</sheetData>`` ends only after
+    the last row, so a sheet without one (openpyxl's own write-only files: every export of
+    this site) was parsed whole when the workbook opened: 1.3 s for 200,000 rows, before
+    the first row could be counted. ``<dimension>`` precedes ``<sheetData>`` in the schema,
+    so looking only up to its start gives the same answer.
+    """
+    with self._get_source() as source:
+        for _event, element in iterparse(source, events=("start",)):
+            if element.tag == DIMENSION_TAG:
+                ref = element.get("ref")
+                if ref:
+                    (self._min_column, self._min_row, self._max_column,
+                     self._max_row) = range_boundaries(ref)
+                return
+            if element.tag == DATA_TAG:
+                return
+
+
+# For every read-only workbook in the process (this module's are the only ones): the
+# answer is the same, only found without reading the rows (checked with openpyxl 3.1.5).
+ReadOnlyWorksheet._get_size = _size_from_head
+
+
+def _check_unpacked(data: bytes, max_rows: int | None) -> None:
+    """Refuse an archive whose parts would unpack to more than the row limit can need.
+
+    The sizes are the ZIP's own claims, but Python's zipfile never inflates a part past its
+    claimed size (it stops there and fails the CRC check), so the claims are a real bound.
+    """
+    rows = max_rows if max_rows is not None else XLSX_MAX_ROWS
+    limit = max(UNPACKED_FLOOR, rows * UNPACKED_PER_ROW)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            sizes = [info.file_size for info in archive.infolist()]
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise SheetUnreadable("无法打开这个 .xlsx 文件:请用 Excel 或 WPS 重新保存后再试") from None
+    if len(sizes) > MAX_PARTS or sum(sizes) > limit:
+        raise SheetTooLong(max_rows if max_rows is not None else XLSX_MAX_ROWS, unpacked=True)
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def defuse(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula, quoted with an apostrophe (as Excel does).
+
+    Importers take the apostrophe off again (``undefuse``), so an export re-imports unchanged.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _is_number(value):
+        return "'" + value
+    return value
+
+
+def undefuse(text: str) -> str:
+    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
+        return text[1:]
+    return text
+
+
+def csv_stream(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[bytes]:
+    """The CSV in chunks of a few hundred rows, starting with a UTF-8 byte-order mark."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    out.write("\ufeff")
+    writer.writerow([defuse(h) for h in header])
+    for count, row in enumerate(rows, start=1):
+        writer.writerow(["" if c is None else defuse(c) for c in row])
+        if count % 500 == 0:
+            yield out.getvalue().encode("utf-8")
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue().encode("utf-8")
+
+
+def csv_bytes(header: list[str], rows: Iterable[Iterable[Any]]) -> bytes:
+    return b"".join(csv_stream(header, rows))
+
+
+@dataclass(frozen=True)
+class Formatted:
+    """A number with Excel's number format (``"0.0%"``, ``"#,##0"``), for ``xlsx_bytes``."""
+
+    value: Any
+    number_format: str
+
+
+@dataclass
+class SheetSpec:
+    """One worksheet to write: a title, a header and rows of plain values (or ``Formatted``).
+
+    ``foot`` rows (totals) follow the rows in bold; ``freeze`` is the first cell that scrolls.
+    """
+
+    title: str
+    header: list[str]
+    rows: Iterable[Iterable[Any]]
+    widths: list[int] | None = None
+    wrap: bool = False
+    foot: Iterable[Iterable[Any]] = ()
+    freeze: str = "A2"
+
+
+def xlsx_bytes(sheets: list[SheetSpec]) -> bytes:
+    """A workbook with one sheet per spec, written in streaming mode (little memory).
+
+    Every spreadsheet this site writes goes through here or ``csv_stream`` (exports, report
+    downloads, open data, import templates), so every text cell passes ``defuse``: a
+    platform named ``=HYPERLINK(…)`` is written as text, never as a live formula.
+    """
+    book = Workbook(write_only=True)
+    bold = Font(bold=True)
+    for spec in sheets:
+        sheet = book.create_sheet(spec.title[:31])
+        widths = spec.widths or [max(8, min(40, 2 + 2 * len(h))) for h in spec.header]
+        for index, width in enumerate(widths, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = width
+        sheet.freeze_panes = spec.freeze
+        sheet.append([_cell(sheet, h, None, bold) for h in spec.header])
+        wrap = Alignment(wrap_text=True, vertical="top") if spec.wrap else None
+        for count, row in enumerate(spec.rows, start=1):
+            if count > XLSX_MAX_ROWS:
+                break
+            sheet.append([_cell(sheet, v, wrap, None) for v in row])
+        for row in spec.foot:
+            sheet.append([_cell(sheet, v, None, bold) for v in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _cell(sheet: Any, value: Any, wrap: Alignment | None, font: Font | None) -> Any:
+    """A value defused, as a plain value where it needs no style (cheaper to write)."""
+    number_format = None
+    if isinstance(value, Formatted):
+        value, number_format = value.value, value.number_format
+    value = defuse(value)
+    wrapped = wrap is not None and isinstance(value, str)
+    if not wrapped and font is None and number_format is None:
+        return value
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value)
+    if wrapped:
+        cell.alignment = wrap
+    if font is not None:
+        cell.font = font
+    if number_format is not None and value is not None:
+        cell.number_format = number_format
+    return cell
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

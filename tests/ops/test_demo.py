@@ -1,0 +1,321 @@
+"""The demo-data generator: `flask demo load` at small scale, its promises, and the city once."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskCliRunner
+
+from consult_hub.core.timefmt import local_today, to_local
+from consult_hub.demo.generate import DemoRefused, load_demo, parse_scale
+from consult_hub.extensions import db
+from consult_hub.issues.lifecycle import TRANSITIONS
+from consult_hub.issues.models import CLOSED_STATUSES, DUE_STATUSES
+from consult_hub.issues.operations import create_issue
+from consult_hub.main.queries import headline_figures
+from consult_hub.models import (
+    Area,
+    AreaLevel,
+    AuditLog,
+    Event,
+    EventStatus,
+    Issue,
+    IssueStatus,
+    IssueUpdate,
+    Member,
+    Platform,
+    PlatformKind,
+    PlatformStatus,
+    ReferenceCounter,
+    User,
+    platform_coordinators,
+)
+from tests.support.auth import AuthActions
+
+NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)  # 10:00 in Wuhan
+LOGINS = (("admin", "admin-demo-2024"), ("district", "district-demo-2024"),
+          ("coordinator", "coordinator-demo-2024"))
+WUHAN_DISTRICTS = {"420102", "420103", "420104", "420105", "420106", "420107", "420111", "420112",
+                   "420113", "420114", "420115", "420116", "420117"}
+
+
+def load(app: Flask, platforms: int = 12, seed: int = 7, **kwargs):
+    with app.app_context():
+        return load_demo(platforms=platforms, seed=seed, year=2024,
+                         force=kwargs.pop("force", True), now=kwargs.pop("now", NOW), **kwargs)
+
+
+def count(model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def digest() -> str:
+    """A fingerprint of what the demo generated (not of secrets such as password hashes)."""
+    queries = [
+        sa.select(Area.code, Area.name, Area.parent_id).order_by(Area.id),
+        sa.select(Platform.id, Platform.name, Platform.address, Platform.latitude,
+                  Platform.longitude, Platform.established_on, Platform.demonstration_year,
+                  Platform.status).order_by(Platform.id),
+        sa.select(Member.id, Member.name, Member.sector, Member.level).order_by(Member.id),
+        sa.select(User.id, User.username, User.name, User.role).order_by(User.id),
+        sa.select(Event.id, Event.platform_id, Event.topic, Event.starts_at, Event.status,
+                  Event.minutes, Event.outcome, Event.held_at).order_by(Event.id),
+        sa.select(Issue.id, Issue.reference, Issue.title, Issue.description, Issue.status,
+                  Issue.resolved_at, Issue.due_on, Issue.satisfaction, Issue.tracking_token,
+                  Issue.submitter_phone).order_by(Issue.id),
+        sa.select(IssueUpdate.id, IssueUpdate.issue_id, IssueUpdate.action, IssueUpdate.to_status,
+                  IssueUpdate.note, IssueUpdate.created_at).order_by(IssueUpdate.id),
+    ]
+    hasher = hashlib.sha256()
+    for query in queries:
+        for row in db.session.execute(query):
+            hasher.update(repr(tuple(row)).encode())
+    return hasher.hexdigest()
+
+
+@pytest.mark.parametrize(("text", "platforms"), [("city", 1006), (" City ", 1006), ("30", 30),
+                                                 ("1", 1)])
+def test_parse_scale(text: str, platforms: int) -> None:
+    assert parse_scale(text) == platforms
+
+
+@pytest.mark.parametrize("text", ["", "0", "-3", "1.5", "town", "1e3"])
+def test_parse_scale_refuses_anything_else(text: str) -> None:
+    with pytest.raises(ValueError, match="'city'"):
+        parse_scale(text)
+
+
+def test_cli_loads_a_small_city_and_prints_the_logins(app: Flask, runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["demo", "load", "--scale", "30", "--seed", "3", "--year", "2024"])
+    assert result.exit_code == 0, result.output
+    for username, password in LOGINS:
+        assert username in result.output and password in result.output
+    assert "platforms 30" in result.output  # a progress line
+    with app.app_context():
+        figures = headline_figures(2024)
+        assert (figures.platforms, figures.events_held) == (30, round(1220 * 30 / 1006))
+        assert figures.issues_resolved >= round(1330 * 30 / 1006)
+        assert count(Platform) == 30
+
+
+def test_bad_scale_is_a_usage_error(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["demo", "load", "--scale", "huge"])
+    assert result.exit_code == 2
+    assert "--scale" in result.output
+
+
+def test_future_year_is_a_usage_error_naming_the_option(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["demo", "load", "--scale", "3", "--year", "2999"])
+    assert result.exit_code == 2
+    assert "--year" in result.output and "has not begun" in result.output
+
+
+def test_logins_command_prints_only_working_demo_accounts(runner: FlaskCliRunner) -> None:
+    assert "No demo accounts" in runner.invoke(args=["demo", "logins"]).output
+    assert runner.invoke(args=["demo", "load", "--scale", "3"]).exit_code == 0
+    output = runner.invoke(args=["demo", "logins"]).output
+    for username, password in LOGINS:
+        assert f"{username} " in output and password in output
+
+
+def test_refuses_a_database_with_data_and_changes_nothing(app: Flask, runner: FlaskCliRunner,
+                                                          make: Callable[..., Any]) -> None:
+    make("user", username="someone")
+    with app.app_context():
+        before = {table.name: count(table) for table in db.metadata.sorted_tables}
+    result = runner.invoke(args=["demo", "load", "--scale", "5"])
+    assert result.exit_code == 1
+    assert "--force" in result.output
+    with app.app_context():
+        with pytest.raises(DemoRefused, match="--force"):
+            load_demo(platforms=5, seed=1, year=2024, force=False, now=NOW)
+        assert {table.name: count(table) for table in db.metadata.sorted_tables} == before
+        assert db.session.scalars(sa.select(User.username)).all() == ["someone"]
+
+
+def test_force_wipes_everything_first(app: Flask, runner: FlaskCliRunner,
+                                      make: Callable[..., Any]) -> None:
+    make("issue")
+    make("user", username="someone")
+    result = runner.invoke(args=["demo", "load", "--scale", "8", "--force"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert count(Platform) == 8
+        assert db.session.scalar(sa.select(User.id).where(User.username == "someone")) is None
+        leftovers = sa.select(Platform.id).where(Platform.name.like("测试%"))
+        assert count(leftovers.subquery()) == 0
+
+
+def test_same_seed_gives_the_same_data(app: Flask) -> None:
+    load(app, seed=7)
+    with app.app_context():
+        first = digest()
+    load(app, seed=7)
+    with app.app_context():
+        assert digest() == first
+    load(app, seed=8)
+    with app.app_context():
+        assert digest() != first
+
+
+@pytest.mark.parametrize("platforms", [1, 5])
+def test_tiny_scales_work(app: Flask, platforms: int) -> None:
+    messages: list[str] = []
+    report = load(app, platforms=platforms, progress=messages.append)
+    assert f"platforms {platforms}, users" in "\n".join(messages)
+    assert "coordinator-demo-2024" in report.text()
+    with app.app_context():
+        assert headline_figures(2024).platforms == platforms
+
+
+def test_a_year_that_has_not_begun_is_refused(app: Flask) -> None:
+    with app.app_context(), pytest.raises(ValueError, match="2027"):
+        load_demo(platforms=5, seed=1, year=2027, force=True, now=NOW)
+
+
+def test_issue_timelines_follow_the_lifecycle(app: Flask) -> None:
+    load(app, platforms=40)
+    with app.app_context():
+        issues = db.session.scalars(sa.select(Issue).order_by(Issue.id)).all()
+        assert len(issues) > 100
+        for issue in issues:
+            check_timeline(issue)
+
+
+def check_timeline(issue: Issue) -> None:
+    """Each step starts where the last ended, is allowed from there, and time moves forward."""
+    first, *rest = issue.updates
+    assert first.action == "receive"
+    assert (first.from_status, first.to_status) == (None, IssueStatus.RECEIVED)
+    assert first.created_at == issue.created_at
+    status, last_time = first.to_status, first.created_at
+    for update in rest:
+        transition = TRANSITIONS[update.action]
+        assert update.from_status == status, issue.reference
+        assert update.from_status in transition.sources, (issue.reference, update.action)
+        assert transition.target in (None, update.to_status)
+        assert update.created_at >= last_time, issue.reference
+        status, last_time = update.to_status, update.created_at
+    assert status == issue.status
+    assert issue.updated_at >= last_time
+    if status is IssueStatus.RESOLVED:
+        last_resolve = [u for u in issue.updates if u.action == "resolve"][-1]
+        assert issue.resolved_at == last_resolve.created_at
+    if status in CLOSED_STATUSES:
+        assert issue.resolution and issue.closed_at
+    if status in (IssueStatus.ASSIGNED, IssueStatus.IN_PROGRESS):
+        assert issue.department_id and issue.due_on
+    if issue.satisfaction is not None:
+        assert status in CLOSED_STATUSES and issue.rated_at >= issue.closed_at
+    if issue.duplicate_of_id is not None:
+        assert issue.duplicate_of_id < issue.id and status is IssueStatus.REJECTED
+        assert issue.duplicate_of.reference in issue.resolution
+    if issue.event_id is not None:
+        assert issue.event.platform_id == issue.platform_id
+        assert issue.event.status in (EventStatus.HELD, EventStatus.CONCLUDED)
+
+
+def test_events_are_consistent(app: Flask) -> None:
+    load(app, platforms=40)
+    with app.app_context():
+        for event in db.session.scalars(sa.select(Event)):
+            assert event.ends_at > event.starts_at
+            if event.status in (EventStatus.HELD, EventStatus.CONCLUDED):
+                assert event.minutes and event.opinions and event.held_at <= NOW
+                assert event.starts_at.date() >= event.platform.established_on - timedelta(days=1)
+                assert {m.id for m in event.attendees} <= {m.id for m in event.platform.members}
+            if event.status is EventStatus.CONCLUDED:
+                assert event.outcome and event.concluded_at <= NOW
+            if event.status is EventStatus.CANCELLED:
+                assert event.cancel_reason
+
+
+def test_receipts_continue_after_the_demo(app: Flask) -> None:
+    load(app, platforms=10)
+    with app.app_context():
+        references = set(db.session.scalars(sa.select(Issue.reference)))
+        counters = dict(db.session.execute(sa.select(ReferenceCounter.prefix,
+                                                     ReferenceCounter.last_value)).all())
+        assert counters["WH26"] == max(int(r[5:]) for r in references if r.startswith("WH26-"))
+        platform = db.session.scalars(sa.select(Platform).order_by(Platform.id)).first()
+        issue = create_issue(platform=platform, title="楼道灯不亮",
+                             description="三楼楼道灯坏了一周。",
+                             kind="doorstep", category="society", source="resident", now=NOW)
+        db.session.commit()  # ids continue too (PostgreSQL sequences were moved on)
+        assert issue.reference == f"WH26-{counters['WH26'] + 1:05d}"
+        assert issue.reference not in references
+        assert count(AuditLog) >= 2
+
+
+def test_demo_users_can_sign_in(app: Flask) -> None:
+    load(app, platforms=6)
+    for username, password in LOGINS:
+        auth = AuthActions(app.test_client())
+        assert auth.login(username, password).status_code == 302, username
+    assert AuthActions(app.test_client()).login("admin", "wrong-password").status_code == 200
+    with app.app_context():
+        staff = sa.select(User.username).where(User.username.like("staff%"))
+        placeholder = db.session.scalar(staff)
+    assert AuthActions(app.test_client()).login(placeholder, "").status_code == 200
+
+
+@pytest.mark.slow
+def test_city_scale_matches_the_seed(app: Flask, runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["demo", "load", "--scale", "city", "--seed", "1",
+                                 "--year", "2024"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        figures = headline_figures(2024)
+        assert (figures.platforms, figures.events_held) == (1006, 1220)
+        assert figures.issues_resolved >= 1300
+        check_city_platforms()
+        check_city_issues()
+        check_city_events()
+
+
+def check_city_platforms() -> None:
+    districts = db.session.scalars(sa.select(Area.code).where(Area.level == AreaLevel.DISTRICT))
+    assert set(districts) == WUHAN_DISTRICTS
+    kinds = db.session.scalars(sa.select(Platform.kind).distinct())
+    assert set(kinds) == set(PlatformKind)
+    closed = sa.select(Platform.id).where(Platform.status == PlatformStatus.CLOSED)
+    assert count(closed.subquery()) == 0
+    assert count(sa.select(Platform.id).where(Platform.is_demonstration).subquery()) > 30
+    latest, south, north, west, east = db.session.execute(sa.select(
+        sa.func.max(Platform.established_on), sa.func.min(Platform.latitude),
+        sa.func.max(Platform.latitude), sa.func.min(Platform.longitude),
+        sa.func.max(Platform.longitude))).one()
+    assert latest <= date(2024, 12, 31)
+    assert 30.3 <= south < north <= 30.9 and 113.9 <= west < east <= 114.6
+    assert count(Member) >= 300
+
+
+def check_city_issues() -> None:
+    today = local_today(datetime.now(UTC))
+    by_status = dict(db.session.execute(
+        sa.select(Issue.status, sa.func.count()).group_by(Issue.status)).all())
+    for status in IssueStatus:
+        assert by_status.get(status, 0) > 0, status
+    overdue = sa.select(Issue.id).where(Issue.status.in_(DUE_STATUSES), Issue.due_on < today)
+    assert count(overdue.subquery()) > 0
+    assert count(sa.select(Issue.id).where(Issue.duplicate_of_id.is_not(None)).subquery()) > 0
+    assert count(sa.select(Issue.id).where(Issue.rated_at.is_not(None)).subquery()) > 0
+
+
+def check_city_events() -> None:
+    now = datetime.now(UTC)
+    upcoming = sa.select(Event.id).where(Event.status == EventStatus.PLANNED, Event.starts_at > now)
+    assert count(upcoming.subquery()) > 50
+    coordinator = db.session.scalar(sa.select(User.id).where(User.username == "coordinator"))
+    mine = sa.select(platform_coordinators.c.platform_id).where(
+        platform_coordinators.c.user_id == coordinator)
+    soon = upcoming.where(Event.platform_id.in_(mine), Event.starts_at <= now + timedelta(hours=72))
+    assert count(soon.subquery()) >= 3
+    cancelled = sa.select(Event.starts_at).where(Event.status == EventStatus.CANCELLED)
+    assert any(to_local(t).year == 2024 for t in db.session.scalars(cancelled))

@@ -1,0 +1,1 @@
+"""Helpers shared by the test folders: factories, worlds, page helpers, the access matrix."""

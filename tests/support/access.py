@@ -1,0 +1,107 @@
+"""The access matrix: every write route × every role → the status it must answer.
+
+Each feature lists its write routes in a ``tests/support/access_<feature>.py`` module as
+``ROUTES``; ``tests/security/test_access_matrix.py`` runs every route for every role against
+the same world (built once, each case in a savepoint rolled back afterwards), and fails when a
+POST route in the URL map is missing from the lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from consult_hub.extensions import db
+from tests.support import factories
+
+ROLES = ("anonymous", "admin", "district_admin", "other_district_admin", "coordinator",
+         "other_coordinator")
+OK = "ok"  # any status below 400 (a redirect after a successful write, usually)
+LOGIN = "login"  # a redirect to the login page
+
+
+@dataclass
+class World:
+    """Two districts, a platform in each, their coordinators and staff, and things to act on."""
+
+    district: Any
+    other_district: Any
+    platform: Any
+    other_platform: Any
+    users: dict[str, Any]
+    objects: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["objects"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def build_world(extra: Callable[[World], None] | None = None) -> World:
+    district, other_district = factories.district(), factories.district()
+    platform = factories.platform(district_id=district.id)
+    other_platform = factories.platform(district_id=other_district.id)
+    users = {
+        "admin": factories.user("admin", username="m_admin"),
+        "district_admin": factories.user("district_admin", district_id=district.id,
+                                         username="m_district"),
+        "other_district_admin": factories.user("district_admin", district_id=other_district.id,
+                                               username="m_other_district"),
+        "coordinator": factories.user("coordinator", platform_ids=[platform.id],
+                                      username="m_coordinator"),
+        "other_coordinator": factories.user("coordinator", platform_ids=[other_platform.id],
+                                            username="m_other_coordinator"),
+    }
+    world = World(district, other_district, platform, other_platform, users)
+    if extra:
+        extra(world)
+    db.session.commit()
+    return world
+
+
+def world_keys(world: World) -> dict[str, Any]:
+    """What ``reload_world`` needs to find a committed world again: classes and ids."""
+    def key(obj: Any) -> tuple[type, int]:
+        return type(obj), obj.id
+
+    return {"district": key(world.district), "other_district": key(world.other_district),
+            "platform": key(world.platform), "other_platform": key(world.other_platform),
+            "users": {role: key(user) for role, user in world.users.items()}}
+
+
+def reload_world(keys: dict[str, Any]) -> World:
+    """The committed world again, read into the current session (to be changed by a setup)."""
+    def get(key: tuple[type, int]) -> Any:
+        return db.session.get(*key)
+
+    return World(get(keys["district"]), get(keys["other_district"]), get(keys["platform"]),
+                 get(keys["other_platform"]),
+                 {role: get(user) for role, user in keys["users"].items()})
+
+
+@dataclass
+class Route:
+    """One write route: how to call it and what each role must get."""
+
+    endpoint: str
+    path: Callable[[World], str]
+    expect: dict[str, str | int]
+    data: Callable[[World], dict[str, Any]] = lambda world: {}
+    setup: Callable[[World], None] | None = None  # adds the objects the route acts on
+    method: str = "POST"
+    name: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.name or self.endpoint
+
+
+def staff(admin: str | int = OK, district_admin: str | int = OK,
+          other_district_admin: str | int = 403, coordinator: str | int = OK,
+          other_coordinator: str | int = 403, anonymous: str | int = LOGIN) -> dict[str, str | int]:
+    """The usual expectations of a staff write on the first platform; override per role."""
+    return {"anonymous": anonymous, "admin": admin, "district_admin": district_admin,
+            "other_district_admin": other_district_admin, "coordinator": coordinator,
+            "other_coordinator": other_coordinator}

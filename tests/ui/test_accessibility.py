@@ -1,0 +1,133 @@
+"""WCAG 2.2 AA: axe-core in headless Chromium over the public pages, in Chinese and English.
+
+Needs Debian's /usr/bin/chromium, Playwright for Python (the ``browser`` extra) and
+``node_modules/axe-core`` (``npm ci``); ``make test`` installs all three. Without them
+the test is skipped, naming what is missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask, url_for
+
+from consult_hub.core.db import utcnow
+from consult_hub.extensions import db
+from consult_hub.issues.operations import change_status
+from consult_hub.models import EventStatus
+from tests.support import factories
+from tests.support.a11y import axe_violations, browser, describe, live_server  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class World:
+    platform: int
+    event: int
+    issue: str
+    token: str  # the resolved problem's secret tracking link
+
+
+@pytest.fixture()
+def world(app: Flask) -> World:
+    """A platform with members, a held event with its outcome and problems, a coming event."""
+    now = utcnow()
+    with app.app_context():
+        district = factories.district(name="江岸区")
+        platform = factories.platform(district_id=district.id, name="百步亭花园协商议事室",
+                                      convener="王建国", description="社区居民议事的固定场所。",
+                                      is_demonstration=True, demonstration_year=2024)
+        members = [factories.member(name=name) for name in ("李明", "张华")]
+        platform.members.extend(members)
+        held = factories.event(
+            platform_id=platform.id, topic="老旧小区加装电梯协商", status=EventStatus.CONCLUDED,
+            starts_at=now - timedelta(days=7), ends_at=now - timedelta(days=7, hours=-2),
+            agenda="一、通报情况\n二、居民发言", minutes="会议纪要。",
+            opinions="**协商意见**:分步推进。",
+            outcome="已有三栋楼开工。", concluded_at=now - timedelta(days=2),
+            resident_count=12, department_count=2, expert_count=1)
+        held.attendees.extend(members)
+        factories.event(platform_id=platform.id, topic="社区菜市场提档升级协商")
+        factories.event(platform_id=platform.id, topic="停车位划线协商",
+                        status=EventStatus.CANCELLED, cancel_reason="场地维修", cancelled_at=now)
+        resolved = factories.issue(platform_id=platform.id, event_id=held.id, title="路灯不亮",
+                                   submitter_name="赵六", submitter_phone="13900001111")
+        change_status(resolved, "resolve", actor_id=None, resolution="已更换路灯。")
+        factories.issue(platform_id=platform.id, event_id=held.id, title="楼道堆放杂物")
+        db.session.commit()
+        return World(platform=platform.id, event=held.id, issue=resolved.reference,
+                     token=resolved.tracking_token)
+
+
+def page_paths(app: Flask, world: World) -> dict[str, str]:
+    """Every page a resident can reach, by name."""
+    pages: dict[str, dict[str, Any]] = {
+        "main.index": {}, "auth.login": {}, "feeds.index": {},
+        "public.platforms": {}, "public.platform": {"platform_id": world.platform},
+        "public.events": {}, "public.event": {"event_id": world.event},
+        "public.outcomes": {}, "public.issue": {"reference": world.issue},
+        "public.submit": {}, "public.track": {}, "public.track_token": {"token": world.token},
+    }
+    with app.test_request_context():
+        paths = {endpoint: url_for(endpoint, **args) for endpoint, args in pages.items()}
+    paths["not-found"] = "/this-page-does-not-exist"
+    return paths
+
+
+def form_paths(app: Flask, world: World) -> list[str]:
+    """Pages whose form is also checked with its error messages showing."""
+    forms = {"auth.login": {}, "public.submit": {"platform": world.platform}, "public.track": {}}
+    with app.test_request_context():
+        return [url_for(endpoint, **args) for endpoint, args in forms.items()]
+
+
+@pytest.mark.parametrize("locale", ["zh", "en"])
+def test_public_pages_meet_wcag_22_aa(app: Flask, browser: Any, live_server: str, world: World,  # noqa: F811
+                                      locale: str) -> None:
+    context = browser.new_context(bypass_csp=True, locale="zh-CN" if locale == "zh" else "en-US",
+                                  viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(live_server + "/")
+        if locale == "en":  # the language switch in the header, as a visitor would use it
+            page.click(".lang-switch a[lang=en]")
+            page.wait_for_load_state()
+            assert page.locator("html").get_attribute("lang") == "en"
+        reports = []
+        for name, path in page_paths(app, world).items():
+            answer = page.goto(live_server + path)
+            expected = 404 if name == "not-found" else 200
+            if answer is None or answer.status != expected:
+                reports.append(f"{path}: HTTP {answer and answer.status}, expected {expected}")
+                continue
+            violations = axe_violations(page)
+            if violations:
+                reports.append(describe(path, violations))
+        for path in form_paths(app, world):  # the same forms again, sent empty: errors shown
+            page.goto(live_server + path)
+            with page.expect_navigation():
+                page.click("main form[method=post] button[type=submit]")
+            violations = axe_violations(page)
+            if violations:
+                reports.append(describe(f"{path} (sent empty)", violations))
+    finally:
+        context.close()
+    assert not reports, f"WCAG 2.2 AA violations ({locale}):\n" + "\n".join(reports)
+
+
+def test_the_check_finds_violations_when_there_are_some(browser: Any) -> None:  # noqa: F811
+    """The harness itself: a page with an unlabelled field and a bare image must fail."""
+    context = browser.new_context(bypass_csp=True)
+    try:
+        page = context.new_page()
+        page.set_content('<!doctype html><html lang="en"><title>t</title><main>'
+                         '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
+                         '<input type="text"></main></html>')
+        found = {violation["id"] for violation in axe_violations(page)}
+    finally:
+        context.close()
+    assert {"image-alt", "label"} <= found

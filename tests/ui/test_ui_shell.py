@@ -1,0 +1,215 @@
+"""The layout every page shares: skip link, navigation by role, language switch, error pages."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from flask import Flask, render_template_string
+from flask.testing import FlaskClient
+from werkzeug.exceptions import InternalServerError
+
+from consult_hub.extensions import db
+from consult_hub.main import queries
+from consult_hub.models import Issue, IssueStatus, User
+from tests.support.pages import assert_in_layout, assert_no_inline_code
+
+
+def test_home_shows_the_years_figures_inside_the_layout(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queries, "headline_figures",
+                        lambda year: queries.Headline(2024, 1006, 1220, 1300))
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.text
+    assert_in_layout(html)
+    assert '<html lang="zh-CN">' in html
+    assert ("2024年,全市共建成一线协商平台、社情民意联系点1,006个,开展协商议事活动1,220场次,"
+            "促进了1,300个群众急难愁盼问题、房前屋后实事、基层治理难事得到解决。") in html
+    for label in ("平台", "协商活动", "解决问题"):
+        assert f'<span class="figure-label">{label}</span>' in html
+    assert '<a href="/login">登录</a>' in html
+
+
+def test_language_switch_returns_to_the_page_in_english(client: FlaskClient) -> None:
+    assert 'href="/locale/en?next=/login"' in client.get("/login").text
+    answer = client.get("/locale/en?next=/login")
+    assert answer.status_code == 302 and answer.headers["Location"] == "/login"
+    html = client.get("/login").text
+    assert '<html lang="en">' in html
+    assert re.search(r'<a href="/locale/en\?next=/login" lang="en"[^>]*aria-current="true"', html)
+
+
+def test_language_switch_never_sends_a_visitor_off_the_site(client: FlaskClient) -> None:
+    for target in ("https://evil.example/", "//evil.example/", "javascript:alert(1)"):
+        answer = client.get("/locale/en", query_string={"next": target})
+        assert answer.status_code == 302 and answer.headers["Location"] == "/"
+
+
+def test_login_page_has_labelled_fields_and_a_csrf_token(client: FlaskClient) -> None:
+    html = client.get("/login?next=/dashboard").text
+    assert_in_layout(html)
+    assert re.search(r'name="csrf_token" type="hidden" value="[^"]+"', html)
+    assert '<label for="username">用户名' in html and '<label for="password">密码' in html
+    assert '<label for="remember">在这台设备上保持登录</label>' in html
+    assert 'autocomplete="username"' in html and 'autocomplete="current-password"' in html
+    assert 'action="/login?next=/dashboard"' in html
+    assert "<title>登录 · 一线协商·共同缔造</title>" in html
+
+
+def test_wrong_password_is_shown_next_to_the_password_field(client: FlaskClient, make,
+                                                            auth) -> None:
+    user = make("user", role="admin")
+    html = auth.login(user.username, "not-the-password").text
+    field = html[html.index('<label for="password">'):html.index('<label for="remember">')]
+    assert 'aria-describedby="password-error"' in field
+    assert 'aria-invalid="true"' in field
+    assert '<div class="field-errors" id="password-error">' in field
+    assert "用户名或密码不正确" in field
+
+
+@pytest.mark.parametrize(("path", "code", "heading"), [
+    ("/no-such-page", 404, "找不到这个页面"),
+    ("/logout", 405, "不支持这种访问方式"),  # GET where only POST is allowed
+])
+def test_error_pages_render_inside_the_layout(
+    client: FlaskClient, path: str, code: int, heading: str
+) -> None:
+    page = client.get(path)
+    assert page.status_code == code
+    assert_in_layout(page.text)
+    assert f'<p class="error-code">{code}</p>' in page.text
+    assert heading in page.text
+    assert '<a class="button" href="/">返回首页</a>' in page.text
+
+
+def test_server_error_page_is_in_chinese(app: Flask) -> None:
+    with app.test_request_context("/"):
+        html = render_template_string('{% include "errors/500.html" %}',
+                                      error=InternalServerError())
+    assert "服务器出了点问题" in html and '<a class="button" href="/">返回首页</a>' in html
+
+
+def test_anonymous_navigation_offers_home_and_login(client: FlaskClient) -> None:
+    html = client.get("/").text
+    nav = html[html.index('<nav class="site-nav"'):html.index("</nav>")]
+    assert '<a href="/" aria-current="page">首页</a>' in nav
+    assert '<a href="/login">登录</a>' in nav
+    assert "/dashboard" not in nav
+    assert 'action="/logout"' not in html
+
+
+def test_signed_in_navigation_shows_the_user_and_a_logout_form(
+    client: FlaskClient, make, auth
+) -> None:
+    admin = make("user", role="admin", name="王芳")
+    auth.login(admin.username)
+    html = client.get("/dashboard").text
+    assert_in_layout(html)
+    assert '<span class="user-name">王芳</span>' in html
+    assert '<span class="user-role">市政协管理员</span>' in html
+    logout = html[html.index('<form class="logout"'):]
+    logout = logout[:logout.index("</form>")]
+    assert 'method="post" action="/logout"' in logout and 'name="csrf_token"' in logout
+    nav = html[html.index('<nav class="site-nav"'):html.index("</nav>")]
+    assert '<a href="/dashboard" aria-current="page">工作台</a>' in nav
+    assert "/login" not in nav
+    assert '<p class="flash flash-success" role="status">欢迎,王芳</p>' in html
+
+
+def test_navigation_links_only_routes_that_exist(app: Flask) -> None:
+    has_endpoint = app.jinja_env.globals["has_endpoint"]
+    assert has_endpoint("main.dashboard")
+    assert not has_endpoint("nowhere.index")
+
+
+def test_coordinator_without_platforms_is_told_whom_to_ask(
+    client: FlaskClient, make, auth
+) -> None:
+    coordinator = make("user", role="coordinator")
+    auth.login(coordinator.username)
+    html = client.get("/dashboard").text
+    assert "您还没有关联的平台,请联系区政协工作人员" in html
+    assert "<table" not in html
+
+
+def test_dashboard_highlights_overdue_problems_and_totals_the_rows(
+    app: Flask, client: FlaskClient, make, auth
+) -> None:
+    late, fine = make("platform", name="民主路协商议事室"), make("platform", name="花桥社区联系点")
+    issue = make("issue", platform_id=late.id)
+    with app.app_context():
+        stored = db.session.get(Issue, issue.id)
+        assert stored is not None and stored.status is IssueStatus.RECEIVED
+        stored.due_on = date.today() - timedelta(days=3)  # received and past due: overdue
+        db.session.commit()
+    coordinator = make("user", role="coordinator", platform_ids=[late.id, fine.id])
+    auth.login(coordinator.username)
+    html = client.get("/dashboard").text
+    assert "我的平台" in html
+    assert '<td class="num is-overdue" data-label="逾期">1</td>' in html
+    assert '<td class="num" data-label="逾期">0</td>' in html
+    assert '<tr class="total-row">' in html
+    for heading in ("今年已举行活动", "即将举行", "办理中问题", "逾期"):
+        assert f'<th scope="col" class="num">{heading}</th>' in html
+    assert "平台数" not in html  # only the district view counts platforms
+
+
+def test_a_single_row_has_no_totals(client: FlaskClient, make, auth) -> None:
+    district = make("district", name="江汉区")
+    make("platform", district_id=district.id)
+    staff = make("user", role="district_admin", district_id=district.id)
+    auth.login(staff.username)
+    html = client.get("/dashboard").text
+    assert "本区概况" in html and '<th scope="col" class="num">平台数</th>' in html
+    assert '<tr class="total-row">' not in html
+
+
+@pytest.mark.parametrize("page", ["/", "/login", "/no-such-page", "/dashboard", "login error"])
+def test_pages_carry_no_inline_script_or_style(
+    client: FlaskClient, make, auth, page: str
+) -> None:
+    if page == "login error":
+        html = auth.login("nobody", "wrong-password").text
+    else:
+        if page == "/dashboard":
+            auth.login(make("user", role="admin").username)
+        html = client.get(page).text
+    assert_no_inline_code(html)
+
+
+def test_pagination_keeps_the_query_and_marks_the_current_page(app: Flask, make) -> None:
+    for _ in range(5):
+        make("user")
+    with app.test_request_context("/?q=%E5%BC%A0&page=3"):
+        page = db.paginate(db.select(User).order_by(User.id), page=3, per_page=1)
+        html = render_template_string(
+            '{% from "_macros/pagination.html" import pagination %}{{ pagination(p) }}', p=page)
+    assert "共 5 条,第 3 / 5 页" in html
+    assert '<a href="/?q=%E5%BC%A0&amp;page=3" aria-current="page">3</a>' in html
+    assert 'href="/?q=%E5%BC%A0&amp;page=2" rel="prev"' in html
+    assert 'href="/?q=%E5%BC%A0&amp;page=4" rel="next"' in html
+
+
+def test_status_badge_shows_the_label_in_a_tone(app: Flask) -> None:
+    with app.test_request_context("/"):
+        html = render_template_string(
+            '{% from "_macros/badges.html" import status_badge %}'
+            "{{ status_badge(resolved) }}{{ status_badge(none, label='逾期', tone='danger') }}",
+            resolved=IssueStatus.RESOLVED)
+    assert '<span class="badge badge-success">已解决或采纳</span>' in html
+    assert '<span class="badge badge-danger">逾期</span>' in html
+
+
+def test_field_macro_ties_help_text_to_the_input(app: Flask) -> None:
+    from consult_hub.auth.forms import LoginForm
+
+    with app.test_request_context("/"):
+        form = LoginForm()
+        html = render_template_string(
+            '{% from "_macros/forms.html" import field %}{{ field(f, help="登录名由管理员分配") }}',
+            f=form.username)
+    assert '<p class="field-help" id="username-help">登录名由管理员分配</p>' in html
+    assert 'aria-describedby="username-help"' in html
