@@ -92,6 +92,7 @@ def _register_blueprints(app: Flask) -> None:
     from consult_hub.events.views import bp as events
     from consult_hub.exchange.views import bp as exchange
     from consult_hub.feeds.views import bp as feeds
+    from consult_hub.issues import event_pages  # noqa: F401 - routes on the events blueprint
     from consult_hub.issues.views import bp as issues
     from consult_hub.main import overviews  # noqa: F401 - routes on lower blueprints
     from consult_hub.main.views import bp as main

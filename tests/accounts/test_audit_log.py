@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,51 +12,16 @@ from flask.testing import FlaskClient
 
 from consult_hub.extensions import db
 from consult_hub.models import AuditLog
+from tests.support.world import AUDIT_T0 as T0
+from tests.support.world import add_audit_rows as add_rows
 
-T0 = datetime(2026, 3, 1, 17, 0, tzinfo=UTC)  # 2026-03-02 01:00 in Shanghai
-IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15E148"
-
-
-def add_rows(app: Flask, *rows: dict[str, Any]) -> None:
-    with app.app_context():
-        db.session.add_all(AuditLog(**row) for row in rows)
-        db.session.commit()
+pytestmark = pytest.mark.world("audit")  # tests/support/world.py
 
 
 def entries(html: str) -> list[str]:
     """The text of each entry on the page, in order."""
     return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", item)).strip()
             for item in re.findall(r'<li class="audit-entry[^"]*">(.*?)</li>', html, re.S)]
-
-
-@pytest.fixture()
-def world(app: Flask, make: Any, auth: Any) -> dict[str, Any]:
-    """Two people's changes, a refusal and a login, on a platform and a problem; admin signed in."""
-    district = make("district")
-    platform = make("platform", district_id=district.id, name="百步亭协商议事室")
-    issue = make("issue", platform_id=platform.id)
-    wang = make("user", role="district_admin", username="wangli", name="王丽",
-                district_id=district.id)
-    zhang = make("user", role="coordinator", username="zhanghui", name="张慧")
-    add_rows(
-        app,
-        dict(actor_id=wang.id, action="issue_assign", entity_type="issues", entity_id=issue.id,
-             changes={"status": ["received", "assigned"], "due_on": [None, "2026-03-20"]},
-             ip_address="10.1.2.3", user_agent=IPHONE, created_at=T0),
-        dict(actor_id=zhang.id, action="access_denied",
-             changes={"target": "role:admin", "method": "GET"},
-             ip_address="192.168.5.20", user_agent="curl/8.0", created_at=T0 - timedelta(hours=2)),
-        dict(actor_id=wang.id, action="platform_update", entity_type="platforms",
-             entity_id=platform.id,
-             changes={"address": ["中山大道1号", "中山大道203号"]}, ip_address="10.1.7.44",
-             created_at=T0 - timedelta(days=3)),
-        dict(actor_id=zhang.id, action="issue_note", entity_type="issues", entity_id=issue.id,
-             changes={"note": ["", "已联系街道"]}, ip_address="10.9.9.9",
-             created_at=T0 - timedelta(days=5)),
-    )
-    admin = make("user", role="admin", username="boss")
-    auth.login(admin.username)
-    return {"platform": platform.id, "issue": issue.id}
 
 
 def test_admin_sees_who_changed_what_newest_first(client: FlaskClient,

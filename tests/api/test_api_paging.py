@@ -11,12 +11,9 @@ import pytest
 from consult_hub.core import pagination
 from consult_hub.extensions import db
 from tests.support import factories
-from tests.support.api import ApiWorld, build_world
 
-
-@pytest.fixture()
-def world(app) -> ApiWorld:
-    return build_world(app, freeze=False)
+# The API world (tests/support/world.py), through the world fixture.
+pytestmark = pytest.mark.world("api", freeze=False)
 
 
 @pytest.fixture()

@@ -20,14 +20,11 @@ from tests.support.api import (
     STAFF_EMAIL,
     STAFF_NAME,
     ApiWorld,
-    build_world,
 )
 from tests.support.querycount import count_queries
 
-
-@pytest.fixture()
-def world(app) -> ApiWorld:
-    return build_world(app)
+# The API world (tests/support/world.py), through the world fixture.
+pytestmark = pytest.mark.world("api")
 
 
 def items(client, path: str) -> list[dict]:

@@ -16,17 +16,13 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from consult_hub.api import openapi
-from tests.support.api import ApiWorld, bearer, build_world
+from tests.support.api import ApiWorld, bearer
+
+# The API world (tests/support/world.py), with rate limits no generated run reaches.
+pytestmark = pytest.mark.world("api", rate_limit="100000 per minute")
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
-
-
-@pytest.fixture()
-def world(app, monkeypatch) -> ApiWorld:
-    monkeypatch.setitem(app.config, "API_READ_RATE_LIMIT", "100000 per minute")
-    monkeypatch.setitem(app.config, "API_WRITE_RATE_LIMIT", "100000 per minute")
-    return build_world(app)
 
 
 # The document the app serves (test_api_openapi checks it is this one) holds no per-app data.

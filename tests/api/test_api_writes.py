@@ -10,14 +10,12 @@ import sqlalchemy as sa
 from consult_hub.core.db import utcnow
 from consult_hub.extensions import db
 from consult_hub.models import Event, EventStatus, Issue, IssueStatus, User
-from tests.support.api import ApiWorld, bearer, build_world
+from tests.support.api import ApiWorld, bearer
 from tests.support.auth import TEST_PASSWORD
 from tests.support.records import audit_rows
 
-
-@pytest.fixture()
-def world(app) -> ApiWorld:
-    return build_world(app, freeze=False)
+# The API world (tests/support/world.py), through the world fixture.
+pytestmark = pytest.mark.world("api", freeze=False)
 
 
 def later(**delta: int) -> str:

@@ -7,6 +7,7 @@ import csv
 import io
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
@@ -15,8 +16,12 @@ from consult_hub.extensions import db
 from consult_hub.issues.operations import change_status
 from consult_hub.models import AuditLog, EventStatus, Issue
 from tests.support import factories
+from tests.support.world import EXPORT_NAME, EXPORT_PHONE
 
-NAME, PHONE = "欧阳秀英", "13912345678"
+NAME, PHONE = EXPORT_NAME, EXPORT_PHONE
+
+# Two districts with a platform each, a resident's problem in each (tests/support/world.py).
+pytestmark = pytest.mark.world("export")
 
 
 def rows_of(response) -> list[dict[str, str]]:
@@ -25,28 +30,8 @@ def rows_of(response) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
 
 
-def world(app, make):
-    """Two districts with a platform each; a resident's problem with contact details in each."""
-    district, other = make("district"), make("district")
-    mine = make("platform", district_id=district.id, code="A-0001", name="甲平台")
-    theirs = make("platform", district_id=other.id, code="B-0001", name="乙平台")
-    with app.test_request_context():
-        for platform in (mine, theirs):
-            factories.issue(platform_id=platform.id, source="resident",
-                            title=f"{platform.name}的问题",
-                            submitter_name=NAME, submitter_phone=PHONE)
-        resolved = factories.issue(platform_id=mine.id, title="已解决的问题")
-        change_status(resolved, "resolve", actor_id=None, resolution="已解决。")
-        factories.event(platform_id=mine.id, topic="甲平台的活动")
-        factories.event(platform_id=mine.id, topic="取消的活动", status=EventStatus.CANCELLED,
-                        cancel_reason="下雨")
-        factories.event(platform_id=theirs.id, topic="乙平台的活动")
-        db.session.commit()
-    return district, mine, theirs
-
-
-def test_each_user_exports_what_their_list_shows(app, client, auth, make):
-    district, mine, _theirs = world(app, make)
+def test_each_user_exports_what_their_list_shows(app, client, auth, make, world):
+    district, mine, _theirs = world
     make("user", role="coordinator", platform_ids=[mine.id], username="co")
     auth.login("co")
     platforms = rows_of(client.get("/manage/export/platforms.csv"))
@@ -58,8 +43,7 @@ def test_each_user_exports_what_their_list_shows(app, client, auth, make):
     assert sorted(e["议题"] for e in events) == ["取消的活动", "甲平台的活动"]
 
 
-def test_the_lists_filters_apply(app, client, auth, make):
-    world(app, make)
+def test_the_lists_filters_apply(app, client, auth, make, world):
     make("user", role="admin", username="city")
     auth.login("city")
     assert len(rows_of(client.get("/manage/export/issues.csv"))) == 3
@@ -74,8 +58,8 @@ def test_the_lists_filters_apply(app, client, auth, make):
         ["乙平台"]
 
 
-def test_contact_details_only_when_asked_and_audited(app, client, auth, make):
-    district, mine, _theirs = world(app, make)
+def test_contact_details_only_when_asked_and_audited(app, client, auth, make, world):
+    district, mine, _theirs = world
     make("user", role="district_admin", district_id=district.id, username="da")
     auth.login("da")
     plain = client.get("/manage/export/issues.csv")
@@ -92,8 +76,7 @@ def test_contact_details_only_when_asked_and_audited(app, client, auth, make):
         assert audit.changes["list"] == "issues" and audit.actor_id is not None
 
 
-def test_xlsx_export_holds_the_same_rows(app, client, auth, make):
-    world(app, make)
+def test_xlsx_export_holds_the_same_rows(app, client, auth, make, world):
     make("user", role="admin", username="city")
     auth.login("city")
     response = client.get("/manage/export/issues.xlsx?status=resolved")
@@ -162,9 +145,9 @@ def test_events_export_imports_back_unchanged(app, client, auth, make, runner, t
         assert db.session.scalar(sa.select(sa.func.count(Issue.id))) == 0
 
 
-def test_problems_export_with_contact_imports_back_unchanged(app, client, auth, make, runner,
-                                                              tmp_path):
-    district, mine, _theirs = world(app, make)
+def test_problems_export_with_contact_imports_back_unchanged(app, client, auth, make, world,
+                                                              runner, tmp_path):
+    district, mine, _theirs = world
     with app.test_request_context():
         department = factories.department(district_id=district.id)
         issue = db.session.scalar(sa.select(Issue).where(Issue.title == "甲平台的问题"))
@@ -183,8 +166,8 @@ def test_problems_export_with_contact_imports_back_unchanged(app, client, auth, 
         assert {i.reference: i.version for i in db.session.scalars(sa.select(Issue))} == before
 
 
-def test_command_line_exports_everything_and_builds_the_open_data(app, make, runner, tmp_path):
-    world(app, make)
+def test_command_line_exports_everything_and_builds_the_open_data(app, make, world, runner,
+                                                                  tmp_path):
     path = tmp_path / "issues.csv"
     result = runner.invoke(args=["export", "list", "issues", str(path), "--include-contact"])
     assert result.exit_code == 0, result.output

@@ -23,6 +23,8 @@ from consult_hub.extensions import db
 from consult_hub.feeds import ical
 from consult_hub.models import Event, EventStatus, Platform
 
+pytestmark = pytest.mark.world("feeds")  # tests/support/world.py
+
 CITY = "/feeds/events.ics"
 
 
@@ -42,19 +44,6 @@ def feed(client: FlaskClient, path: str = CITY, **kwargs: Any) -> dict[str, ical
 
 def uid(event: Any) -> str:
     return f"event-{event.id}"
-
-
-@pytest.fixture()
-def world(app: Flask, make: Callable[..., Any]) -> dict[str, Any]:
-    district = make("district", code="420102", name="江岸区")
-    platform = make("platform", district_id=district.id, name="百步亭协商议事室",
-                    address="百步亭花园路1号")
-    neighbour = make("platform", district_id=district.id, name="后湖协商议事室")
-    start = utcnow() + timedelta(days=5)
-    event = make("event", platform_id=platform.id, topic="加装电梯协商", location="一楼会议室",
-                 starts_at=start, ends_at=start + timedelta(hours=2), agenda="一、通报情况")
-    other = make("event", platform_id=neighbour.id, topic="停车难协商")
-    return {"platform": platform, "neighbour": neighbour, "event": event, "other": other}
 
 
 @pytest.fixture()

@@ -54,21 +54,16 @@ def street_in(app, district_id: int, code: str = "S-NEW") -> Area:
         return street
 
 
-@pytest.fixture()
-def world(make):
-    """Two districts with a platform each, and the staff of each role."""
-    home = make("district", name="江岸区")
-    other = make("district", name="汉阳区")
-    mine = make("platform", district_id=home.id, name="永清街协商议事室")
-    far = make("platform", district_id=other.id, name="琴台协商议事室")
-    return {
-        "home": home, "other": other, "mine": mine, "far": far,
-        "admin": make("user", role="admin", username="city"),
-        "staff": make("user", role="district_admin", district_id=home.id, username="jiangan"),
-        "far_staff": make("user", role="district_admin", district_id=other.id, username="hanyang"),
-        "coordinator": make("user", role="coordinator", platform_ids=[mine.id], username="li"),
-        "far_coordinator": make("user", role="coordinator", platform_ids=[far.id], username="wu"),
-    }
+# The base world (tests/support/world.py) under this module's names, as a dict of its parts.
+pytestmark = pytest.mark.world(
+    "base", district_names=("江岸区", "汉阳区"),
+    platform_names=("永清街协商议事室", "琴台协商议事室"),
+    usernames={"admin": "city", "district_admin": "jiangan", "other_district_admin": "hanyang",
+               "coordinator": "li", "other_coordinator": "wu"},
+    keys={"home": "district", "other": "other_district", "mine": "platform",
+          "far": "other_platform", "admin": "admin", "staff": "district_admin",
+          "far_staff": "other_district_admin", "coordinator": "coordinator",
+          "far_coordinator": "other_coordinator"})
 
 
 # ---- who may open these pages ------------------------------------------------------------

@@ -15,12 +15,12 @@ from tests.support.access import (
     OK,
     ROLES,
     Route,
-    build_world,
     reload_world,
     world_keys,
 )
 from tests.support.auth import TEST_PASSWORD, csrf_token
 from tests.support.rollback import RolledBack
+from tests.support.world import build_world
 
 
 def _all_routes() -> list[Route]:

@@ -46,8 +46,9 @@ from werkzeug.routing import Rule
 from consult_hub.extensions import db, limiter
 from consult_hub.open311.views import service_code
 from tests.support import factories, hostile
-from tests.support.access import World, build_world
+from tests.support.access import World
 from tests.support.hostile import sign_in
+from tests.support.world import build_world
 
 HYPOTHESIS = hostile.hypothesis_settings(4)
 ROLES = ("anonymous", "admin", "district_admin", "coordinator")
@@ -326,6 +327,16 @@ def test_path_values_out_of_range_are_404(app, world):
                 f"/manage/issues/{BIG}", "/manage/reports/0000-01", "/manage/reports/10000-01",
                 f"/manage/reports/year/{BIG}", f"/api/v1/platforms/{BIG}"):
         assert client.get(url).status_code == 404, url
+
+
+def test_an_id_out_of_range_is_404_whatever_the_method(app, world):
+    """Not 405: the rule still matches the number, so the view says the record is not there."""
+    client = _client(app, world, "admin")
+    for method, url in (("PATCH", f"/api/v1/events/{BIG}"),
+                        ("POST", f"/manage/events/{BIG}/cancel"),
+                        ("POST", f"/manage/platforms/{BIG}/edit")):
+        answer = client.open(url, method=method, data={})
+        assert answer.status_code in (400, 401, 404), (method, url, answer.status_code)
 
 
 def test_bad_filters_are_ignored(app, world):

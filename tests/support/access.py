@@ -9,56 +9,16 @@ POST route in the URL map is missing from the lists.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from consult_hub.extensions import db
-from tests.support import factories
+from tests.support.world import World
 
 ROLES = ("anonymous", "admin", "district_admin", "other_district_admin", "coordinator",
          "other_coordinator")
 OK = "ok"  # any status below 400 (a redirect after a successful write, usually)
 LOGIN = "login"  # a redirect to the login page
-
-
-@dataclass
-class World:
-    """Two districts, a platform in each, their coordinators and staff, and things to act on."""
-
-    district: Any
-    other_district: Any
-    platform: Any
-    other_platform: Any
-    users: dict[str, Any]
-    objects: dict[str, Any] = field(default_factory=dict)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.__dict__["objects"][name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-def build_world(extra: Callable[[World], None] | None = None) -> World:
-    district, other_district = factories.district(), factories.district()
-    platform = factories.platform(district_id=district.id)
-    other_platform = factories.platform(district_id=other_district.id)
-    users = {
-        "admin": factories.user("admin", username="m_admin"),
-        "district_admin": factories.user("district_admin", district_id=district.id,
-                                         username="m_district"),
-        "other_district_admin": factories.user("district_admin", district_id=other_district.id,
-                                               username="m_other_district"),
-        "coordinator": factories.user("coordinator", platform_ids=[platform.id],
-                                      username="m_coordinator"),
-        "other_coordinator": factories.user("coordinator", platform_ids=[other_platform.id],
-                                            username="m_other_coordinator"),
-    }
-    world = World(district, other_district, platform, other_platform, users)
-    if extra:
-        extra(world)
-    db.session.commit()
-    return world
 
 
 def world_keys(world: World) -> dict[str, Any]:

@@ -38,8 +38,9 @@ from consult_hub.core.db import utcnow
 from consult_hub.extensions import db
 from consult_hub.issues.lifecycle import TRANSITIONS
 from tests.support import factories
-from tests.support.access import OK, Route, World, build_world
+from tests.support.access import OK, Route, World
 from tests.support.auth import csrf_token
+from tests.support.world import build_world
 
 
 def hypothesis_settings(default_examples: int) -> settings:

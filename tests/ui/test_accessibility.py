@@ -7,60 +7,15 @@ the test is skipped, naming what is missing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask, url_for
 
-from consult_hub.core.db import utcnow
-from consult_hub.extensions import db
-from consult_hub.issues.operations import change_status
-from consult_hub.models import EventStatus
-from tests.support import factories
 from tests.support.a11y import axe_violations, browser, describe, live_server  # noqa: F401  (fixtures)
+from tests.support.world import ShowcaseWorld as World
 
-pytestmark = pytest.mark.slow
-
-
-@dataclass
-class World:
-    platform: int
-    event: int
-    issue: str
-    token: str  # the resolved problem's secret tracking link
-
-
-@pytest.fixture()
-def world(app: Flask) -> World:
-    """A platform with members, a held event with its outcome and problems, a coming event."""
-    now = utcnow()
-    with app.app_context():
-        district = factories.district(name="江岸区")
-        platform = factories.platform(district_id=district.id, name="百步亭花园协商议事室",
-                                      convener="王建国", description="社区居民议事的固定场所。",
-                                      is_demonstration=True, demonstration_year=2024)
-        members = [factories.member(name=name) for name in ("李明", "张华")]
-        platform.members.extend(members)
-        held = factories.event(
-            platform_id=platform.id, topic="老旧小区加装电梯协商", status=EventStatus.CONCLUDED,
-            starts_at=now - timedelta(days=7), ends_at=now - timedelta(days=7, hours=-2),
-            agenda="一、通报情况\n二、居民发言", minutes="会议纪要。",
-            opinions="**协商意见**:分步推进。",
-            outcome="已有三栋楼开工。", concluded_at=now - timedelta(days=2),
-            resident_count=12, department_count=2, expert_count=1)
-        held.attendees.extend(members)
-        factories.event(platform_id=platform.id, topic="社区菜市场提档升级协商")
-        factories.event(platform_id=platform.id, topic="停车位划线协商",
-                        status=EventStatus.CANCELLED, cancel_reason="场地维修", cancelled_at=now)
-        resolved = factories.issue(platform_id=platform.id, event_id=held.id, title="路灯不亮",
-                                   submitter_name="赵六", submitter_phone="13900001111")
-        change_status(resolved, "resolve", actor_id=None, resolution="已更换路灯。")
-        factories.issue(platform_id=platform.id, event_id=held.id, title="楼道堆放杂物")
-        db.session.commit()
-        return World(platform=platform.id, event=held.id, issue=resolved.reference,
-                     token=resolved.tracking_token)
+pytestmark = [pytest.mark.slow, pytest.mark.world("showcase")]
 
 
 def page_paths(app: Flask, world: World) -> dict[str, str]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -34,8 +33,7 @@ from flask import Flask
 
 from consult_hub.core.timefmt import local_zone
 from consult_hub.extensions import db
-from consult_hub.models import Event, Role
-from tests.support import factories
+from consult_hub.models import Event
 from tests.support.auth import TEST_PASSWORD
 from tests.support.e2e import (
     ARTIFACTS,
@@ -47,12 +45,13 @@ from tests.support.e2e import (
     shoot,
     sideways_overflow,
 )
+from tests.support.world import JourneyWorld as World
 
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="Playwright missing (pip install -e '.[browser]')")
 expect = sync_api.expect
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.world("journey")]
 
 TOPIC = "百步亭花园停车难协商"
 LOCATION = "百步亭花园社区党群服务中心二楼会议室"
@@ -64,16 +63,6 @@ RESOLUTION = "已在东门施划禁停标线并安装隔离桩,城管夜间巡�
 PRIVATE_NOTE = "已电话回访提出问题的刘阿姨,电话 13907150042"
 RESIDENT = {"title": "小区路灯不亮", "description": "12 栋旁边两盏路灯坏了一个月,晚上很黑。",
             "name": "王小红", "phone": "13800138123"}
-
-
-@dataclass(frozen=True)
-class World:
-    platform: str
-    address: str
-    members: tuple[str, str]
-    coordinator: tuple[str, str]  # username, name
-    district_admin: tuple[str, str]
-    department: str
 
 
 @pytest.fixture(scope="module")
@@ -90,24 +79,6 @@ def browser() -> Iterator[Any]:
 def live_server(app: Flask) -> Iterator[str]:
     with serve(app) as url:
         yield url
-
-
-@pytest.fixture()
-def world(app: Flask) -> World:
-    with app.app_context():
-        district = factories.district(name="江岸区")
-        platform = factories.platform(district_id=district.id, name="百步亭花园协商议事室",
-                                      address="百步亭花园路 18 号")
-        platform.members.extend([factories.member(name="李明"), factories.member(name="张华")])
-        factories.user(Role.COORDINATOR, username="liaison", name="陈丽",
-                       platform_ids=[platform.id])
-        factories.user(Role.DISTRICT_ADMIN, username="jiangan", name="周建国",
-                       district_id=district.id)
-        factories.department(district_id=district.id, name="江岸区城市管理执法局")
-        db.session.commit()
-        return World(platform=platform.name, address=platform.address, members=("李明", "张华"),
-                     coordinator=("liaison", "陈丽"), district_admin=("jiangan", "周建国"),
-                     department="江岸区城市管理执法局")
 
 
 @pytest.fixture()

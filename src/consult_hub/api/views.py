@@ -37,6 +37,7 @@ from consult_hub.core.timefmt import local_today
 from consult_hub.events import operations as event_operations
 from consult_hub.events.models import Event, EventStatus
 from consult_hub.extensions import csrf, db, limiter
+from consult_hub.issues import operations as issue_operations
 from consult_hub.issues import queries as issue_queries
 from consult_hub.issues.lifecycle import TRANSITIONS
 from consult_hub.issues.models import Issue, IssueKind, IssueStatus
@@ -386,7 +387,7 @@ def update_event(event_id: int):
 def record_event(event_id: int):
     found = _writable_event(event_id)
     body = json_body(schemas.EVENT_RECORD)
-    raised = _commit(lambda: event_operations.record_held(
+    raised = _commit(lambda: issue_operations.record_held(
         found, starts_at=body.get("starts_at") or found.starts_at,
         ends_at=body.get("ends_at") or found.ends_at, minutes=body["minutes"],
         attendee_ids=body.get("attendee_ids") or [],

@@ -66,8 +66,9 @@ class BoundedIntConverter(IntegerConverter):
     """
 
     def to_python(self, value: str) -> int:
-        number = int(value)
-        return number if number <= MAX_ID else 0
+        if int(value) > MAX_ID:
+            return 0
+        return super().to_python(value)  # the rule's own limits (fixed_digits, min)
 
 
 class CleanStringConverter(UnicodeConverter):

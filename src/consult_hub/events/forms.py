@@ -8,9 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
-    FieldList,
     Form,
-    FormField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -34,11 +32,9 @@ from consult_hub.core.forms import (
     to_id,
 )
 from consult_hub.events.models import Event, EventFormat, EventPhoto, EventStatus
-from consult_hub.issues.models import Issue, IssueKind
 
 # The fields an edit form carries and compares on a conflict.
 EDIT_FIELDS = ["topic", "category", "starts_at", "ends_at", "location", "format", "agenda"]
-PROBLEM_ROWS = 3  # blank problem rows on the record page; "more rows" adds as many again
 
 
 def _blank(choices: list[tuple[str, str]]) -> list[SelectChoice]:
@@ -71,20 +67,6 @@ class EditEventForm(EventFields, EditForm):
     pass
 
 
-class ProblemRow(CleanFields, Form):
-    """One problem raised at the event; a row left wholly blank is ignored."""
-
-    title = StringField(_l("问题标题"),
-                        validators=[Optional(), Length(max=max_length(Issue.title))])
-    description = TextAreaField(_l("问题描述"), validators=[Optional(), Length(max=5000)])
-    kind = SelectField(_l("问题类型"), choices=_blank(IssueKind.choices()), default="")
-    category = SelectField(_l("类别"), choices=_blank(Category.choices()), default="")
-
-    def values(self) -> dict[str, str]:
-        return {name: (self[name].data or "").strip() for name in ("title", "description",
-                                                                    "kind", "category")}
-
-
 class CheckboxListField(SelectMultipleField):
     """Several choices as a list of check boxes; membership is checked by the operation."""
 
@@ -109,8 +91,12 @@ class CountField(IntegerField):
             raise ValueError(_l("请填写 0 或正整数")) from None
 
 
-class RecordForm(BaseForm):
-    """Everything learned at a held event, saved together or not at all."""
+class RecordFields:
+    """The event's own part of the record page: when it was held, minutes and attendance.
+
+    The page's form, with the problems raised at the event, is ``issues/forms.py``'s
+    ``RecordForm``.
+    """
 
     starts_at = LocalDateTimeField(_l("实际开始时间"), validators=[InputRequired(REQUIRED)])
     ends_at = LocalDateTimeField(_l("实际结束时间"), validators=[InputRequired(REQUIRED)])
@@ -131,7 +117,6 @@ class RecordForm(BaseForm):
         validators=[InputRequired(_l("请填写人数(没有填 0)")),
                     NumberRange(min=0, max=1000, message=_l("请填写 0 或正整数"))])
     opinions = TextAreaField(_l("协商意见"), validators=[Optional(), Length(max=50000)])
-    problems = FieldList(FormField(ProblemRow), min_entries=PROBLEM_ROWS, max_entries=60)
 
 
 class ConcludeForm(BaseForm):

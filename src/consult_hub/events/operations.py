@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import IO, Any
 
@@ -18,13 +18,9 @@ from consult_hub.events import lifecycle, photos
 from consult_hub.events.models import HAPPENED_STATUSES, Event, EventFormat, EventPhoto, EventStatus
 from consult_hub.events.queries import platform_members_of
 from consult_hub.extensions import db
-from consult_hub.issues.models import Issue, IssueKind, IssueSource
-from consult_hub.issues.operations import create_issue
 from consult_hub.platforms.models import Platform, PlatformStatus
 
 SCHEDULE_FIELDS = ("starts_at", "ends_at", "location")  # a change here is a reschedule
-PROBLEM_FIELDS = {"title": _l("问题标题"), "description": _l("问题描述"),
-                  "kind": _l("问题类型"), "category": _l("类别")}
 
 
 def _parse_enum(errors: dict[str, str], name: str, enum_cls: type, value: Any) -> Any:
@@ -140,43 +136,17 @@ def update_event(event: Event, *, version: Any = None, original: str | None = No
     return event
 
 
-def problem_row_errors(rows: list[dict[str, str]]) -> dict[str, str]:
-    """Check the problems typed on the record page; blank rows are skipped.
-
-    Keys are ``problems-<index>-<field>``, as the form names them; messages name the row.
-    """
-    errors: dict[str, str] = {}
-    for index, row in enumerate(rows):
-        if not any(row.values()):
-            continue
-        number = index + 1
-        for name, label in PROBLEM_FIELDS.items():
-            if not row.get(name):
-                errors[f"problems-{index}-{name}"] = _l("第 %(n)s 个问题:请填写“%(field)s”",
-                                                        n=number, field=label)
-        if len(row.get("title", "")) > 200:
-            errors[f"problems-{index}-title"] = _l("第 %(n)s 个问题:标题不超过 200 个字符",
-                                                   n=number)
-        for name, enum_cls in (("kind", IssueKind), ("category", Category)):
-            if row.get(name):
-                try:
-                    enum_cls(row[name])
-                except ValueError:
-                    errors[f"problems-{index}-{name}"] = _l(
-                        "第 %(n)s 个问题:“%(field)s”的取值无效", n=number,
-                        field=PROBLEM_FIELDS[name])
-    return errors
-
-
 def record_held(event: Event, *, starts_at: datetime | None, ends_at: datetime | None,
                 minutes: str, attendee_ids: Iterable[int], resident_count: int,
                 department_count: int, expert_count: int, opinions: str | None,
-                problems: list[dict[str, str]], actor_id: int | None,
-                now: datetime | None = None, version: Any = None) -> list[Issue]:
-    """Mark a planned event held with its minutes, attendance and the problems raised there.
+                actor_id: int | None, now: datetime | None = None, version: Any = None,
+                other_errors: Mapping[str, Any] | None = None) -> Event:
+    """Mark a planned event held with its minutes and attendance.
 
-    Everything is checked before anything changes; the caller commits once, so the
-    minutes and the problems are stored together or not at all.
+    ``other_errors`` are what the caller found wrong in the rest of the same record (the
+    problems raised at the event, ``issues/operations.py``'s ``record_held``): they are
+    raised together with the event's own, and nothing changes unless there are none.
+    Everything is checked before anything changes; the caller commits once.
     """
     check_version(event, version=version)
     now = now or utcnow()
@@ -203,7 +173,7 @@ def record_held(event: Event, *, starts_at: datetime | None, ends_at: datetime |
     if strangers:
         errors["attendees"] = _l("所选委员中有 %(n)s 位不是本平台的下沉委员,请重新选择",
                                  n=len(strangers))
-    errors.update(problem_row_errors(problems))
+    errors.update(other_errors or {})
     if errors:
         raise ValidationFailed(errors)
     if _same_minute(starts_at, event.starts_at):
@@ -226,18 +196,7 @@ def record_held(event: Event, *, starts_at: datetime | None, ends_at: datetime |
     db.session.flush()
     after = {**values_of(event, fields), "attendees": chosen}
     record("event_record", event, diff(before, after), actor_id=actor_id)
-
-    issues = []
-    for index, row in enumerate(problems):
-        if not any(row.values()):
-            continue
-        try:
-            issues.append(create_issue(platform=event.platform, source=IssueSource.EVENT,
-                                       event_id=event.id, actor_id=actor_id, now=now, **row))
-        except ValidationFailed as refused:  # already checked above; kept for safety
-            raise ValidationFailed({f"problems-{index}-{name}": message
-                                    for name, message in refused.errors.items()}) from None
-    return issues
+    return event
 
 
 def conclude_event(event: Event, *, outcome: str, actor_id: int | None,

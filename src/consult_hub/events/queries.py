@@ -15,7 +15,6 @@ from consult_hub.core.db import contains_text
 from consult_hub.core.timefmt import local_midnight
 from consult_hub.events.models import Event, EventPhoto, EventStatus, event_attendees
 from consult_hub.extensions import db
-from consult_hub.issues.models import Issue
 from consult_hub.members.models import Member
 from consult_hub.platforms.models import Platform, PlatformStatus, platform_members
 from consult_hub.platforms.scopes import platform_filter, platform_id_filter
@@ -89,18 +88,6 @@ def platform_choices(user: User, limit: int) -> list[tuple[int, str]] | None:
     if len(rows) > limit:
         return None
     return [(row.id, row.name) for row in rows]
-
-
-def event_for_page(event_id: int) -> Event | None:
-    """One event with everything its detail page shows, in a fixed number of queries."""
-    return db.session.scalar(
-        sa.select(Event).where(Event.id == event_id)
-        .options(selectinload(Event.platform).selectinload(Platform.district),
-                 selectinload(Event.attendees),
-                 selectinload(Event.photos),
-                 selectinload(Event.issues).selectinload(Issue.department),
-                 selectinload(Event.created_by))
-    )
 
 
 def platform_members_of(platform_id: int) -> list[Member]:

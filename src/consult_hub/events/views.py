@@ -1,5 +1,8 @@
-"""Staff pages for consultation events: list, plan, edit, record as held, conclude, cancel,
-photos."""
+"""Staff pages for consultation events: list, plan, edit, conclude, cancel, photos.
+
+An event's page (``events.detail``) and recording it as held (``events.record``) show and
+create problems, so those views are in ``issues/event_pages.py``, on this blueprint.
+"""
 
 from __future__ import annotations
 
@@ -26,11 +29,10 @@ from consult_hub.core import params
 from consult_hub.core.categories import Category
 from consult_hub.core.db import utcnow
 from consult_hub.core.forms import select_choices
-from consult_hub.core.saving import Saved, put_errors, save
+from consult_hub.core.saving import Saved, save
 from consult_hub.events import operations, photos, queries
 from consult_hub.events.forms import (
     EDIT_FIELDS,
-    PROBLEM_ROWS,
     ActionForm,
     CancelForm,
     ConcludeForm,
@@ -38,7 +40,6 @@ from consult_hub.events.forms import (
     FilterForm,
     PhotoForm,
     PlanForm,
-    RecordForm,
 )
 from consult_hub.events.models import Event, EventPhoto, EventStatus
 from consult_hub.extensions import db
@@ -171,19 +172,10 @@ def edit(event_id: int):
     return render_template("events/edit.html", form=form, event=event, conflict=conflict), status
 
 
-# --- detail and the steps after the event --------------------------------------------------------
-
-@bp.route("/<int:event_id>")
-@staff_required
-def detail(event_id: int):
-    event = queries.event_for_page(event_id)
-    if event is None:
-        abort(404)
-    require_platform(event.platform)
-    return _render_detail(event)
-
+# --- the steps after the event (its page, recording it: issues/event_pages.py) -------------------
 
 def _render_detail(event: Event, photo_form: PhotoForm | None = None, status: int = 200):
+    """An event's page: ``events.detail`` (issues/event_pages.py), or a refused upload."""
     now = utcnow()
     return render_template(
         "events/detail.html", event=event, now=now,
@@ -192,47 +184,6 @@ def _render_detail(event: Event, photo_form: PhotoForm | None = None, status: in
         missing_minutes=event.status is EventStatus.PLANNED and event.ends_at < now,
         photos_allowed=event.happened,
     ), status
-
-
-@bp.route("/<int:event_id>/record", methods=["GET", "POST"])
-@staff_required
-def record(event_id: int):
-    event = _load(event_id)
-    if event.status is not EventStatus.PLANNED:
-        return _wrong_status(event)
-    form = RecordForm()
-    form.attendees.choices = select_choices(
-        (m.id, f"{m.name}({m.sector})") for m in queries.platform_members_of(event.platform_id))
-    status, added_rows = 200, False
-    if request.method == "GET":
-        form.starts_at.data, form.ends_at.data = event.starts_at, event.ends_at
-    elif request.form.get("more_rows"):
-        for _row in range(PROBLEM_ROWS):
-            if len(form.problems.entries) < form.problems.max_entries:
-                form.problems.append_entry()
-                added_rows = True
-    elif form.validate_on_submit():
-        saved = _save(form, lambda: operations.record_held(
-            event, starts_at=form.starts_at.data, ends_at=form.ends_at.data,
-            minutes=form.minutes.data, attendee_ids=form.attendees.data or [],
-            resident_count=form.resident_count.data, department_count=form.department_count.data,
-            expert_count=form.expert_count.data, opinions=form.opinions.data,
-            problems=[row.form.values() for row in form.problems.entries],
-            actor_id=current_user.id))
-        status, issues = saved.status, saved.value
-        if saved:
-            if issues:
-                flash(_("已记为已举行,并登记了 %(n)s 个问题", n=len(issues)), "success")
-            else:
-                flash(_("已记为已举行"), "success")
-            return redirect(url_for("events.detail", event_id=event.id), 303)
-    else:
-        # Show the problem rows' mistakes together with the other fields'.
-        put_errors(form, operations.problem_row_errors(
-            [row.form.values() for row in form.problems.entries]))
-        status = 422
-    return render_template("events/record.html", form=form, event=event,
-                           added_rows=added_rows), status
 
 
 def _simple_step(event_id: int, allowed: EventStatus, form_cls: type, template: str,

@@ -14,6 +14,9 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
+    FieldList,
+    Form,
+    FormField,
     HiddenField,
     RadioField,
     SearchField,
@@ -24,10 +27,18 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields import SelectChoice
-from wtforms.validators import Optional
+from wtforms.validators import Length, Optional
 
 from consult_hub.core.categories import Category
-from consult_hub.core.forms import BaseForm, EditForm, PlainSelect, optional_int, select_choices
+from consult_hub.core.forms import (
+    BaseForm,
+    CleanFields,
+    EditForm,
+    PlainSelect,
+    optional_int,
+    select_choices,
+)
+from consult_hub.events.forms import RecordFields
 from consult_hub.issues.lifecycle import FIELD_LABELS, TRANSITIONS, Transition
 from consult_hub.issues.models import Issue, IssueKind, IssueSource, IssueStatus, Satisfaction
 from consult_hub.issues.operations import TITLE_LENGTH
@@ -126,6 +137,30 @@ class IssueEditForm(TextFields, EditForm):
 
 
 EDIT_FIELDS = ["title", "description", "kind", "category"]
+
+
+# --- Recording an event held, with the problems raised there ----------------------------------
+
+PROBLEM_ROWS = 3  # blank problem rows on the record page; "more rows" adds as many again
+
+
+class ProblemRow(CleanFields, Form):
+    """One problem raised at the event; a row left wholly blank is ignored."""
+
+    title = StringField(_l("问题标题"), validators=[Optional(), Length(max=TITLE_LENGTH)])
+    description = TextAreaField(_l("问题描述"), validators=[Optional(), Length(max=5000)])
+    kind = SelectField(_l("问题类型"), choices=_any(_l("请选择"), IssueKind.choices()), default="")
+    category = SelectField(_l("类别"), choices=_any(_l("请选择"), Category.choices()), default="")
+
+    def values(self) -> dict[str, str]:
+        return {name: (self[name].data or "").strip() for name in ("title", "description",
+                                                                    "kind", "category")}
+
+
+class RecordForm(RecordFields, BaseForm):
+    """Everything learned at a held event, saved together or not at all."""
+
+    problems = FieldList(FormField(ProblemRow), min_entries=PROBLEM_ROWS, max_entries=60)
 
 
 # --- Lifecycle actions ----------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from consult_hub.audit.operations import diff, record
 from consult_hub.core.categories import Category
@@ -17,6 +18,7 @@ from consult_hub.core.db import max_length, utcnow
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.core.i18n import N_
 from consult_hub.core.timefmt import local_today
+from consult_hub.events import operations as event_operations
 from consult_hub.events.models import Event
 from consult_hub.extensions import db
 from consult_hub.issues import lifecycle
@@ -168,6 +170,65 @@ def create_issue(
     record("issue_create", issue, {"reference": issue.reference, "status": "received"},
            actor_id=actor_id)
     return issue
+
+
+# ---- recording an event held, with the problems raised there ---------------------------------
+
+PROBLEM_FIELDS = {"title": _l("问题标题"), "description": _l("问题描述"),
+                  "kind": _l("问题类型"), "category": _l("类别")}
+
+
+def problem_row_errors(rows: list[dict[str, str]]) -> dict[str, str]:
+    """Check the problems typed on the record page; blank rows are skipped.
+
+    Keys are ``problems-<index>-<field>``, as the form names them; messages name the row.
+    """
+    errors: dict[str, str] = {}
+    for index, row in enumerate(rows):
+        if not any(row.values()):
+            continue
+        number = index + 1
+        for name, label in PROBLEM_FIELDS.items():
+            if not row.get(name):
+                errors[f"problems-{index}-{name}"] = _l("第 %(n)s 个问题:请填写“%(field)s”",
+                                                        n=number, field=label)
+        if len(row.get("title", "")) > 200:
+            errors[f"problems-{index}-title"] = _l("第 %(n)s 个问题:标题不超过 200 个字符",
+                                                   n=number)
+        for name, enum_cls in (("kind", IssueKind), ("category", Category)):
+            if row.get(name):
+                try:
+                    enum_cls(row[name])
+                except ValueError:
+                    errors[f"problems-{index}-{name}"] = _l(
+                        "第 %(n)s 个问题:“%(field)s”的取值无效", n=number,
+                        field=PROBLEM_FIELDS[name])
+    return errors
+
+
+def record_held(event: Event, *, problems: list[dict[str, str]], actor_id: int | None,
+                now: datetime | None = None, **held: Any) -> list[Issue]:
+    """Mark a planned event held (``held``: its minutes, attendance and times, as
+    ``events/operations.py``'s ``record_held`` takes them) with the problems raised there.
+
+    The problem rows are checked first and their errors go to the event's operation, which
+    raises them with its own, so nothing changes unless everything is valid; the caller
+    commits once, so the minutes and the problems are stored together or not at all.
+    """
+    now = now or utcnow()
+    event_operations.record_held(event, actor_id=actor_id, now=now,
+                                 other_errors=problem_row_errors(problems), **held)
+    issues = []
+    for index, row in enumerate(problems):
+        if not any(row.values()):
+            continue
+        try:
+            issues.append(create_issue(platform=event.platform, source=IssueSource.EVENT,
+                                       event_id=event.id, actor_id=actor_id, now=now, **row))
+        except ValidationFailed as refused:  # already checked above; kept for safety
+            raise ValidationFailed({f"problems-{index}-{name}": message
+                                    for name, message in refused.errors.items()}) from None
+    return issues
 
 
 def change_status(

@@ -201,6 +201,21 @@ def platform_events(platform_id: int, include: int | None = None, limit: int = 3
     return events
 
 
+# ---- an event's page (it lists the problems raised there) -------------------------------------
+
+
+def event_for_page(event_id: int) -> Event | None:
+    """One event with everything its detail page shows, in a fixed number of queries."""
+    return db.session.scalar(
+        sa.select(Event).where(Event.id == event_id)
+        .options(selectinload(Event.platform).selectinload(Platform.district),
+                 selectinload(Event.attendees),
+                 selectinload(Event.photos),
+                 selectinload(Event.issues).selectinload(Issue.department),
+                 selectinload(Event.created_by))
+    )
+
+
 # ---- open problems of a platform or department (shown on their pages) ------------------------
 
 
