@@ -25,7 +25,10 @@ check "import layers (lint-imports, docs/architecture.md)" .venv/bin/lint-import
 check "lint (ruff check, [tool.ruff] in pyproject.toml)" .venv/bin/ruff check --quiet .
 
 echo "== tests on SQLite${pg_url:+ and, alongside, on PostgreSQL (${pg_url%%\?*})} =="
-env -u TEST_DATABASE_URL $PY -m pytest "$@" >"$logs/sqlite.log" 2>&1 &
+# POSTGRESQL_RUN_ALONGSIDE lets a test that always uses PostgreSQL (the production stack) run
+# once, in the PostgreSQL run, rather than twice against the same server.
+env -u TEST_DATABASE_URL ${pg_url:+POSTGRESQL_RUN_ALONGSIDE=1} $PY -m pytest "$@" \
+  >"$logs/sqlite.log" 2>&1 &
 sqlite_pid=$!
 if [ -n "$pg_url" ]; then
   TEST_DATABASE_URL=$pg_url $PY -m pytest "$@" >"$logs/postgresql.log" 2>&1 &

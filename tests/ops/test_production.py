@@ -87,6 +87,9 @@ def redis_client() -> object:
 def production(tmp_path: Path) -> Iterator[tuple[dict[str, str], int]]:
     """The example environment with a fresh PostgreSQL database (migrated) and a Redis key
     prefix of this run's own; both removed afterwards."""
+    if os.environ.get("POSTGRESQL_RUN_ALONGSIDE") and not os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip("production runs on PostgreSQL either way: this runs once, in the "
+                    "PostgreSQL run beside this one (scripts/run-tests.sh)")
     server = postgresql_server()
     redis = redis_client()
     name = f"consult_hub_production_{os.getpid()}"
@@ -198,22 +201,43 @@ def test_production_site_limits_submissions_across_workers_and_reports_its_healt
         assert json.loads(health.body)["problems"] == ["scheduler has never run"]
 
         # One resident (one address) submits again and again, on connections of their own
-        # at the same moment, so that the four workers share the work.
-        forms = [site.submission(CLIENT, n) for n in range(3 * LIMIT)]
-        statuses: list[int] = []
-        start = threading.Barrier(len(forms))
+        # at the same moment, so that the four workers share the work. Which worker accepts a
+        # connection is up to the kernel: about one burst in five lands on a single worker,
+        # which would prove nothing about sharing, so a burst that did is repeated by another
+        # resident (at most four more), each held to the same limit.
+        log_path = tmp_path / "gunicorn.log"
 
-        def post(body: str, cookie: str) -> None:
-            start.wait()
-            statuses.append(site.request("POST", site.submit, client=CLIENT, body=body,
-                                         cookie=cookie).status)
+        def burst(address: str) -> list[int]:
+            forms = [site.submission(address, n) for n in range(3 * LIMIT)]
+            answers: list[int] = []
+            start = threading.Barrier(len(forms))
 
-        threads = [threading.Thread(target=post, args=form) for form in forms]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-        assert sorted(statuses) == [303] * LIMIT + [429] * (2 * LIMIT), statuses
+            def post(body: str, cookie: str) -> None:
+                start.wait()
+                answers.append(site.request("POST", site.submit, client=address, body=body,
+                                            cookie=cookie).status)
+
+            threads = [threading.Thread(target=post, args=form) for form in forms]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+            assert sorted(answers) == [303] * LIMIT + [429] * (2 * LIMIT), (address, answers)
+            return answers
+
+        def workers_of(address: str) -> set[str]:
+            return set(re.findall(rf'^{re.escape(address)} "POST /submit" \d{{3}} \d+ms <(\d+)>$',
+                                  log_path.read_text(), re.MULTILINE))
+
+        statuses = burst(CLIENT)
+        spread = [CLIENT] if len(workers_of(CLIENT)) >= 2 else []
+        for n in range(4):
+            if spread:
+                break
+            address = f"203.0.113.{20 + n}"
+            burst(address)
+            spread = [address] if len(workers_of(address)) >= 2 else []
+        assert spread, "every burst of submissions reached one worker"
         # An address slipped in front of the proxy's does not make a new client …
         body, cookie = site.submission(CLIENT, 99)
         assert site.request("POST", site.submit, client=f"192.0.2.1, {CLIENT}", body=body,
@@ -246,7 +270,6 @@ def test_production_site_limits_submissions_across_workers_and_reports_its_healt
     posts = re.findall(
         rf'^{re.escape(CLIENT)} "POST /submit" (\d{{3}}) \d+ms <(\d+)>$', log, re.MULTILINE)
     assert sorted(status for status, _pid in posts) == sorted(map(str, [*statuses, 429])), log
-    assert len({pid for _status, pid in posts}) >= 2, "the submissions all reached one worker"
     assert re.search(rf'^{re.escape(OTHER_CLIENT)} "POST /submit" 303 \d+ms <\d+>$', log,
                      re.MULTILINE)
     assert re.search(r'"GET /healthz" 503 \d+ms', log) and re.search(r'"GET /healthz" 200', log)
