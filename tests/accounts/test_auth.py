@@ -496,19 +496,26 @@ def test_everyone_changes_their_own_password(app, client, auth, make):
         assert db.session.get(User, user.id).password_changed_at is not None
 
 
-def test_staff_reset_forces_a_change_but_ones_own_reset_does_not(app, client, auth, make):
+def test_staff_reset_forces_a_change_and_ones_own_needs_the_current_password(
+        app, client, auth, make):
     admin = make("user", role="admin")
     target = make("user", role="coordinator")
     auth.login(admin.username)
-    for user in (target, admin):
-        page = f"/manage/users/{user.id}/password"
-        token = csrf_token(client, page)
-        assert client.post(page, data={"password": "set by the admin",
-                                        "confirm": "set by the admin",
-                                        "csrf_token": token}).status_code == 303
+    page = f"/manage/users/{target.id}/password"
+    token = csrf_token(client, page)
+    assert client.post(page, data={"password": "set by the admin", "confirm": "set by the admin",
+                                    "csrf_token": token}).status_code == 303
+    # One's own password is not "reset" without the current one: a session left open on a
+    # shared computer must not become the account.
+    own = f"/manage/users/{admin.id}/password"
+    assert client.get(own).headers["Location"].startswith("/account/password")
+    refused = client.post(own, data={"password": "set by the admin",
+                                     "confirm": "set by the admin", "csrf_token": token})
+    assert refused.status_code == 303
+    assert refused.headers["Location"].startswith("/account/password")
     with app.app_context():
         assert db.session.get(User, target.id).must_change_password is True
-        assert db.session.get(User, admin.id).must_change_password is False
+        assert verify_password(db.session.get(User, admin.id).password_hash, TEST_PASSWORD)
     assert client.get("/dashboard").status_code == 200
 
 
@@ -518,3 +525,16 @@ def test_a_malformed_login_limit_stops_the_start(monkeypatch):
     monkeypatch.setenv("LOGIN_ADDRESS_LIMIT", "thirty an hour")
     with pytest.raises(ValueError, match="LOGIN_ADDRESS_LIMIT"):
         Config()
+
+
+def test_an_ipv6_client_is_limited_by_its_64_not_each_address(app, make, monkeypatch):
+    """One subscriber holds a whole /64: walking through it is still one client."""
+    monkeypatch.setitem(app.config, "LOGIN_ADDRESS_LIMIT", "3 per hour")
+    user = make("user", role="admin")
+    for n in range(3):
+        guesser = _client_at(app, f"2001:db8:1:2::{n + 1:x}")
+        assert _post_login(guesser, f"nobody{n}", "whatever it is").status_code in (200, 429)
+    same_net = _client_at(app, "2001:db8:1:2:ffff::9")
+    assert _post_login(same_net, user.username, TEST_PASSWORD).status_code == 429
+    other_net = _client_at(app, "2001:db8:1:3::1")
+    assert _post_login(other_net, user.username, TEST_PASSWORD).status_code == 302

@@ -689,12 +689,16 @@ def test_password_reset_sets_the_new_one_and_signs_out(app, client, auth, world)
     assert len(audit_rows(app, "user_password_reset")) == 1
 
 
-def test_own_password_reset_keeps_this_session(app, client, auth, world):
+def test_own_password_change_keeps_this_session(app, client, auth, world):
+    """One's own password goes through the account page (with the current one), and this
+    browser stays signed in while every other session ends."""
     me = world["admin"]
     auth.login("city")
-    page = f"/manage/users/{me.id}/password"
-    assert submit(client, page, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
-                  ).status_code == 303
+    own = client.get(f"/manage/users/{me.id}/password")
+    assert own.headers["Location"].startswith("/account/password")
+    assert submit(client, "/account/password", {"current": TEST_PASSWORD,
+                                                "password": NEW_PASSWORD,
+                                                "confirm": NEW_PASSWORD}).status_code == 303
     assert client.get("/dashboard").status_code == 200
 
 

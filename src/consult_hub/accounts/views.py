@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from consult_hub.accounts.operations import create_user, set_user_active, update_user
@@ -237,11 +237,13 @@ def reactivate(user_id: int):
 @roles_required(*STAFF)
 def password(user_id: int):
     user = _load_user(user_id)
+    if user.id == current_user.id:
+        # One's own password is changed with the current one (and the sign-in throttle):
+        # a session left open must not become the account itself.
+        return redirect(url_for("account.password"), 303)
     form = PasswordResetForm()
     if form.validate_on_submit() and save(
             form, lambda: reset_password(user, form.password.data, actor=current_user)):
-        if user.id == current_user.id:
-            login_user(user)  # the new token would otherwise sign this session out too
         flash(_("已为 %(username)s 设置新密码，其已在所有设备上退出登录，API 令牌已全部吊销",
                 username=user.username), "success")
         return redirect(url_for("users.edit", user_id=user.id), 303)

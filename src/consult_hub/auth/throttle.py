@@ -8,6 +8,7 @@ check comes before any password hashing: a locked-out guesser costs a lookup, no
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 import time
 from dataclasses import dataclass
@@ -45,7 +46,18 @@ def _account_key(username: str) -> str:
 
 
 def _address_key() -> str:
-    return "address:" + (request.remote_addr or "unknown")
+    """The client's address; an IPv6 client by its /64, which one subscriber holds whole
+    (counting single addresses there would let a guesser walk through 2^64 of them)."""
+    address = request.remote_addr or "unknown"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return "address:" + address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:  # ::ffff:203.0.113.7 is that IPv4 client
+            return "address:" + str(parsed.ipv4_mapped)
+        return "address:" + str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return "address:" + str(parsed)
 
 
 def _namespace() -> str:
