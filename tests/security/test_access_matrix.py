@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 import pytest
 
-import tests.support
 from consult_hub.auth.decorators import PUBLIC
 from consult_hub.extensions import db
 from tests.support.access import (
     LOGIN,
     OK,
     ROLES,
-    Route,
+    all_routes,
     reload_world,
     world_keys,
 )
@@ -22,16 +18,7 @@ from tests.support.auth import TEST_PASSWORD, csrf_token
 from tests.support.rollback import RolledBack
 from tests.support.world import build_world
 
-
-def _all_routes() -> list[Route]:
-    routes: list[Route] = []
-    for module in sorted(m.name for m in pkgutil.iter_modules(tests.support.__path__)
-                         if m.name.startswith("access_")):
-        routes.extend(importlib.import_module(f"tests.support.{module}").ROUTES)
-    return routes
-
-
-ROUTES = _all_routes()
+ROUTES = all_routes()
 CASES = [(route, role) for route in ROUTES for role in ROLES]
 
 

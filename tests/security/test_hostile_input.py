@@ -40,9 +40,8 @@ import pytest
 from hypothesis import given
 from wtforms import Form as WTForm
 
-import tests.support
 from tests.support import hostile
-from tests.support.access import Route
+from tests.support.access import all_routes
 from tests.support.hostile import Harness, Mutation, Outcome, as_pairs
 
 HYPOTHESIS = hostile.hypothesis_settings(12)
@@ -51,15 +50,7 @@ REFUSALS = {400, 403, 404, 409, 413, 415, 422}
 LOOKUPS = {"public.track"}
 
 
-def _matrix_routes() -> list[Route]:
-    routes: list[Route] = []
-    for module in sorted(m.name for m in pkgutil.iter_modules(tests.support.__path__)
-                         if m.name.startswith("access_")):
-        routes.extend(importlib.import_module(f"tests.support.{module}").ROUTES)
-    return routes
-
-
-MATRIX = _matrix_routes()
+MATRIX = all_routes()
 FORM_ROUTES = [route for route in MATRIX if not route.endpoint.startswith("api.")]
 API_ROUTES = hostile.api_routes()
 

@@ -65,3 +65,17 @@ def staff(admin: str | int = OK, district_admin: str | int = OK,
     return {"anonymous": anonymous, "admin": admin, "district_admin": district_admin,
             "other_district_admin": other_district_admin, "coordinator": coordinator,
             "other_coordinator": other_coordinator}
+
+
+def all_routes() -> list[Route]:
+    """Every feature's ``ROUTES`` (``tests/support/access_*.py``), in module order."""
+    import importlib
+    import pkgutil
+
+    import tests.support
+
+    routes: list[Route] = []
+    for module in sorted(m.name for m in pkgutil.iter_modules(tests.support.__path__)
+                         if m.name.startswith("access_")):
+        routes.extend(importlib.import_module(f"tests.support.{module}").ROUTES)
+    return routes
