@@ -127,8 +127,9 @@ def check_production_settings(app: Flask, *, site_url_given: bool) -> None:
     """Every production start-up check but the secret key's (``_check_secret_key``).
 
     Production is neither debug mode nor tests. There, a process that will serve requests
-    (``_serving_requests``) refuses to start when a check fails; a maintenance command
-    (``db upgrade``, ``scheduler run``, …) logs the problem instead:
+    (``_serving_requests``) refuses to start when a check fails, and so does the scheduler
+    when SITE_URL is missing or wrong (its reminder emails carry links); a maintenance
+    command (``db upgrade``, ``tally``, …) logs the problem instead:
 
     - ``SITE_URL`` must be set, as an absolute http(s) address: every absolute link is
       built on it, never on the request's Host header (``core/links.py``);
@@ -162,6 +163,8 @@ def check_production_settings(app: Flask, *, site_url_given: bool) -> None:
                         f"https://consult.example.org, not {app.config['SITE_URL']!r}.")
     elif app.config.get("TRUSTED_HOSTS") is None:
         app.config["TRUSTED_HOSTS"] = [site.hostname, "localhost", "127.0.0.1"]
+    # The scheduler answers no request but mails reminders whose links are built on SITE_URL.
+    refuse = _serving_requests() or (bool(problems) and _running_scheduler())
 
     storage = app.config["RATELIMIT_STORAGE_URI"]
     workers = gunicorn_workers()
@@ -177,10 +180,20 @@ def check_production_settings(app: Flask, *, site_url_given: bool) -> None:
 
     for message in warnings:
         app.logger.warning(message)
-    if problems and _serving_requests():
+    if problems and refuse:
         raise InsecureConfiguration("\n\n".join(problems))
     for message in problems:
         app.logger.warning(message)
+
+
+def _running_scheduler() -> bool:
+    """Whether this process is the scheduler (``flask … scheduler run``). The app is loaded
+    while click still resolves the command, before it has a context of its own, so the
+    command line says it."""
+    import sys
+
+    words = sys.argv[1:]
+    return any(words[i:i + 2] == ["scheduler", "run"] for i in range(len(words)))
 
 
 def _serving_requests() -> bool:

@@ -90,6 +90,16 @@ def test_a_maintenance_command_only_warns_without_site_url(tmp_path) -> None:
     assert "SITE_URL is not set" in result.stderr  # said, not refused
 
 
+def test_the_scheduler_refuses_to_start_without_site_url(tmp_path) -> None:
+    """Its reminder emails link to the site: without SITE_URL they would name 127.0.0.1."""
+    env = production_env(tmp_path, SITE_URL="")
+    result = subprocess.run([str(Path(sys.executable).parent / "flask"), "--app", "consult_hub",
+                             "scheduler", "run"], env=env, capture_output=True, text=True,
+                            cwd=ROOT, timeout=60)
+    assert result.returncode != 0
+    assert "SITE_URL is not set" in result.stderr
+
+
 # -- rate limits under several workers ----------------------------------------------------------
 
 
