@@ -53,8 +53,7 @@ def production_env(dataset: Any, instance: str) -> dict[str, str]:
     """Environment of a production process on ``dataset``: a real secret, no debug."""
     env = {k: v for k, v in os.environ.items() if k not in ("FLASK_DEBUG", "TESTING")}
     env.update({"DATABASE_URL": dataset.database_url, "SECRET_KEY": "bench-" + os.urandom(16).hex(),
-                "INSTANCE_PATH": instance, "SCHEDULER_ENABLED": "0",
-                "SITE_URL": "http://127.0.0.1:5000",
+                "INSTANCE_PATH": instance, "SITE_URL": "http://127.0.0.1:5000",
                 # Page reads only: no limit fires, so memory:// counting per worker is fine here.
                 "RATELIMIT_PER_WORKER_OK": "1"})
     return env
@@ -70,7 +69,6 @@ def make_app(dataset: Any, instance: str, **overrides: Any) -> Any:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(dataset.database_url),
         "INSTANCE_PATH": instance,
         "UPLOAD_FOLDER": str(Path(instance) / "uploads"),
-        "SCHEDULER_ENABLED": False,
         "SITE_URL": "http://127.0.0.1:5000",
         **overrides,
     })

@@ -133,7 +133,7 @@ def _app(url: str):
 
     return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-datasets",
                        "SITE_URL": "http://127.0.0.1:5000",
-                       "SCHEDULER_ENABLED": False, "TESTING": False})
+                       "TESTING": False})
 
 
 def _migrate(url: str) -> None:

@@ -70,7 +70,7 @@ def server_env(database_url: str, instance_path: str, **extra: str) -> dict[str,
            "SUBMISSION_RATE_LIMIT": "1000000 per hour", "TRACKING_RATE_LIMIT": "1000000 per hour",
            "API_READ_RATE_LIMIT": "1000000 per minute",
            "API_WRITE_RATE_LIMIT": "1000000 per minute",
-           "SCHEDULER_ENABLED": "0", "SITE_URL": "http://127.0.0.1",
+           "SITE_URL": "http://127.0.0.1",
            # Limits this high never fire, so counting them per worker changes nothing here.
            "RATELIMIT_PER_WORKER_OK": "1", **extra}
     for name in ("FLASK_DEBUG", "FLASK_ENV", "MAIL_SERVER", "TEST_DATABASE_URL"):

@@ -15,7 +15,7 @@ from consult_hub.accounts.queries import user_filter
 from consult_hub.areas.queries import district_choices
 from consult_hub.auth.decorators import roles_required
 from consult_hub.auth.forms import AccountForm, NewAccountForm, PasswordResetForm
-from consult_hub.auth.models import ApiToken, Role, User
+from consult_hub.auth.models import OFFICE_ROLES, ApiToken, Role, User
 from consult_hub.auth.operations import reset_password
 from consult_hub.auth.scopes import (
     can_manage_platform,
@@ -33,7 +33,7 @@ from consult_hub.platforms.scopes import platform_filter
 
 bp = Blueprint("users", __name__, url_prefix="/manage/users")
 
-STAFF = (Role.ADMIN, Role.DISTRICT_ADMIN)
+STAFF = OFFICE_ROLES
 ALIASES = {"platform": "platforms"}
 SEARCH_LIMIT = 30
 

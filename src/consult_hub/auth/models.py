@@ -16,6 +16,10 @@ class Role(LabelledEnum):
     COORDINATOR = "coordinator", _l("平台联络员")
 
 
+# City and district staff: the roles that manage records beyond their own platforms.
+OFFICE_ROLES = (Role.ADMIN, Role.DISTRICT_ADMIN)
+
+
 class User(UserMixin, TimestampMixin, Base):
     __tablename__ = "users"
     __table_args__ = (

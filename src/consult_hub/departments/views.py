@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from consult_hub.areas.queries import district_choices
 from consult_hub.auth.decorators import roles_required
-from consult_hub.auth.models import Role
+from consult_hub.auth.models import OFFICE_ROLES
 from consult_hub.auth.scopes import can_manage_district, require
 from consult_hub.core.forms import select_choices
 from consult_hub.core.saving import save
@@ -23,7 +23,7 @@ from consult_hub.extensions import db
 
 bp = Blueprint("departments", __name__, url_prefix="/manage/departments")
 
-STAFF = (Role.ADMIN, Role.DISTRICT_ADMIN)
+STAFF = OFFICE_ROLES
 
 
 def _form(**defaults: object) -> DepartmentForm:

@@ -22,7 +22,7 @@ from werkzeug.datastructures import MultiDict
 
 from consult_hub.audit.operations import record
 from consult_hub.auth.decorators import public, roles_required, staff_required
-from consult_hub.auth.models import Role
+from consult_hub.auth.models import OFFICE_ROLES
 from consult_hub.auth.scopes import can_choose_district
 from consult_hub.core import params
 from consult_hub.core.db import utcnow
@@ -66,7 +66,7 @@ def _download(data: object, ext: str, ascii_stem: str, stem: str) -> Response:
 
 
 @bp.route("/manage/import", methods=["GET", "POST"])
-@roles_required(Role.ADMIN, Role.DISTRICT_ADMIN)
+@roles_required(*OFFICE_ROLES)
 def import_page():
     form = ImportForm()
     if request.method == "GET":
@@ -104,7 +104,7 @@ def import_page():
 
 @bp.route("/manage/import/template/<any(platforms, members, events, issues):kind>."
           "<any(csv, xlsx):ext>")
-@roles_required(Role.ADMIN, Role.DISTRICT_ADMIN)
+@roles_required(*OFFICE_ROLES)
 def import_template(kind: str, ext: str):
     importer = IMPORTERS[kind]
     data = blank_csv(importer) if ext == "csv" else blank_xlsx(importer)

@@ -19,7 +19,7 @@ from flask import (
 from flask_login import current_user
 
 from consult_hub.auth.decorators import public, staff_required
-from consult_hub.auth.models import Role
+from consult_hub.auth.models import OFFICE_ROLES
 from consult_hub.core import heartbeat, params
 from consult_hub.core.db import utcnow
 from consult_hub.core.pagecache import shared_page
@@ -59,7 +59,7 @@ def dashboard():
         board = queries.staff_board(current_user, summary, now)
     # Staff who can act on it learn that reminders have stopped (the scheduler is down).
     scheduler = None
-    if current_user.role in (Role.ADMIN, Role.DISTRICT_ADMIN):
+    if current_user.role in OFFICE_ROLES:
         scheduler = heartbeat.scheduler_health(
             db.session, now, current_app.config["SCHEDULER_STALE_MINUTES"])
     return render_template("main/dashboard.html", summary=summary, board=board,

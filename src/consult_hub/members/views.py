@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from consult_hub.areas.queries import district_choices
 from consult_hub.auth.decorators import roles_required
-from consult_hub.auth.models import Role
+from consult_hub.auth.models import OFFICE_ROLES
 from consult_hub.auth.scopes import can_manage_district, require
 from consult_hub.core import params
 from consult_hub.core.forms import select_choices
@@ -21,7 +21,7 @@ from consult_hub.members.operations import create_member, set_member_active, upd
 
 bp = Blueprint("members", __name__, url_prefix="/manage/members")
 
-STAFF = (Role.ADMIN, Role.DISTRICT_ADMIN)
+STAFF = OFFICE_ROLES
 
 
 @bp.route("/")

@@ -18,7 +18,7 @@ from werkzeug.routing import BuildError
 
 from consult_hub.areas.models import Area
 from consult_hub.auth.decorators import roles_required, staff_required
-from consult_hub.auth.models import Role, User
+from consult_hub.auth.models import OFFICE_ROLES, User
 from consult_hub.auth.scopes import (
     can_choose_district,
     can_manage_district,
@@ -45,7 +45,7 @@ from consult_hub.platforms.models import Platform, PlatformKind, PlatformStatus
 from consult_hub.platforms.scopes import platform_filter
 
 bp = Blueprint("platforms", __name__, url_prefix="/manage/platforms")
-MANAGERS = (Role.ADMIN, Role.DISTRICT_ADMIN)
+MANAGERS = OFFICE_ROLES
 STATUS_ACTIONS = {
     "suspend": {"title": _l("暂停平台"), "button": _l("暂停"), "done": _l("平台已暂停")},
     "close": {"title": _l("撤销平台"), "button": _l("确认撤销"), "done": _l("平台已撤销")},

@@ -19,7 +19,7 @@ from flask_login import current_user
 
 from consult_hub.areas.models import Area
 from consult_hub.auth.decorators import public, roles_required
-from consult_hub.auth.models import Role
+from consult_hub.auth.models import OFFICE_ROLES
 from consult_hub.auth.scopes import (
     can_choose_district,
     can_manage_district,
@@ -38,7 +38,7 @@ from consult_hub.tallies.tables import Table, month_tables, to_csv, to_xlsx, yea
 
 bp = Blueprint("tallies", __name__)
 
-STAFF = (Role.ADMIN, Role.DISTRICT_ADMIN)
+STAFF = OFFICE_ROLES
 DISTRICT_CODE_MAX = 33  # one past areas.code's length: a longer code matches none
 MIMETYPES = {"csv": "text/csv; charset=utf-8",
              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
