@@ -37,7 +37,8 @@ from typing import Any
 from benchlib.generate import POSTGRESQL, SQLITE, TABLES, Generator, Spec
 from benchlib.load import PgTarget, SqliteTarget, conninfo, table_sizes
 
-GENERATOR_VERSION = 1
+# 2: problems go through review (published_at) and departments' handling (issue 14).
+GENERATOR_VERSION = 2
 BENCH_DIR = Path(__file__).resolve().parents[1]
 ROOT = BENCH_DIR.parent
 DATA_DIR = BENCH_DIR / "data"
@@ -300,7 +301,8 @@ def collect_sample(url: str, now: int) -> dict[str, Any]:
             issues = [dict(r._mapping) for r in q(
                 "SELECT id, reference, tracking_token, status, platform_id, district_id "
                 f"FROM issues WHERE id IN ({', '.join(map(str, wanted or [0]))}) ORDER BY id")]
-            for status_set, key in ((("received", "assigned", "in_progress"), "open"),
+            for status_set, key in ((("received", "assigned", "acknowledged", "in_progress",
+                                      "replied"), "open"),
                                     (("resolved",), "resolved")):
                 names = ", ".join(f"'{x}'" for x in status_set)
                 rows = q("SELECT id, reference, tracking_token, status, platform_id, district_id "
@@ -316,7 +318,7 @@ def collect_sample(url: str, now: int) -> dict[str, Any]:
     finally:
         engine.dispose()
     for role, username in (("admin", "admin"), ("district_admin", "district"),
-                           ("coordinator", "coordinator")):
+                           ("coordinator", "coordinator"), ("department", "department")):
         sample[role] = {"username": username, "password": PASSWORD}
     sample["district_admin"]["district_id"] = home_admin
     return sample
@@ -378,7 +380,7 @@ def sanity(url: str, sample: dict[str, Any]) -> dict[str, Any]:
             warnings.filterwarnings("ignore", message=".*expression-based index")
             check()  # raises when the schema differs from the migrations
         checks["schema_matches_migrations_s"] = round(time.perf_counter() - started, 2)
-        for role in ("admin", "district_admin", "coordinator"):
+        for role in ("admin", "district_admin", "coordinator", "department"):
             login = sample[role]
             user = db.session.scalar(sa.select(User).where(User.username == login["username"]))
             if user is None or user.role.value != role or not verify_password(
@@ -425,7 +427,8 @@ def _print_report(meta: dict[str, Any]) -> None:
         print(f"  {table:<24} {meta['counts'].get(table, 0):>12,} {text:>10}", file=out)
     if "(file)" in sizes:
         print(f"  file size {sizes['(file)'] / 2**20:.1f} MB", file=out)
-    print(f"  logins: admin / district / coordinator, password {PASSWORD}", file=out)
+    print(f"  logins: admin / district / coordinator / department, password {PASSWORD}",
+          file=out)
 
 
 # Reuse ------------------------------------------------------------------------------------------

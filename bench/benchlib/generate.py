@@ -27,8 +27,8 @@ from consult_hub.demo.events import CANCELLED_SHARE, MONTH_WEIGHTS, START_TIMES
 from consult_hub.demo.issues import DUE_DAYS
 from consult_hub.demo.topics import TOPICS, Topic
 from consult_hub.demo.world import KIND_ACTIVITY, KIND_WEIGHTS, StreetNames
-from consult_hub.issues.lifecycle import TRANSITIONS, timeline_note
-from consult_hub.issues.models import CLOSED_STATUSES, IssueStatus
+from consult_hub.issues.lifecycle import TRANSITIONS, Transition, timeline_note
+from consult_hub.issues.models import CLOSED_STATUSES, PROPOSABLE_STATUSES, IssueStatus
 from consult_hub.issues.references import format_reference
 
 DAY = 86_400
@@ -42,22 +42,47 @@ EVENT_ISSUE_SHARE = 0.4  # of all problems, about this many were raised at an ev
 STALL_DAYS, STALL_SHARE = 150, 0.15
 DUPLICATE_SHARE = 0.005
 # Paths a problem takes (see consult_hub.demo.issues); fewer long ones than the demo keeps the
-# timeline near 3.5 rows per problem at national scale.
+# timeline near 4.7 rows per problem at national scale. A department's handling is shorter
+# than the demo's too: it acknowledges (or starts at once), replies and staff confirm; the
+# assign_resolve path is an outcome staff record themselves.
 PATHS = (("quick", 18.0), ("standard", 47.0), ("assign_resolve", 20.0), ("reopen", 1.5),
          ("plan", 3.0), ("plan_resolve", 1.5), ("constrain", 2.5), ("plan_constrain", 0.2),
          ("reject", 2.5), ("reject_assigned", 0.5))
 SATISFACTION = (("satisfied", 78), ("basically", 17), ("unsatisfied", 5))
 KINDS = ("urgent", "doorstep", "governance")
-# The lifecycle's transitions with statuses as the rows spell them: (target or None, effect,
-# stamped time columns). The same table as the app's, in the form the hot loop wants.
-STEP_RULES = {action: (t.target.value if t.target else None, t.effect, t.stamps)
-              for action, t in TRANSITIONS.items()}
+# A resident's submission is reviewed (accepted and published) within this many days.
+ACCEPT_DAYS = (0.05, 2.0)
+# The department's handling (as consult_hub.demo.issues): acknowledged in time, started at
+# once without a separate acknowledgement, sent back for rework, extension asked (approved),
+# sent back as not the department's.
+ACK_ON_TIME, START_AT_ONCE = 0.85, 0.15
+REWORK_SHARE, EXTENSION_SHARE, EXTENSION_APPROVED, RETURN_SHARE = 0.08, 0.05, 0.8, 0.02
+CONTACT_SHARE = 0.5  # of residents' submissions: their words hold their name and phone
+
+
+def _rule(t: Transition) -> tuple[Any, ...]:
+    """One transition in the form the hot loop wants: (target as the rows spell it or None,
+    effect, stamped columns, columns stamped only while empty, public, stamps by target when
+    the record decides the target — confirm — else None)."""
+    by_target = ({s.value: t.stamps(s) for s in PROPOSABLE_STATUSES}
+                 if t.target_from is not None else None)
+    return (t.target.value if t.target else None, t.effect, t.stamps(t.target), t.first_stamps,
+            t.is_public, by_target)
+
+
+# The lifecycle's transitions: the same table as the app's, in the form the hot loop wants.
+STEP_RULES = {action: _rule(t) for action, t in TRANSITIONS.items()}
 CLOSED = frozenset(status.value for status in CLOSED_STATUSES)
 RECEIVED = IssueStatus.RECEIVED.value
-# A problem's columns that its lifecycle steps write, before the first step.
-ISSUE_STATE = dict.fromkeys(("department_id", "due_on", "planned_on", "resolution",
-                             "duplicate_of_id", "resolved_at", "closed_at", "satisfaction",
-                             "rated_at"))
+PENDING = IssueStatus.PENDING.value
+# A problem's columns that its lifecycle steps write, before the first step (title and
+# description: the public text staff write when they accept a resident's submission).
+ISSUE_STATE = dict.fromkeys((
+    "department_id", "due_on", "planned_on", "resolution", "duplicate_of_id", "resolved_at",
+    "closed_at", "satisfaction", "rated_at", "title", "description", "published_at",
+    "assigned_at", "acknowledged_at", "replied_at", "reply", "proposed_status",
+    "proposed_planned_on", "requested_due_on", "extension_reason", "rework_reason",
+    "returned_at"))
 NO_VALUES: dict[str, Any] = {}
 PLACE_CHARS = "江河山阳安宁平昌兴宜新清东西南北云泉德丰华庆湖海林源康泰盛永长金石川荆襄随恩汉"
 CITY_CENTRES = ((22.5, 45.5), (100.0, 125.0))  # where synthetic cities lie (lat, lon)
@@ -71,7 +96,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                   "longitude", "convener", "description", "established_on", "is_demonstration",
                   "demonstration_year", "status", "version", "created_at", "updated_at"),
     "users": ("id", "username", "name", "email", "password_hash", "role", "district_id",
-              "is_active", "locale", "last_login_at", "session_token", "created_at", "updated_at"),
+              "department_id", "is_active", "locale", "last_login_at", "session_token",
+              "created_at", "updated_at"),
     "platform_members": ("platform_id", "member_id"),
     "platform_coordinators": ("platform_id", "user_id"),
     "events": ("id", "code", "platform_id", "topic", "category", "starts_at", "ends_at",
@@ -84,9 +110,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                "district_id", "event_id", "source", "submitter_name", "submitter_phone",
                "tracking_token", "department_id", "due_on", "planned_on", "status", "resolution",
                "duplicate_of_id", "resolved_at", "closed_at", "satisfaction", "rated_at",
-               "created_by_id", "version", "created_at", "updated_at"),
+               "created_by_id", "version", "created_at", "updated_at", "published_at",
+               "submitted_title", "submitted_text", "assigned_at", "acknowledged_at",
+               "replied_at", "reply", "proposed_status", "proposed_planned_on",
+               "requested_due_on", "extension_reason", "rework_reason", "returned_at"),
     "issue_updates": ("id", "issue_id", "action", "from_status", "to_status", "note",
-                      "is_public", "actor_id", "created_at"),
+                      "is_public", "actor_id", "created_at", "department_id", "due_on"),
     "reference_counters": ("prefix", "last_value"),
 }
 TABLES = tuple(COLUMNS)
@@ -277,6 +306,7 @@ class Generator:
         self.districts: list[District] = []
         self.sites: list[Site] = []
         self.city_departments: dict[int, dict[str, tuple[str, str]]] = {}
+        self.contacts: dict[str, str] = {}  # department id → its contact's user id (as text)
         self.window_start = self.clock.today - round(365.25 * spec.years)
         topics_urban = [i for i, t in enumerate(TOPICS) if t.where != "rural"]
         topics_rural = [i for i, t in enumerate(TOPICS) if t.where != "urban"]
@@ -682,10 +712,12 @@ class Generator:
         joined = clock.ts(clock.midnight(self.window_start - 60) + 9 * 3600)
         rows = self.rows["users"]
 
-        def user(username: str, name: str, role: str, district_id: int | None) -> int:
+        def user(username: str, name: str, role: str, district_id: int | None,
+                 department_id: str | None = None) -> int:
             user_id = self.next_id("users")
             rows.append((str(user_id), username, name, d.null, self.password_hash, role,
-                         d.null if district_id is None else str(district_id), d.true, "zh",
+                         d.null if district_id is None else str(district_id),
+                         d.null if department_id is None else department_id, d.true, "zh",
                          d.null, f"{self.rng.getrandbits(128):032x}", joined, joined))
             return user_id
 
@@ -708,6 +740,13 @@ class Generator:
             for site in sites:
                 site.coordinator_id = user_id
                 self.rows["platform_coordinators"].append((str(site.id), str(user_id)))
+        # A contact (承办单位联系人) per department: who acknowledges and replies. The bench
+        # department login works for the home city's first district's urban management.
+        chosen_department = home.departments[v.DEMO_DEPARTMENT_KIND][0]
+        for dept_id, code, *_rest in self.rows["departments"]:
+            username = "department" if dept_id == chosen_department else f"de{code}"
+            self.contacts[dept_id] = str(user(username, self.person(), "department", None,
+                                              dept_id))
 
     def department(self, kinds: tuple[str, ...], site: Site) -> tuple[str, str]:
         """The office a problem goes to: mostly the district's own (as the demo does)."""
@@ -890,12 +929,13 @@ class Generator:
             "member_studio": (("member", "resident", "liaison_point"), _cumulative((55, 35, 10))),
         }
         other_sources = (("resident", "member", "liaison_point"), _cumulative((60, 20, 20)))
-        expected_updates = round(spec.issues * 3.6)
+        expected_updates = round(spec.issues * 4.7)
         carry = 0
         with self.tables("issues + issue_updates", ("issues", spec.issues),
                          ("issue_updates", expected_updates)) as (issues, updates):
             self.add_issue, self.add_update = issues.buf.append, updates.buf.append
             self._ts = clock.ts_function()
+            self._no_handling = (self.dialect.null,) * 10
             for index, count in enumerate(per_day):
                 issues.maybe_flush()
                 updates.maybe_flush()
@@ -946,7 +986,7 @@ class Generator:
               event_title: str | None) -> tuple[int, str, str, str]:
         """Draw one problem, walk its path up to now and write it with its timeline."""
         clock, rnd, d, now = self.clock, self.rnd, self.dialect, self.now
-        null, true = d.null, d.true
+        null, true, false = d.null, d.true, d.false
         ts = self._ts
         self.issue_id += 1
         issue_id = self.issue_id
@@ -960,7 +1000,8 @@ class Generator:
         f = Fields(site.base)
         f["_y"] = year
         duplicate = None
-        if source == "resident" and rnd() < DUPLICATE_SHARE:
+        resident = source == "resident"  # a resident's own submission: reviewed before public
+        if resident and rnd() < DUPLICATE_SHARE:
             duplicate = self.last_issue.get(site.id)
         if duplicate:
             title, description = duplicate[2], duplicate[3]
@@ -977,7 +1018,7 @@ class Generator:
             elif source == "liaison_point":
                 description = f"联系点收集到居民反映:{description}"
         kind = topic.kinds[0] if rnd() < 0.7 else KINDS[int(rnd() * 3)]
-        share = 1.0 if source == "resident" else 0.6 if source == "liaison_point" else (
+        share = 1.0 if resident else 0.6 if source == "liaison_point" else (
             0.2 if source == "event" else 0.0)
         if rnd() < share:
             submitter = v.SURNAMES[int(rnd() * len(v.SURNAMES))] + ("女士", "先生")[rnd() < 0.5]
@@ -985,22 +1026,38 @@ class Generator:
                      + f"{int(rnd() * 10000):04d}")
         else:
             submitter = phone = null
+        # A resident's words as they wrote them (often with their contact details); staff
+        # publish the plain description when they accept it.
+        submitted_title = submitted_text = null
+        if resident:
+            submitted_title, submitted_text = title, description
+            if not duplicate and rnd() < CONTACT_SHARE:
+                submitted_text = f"{description}联系人：{submitter}，电话{phone}。"
         coordinator, staff = site.cid, site.staff  # as text (or NULL)
-        receiver = null if source == "resident" else coordinator
+        receiver = null if resident else coordinator
 
         # The intended history: (action, time, the action's values, actor, public); times are
         # epoch seconds, dates local day numbers, ids as the rows spell them.
         steps: list[tuple] = [("receive", t0, NO_VALUES, receiver, true)]
-        rating_likely = source in ("resident", "event")
-        if duplicate:
+        rating_likely = resident or source == "event"
+        if duplicate:  # refused at review: never published
             text = v.DUPLICATE_REASON.format(ref=duplicate[1])
-            steps.append(("reject", self.after(t0, 0.1, 2), {"reason": text}, coordinator, true))
+            steps.append(("reject", self.after(t0, 0.1, 2), {"reason": text}, staff, true))
         else:
             path = (
                 "stall" if now - t0 < STALL_DAYS * DAY and rnd() < STALL_SHARE
                 else self.wpick(self.path_names, self.path_cum))
-            self._path(steps, path, t0, site, topic, f, issue_index, coordinator, staff,
-                       rating_likely)
+            at = t0
+            if resident and path == "reject":  # out of scope: refused at review, unpublished
+                steps.append(("reject", self.after(t0, *ACCEPT_DAYS),
+                              {"reason": self.pick(v.REJECT_REASONS)}, staff, true))
+            else:
+                if resident:
+                    at = self.after(t0, *ACCEPT_DAYS)
+                    steps.append(("accept", at, {"title": title, "description": description},
+                                  staff, true))
+                self._path(steps, path, at, site, topic, f, issue_index, coordinator, staff,
+                           rating_likely)
 
         # Apply the steps up to now with the lifecycle's own transitions (STEP_RULES).
         state = ISSUE_STATE.copy()
@@ -1016,42 +1073,91 @@ class Generator:
                 if status in CLOSED:
                     state["satisfaction"], state["rated_at"], updated = values, t, t
                 continue
+            department_before = state["department_id"]
             if action == "receive":
-                target = RECEIVED
+                if resident:
+                    target = PENDING
+                else:
+                    target = RECEIVED
+                    state["published_at"] = t
             else:
-                target, effect, stamps = STEP_RULES[action]
-                state.update(effect(values))
+                target, effect, stamps, first, is_public, by_target = STEP_RULES[action]
+                if by_target is not None:  # confirm: the outcome the reply proposed
+                    target = state["proposed_status"].value
+                    stamps = by_target[target]
+                state.update(effect(values, state))
                 for name in stamps:
                     state[name] = t
+                for name in first:
+                    if state[name] is None:
+                        state[name] = t
                 if target is None:
                     target = status
+                if action != "note":
+                    public = true if is_public else false
             update_id += 1
-            note = timeline_note(values)
+            note = null if values is NO_VALUES else timeline_note(values)
+            # As lifecycle.apply writes them: the department concerned, the due date after.
+            concerned = state["department_id"] or department_before
             add_update((str(update_id), issue_str, action, status, target,
-                        null if note is None else note, public, actor, ts(t)))
+                        null if note is None else note, public, actor, ts(t),
+                        null if concerned is None else str(concerned),
+                        null if state["due_on"] is None else clock.day(state["due_on"])))
             status = target
             updated = t
         self.update_id = update_id
         token = f"{self.rng.getrandbits(128):032x}"
+        day = clock.day
         due_on, planned_on = state["due_on"], state["planned_on"]
         resolved_at, closed_at, rated_at = (state["resolved_at"], state["closed_at"],
                                             state["rated_at"])
+        published_at = state["published_at"]
+        if state["assigned_at"] is None and state["returned_at"] is None:
+            handling = self._no_handling  # never with a department: nothing handled
+        else:
+            handling = self._handling(state)
+        # Published: the public text; a resident's submission not (yet) accepted: their words.
+        row_title, row_description = state["title"] or title, state["description"] or description
+        if resident and state["title"] is None:
+            row_title, row_description = submitted_title, submitted_text
         self.add_issue((
-            issue_str, reference, title, description, kind, topic.category, site.sid, site.did,
-            null if event_id is None else str(event_id), source, submitter, phone, token,
-            _or(state["department_id"], null), null if due_on is None else clock.day(due_on),
-            null if planned_on is None else clock.day(planned_on),
+            issue_str, reference, row_title, row_description, kind, topic.category,
+            site.sid, site.did, null if event_id is None else str(event_id), source, submitter,
+            phone, token, _or(state["department_id"], null),
+            null if due_on is None else day(due_on),
+            null if planned_on is None else day(planned_on),
             status, _or(state["resolution"], null),
             str(duplicate[0]) if duplicate and status == "rejected" else null,
             null if resolved_at is None else ts(resolved_at),
             null if closed_at is None else ts(closed_at),
             _or(state["satisfaction"], null), null if rated_at is None else ts(rated_at),
-            null if source == "resident" else coordinator, "1", ts(t0), ts(updated)))
+            null if resident else coordinator, "1", ts(t0), ts(updated),
+            null if published_at is None else ts(published_at), submitted_title,
+            submitted_text, *handling))
         return (issue_id, reference, title, description)
+
+    def _handling(self, state: dict[str, Any]) -> tuple[Any, ...]:
+        """The department handling columns of a problem's row, from its final state."""
+        null, ts, day = self.dialect.null, self._ts, self.clock.day
+        assigned, acknowledged, replied, returned = (
+            state["assigned_at"], state["acknowledged_at"], state["replied_at"],
+            state["returned_at"])
+        proposed, proposed_on, requested = (state["proposed_status"],
+                                            state["proposed_planned_on"],
+                                            state["requested_due_on"])
+        return (null if assigned is None else ts(assigned),
+                null if acknowledged is None else ts(acknowledged),
+                null if replied is None else ts(replied),
+                _or(state["reply"], null), null if proposed is None else proposed.value,
+                null if proposed_on is None else day(proposed_on),
+                null if requested is None else day(requested),
+                _or(state["extension_reason"], null), _or(state["rework_reason"], null),
+                null if returned is None else ts(returned))
 
     def _path(self, steps: list[tuple], path: str, t0: int, site: Site, topic: Topic,
               f: Fields, issue_index: int, coordinator: str, staff: str,
               rating_likely: bool) -> None:
+        """The history after receipt (and review) from ``t0``, appended to ``steps``."""
         rnd, clock = self.rnd, self.clock
         after = self.after
         true, false = self.dialect.true, self.dialect.false
@@ -1066,6 +1172,45 @@ class Generator:
                 options = SATISFACTION if unhappy else SATISFACTION[:2]
                 choice = _weighted(rnd, options)
                 steps.append(("rate", after(closed, 1, 15), choice, None, true))
+
+        def take_up(at: int, dept: tuple[str, str], due_on: int) -> tuple[int, tuple, int]:
+            """The department acknowledges (or starts at once); a few send it back first."""
+            if rnd() < RETURN_SHARE:
+                at = after(at, 0.3, 3)
+                steps.append(("return", at, {"reason": self.pick(v.RETURN_REASONS)},
+                              self.contacts[dept[0]], false))
+                other = self.department(topic.departments, site)
+                if other == dept:
+                    other = (site.street.office if site.street.office != dept
+                             else self.city_departments[site.district.id]["housing"])
+                dept = other
+                at = after(at, 0.1, 2)
+                due_on = clock.local_day(at) + DUE_DAYS[int(rnd() * len(DUE_DAYS))]
+                steps.append(("assign", at, {"department": dept[0], "due_on": due_on}, staff,
+                              true))
+            if rnd() < ACK_ON_TIME:
+                at = after(at, 0.05, 1.5)
+            else:
+                at = after(at, 2, 6)
+            action = "start" if rnd() < START_AT_ONCE else "acknowledge"
+            steps.append((action, at, NO_VALUES, self.contacts[dept[0]], true))
+            return at, dept, due_on
+
+        def answer(at: int, dept: tuple[str, str], proposed: str, text: str,
+                   planned_on: int | None = None) -> int:
+            """答复 proposing an outcome, now and then back for rework, then 办结确认."""
+            contact = self.contacts[dept[0]]
+            reply = {"reply": text, "proposed_status": proposed, "planned_on": planned_on}
+            steps.append(("reply", at, reply, contact, false))
+            if rnd() < REWORK_SHARE:
+                at = after(at, 0.3, 3)
+                steps.append(("rework", at, {"reason": self.pick(v.REWORK_REASONS)}, staff,
+                              false))
+                at = after(at, 2, 10)
+                steps.append(("reply", at, reply, contact, false))
+            at = after(at, 0.2, 3)
+            steps.append(("confirm", at, NO_VALUES, staff, true))
+            return at
 
         if path == "reject":
             steps.append(("reject", after(t0, 0.1, 3), {"reason": self.pick(v.REJECT_REASONS)},
@@ -1085,13 +1230,12 @@ class Generator:
             steps.append(("reject", after(at, 0.5, 5), {"reason": self.pick(v.REJECT_REASONS)},
                           staff, true))
             return
-        if path == "assign_resolve":
+        if path == "assign_resolve":  # staff record the outcome the department gave them
             at = after(at, 1, due_days * 0.8)
             steps.append(("resolve", at, {"resolution": resolution(dept)}, staff, true))
             rating(at)
             return
-        at = after(at, 0.5, 4)
-        steps.append(("start", at, NO_VALUES, staff, true))
+        at, dept, due_on = take_up(at, dept, due_on)
         r = rnd()
         for _ in range(0 if r < 0.7 else 1 if r < 0.95 else 2):
             at = after(at, 1, 8)
@@ -1104,14 +1248,27 @@ class Generator:
                               false))
         if path == "stall":
             return
+        if rnd() < EXTENSION_SHARE:  # 申请延期, mostly approved (the due date moves)
+            at = after(at, 0.5, 5)
+            wanted = due_on + 10 + int(rnd() * 21)
+            steps.append(("request_extension", at, {"requested_due_on": wanted,
+                                                    "reason": self.pick(v.EXTENSION_REASONS)},
+                          self.contacts[dept[0]], false))
+            at = after(at, 0.3, 2)
+            if rnd() < EXTENSION_APPROVED:
+                steps.append(("approve_extension", at, NO_VALUES, staff, false))
+                due_on = wanted
+            else:
+                steps.append(("refuse_extension", at,
+                              {"reason": self.pick(v.REFUSE_EXTENSION_REASONS)}, staff, false))
         if path in ("standard", "reopen"):
             days_left = due_on - clock.local_day(at)
             if rnd() < 0.85:
                 at = after(at, 1, max(1.5, days_left - 1))
             else:
                 at = after(at, days_left + 1, days_left + 30)
-            answer = resolution(dept)
-            steps.append(("resolve", at, {"resolution": answer}, staff, true))
+            text = resolution(dept)
+            at = answer(at, dept, "resolved", text)
             if path == "standard":
                 rating(at)
                 return
@@ -1120,17 +1277,15 @@ class Generator:
             at = after(rated, 0.5, 3)
             steps.append(("reopen", at, {"reason": self.pick(v.REOPEN_REASONS)}, staff, true))
             at = after(at, 0.1, 2)
-            steps.append(("assign", at, {"department": dept[0],
-                                         "due_on": clock.local_day(at) + self.pick((15, 20, 30))},
-                          staff, true))
-            at = after(at, 3, 14)
-            steps.append(("resolve", at, {"resolution": answer}, staff, true))
+            due_on = clock.local_day(at) + self.pick((15, 20, 30))
+            steps.append(("assign", at, {"department": dept[0], "due_on": due_on}, staff, true))
+            at, dept, due_on = take_up(at, dept, due_on)
+            at = answer(after(at, 3, 14), dept, "resolved", text)
             rating(at, unhappy=False)
             return
         if path == "constrain":
             at = after(at, 10, 45)
-            steps.append(("constrain", at,
-                          {"resolution": self.pick(topic.constraints).format_map(f)}, staff, true))
+            at = answer(at, dept, "constrained", self.pick(topic.constraints).format_map(f))
             rating(at)
             return
         # 列入计划: kept (mostly due after today), later resolved, or later found impossible.
@@ -1141,9 +1296,8 @@ class Generator:
         else:
             planned_on = plan_day + 30 + int(rnd() * 210)
         f["next_year"] = clock.year(planned_on)
-        text = self.pick(topic.plans).format_map(f)
-        steps.append(("plan", at, {"planned_on": planned_on, "resolution": text}, staff, true))
-        span = planned_on - plan_day
+        at = answer(at, dept, "planned", self.pick(topic.plans).format_map(f), planned_on)
+        span = max(1, planned_on - clock.local_day(at))
         if path == "plan_resolve":
             at = after(at, span * 0.6, span)
             steps.append(("resolve", at, {"resolution": resolution(dept)}, staff, true))

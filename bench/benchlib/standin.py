@@ -32,6 +32,7 @@ LOGINS = {
     "admin": {"username": "admin", "password": "admin-demo-2024"},
     "district_admin": {"username": "district", "password": "district-demo-2024"},
     "coordinator": {"username": "coordinator", "password": "coordinator-demo-2024"},
+    "department": {"username": "department", "password": "department-demo-2024"},
 }
 
 

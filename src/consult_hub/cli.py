@@ -28,8 +28,11 @@ tally_cli = AppGroup("tally", help="Monthly tallies (docs/metrics.md).")
 @click.option("--district", "district_code", help="District code, for district_admin.")
 @click.option("--platform", "platform_ids", type=int, multiple=True,
               help="Platform id, for coordinator; repeat for several.")
+@click.option("--department", "department_code",
+              help="Department code (承办单位), for department.")
 def create_user_command(username: str, role: str, name: str | None, email: str | None,
-                        district_code: str | None, platform_ids: tuple[int, ...]) -> None:
+                        district_code: str | None, platform_ids: tuple[int, ...],
+                        department_code: str | None) -> None:
     """Create a user; the password comes from CONSULT_HUB_PASSWORD or a prompt."""
     from consult_hub.accounts.operations import create_user
 
@@ -38,13 +41,15 @@ def create_user_command(username: str, role: str, name: str | None, email: str |
     )
     saved = save(None, lambda: create_user(username=username, password=password, role=role,
                                            name=name, email=email, district_code=district_code,
-                                           platform_ids=list(platform_ids)))
+                                           platform_ids=list(platform_ids),
+                                           department_code=department_code))
     if not saved:
         for field_name, message in saved.errors.items():
             click.echo(f"error: {field_name}: {message}", err=True)
         raise SystemExit(1)
     user = saved.value
-    click.echo(f"created user {user.username} ({user.role.value}), id {user.id}")
+    where = f", department {user.department.code}" if user.department else ""
+    click.echo(f"created user {user.username} ({user.role.value}{where}), id {user.id}")
 
 
 @demo_cli.command("load")

@@ -155,6 +155,13 @@ class Config:
         self.SCHEDULER_STALE_MINUTES = float(os.environ.get("SCHEDULER_STALE_MINUTES", 15))
         # A platform with no held event for this many days counts as inactive.
         self.INACTIVE_DAYS = int(os.environ.get("INACTIVE_DAYS", 90))
+        # Residents' contact details (name, phone; phone and ID numbers in their own words)
+        # are erased this many months after their problem closes (issues/retention.py, daily);
+        # the privacy notice (/privacy) states it.
+        self.CONTACT_RETENTION_MONTHS = int(os.environ.get("CONTACT_RETENTION_MONTHS", 12))
+        if self.CONTACT_RETENTION_MONTHS < 1:
+            raise ValueError("CONTACT_RETENTION_MONTHS must be a whole number of months, 1 or "
+                             f"more, not {self.CONTACT_RETENTION_MONTHS}")
 
 
 def normalise_database_url(url: str) -> str:

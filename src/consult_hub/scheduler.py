@@ -75,6 +75,12 @@ def build_open_data(now: datetime) -> Any:
     return build(now)
 
 
+def erase_expired_contacts(now: datetime) -> Any:
+    from consult_hub.issues.retention import erase_expired_contacts as erase
+
+    return erase(now)
+
+
 @contextmanager
 def job_lock(name: str) -> Iterator[bool]:
     """Hold a PostgreSQL advisory lock for the job's run; always granted on SQLite."""
@@ -146,6 +152,9 @@ JOBS: tuple[tuple[str, Callable[[datetime], Any], dict[str, Any]], ...] = (
      {"trigger": "interval", "minutes": 10, "misfire_grace_time": 600}),
     ("open_data", build_open_data,
      {"trigger": "cron", "hour": 3, "minute": 0, "misfire_grace_time": 86400}),
+    # Residents' contact details, CONTACT_RETENTION_MONTHS after their problem closed.
+    ("contact_retention", erase_expired_contacts,
+     {"trigger": "cron", "hour": 4, "minute": 0, "misfire_grace_time": 86400}),
 )
 
 

@@ -13,12 +13,14 @@ from flask import Flask
 from consult_hub.core.db import utcnow
 from consult_hub.extensions import db
 from consult_hub.issues.operations import change_status
-from consult_hub.models import Issue, IssueSource, PlatformStatus
+from consult_hub.models import Issue, IssueSource, IssueStatus, PlatformStatus
 from tests.support import factories
 from tests.support.public import DESCRIPTION
 from tests.support.public import open311_post as post
 
 NAME, PHONE = "欧阳秀英", "13912345678"
+# What staff publish when they accept a submission: their own words, not the resident's.
+PUBLIC_TITLE, PUBLIC_SUMMARY = "小区东门路灯损坏", "小区东门两盏路灯损坏，夜间出行不便。"
 
 
 def xml_records(text: str, item: str) -> list[dict[str, str | None]]:
@@ -52,24 +54,54 @@ def test_discovery_points_at_this_endpoint(client):
     assert root.find("endpoints/endpoint/formats/format").text == "text/xml"
 
 
-def test_a_client_posts_a_request_and_reads_it_back_with_its_status(app, client, platform):
+def accept(app: Flask, reference: str, *, title: str = PUBLIC_TITLE,
+           description: str = PUBLIC_SUMMARY) -> None:
+    """District staff review the submission and publish it with the public text they wrote."""
+    with app.test_request_context():
+        issue = db.session.scalar(sa.select(Issue).where(Issue.reference == reference))
+        staff = factories.user("district_admin", district_id=issue.district_id)
+        change_status(issue, "accept", title=title, description=description, actor_id=staff.id)
+        db.session.commit()
+
+
+def test_a_client_posts_a_request_and_reads_it_back_once_staff_published_it(
+        app, client, platform):
     created = post(client, **{"attribute[platform]": platform.code, "first_name": "秀英",
                                "last_name": "欧阳", "phone": PHONE, "email": "o@example.org"})
     assert created.status_code == 201
     [answer] = created.json
     reference = answer["service_request_id"]
     assert answer["account_id"] is None and reference in answer["service_notice"]
+    # The answer echoes nothing of the submission and says it is public only after review.
+    assert "审核受理后" in answer["service_notice"] and "审核前不公开" in answer["service_notice"]
+    assert DESCRIPTION[:10] not in created.text
     with app.app_context():
         stored = db.session.scalar(sa.select(Issue).where(Issue.reference == reference))
         assert stored.source is IssueSource.RESIDENT and stored.platform_id == platform.id
         assert (stored.submitter_name, stored.submitter_phone) == (NAME, PHONE)
-        assert stored.title == DESCRIPTION[:30] + "…"  # no title given: the description's start
+        assert stored.status is IssueStatus.PENDING and stored.published_at is None
+        # No title given: the description's start, as a working title staff alone see.
+        assert stored.title == DESCRIPTION[:30] + "…"
+        assert stored.submitted_text == DESCRIPTION
+        assert stored.consent_version is None  # the relaying system collects consent
 
+    # Waiting for review: unknown to every reader, like a receipt never issued.
+    for fmt in ("json", "xml"):
+        hidden = client.get(f"/open311/v2/requests/{reference}.{fmt}")
+        assert hidden.status_code == 404, fmt
+        assert reference not in client.get(f"/open311/v2/requests.{fmt}").text
+        listed = client.get(f"/open311/v2/requests.{fmt}?service_request_id={reference}")
+        assert listed.status_code == 200 and reference not in listed.text
+    assert client.get(f"/open311/v2/requests.json?before={reference}").status_code == 400
+
+    accept(app, reference)
     [read] = client.get(f"/open311/v2/requests/{reference}.json").json
     assert read["status"] == "open" and read["status_notes"] == "已受理"
+    assert read["description"] == PUBLIC_TITLE  # taken up yet? Not before it is assigned
     assert read["service_code"] == "doorstep.society"
     assert read["address"] == "二七路 100 号" and (read["lat"], read["long"]) == (30.6, 114.3)
     assert read["requested_datetime"].endswith("+08:00")
+    assert reference in refs(client.get("/open311/v2/requests.json"))
     with app.test_request_context():
         issue = db.session.get(Issue, stored.id)
         department = factories.department()
@@ -78,22 +110,41 @@ def test_a_client_posts_a_request_and_reads_it_back_with_its_status(app, client,
         change_status(issue, "resolve", actor_id=None, resolution="两盏路灯已更换。")
         db.session.commit()
         agency = department.name
-    [closed] = xml_records(client.get(f"/open311/v2/requests/{reference}.xml").text, "request")
+    closed_xml = client.get(f"/open311/v2/requests/{reference}.xml").text
+    [closed] = xml_records(closed_xml, "request")
     assert closed["service_request_id"] == reference and closed["status"] == "closed"
     assert closed["status_notes"] == "已解决或采纳:两盏路灯已更换。"
     assert closed["agency_responsible"] == agency
-    assert closed["description"].startswith("东门两盏路灯不亮")  # public once handled
+    assert closed["description"] == PUBLIC_SUMMARY  # staff's words, public once handled
+    assert DESCRIPTION[:10] not in closed_xml  # never the resident's own
+
+
+def test_an_unconfirmed_reply_reads_as_in_progress(app, client, platform):
+    reference = post(client, **{"attribute[platform]": platform.code}).json[0][
+        "service_request_id"]
+    accept(app, reference)
+    with app.test_request_context():
+        issue = db.session.scalar(sa.select(Issue).where(Issue.reference == reference))
+        change_status(issue, "assign", actor_id=None, department=factories.department(),
+                      due_on=utcnow().date() + timedelta(days=10))
+        change_status(issue, "reply", actor_id=None, reply="答复草稿:下周更换路灯。",
+                      proposed_status="resolved")
+        db.session.commit()
+    for text in (client.get(f"/open311/v2/requests/{reference}.json").text,
+                 client.get("/open311/v2/requests.xml").text):
+        assert "办理中" in text and "答复草稿" not in text and "已答复待确认" not in text
 
 
 def test_no_personal_data_ever_leaves(app, client, platform):
     reference = post(client, **{"attribute[platform]": platform.code, "first_name": "秀英",
                                 "last_name": "欧阳", "phone": PHONE}).json[0][
         "service_request_id"]
+    accept(app, reference)
     pages = [client.get(f"/open311/v2/requests/{reference}.{fmt}").text for fmt in ("json", "xml")]
     pages += [client.get(f"/open311/v2/requests.{fmt}").text for fmt in ("json", "xml")]
     for text in pages:
         assert reference in text
-        for private in (NAME, "秀英", PHONE, PHONE[-4:]):
+        for private in (NAME, "秀英", PHONE, PHONE[-4:], DESCRIPTION[:10]):
             assert private not in text
 
 

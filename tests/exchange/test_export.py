@@ -88,6 +88,49 @@ def test_xlsx_export_holds_the_same_rows(app, client, auth, make, world):
     assert [r[4] for r in rows[1:]] == ["已解决的问题"]
 
 
+def test_problems_export_shows_staff_how_each_was_published_and_handled(app, client, auth,
+                                                                       make, world):
+    district, mine, _theirs = world
+    with app.test_request_context():
+        department = factories.department(district_id=district.id, name="甲区城管局")
+        issue = db.session.scalar(sa.select(Issue).where(Issue.title == "甲平台的问题"))
+        change_status(issue, "assign", actor_id=None, department=department,
+                      due_on=utcnow().date() + timedelta(days=9))
+        change_status(issue, "acknowledge", actor_id=None)
+        change_status(issue, "reply", actor_id=None, reply="已修复路灯。",
+                      proposed_status="resolved")
+        factories.issue(platform_id=mine.id, source="resident", needs_review=True,
+                        title="待审核的问题", description="我叫李四,电话13900009999。")
+        db.session.commit()
+    make("user", role="district_admin", district_id=district.id, username="da")
+    auth.login("da")
+    rows = {r["标题"]: r for r in rows_of(client.get("/manage/export/issues.csv"))}
+    replied = rows["甲平台的问题"]
+    assert replied["状态"] == "已答复待确认" and replied["公开时间"]
+    assert replied["交办时间"] and replied["签收时间"] and replied["答复时间"]
+    assert (replied["建议办理结果"], replied["承办单位答复"], replied["答复"]) == \
+        ("已解决或采纳", "已修复路灯。", "")  # the reply is not the public answer yet
+    waiting = rows["待审核的问题"]
+    assert waiting["状态"] == "待受理" and waiting["公开时间"] == ""
+
+
+def test_a_departments_contact_has_no_exports(app, client, auth, make, world):
+    district, _mine, _theirs = world
+    with app.test_request_context():
+        department = factories.department(district_id=district.id)
+        issue = db.session.scalar(sa.select(Issue).where(Issue.title == "甲平台的问题"))
+        change_status(issue, "assign", actor_id=None, department=department,
+                      due_on=utcnow().date() + timedelta(days=9))
+        db.session.commit()
+        department_id = department.id
+    make("user", role="department", department_id=department_id, username="dept")
+    auth.login("dept")
+    assert client.get("/manage/export").status_code == 403
+    for kind in ("issues", "platforms", "events"):
+        assert client.get(f"/manage/export/{kind}.csv").status_code == 403
+        assert client.get(f"/manage/export/{kind}.xlsx?contact=1").status_code == 403
+
+
 def test_visitors_are_sent_to_sign_in(client):
     response = client.get("/manage/export/issues.csv")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")

@@ -17,6 +17,7 @@ from openpyxl import Workbook, load_workbook
 
 from consult_hub.core.db import utcnow
 from consult_hub.extensions import db
+from consult_hub.issues.operations import change_status
 from consult_hub.models import (
     Area,
     AreaLevel,
@@ -475,6 +476,105 @@ def test_a_status_change_takes_one_lifecycle_step(app, runner, city, tmp_path):
         assert issue.status is IssueStatus.IN_PROGRESS
         assert [u.action for u in issue.updates] == ["import", "start"]
         assert db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "issue_start"))
+
+
+def test_imported_problems_are_public_at_once_and_never_wait_for_review(
+        app, runner, city, tmp_path):
+    run(runner, "platforms", write(tmp_path, "p.csv", csv_bytes(
+        PLATFORM_HEADER, [platform_row("420102-0001")])))
+    due = (utcnow() + timedelta(days=20)).date().isoformat()
+    rows = issue_rows(due)
+    rows[0][7] = "待受理"  # a resident's submission waiting for review: not by import
+    rows[1][7] = "已答复待确认"  # a reply is confirmed in the system
+    rows[2][3] = "已加装电梯,请联系王师傅 13800001234。"  # would publish a phone number
+    refused = run(runner, "issues", write(tmp_path, "i.csv", csv_bytes(ISSUE_HEADER, rows)))
+    assert refused.exit_code == 1
+    assert "第 2 行「状态」:导入的问题由工作人员录入，导入即受理并公开，不能导入为“待受理”" \
+        in refused.output
+    assert "第 3 行「状态」:“已答复待确认”的答复须在系统中确认" in refused.output
+    assert "第 4 行「描述」:公开内容中含有电话号码，请删除后再公开" in refused.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Issue.id))) == 0
+    rows = issue_rows(due)
+    rows[1][7] = "已签收"  # a department that acknowledged on the phone, in the old system
+    done = run(runner, "issues", write(tmp_path, "i2.csv", csv_bytes(ISSUE_HEADER, rows)))
+    assert done.exit_code == 0, done.output
+    with app.app_context():
+        stored = db.session.scalars(sa.select(Issue)).all()
+        assert len(stored) == 3 and all(i.published_at is not None for i in stored)
+        acknowledged = next(i for i in stored if i.reference == "WH24-00500")
+        assert acknowledged.status is IssueStatus.ACKNOWLEDGED
+        assert acknowledged.department_id == city["department"]
+    acknowledged_row = ["", "420102-0001", "另一个问题", "描述", "房前屋后实事", "社会建设",
+                        "委员反映", "已签收", "", due, "", ""]  # without its department
+    missing = run(runner, "issues", write(tmp_path, "i3.csv", csv_bytes(ISSUE_HEADER,
+                                                                        [acknowledged_row])))
+    assert "第 2 行「承办单位」:“已签收”的问题须填写承办单位" in missing.output
+
+
+def pending_problem(app: Flask, **kwargs: Any) -> str:
+    """A resident's submission waiting for review on platform 420102-0001; its reference."""
+    with app.test_request_context():
+        platform = db.session.scalar(sa.select(Platform).where(Platform.code == "420102-0001"))
+        issue = factories.issue(platform_id=platform.id, source="resident", needs_review=True,
+                                title="楼道灯坏了", description="我是张女士,电话13900001234。",
+                                **kwargs)
+        db.session.commit()
+        return issue.reference
+
+
+def test_a_submission_waiting_for_review_is_not_accepted_by_import(app, runner, city,
+                                                                    tmp_path):
+    run(runner, "platforms", write(tmp_path, "p.csv", csv_bytes(
+        PLATFORM_HEADER, [platform_row("420102-0001")])))
+    reference = pending_problem(app)
+    row = [reference, "420102-0001", "楼道灯坏了", "我是张女士,电话13900001234。", "房前屋后实事",
+           "社会建设", "居民提交", "待受理", "", "", "", ""]
+    same = run(runner, "issues", write(tmp_path, "i.csv", csv_bytes(ISSUE_HEADER, [row])))
+    assert "新增 0,更新 0,未变 1" in same.output, same.output
+    row[7] = "已受理"
+    accept = run(runner, "issues", write(tmp_path, "i2.csv", csv_bytes(ISSUE_HEADER, [row])))
+    assert accept.exit_code == 1
+    assert "第 2 行「状态」:居民提交的问题须在问题页面审核" in accept.output
+    row[7], row[10] = "不予受理", "不属于受理范围。"  # refusing it is fine: never published
+    rejected = run(runner, "issues", write(tmp_path, "i3.csv", csv_bytes(ISSUE_HEADER, [row])))
+    assert rejected.exit_code == 0, rejected.output
+    with app.app_context():
+        issue = db.session.scalar(sa.select(Issue).where(Issue.reference == reference))
+        assert issue.status is IssueStatus.REJECTED and issue.published_at is None
+        assert issue.updates[-1].action == "reject"
+
+
+def test_a_reply_is_confirmed_by_import_and_public_text_stays_clean(app, runner, city,
+                                                                     tmp_path):
+    run(runner, "platforms", write(tmp_path, "p.csv", csv_bytes(
+        PLATFORM_HEADER, [platform_row("420102-0001")])))
+    due = (utcnow() + timedelta(days=20)).date().isoformat()
+    run(runner, "issues", write(tmp_path, "i.csv", csv_bytes(ISSUE_HEADER, issue_rows(due)[1:2])))
+    with app.test_request_context():
+        issue = db.session.scalar(sa.select(Issue).where(Issue.reference == "WH24-00500"))
+        change_status(issue, "reply", actor_id=None, reply="已在夜间增设临时停车位。",
+                      proposed_status="resolved")
+        db.session.commit()
+    row = issue_rows(due)[1]
+    row[7] = "已答复待确认"
+    assert "未变 1" in run(runner, "issues", write(tmp_path, "i2.csv", csv_bytes(
+        ISSUE_HEADER, [row]))).output
+    row[2] = "停车难,联系电话 027-82345678"  # a published title: checked like publishing
+    phone = run(runner, "issues", write(tmp_path, "i3.csv", csv_bytes(ISSUE_HEADER, [row])))
+    assert "第 2 行「标题」:公开内容中含有电话号码" in phone.output
+    row[2], row[7] = "停车难", "列入计划正在解决"  # not what the department proposed
+    other = run(runner, "issues", write(tmp_path, "i4.csv", csv_bytes(ISSUE_HEADER, [row])))
+    assert "不能从“已答复待确认”直接改为“列入计划正在解决”(可改为:已交办、已解决或采纳)" \
+        in other.output
+    row[7] = "已解决或采纳"
+    confirmed = run(runner, "issues", write(tmp_path, "i5.csv", csv_bytes(ISSUE_HEADER, [row])))
+    assert confirmed.exit_code == 0, confirmed.output
+    with app.app_context():
+        issue = db.session.scalar(sa.select(Issue).where(Issue.reference == "WH24-00500"))
+        assert issue.status is IssueStatus.RESOLVED
+        assert issue.resolution == "已在夜间增设临时停车位。"  # the reply, now public
+        assert db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "issue_confirm"))
 
 
 def test_export_of_platforms_imports_back_unchanged(app, client, auth, make, runner, city,

@@ -8,6 +8,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from consult_hub.auth.models import User
+from consult_hub.auth.scopes import can_take_action
 from consult_hub.extensions import db
 from consult_hub.issues import lifecycle
 from consult_hub.issues.models import Issue, IssueStatus, IssueUpdate
@@ -30,7 +32,8 @@ def test_staff_assign_with_department_and_due_date(app, client, auth, place, mak
     assert (after.status, after.department_id, after.due_on) == (S.ASSIGNED, place.department_id,
                                                                  due)
     page = client.get(f"/manage/issues/{issue.id}").text
-    assert "交办,已保存" in page and "已受理 → 已交办" in page_text(page)
+    assert (f"已将 {after.reference} 交办给市水务局，办理期限 {due.isoformat()}。" in page
+            and "已受理 → 已交办" in page_text(page))
     with app.app_context():
         audit = db.session.scalars(sa.select(AuditLog).where(
             AuditLog.action == "issue_assign")).one()
@@ -175,7 +178,12 @@ def test_page_offers_exactly_the_allowed_actions_of_the_table(app, client, auth,
     issue = make("issue", platform_id=place.platform_id)
     with app.app_context():
         walk(issue.id, "assign", "start", department_id=place.department_id)
-        expected = [t.action for t in lifecycle.allowed_actions(db.session.get(Issue, issue.id))]
+        staff = db.session.scalar(sa.select(User).where(User.username == "wangli"))
+        found = db.session.get(Issue, issue.id)
+        expected = [t.action for t in lifecycle.allowed_actions(found)
+                    if can_take_action(staff, found, t.action)]
+    # The department's own word (答复, 申请延期, 退回) is not staff's to give.
+    assert {"reply", "request_extension", "return"}.isdisjoint(expected)
     auth.login("wangli")
     html = client.get(f"/manage/issues/{issue.id}").text
     assert re.findall(r'action="/manage/issues/\d+/act/(\w+)"', html) == expected

@@ -30,29 +30,46 @@ def valid_values(action: str, department) -> dict:
         "reject": {"reason": "不属于本平台受理范围,已引导至 12345 热线。"},
         "reopen": {"reason": "居民反映问题仍未解决。"},
         "note": {"note": "已约谈物业公司。"},
+        "accept": {"title": "小区夜间停车难", "description": "车位不足,车辆占用消防通道。"},
+        "acknowledge": {},
+        "reply": {"reply": "已协调物业增设临时车位。", "proposed_status": "resolved"},
+        "request_extension": {"requested_due_on": TODAY + timedelta(days=40),
+                              "reason": "需要协调规划部门。"},
+        "return": {"reason": "不属于本单位职责,建议交办给区城管局。"},
+        "approve_extension": {},
+        "refuse_extension": {"reason": "期限内可以办结。"},
+        "confirm": {},
+        "rework": {"reason": "答复没有说明车位数量。"},
     }[action]
 
 
-# Paths from ``received`` to each status, through the transition table itself.
+# Paths to each status through the transition table itself: from ``received`` (a problem staff
+# raised), or from ``pending`` (a resident's submission waiting for review).
 PATH_TO = {
+    S.PENDING: [],
     S.RECEIVED: [],
     S.ASSIGNED: ["assign"],
+    S.ACKNOWLEDGED: ["assign", "acknowledge"],
     S.IN_PROGRESS: ["assign", "start"],
+    S.REPLIED: ["assign", "reply"],
     S.PLANNED: ["assign", "plan"],
     S.RESOLVED: ["assign", "resolve"],
     S.CONSTRAINED: ["assign", "constrain"],
     S.REJECTED: ["reject"],
 }
+# Actions allowed only on what the record holds besides its status: deciding on an extension
+# needs a request for one first.
+BEFORE = {"approve_extension": ["request_extension"], "refuse_extension": ["request_extension"]}
 
 
 @pytest.fixture()
 def issue_in(ctx):
     """Build a problem and walk it to ``status``; returns (issue, department)."""
 
-    def build(status: IssueStatus) -> tuple[Issue, object]:
-        issue = factories.issue()
+    def build(status: IssueStatus, then: tuple[str, ...] = ()) -> tuple[Issue, object]:
+        issue = factories.issue(needs_review=status is S.PENDING)
         department = factories.department()
-        for action in PATH_TO[status]:
+        for action in (*PATH_TO[status], *then):
             change_status(issue, action, actor_id=None, **valid_values(action, department))
         assert issue.status is status
         return issue, department
@@ -68,12 +85,12 @@ FORBIDDEN = [(status, t.action) for t in lifecycle.TRANSITIONS.values() for stat
 
 @pytest.mark.parametrize(("status", "action"), ALLOWED, ids=[f"{s.value}-{a}" for s, a in ALLOWED])
 def test_allowed_transition_changes_status_and_writes_timeline(issue_in, status, action):
-    issue, department = issue_in(status)
+    issue, department = issue_in(status, tuple(BEFORE.get(action, ())))
     updates_before = len(issue.updates)
     update = change_status(issue, action, actor_id=None, **valid_values(action, department))
     db.session.commit()
-    expected = {"note": status, "reopen": S.RECEIVED}.get(action,
-                                                           lifecycle.TRANSITIONS[action].target)
+    expected = {"reopen": S.RECEIVED, "confirm": S.RESOLVED}.get(
+        action, lifecycle.TRANSITIONS[action].target or status)
     assert issue.status is expected
     assert len(issue.updates) == updates_before + 1
     stored = db.session.get(IssueUpdate, update.id)

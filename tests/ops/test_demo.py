@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -12,12 +13,20 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
+from consult_hub.auth.models import Role
 from consult_hub.core.timefmt import local_today, to_local
 from consult_hub.demo.generate import DemoRefused, load_demo, parse_scale
 from consult_hub.extensions import db
 from consult_hub.issues.lifecycle import TRANSITIONS
-from consult_hub.issues.models import CLOSED_STATUSES, DUE_STATUSES
+from consult_hub.issues.models import (
+    CLOSED_STATUSES,
+    DEPARTMENT_STATUSES,
+    DUE_STATUSES,
+    PROPOSABLE_STATUSES,
+    IssueSource,
+)
 from consult_hub.issues.operations import create_issue
+from consult_hub.issues.privacy import found, public_text_errors
 from consult_hub.main.queries import headline_figures
 from consult_hub.models import (
     Area,
@@ -40,7 +49,7 @@ from tests.support.auth import AuthActions
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)  # 10:00 in Wuhan
 LOGINS = (("admin", "admin-demo-2024"), ("district", "district-demo-2024"),
-          ("coordinator", "coordinator-demo-2024"))
+          ("coordinator", "coordinator-demo-2024"), ("department", "department-demo-2024"))
 WUHAN_DISTRICTS = {"420102", "420103", "420104", "420105", "420106", "420107", "420111", "420112",
                    "420113", "420114", "420115", "420116", "420117"}
 
@@ -192,7 +201,10 @@ def check_timeline(issue: Issue) -> None:
     """Each step starts where the last ended, is allowed from there, and time moves forward."""
     first, *rest = issue.updates
     assert first.action == "receive"
-    assert (first.from_status, first.to_status) == (None, IssueStatus.RECEIVED)
+    # A resident's own submission waits for review; what staff record is received at once.
+    waits = issue.source is IssueSource.RESIDENT
+    assert (first.from_status, first.to_status) == (
+        None, IssueStatus.PENDING if waits else IssueStatus.RECEIVED)
     assert first.created_at == issue.created_at
     status, last_time = first.to_status, first.created_at
     for update in rest:
@@ -200,17 +212,28 @@ def check_timeline(issue: Issue) -> None:
         assert update.from_status == status, issue.reference
         assert update.from_status in transition.sources, (issue.reference, update.action)
         assert transition.target in (None, update.to_status)
+        if update.action == "confirm":
+            assert update.to_status in PROPOSABLE_STATUSES
         assert update.created_at >= last_time, issue.reference
+        if update.action != "note":  # a note's visibility is the note-taker's choice
+            assert update.is_public == transition.is_public, (issue.reference, update.action)
         status, last_time = update.to_status, update.created_at
     assert status == issue.status
     assert issue.updated_at >= last_time
     if status is IssueStatus.RESOLVED:
-        last_resolve = [u for u in issue.updates if u.action == "resolve"][-1]
+        last_resolve = [u for u in issue.updates if u.to_status is IssueStatus.RESOLVED][-1]
+        assert last_resolve.action in ("resolve", "confirm")
         assert issue.resolved_at == last_resolve.created_at
     if status in CLOSED_STATUSES:
         assert issue.resolution and issue.closed_at
-    if status in (IssueStatus.ASSIGNED, IssueStatus.IN_PROGRESS):
-        assert issue.department_id and issue.due_on
+    if status in DEPARTMENT_STATUSES:
+        assert issue.department_id and issue.due_on and issue.assigned_at
+    if status in (IssueStatus.ACKNOWLEDGED, IssueStatus.IN_PROGRESS, IssueStatus.REPLIED) and \
+            issue.department_id:
+        assert issue.acknowledged_at and issue.acknowledged_at >= issue.assigned_at
+    if status is IssueStatus.REPLIED:
+        assert issue.reply and issue.proposed_status in PROPOSABLE_STATUSES and issue.replied_at
+    check_publication(issue)
     if issue.satisfaction is not None:
         assert status in CLOSED_STATUSES and issue.rated_at >= issue.closed_at
     if issue.duplicate_of_id is not None:
@@ -219,6 +242,73 @@ def check_timeline(issue: Issue) -> None:
     if issue.event_id is not None:
         assert issue.event.platform_id == issue.platform_id
         assert issue.event.status in (EventStatus.HELD, EventStatus.CONCLUDED)
+
+
+def check_publication(issue: Issue) -> None:
+    """Published when recorded by staff or accepted at review; the public text holds no
+    phone or ID number; a resident's own words stay as they wrote them."""
+    actions = [u.action for u in issue.updates]
+    if issue.source is not IssueSource.RESIDENT:
+        assert issue.published_at == issue.created_at
+    elif "accept" in actions:
+        accepted = issue.updates[actions.index("accept")]
+        assert issue.published_at == accepted.created_at
+        assert accepted.created_at - issue.created_at <= timedelta(days=3), issue.reference
+        assert issue.submitted_title and issue.submitted_text
+    else:  # waiting for review, or refused at review: never published
+        assert issue.published_at is None, issue.reference
+        assert issue.status in (IssueStatus.PENDING, IssueStatus.REJECTED)
+        assert (issue.title, issue.description) == (issue.submitted_title, issue.submitted_text)
+    if issue.published_at is not None:
+        assert public_text_errors({"title": issue.title, "description": issue.description}) == {}
+
+
+def test_residents_submissions_wait_for_review_and_are_published_without_contacts(
+        app: Flask) -> None:
+    load(app, platforms=40)
+    with app.app_context():
+        issues = db.session.scalars(sa.select(Issue)).all()
+        pending = [i for i in issues if i.status is IssueStatus.PENDING]
+        district = db.session.scalar(sa.select(User).where(User.username == "district"))
+        # A handful wait for the demo district's staff, one with a phone number to spot.
+        assert 3 <= len(pending) <= 12
+        assert sum(i.district_id == district.district_id for i in pending) >= 3
+        assert any(found(i.submitted_text) & {"phone"} for i in pending
+                   if i.district_id == district.district_id)
+        assert all(i.created_at > NOW - timedelta(days=4) for i in pending)
+        published = [i for i in issues if i.published_at is not None]
+        assert len(published) >= 0.95 * len(issues)
+        # Residents wrote their phone numbers; staff published the problem without them.
+        accepted = [i for i in published if i.submitted_text]
+        assert any("phone" in found(i.submitted_text) for i in accepted)
+        assert not any(found(i.title + i.description) & {"phone", "id_number"}
+                       for i in published)
+
+
+def test_demo_department_has_a_queue(app: Flask) -> None:
+    load(app, platforms=6)
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == "department"))
+        assert user.role is Role.DEPARTMENT
+        assert user.department.district.name == "江岸区"
+        mine = db.session.scalars(sa.select(Issue).where(
+            Issue.department_id == user.department_id)).all()
+        today = local_today(NOW)
+        open_ = [i for i in mine if i.status in DEPARTMENT_STATUSES]
+        new = [i for i in open_ if i.status is IssueStatus.ASSIGNED]
+        due_soon = [i for i in open_ if i.status in DUE_STATUSES
+                    and today <= i.due_on <= today + timedelta(days=3)]
+        overdue = [i for i in open_ if i.status in DUE_STATUSES and i.due_on < today]
+        rework = [i for i in open_ if i.status is IssueStatus.IN_PROGRESS and i.rework_reason]
+        assert len(new) >= 3 and due_soon and overdue and rework
+        # … and things for the district's staff to decide: a reply to confirm, more time asked.
+        assert any(i.status is IssueStatus.REPLIED for i in mine)
+        assert any(i.requested_due_on and i.extension_reason for i in open_)
+        # The department's own steps are by its contact, the demo login.
+        for issue in mine:
+            for update in issue.updates:
+                if update.action in ("acknowledge", "start", "reply", "request_extension"):
+                    assert update.actor_id == user.id
 
 
 def test_events_are_consistent(app: Flask) -> None:
@@ -306,6 +396,27 @@ def check_city_issues() -> None:
     assert count(overdue.subquery()) > 0
     assert count(sa.select(Issue.id).where(Issue.duplicate_of_id.is_not(None)).subquery()) > 0
     assert count(sa.select(Issue.id).where(Issue.rated_at.is_not(None)).subquery()) > 0
+    check_city_handling()
+
+
+def check_city_handling() -> None:
+    """Departments mostly acknowledge within two days and reply; staff mostly confirm."""
+    actions = Counter(db.session.scalars(sa.select(IssueUpdate.action)))
+    assigned = actions["assign"]
+    assert 0.03 <= actions["rework"] / actions["reply"] <= 0.15
+    assert 0.02 <= actions["request_extension"] / assigned <= 0.1
+    assert actions["approve_extension"] > 2 * actions["refuse_extension"] > 0
+    assert 0.005 <= actions["return"] / assigned <= 0.05
+    by_staff = count(sa.select(IssueUpdate.id).where(
+        IssueUpdate.action.in_(("resolve", "plan", "constrain")),
+        IssueUpdate.from_status.in_(DEPARTMENT_STATUSES)).subquery())
+    assert actions["confirm"] > 4 * by_staff > 0  # most outcomes are replies staff confirm
+    times = db.session.execute(sa.select(Issue.assigned_at, Issue.acknowledged_at).where(
+        Issue.acknowledged_at.is_not(None))).all()
+    soon = sum(acknowledged - assigned <= timedelta(days=2) for assigned, acknowledged in times)
+    assert soon >= 0.75 * len(times)
+    unpublished = sa.select(Issue.id).where(Issue.published_at.is_(None))
+    assert count(unpublished.subquery()) < 0.02 * count(Issue)
 
 
 def check_city_events() -> None:

@@ -181,7 +181,7 @@ class Proxied:
         form = loadgen.find_form(page.body, has="title")
         body = urllib.parse.urlencode(form.filled(
             title=f"楼道灯不亮{n}", description="三单元楼道的灯坏了一个月。",
-            kind="doorstep", category="society", name="张女士", phone=PHONE))
+            kind="doorstep", category="society", name="张女士", phone=PHONE, consent="y"))
         return body, cookie
 
 

@@ -89,7 +89,7 @@ statuses = [
     client.post(f"/submit?platform={sys.argv[2]}", data={
         "platform": sys.argv[2], "kind": "doorstep", "category": "society",
         "title": "小区东门路灯坏了", "description": "东门两盏路灯不亮已有一周,晚上出行不便。",
-        "name": "", "phone": "", "website": ""}).status_code
+        "name": "", "phone": "", "website": "", "consent": "y"}).status_code
     for _ in range(int(sys.argv[3]))
 ]
 print(json.dumps(statuses))

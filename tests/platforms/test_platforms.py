@@ -390,6 +390,22 @@ def test_two_staff_editing_the_same_platform_do_not_lose_an_update(app, make, pl
     assert (stored.name, stored.address, stored.version) == ("百步亭议事厅", "新地址2号", 3)
 
 
+@pytest.mark.parametrize("original", ["-1", "[]", '"text"', "null"])
+def test_a_stale_edit_with_a_mangled_original_is_still_a_409(app, client, auth, make, place,
+                                                             original):
+    """A hand-edited hidden field that is JSON but not the form's snapshot: 409, not a 500."""
+    platform = make("platform", district_id=place.district_id, area_id=place.community_id,
+                    code="420102-0009", address="旧地址1号", established_on=date(2023, 5, 1))
+    auth.login(make("user", role="admin").username)
+    form = client.get(f"/manage/platforms/{platform.id}/edit").text
+    stale = str(int(hidden(form, "version")) - 1)
+    response = post(client, f"/manage/platforms/{platform.id}/edit", facts(
+        place, name="别的名字", address="旧地址1号", latitude="", longitude="", convener="",
+        description="", version=stale, original=original))
+    assert response.status_code == 409
+    assert load(app, platform.id).name == platform.name
+
+
 def test_a_save_racing_past_the_version_check_still_gets_409(app, client, auth, make, place,
                                                              monkeypatch):
     platform = make("platform", district_id=place.district_id, area_id=place.community_id,

@@ -717,6 +717,9 @@ def test_account_scope_agrees_with_its_sql_filter(ctx):
         factories.user(Role.COORDINATOR, platform_ids=[far.id]),
         factories.user(Role.COORDINATOR, platform_ids=[mine.id, far.id]),
         factories.user(Role.COORDINATOR),
+        factories.department_user(factories.department(district_id=home.id).id),
+        factories.department_user(factories.department(district_id=other.id).id),
+        factories.department_user(factories.department(district_id=None).id),
     ]
     for actor in accounts:
         by_function = {u.id for u in accounts if scopes.can_manage_user(actor, u)}
@@ -724,8 +727,9 @@ def test_account_scope_agrees_with_its_sql_filter(ctx):
         assert by_function == by_sql
     staff = accounts[1]
     # Not accounts[5], who also serves a platform in the other district, nor accounts[6],
-    # who serves none.
+    # who serves none; the contact of their own district's department (accounts[7]), not of
+    # another district's or of a city department.
     assert {u.id for u in accounts if scopes.can_manage_user(staff, u)} == {
-        accounts[1].id, accounts[3].id}
-    assert scopes.grantable_roles(staff) == (Role.COORDINATOR,)
+        accounts[1].id, accounts[3].id, accounts[7].id}
+    assert scopes.grantable_roles(staff) == (Role.COORDINATOR, Role.DEPARTMENT)
     assert scopes.grantable_roles(accounts[3]) == ()

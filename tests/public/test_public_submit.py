@@ -26,11 +26,18 @@ from consult_hub.models import (
     Satisfaction,
 )
 from consult_hub.public.operations import notify_unsatisfied
+from consult_hub.public.views import PRIVACY_NOTICE_VERSION
+from tests.support import public as support
 from tests.support.auth import csrf_token
 from tests.support.pages import assert_in_layout, assert_no_inline_code
-from tests.support.public import closed_issue, submit
+from tests.support.public import closed_issue
 
 NOT_FOUND = "没有找到相符的问题。请核对受理编号和电话后四位。"
+
+
+def submit(client: FlaskClient, platform_id: int, **fields):
+    """The submission form posted as a resident who agrees to the privacy notice."""
+    return support.submit(client, platform_id, **{"consent": "y", **fields})
 
 
 def stored_issues(app: Flask) -> list[Issue]:
@@ -67,9 +74,12 @@ def test_a_resident_submits_a_problem_and_gets_a_receipt(app: Flask, client: Fla
     answer = submit(client, platform.id, name="王小明", phone="139 1234 5678")
     assert answer.status_code == 303 and answer.headers["Location"] == "/submit/receipt"
     [issue] = stored_issues(app)
-    assert issue.source is IssueSource.RESIDENT and issue.status is IssueStatus.RECEIVED
+    # It waits for review, unpublished, with the resident's words kept as submitted.
+    assert issue.source is IssueSource.RESIDENT and issue.status is IssueStatus.PENDING
+    assert issue.published_at is None and issue.submitted_title == "小区东门路灯坏了"
     assert issue.platform_id == platform.id and issue.title == "小区东门路灯坏了"
     assert issue.submitter_name == "王小明" and issue.submitter_phone == "13912345678"
+    assert issue.consent_version == PRIVACY_NOTICE_VERSION
 
     receipt = client.get("/submit/receipt")
     assert receipt.headers["Cache-Control"] == "private, no-store"
@@ -77,6 +87,7 @@ def test_a_resident_submits_a_problem_and_gets_a_receipt(app: Flask, client: Fla
     assert f'<p class="pub-receipt-code" aria-label="受理编号">{issue.reference}</p>' in html
     assert f"{app.config['SITE_URL']}/track/{issue.tracking_token}" in html
     assert "电话号码后四位" in html
+    assert "经工作人员审核受理后才会公开显示" in html
     assert "王小明" not in html and "5678" not in html
 
 
@@ -90,7 +101,7 @@ def test_without_a_phone_the_receipt_insists_on_the_link(app: Flask, client: Fla
                      receipt)
     assert link
     page = app.test_client().get(link.group(1))  # another browser: the link alone is enough
-    assert page.status_code == 200 and "小区东门路灯坏了" in page.text and "已受理" in page.text
+    assert page.status_code == 200 and "小区东门路灯坏了" in page.text and "待受理" in page.text
 
 
 def test_choosing_a_district_lists_its_active_platforms(client: FlaskClient, make) -> None:
@@ -131,7 +142,7 @@ def test_a_suspended_platform_takes_no_submissions(app: Flask, client: FlaskClie
     path = f"/submit?platform={active.id}"
     answer = client.post(path, data={
         "csrf_token": csrf_token(client, path), "platform": suspended.id, "kind": "urgent",
-        "category": "society", "title": "标题", "description": "描述"})
+        "category": "society", "title": "标题", "description": "描述", "consent": "y"})
     assert answer.status_code == 422 and "请选择协商平台" in answer.text
     assert stored_issues(app) == []
 
@@ -304,6 +315,8 @@ def test_no_public_page_shows_a_residents_name_phone_private_note_or_staff(
     with app.app_context():
         stored = db.session.get(Issue, issue.id)
         stored.event_id = event.id
+        change_status(stored, "accept", actor_id=staff.id, title="东门路灯损坏",
+                      description="东门两盏路灯损坏。")
         change_status(stored, "note", actor_id=staff.id, note=note, is_public=False)
         change_status(stored, "resolve", actor_id=staff.id, resolution="已修好。")
         db.session.commit()

@@ -12,6 +12,7 @@ from tests.support.access import (
     ROLES,
     all_routes,
     reload_world,
+    with_departments,
     world_keys,
 )
 from tests.support.auth import TEST_PASSWORD, csrf_token
@@ -32,7 +33,7 @@ def matrix(app):
     rolled_back = RolledBack(app)
     try:
         with app.test_request_context():
-            keys = world_keys(build_world())
+            keys = world_keys(build_world(with_departments))
         yield rolled_back, keys
     finally:
         rolled_back.close()

@@ -43,6 +43,7 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import Rule
 
+from consult_hub.departments import routing
 from consult_hub.extensions import db, limiter
 from consult_hub.open311.views import service_code
 from tests.support import factories, hostile
@@ -143,6 +144,8 @@ def _more(world: World) -> None:
         member=factories.member(district_id=world.district.id),
         department=factories.department(world.district.id),
     )
+    world.objects["rule"] = routing.create_rule(
+        district_id=world.district.id, keyword="路灯", department_id=world.objects["department"].id)
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +167,7 @@ def world(app: Flask) -> Iterator[dict[str, Any]]:
                 "user_id": str(built.users["coordinator"].id), "photo_id": "1",
                 "reference": built.issue.reference, "service_request_id": built.issue.reference,
                 "code": built.district.code, "token": "0" * 32, "year": str(today.year),
-                "month": f"{today:%Y-%m}", "filename": "x",
+                "month": f"{today:%Y-%m}", "filename": "x", "rule_id": str(built.rule.id),
             },
             "service_code": service_code(built.issue.kind, built.issue.category),
         }

@@ -13,12 +13,41 @@ from dataclasses import dataclass
 from typing import Any
 
 from consult_hub.extensions import db
+from tests.support import factories
 from tests.support.world import World
 
+# "department" is a contact of department A (承办单位联系人), "other_department" of department
+# B, both departments of the first district: problems in the matrix are assigned to A.
 ROLES = ("anonymous", "admin", "district_admin", "other_district_admin", "coordinator",
-         "other_coordinator")
+         "other_coordinator", "department", "other_department")
 OK = "ok"  # any status below 400 (a redirect after a successful write, usually)
 LOGIN = "login"  # a redirect to the login page
+# The world's objects that ``reload_world`` brings back (built once, before every case).
+KEPT_OBJECTS = ("dept_a", "dept_b")
+
+
+def departments(world: World) -> tuple[Any, Any]:
+    """Departments A and B of the first district, with a contact of each (the "department" and
+    "other_department" roles), made the first time they are asked for: the matrix's world has
+    them from the start, a world built for one route (tests/security/test_hostile_input.py)
+    gets them from the route's setup."""
+    if "dept_a" not in world.objects:
+        world.objects["dept_a"] = factories.department(district_id=world.district.id,
+                                                       name="矩阵承办单位甲")
+        world.objects["dept_b"] = factories.department(district_id=world.district.id,
+                                                       name="矩阵承办单位乙")
+    dept_a, dept_b = world.objects["dept_a"], world.objects["dept_b"]
+    if "department" not in world.users:
+        world.users["department"] = factories.department_user(dept_a.id,
+                                                               username="m_department")
+        world.users["other_department"] = factories.department_user(
+            dept_b.id, username="m_other_department")
+    return dept_a, dept_b
+
+
+def with_departments(world: World) -> None:
+    """The matrix's world: the base world, departments A and B and a contact of each."""
+    departments(world)
 
 
 def world_keys(world: World) -> dict[str, Any]:
@@ -28,7 +57,9 @@ def world_keys(world: World) -> dict[str, Any]:
 
     return {"district": key(world.district), "other_district": key(world.other_district),
             "platform": key(world.platform), "other_platform": key(world.other_platform),
-            "users": {role: key(user) for role, user in world.users.items()}}
+            "users": {role: key(user) for role, user in world.users.items()},
+            "objects": {name: key(world.objects[name]) for name in KEPT_OBJECTS
+                        if name in world.objects}}
 
 
 def reload_world(keys: dict[str, Any]) -> World:
@@ -38,7 +69,8 @@ def reload_world(keys: dict[str, Any]) -> World:
 
     return World(get(keys["district"]), get(keys["other_district"]), get(keys["platform"]),
                  get(keys["other_platform"]),
-                 {role: get(user) for role, user in keys["users"].items()})
+                 {role: get(user) for role, user in keys["users"].items()},
+                 {name: get(key) for name, key in keys.get("objects", {}).items()})
 
 
 @dataclass
@@ -60,11 +92,22 @@ class Route:
 
 def staff(admin: str | int = OK, district_admin: str | int = OK,
           other_district_admin: str | int = 403, coordinator: str | int = OK,
-          other_coordinator: str | int = 403, anonymous: str | int = LOGIN) -> dict[str, str | int]:
-    """The usual expectations of a staff write on the first platform; override per role."""
+          other_coordinator: str | int = 403, anonymous: str | int = LOGIN,
+          department: str | int = 403, other_department: str | int = 403,
+          ) -> dict[str, str | int]:
+    """The usual expectations of a staff write on the first platform; override per role.
+
+    Departments' contacts work only on the problems assigned to their department: refused
+    everywhere else."""
     return {"anonymous": anonymous, "admin": admin, "district_admin": district_admin,
             "other_district_admin": other_district_admin, "coordinator": coordinator,
-            "other_coordinator": other_coordinator}
+            "other_coordinator": other_coordinator, "department": department,
+            "other_department": other_department}
+
+
+def everyone(value: str | int = OK, **overrides: str | int) -> dict[str, str | int]:
+    """The same expectation for every signed-in role (anonymous: the login page)."""
+    return {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], value), **overrides}
 
 
 def all_routes() -> list[Route]:

@@ -20,5 +20,6 @@ ROUTES = [
     Route("exchange.import_page", lambda w: "/manage/import", data=platforms_file,
           expect={"anonymous": LOGIN, "admin": OK, "district_admin": OK,
                   # the file names another district: refused row by row, nothing written
-                  "other_district_admin": 422, "coordinator": 403, "other_coordinator": 403}),
+                  "other_district_admin": 422, "coordinator": 403, "other_coordinator": 403,
+                  "department": 403, "other_department": 403}),
 ]

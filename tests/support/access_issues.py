@@ -1,4 +1,5 @@
-"""Write routes of the staff problem pages: coordinators record, district staff follow through."""
+"""Write routes of the staff problem pages: coordinators record, district staff follow through,
+departments act on the problems assigned to them."""
 
 from __future__ import annotations
 
@@ -10,25 +11,32 @@ from zoneinfo import ZoneInfo
 from consult_hub.issues import lifecycle
 from consult_hub.issues.operations import change_status
 from tests.support import factories
-from tests.support.access import Route, World, staff
+from tests.support.access import OK, Route, World, departments, staff
 
 STAFF_ONLY = staff(coordinator=403)
+# The department's own word (签收, 答复, 申请延期, 退回): the contact of the department holding
+# the problem, nobody else (staff do not speak for a department).
+DEPARTMENT_ONLY = staff(admin=403, district_admin=403, coordinator=403, department=OK)
 
 
 def _later(days: int) -> str:
     return (datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=days)).isoformat()
 
 
-def _issue_after(*actions: str) -> Callable[[World], None]:
-    """A problem on the first platform, walked through ``actions``."""
+def _issue_after(*actions: str, pending: bool = False) -> Callable[[World], None]:
+    """A problem on the first platform, walked through ``actions`` (assigned to department A,
+    whose contact is the matrix's "department"); ``pending``: a resident's submission."""
 
     def setup(world: World) -> None:
-        issue = factories.issue(platform_id=world.platform.id)
-        department = factories.department()
+        department, _other = departments(world)
+        issue = factories.issue(platform_id=world.platform.id, needs_review=pending)
         for action in actions:
             values: dict[str, Any] = {
                 "assign": {"department": department, "due_on": date.today() + timedelta(days=9)},
                 "resolve": {"resolution": "已解决"},
+                "reply": {"reply": "已修复路灯。", "proposed_status": "resolved"},
+                "request_extension": {"requested_due_on": date.today() + timedelta(days=30),
+                                      "reason": "需要采购灯具"},
             }[action]
             change_status(issue, action, actor_id=None, **values)
         world.objects["issue"] = issue
@@ -42,15 +50,33 @@ def _version(world: World, **data: Any) -> dict[str, Any]:
 
 
 def _act(action: str, data: Callable[[World], dict[str, Any]], setup: Callable[[World], None],
-         expect: dict[str, str | int]) -> Route:
+         expect: dict[str, str | int], name: str = "") -> Route:
     return Route("issues.act", lambda w: f"/manage/issues/{w.issue.id}/act/{action}",
-                 expect, data=data, setup=setup, name=f"issues.act-{action}")
+                 expect, data=data, setup=setup, name=name or f"issues.act-{action}")
 
 
 ACTIONS = [
+    _act("accept", lambda w: _version(w, title="东门路灯不亮", description="东门路灯坏了一个月。"),
+         _issue_after(pending=True), STAFF_ONLY),
     _act("assign", lambda w: _version(w, department=w.department.id, due_on=_later(10)),
          _issue_after(), STAFF_ONLY),
-    _act("start", _version, _issue_after("assign"), STAFF_ONLY),
+    _act("acknowledge", _version, _issue_after("assign"), DEPARTMENT_ONLY),
+    _act("start", _version, _issue_after("assign"), staff(coordinator=403, department=OK)),
+    _act("reply", lambda w: _version(w, reply="已修复。", proposed_status="resolved"),
+         _issue_after("assign"), DEPARTMENT_ONLY),
+    _act("request_extension",
+         lambda w: _version(w, requested_due_on=_later(40), reason="需要采购灯具"),
+         _issue_after("assign"), DEPARTMENT_ONLY),
+    _act("return", lambda w: _version(w, reason="不属于本单位职责"), _issue_after("assign"),
+         DEPARTMENT_ONLY),
+    _act("approve_extension", _version, _issue_after("assign", "request_extension"),
+         STAFF_ONLY),
+    _act("refuse_extension", lambda w: _version(w, reason="期限内可以办结"),
+         _issue_after("assign", "request_extension"), STAFF_ONLY),
+    _act("confirm", lambda w: _version(w, resolution="路灯已修复。"),
+         _issue_after("assign", "reply"), STAFF_ONLY),
+    _act("rework", lambda w: _version(w, reason="请说明修复时间"),
+         _issue_after("assign", "reply"), STAFF_ONLY),
     _act("resolve", lambda w: _version(w, resolution="已协调解决"), _issue_after(), staff()),
     _act("plan", lambda w: _version(w, planned_on=_later(60)), _issue_after("assign"),
          STAFF_ONLY),
@@ -69,6 +95,12 @@ ROUTES = [
                           "description": "小区东门路灯坏了一个月", "kind": "doorstep",
                           "category": "society", "submitter_phone": "13800001234"}),
     *ACTIONS,
+    # A department's progress note on the problem it holds (another department's: refused).
+    _act("note", lambda w: _version(w, note="已派人查看"), _issue_after("assign"),
+         staff(coordinator=OK, department=OK), name="issues.act-note-assigned"),
+    # A resident's submission is reviewed (accepted or rejected) by staff, not a coordinator.
+    _act("reject", lambda w: _version(w, reason="不属于受理范围"), _issue_after(pending=True),
+         STAFF_ONLY, name="issues.act-reject-pending"),
     Route("issues.rate", lambda w: f"/manage/issues/{w.issue.id}/satisfaction", staff(),
           data=lambda w: _version(w, satisfaction="satisfied"),
           setup=_issue_after("assign", "resolve")),

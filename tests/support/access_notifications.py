@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from consult_hub.extensions import db
 from consult_hub.notifications.models import Notification
 from consult_hub.notifications.operations import Message, notify
-from tests.support.access import LOGIN, OK, Route, World
+from tests.support.access import LOGIN, OK, Route, World, everyone
 
 
 def _one_for_coordinator(world: World) -> None:
@@ -14,8 +14,7 @@ def _one_for_coordinator(world: World) -> None:
     world.objects["note"] = db.session.scalars(sa.select(Notification)).one()
 
 
-EVERYONE = {"anonymous": LOGIN, "admin": OK, "district_admin": OK, "other_district_admin": OK,
-            "coordinator": OK, "other_coordinator": OK}
+EVERYONE = everyone()
 ROUTES = [
     Route("notifications.mark_read", lambda w: "/inbox/read", expect=EVERYONE),
     Route("notifications.open_one", lambda w: f"/inbox/{w.note.id}/open",

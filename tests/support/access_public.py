@@ -21,7 +21,7 @@ ROUTES = [
     Route("public.submit", lambda w: f"/submit?platform={w.platform.id}", EVERYONE,
           data=lambda w: {"platform": w.platform.id, "kind": "doorstep", "category": "society",
                           "title": "路灯坏了", "description": "东门路灯不亮。",
-                          "phone": PHONE}),
+                          "phone": PHONE, "consent": "y"}),
     Route("public.track", lambda w: "/track", EVERYONE, setup=resolved_issue,
           data=lambda w: {"reference": w.issue.reference, "digits": PHONE[-4:]}),
     Route("public.track_token", lambda w: f"/track/{w.issue.tracking_token}", EVERYONE,

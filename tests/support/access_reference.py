@@ -7,9 +7,11 @@ from tests.support import factories
 from tests.support.access import LOGIN, OK, Route, World
 
 CITY_ONLY = {"anonymous": LOGIN, "admin": OK, "district_admin": 403,
-             "other_district_admin": 403, "coordinator": 403, "other_coordinator": 403}
+             "other_district_admin": 403, "coordinator": 403, "other_coordinator": 403,
+             "department": 403, "other_department": 403}
 DISTRICT_STAFF = {"anonymous": LOGIN, "admin": OK, "district_admin": OK,
-                  "other_district_admin": 403, "coordinator": 403, "other_coordinator": 403}
+                  "other_district_admin": 403, "coordinator": 403, "other_coordinator": 403,
+                  "department": 403, "other_department": 403}
 # Another district's staff may not put a platform of this district in an account: the field says so.
 CITY_STAFF = {**DISTRICT_STAFF, "district_admin": 403}
 NEW_ACCOUNT = {**DISTRICT_STAFF, "other_district_admin": 422}

@@ -82,6 +82,8 @@ def user(role: Role | str = Role.ADMIN, password: str | None = None, *,
     role = Role(role)
     if role is Role.DISTRICT_ADMIN and district_id is None:
         district_id = district().id
+    if role is Role.DEPARTMENT and kwargs.get("department_id") is None:
+        kwargs["department_id"] = department().id  # a department's contact needs one
     n = _n()
     obj = User(username=kwargs.pop("username", f"user{n}"), name=kwargs.pop("name", f"用户{n}"),
                password_hash=_PASSWORD_HASHES[password], role=role, district_id=district_id,
@@ -101,6 +103,11 @@ def department(district_id: int | None = None, **kwargs: Any) -> Department:
     db.session.add(obj)
     db.session.flush()
     return obj
+
+
+def department_user(department_id: int | None = None, **kwargs: Any) -> User:
+    """A department's contact (承办单位联系人); of a new department unless one is given."""
+    return user(Role.DEPARTMENT, department_id=department_id, **kwargs)
 
 
 def member(**kwargs: Any) -> Member:

@@ -38,7 +38,7 @@ from consult_hub.core.db import utcnow
 from consult_hub.extensions import db
 from consult_hub.issues.lifecycle import TRANSITIONS
 from tests.support import factories
-from tests.support.access import OK, Route, World
+from tests.support.access import OK, Route, World, departments
 from tests.support.auth import csrf_token
 from tests.support.world import build_world
 
@@ -331,6 +331,9 @@ def pages_for(table: str, row: dict[str, Any], snap: Snapshot) -> list[str]:
         return [f"/manage/members/{row['id']}"]
     if table == "departments":
         return ["/manage/departments/"]
+    if table in ("routing_rules", "routing_rule_streets"):
+        rule = row["id"] if table == "routing_rules" else row["rule_id"]
+        return ["/manage/departments/routing", f"/manage/departments/routing/{rule}/edit"]
     if table == "areas":
         return [f"/manage/areas/{row['id']}"]
     if table == "users":
@@ -466,8 +469,9 @@ def _problem_body(world: World) -> dict[str, Any]:
             "submitter_phone": "13800001234", "source": "resident"}
 
 
-def _action_bodies() -> dict[str, tuple[Callable[[World], dict[str, Any]], Any]]:
-    """Each lifecycle action's valid API body, with the setup the form route uses."""
+def _action_bodies() -> dict[str, tuple[Callable[[World], dict[str, Any]], Route]]:
+    """Each lifecycle action's valid API body, with the form route whose setup (a problem in
+    the state the action needs) and roles it shares."""
     from tests.support.access_issues import ACTIONS
 
     today = utcnow().date()
@@ -481,9 +485,19 @@ def _action_bodies() -> dict[str, tuple[Callable[[World], dict[str, Any]], Any]]
         "reject": lambda w: {"reason": "不属于受理范围"},
         "reopen": lambda w: {"reason": "居民不满意"},
         "note": lambda w: {"note": "已约谈物业", "is_public": True},
+        "accept": lambda w: {"title": "东门路灯不亮", "description": "东门路灯坏了一个月。"},
+        "acknowledge": lambda w: {},
+        "reply": lambda w: {"reply": "已修复路灯。", "proposed_status": "resolved"},
+        "request_extension": lambda w: {"requested_due_on": str(today + timedelta(days=40)),
+                                        "reason": "需要采购灯具"},
+        "return": lambda w: {"reason": "不属于本单位职责"},
+        "approve_extension": lambda w: {},
+        "refuse_extension": lambda w: {"reason": "期限内可以办结"},
+        "confirm": lambda w: {"resolution": "路灯已修复。"},
+        "rework": lambda w: {"reason": "请说明修复时间"},
     }
     assert set(values) == set(TRANSITIONS)
-    return {route.name.split("-", 1)[1]: (values[route.name.split("-", 1)[1]], route.setup)
+    return {route.name.split("-", 1)[1]: (values[route.name.split("-", 1)[1]], route)
             for route in ACTIONS}
 
 
@@ -507,11 +521,21 @@ def api_routes() -> list[Route]:
                     lambda w: {"reason": "暴雨"}, _planned),
         event_route("create_problem", lambda w: "/api/v1/issues", _problem_body, None),
     ]
-    for action, (body, setup) in _action_bodies().items():
+    for action, (body, form_route) in _action_bodies().items():
+        # The token of whoever takes the action on the page: staff's, or for the department's
+        # own word (签收, 答复, 申请延期, 退回) the department's contact's.
         routes.append(Route("api.issue_action",
                             lambda w, a=action: f"/api/v1/issues/{w.issue.reference}/actions/{a}",
-                            {"admin": OK}, data=body, setup=setup,
+                            {acting_role(form_route): OK}, data=body, setup=form_route.setup,
                             name=f"api.issue_action-{action}"))
+    # A department's note (internal unless it says otherwise) on the problem it holds.
+    from tests.support.access_issues import ROUTES as ISSUE_ROUTES
+
+    held = next(r for r in ISSUE_ROUTES if r.name == "issues.act-note-assigned")
+    routes.append(Route("api.issue_action",
+                        lambda w: f"/api/v1/issues/{w.issue.reference}/actions/note",
+                        {"department": OK}, data=lambda w: {"note": "已派人查看"},
+                        setup=held.setup, name="api.issue_action-note-department"))
     return routes
 
 
@@ -519,7 +543,7 @@ def api_routes() -> list[Route]:
 
 
 ROLE_ORDER = ("admin", "district_admin", "coordinator", "other_coordinator",
-              "other_district_admin", "anonymous")
+              "other_district_admin", "department", "anonymous")
 
 
 def acting_role(route: Route) -> str:
@@ -564,17 +588,24 @@ class Harness:
     renders_left: int = 4
 
     def __post_init__(self) -> None:
-        self.role = acting_role(self.route) if not self.is_api else "admin"
+        self.role = acting_role(self.route)
         with self.app.test_request_context():
-            self.world = build_world(self.route.setup)
+            self.world = build_world(self._setup)
             self.session_ids = {role: user.get_id() for role, user in self.world.users.items()}
             if self.is_api:
-                _row, self.token = issue_token(self.world.users["admin"], "敌意输入")
+                _row, self.token = issue_token(self.world.users[self.role], "敌意输入")
                 db.session.commit()
         self._sign_in()
         with self.app.app_context():
             self.start_full = snapshot(volatile=True)
             self.start = snapshot()
+
+    def _setup(self, world: World) -> None:
+        """The matrix's world (departments A and B with their contacts: valid data may name
+        them, and is worked out in a transaction that is rolled back), then the route's own."""
+        departments(world)
+        if self.route.setup:
+            self.route.setup(world)
 
     def __repr__(self) -> str:
         return f"<Harness {self.route.id} as {self.role}>"

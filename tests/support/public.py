@@ -22,7 +22,7 @@ def submit(client: FlaskClient, platform_id: int, **fields: Any):
     data = {"csrf_token": csrf_token(client, path), "platform": platform_id, "kind": "doorstep",
             "category": "society", "title": "小区东门路灯坏了",
             "description": "东门两盏路灯不亮已有一周,晚上出行不便。", "name": "", "phone": "",
-            "website": ""}
+            "website": "", "consent": "y"}
     data.update(fields)
     return client.post(path, data=data)
 

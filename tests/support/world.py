@@ -191,6 +191,40 @@ def journey_world(request: pytest.FixtureRequest) -> JourneyWorld:
                             district_admin=("jiangan", "周建国"), department="江岸区城市管理执法局")
 
 
+@dataclass(frozen=True)
+class ReviewJourneyWorld:
+    platform: str
+    district_admin: tuple[str, str]  # username, name
+    department: str
+    department_user: tuple[str, str]
+    other_department: str
+
+
+def review_journey_world(request: pytest.FixtureRequest) -> ReviewJourneyWorld:
+    """A district with a platform, its staff, two departments (one with a contact who signs in)
+    and a routing rule that sends street-light problems to the first department."""
+    from consult_hub.core.categories import Category
+    from consult_hub.departments import routing
+
+    app: Flask = request.getfixturevalue("app")
+    with app.app_context():
+        district = factories.district(name="江岸区")
+        platform = factories.platform(district_id=district.id, name="百步亭花园协商议事室",
+                                      address="百步亭花园路 18 号")
+        factories.user(Role.DISTRICT_ADMIN, username="jiangan", name="周建国",
+                       district_id=district.id)
+        department = factories.department(district_id=district.id, name="江岸区城市管理执法局")
+        factories.department(district_id=district.id, name="江岸区住房和城市更新局")
+        factories.department_user(department.id, username="chengguan", name="陈刚")
+        routing.create_rule(district_id=district.id, category=Category.SOCIETY, keyword="路灯",
+                            department_id=department.id, due_days=10)
+        db.session.commit()
+        return ReviewJourneyWorld(
+            platform=platform.name, district_admin=("jiangan", "周建国"),
+            department="江岸区城市管理执法局", department_user=("chengguan", "陈刚"),
+            other_department="江岸区住房和城市更新局")
+
+
 def feeds_world(request: pytest.FixtureRequest) -> dict[str, Any]:
     """A district's two platforms, a coming event at each (tests/feeds)."""
     make: Callable[..., Any] = request.getfixturevalue("make")
@@ -276,7 +310,7 @@ def audit_world(request: pytest.FixtureRequest) -> dict[str, Any]:
 WORLDS: dict[str, Callable[..., Any]] = {
     "base": base_world, "api": api_world, "showcase": showcase_world,
     "journey": journey_world, "feeds": feeds_world, "export": export_world,
-    "audit": audit_world,
+    "audit": audit_world, "review_journey": review_journey_world,
 }
 
 

@@ -313,7 +313,7 @@ def test_a_resident_submits_and_follows_a_problem_in_english(app: Flask,
     form = {"csrf_token": csrf_token(client, path), "platform": world.platform_id,
             "kind": "doorstep", "category": "society", "title": "Noisy pump",
             "description": "The water pump hums all night.", "name": "", "phone": "13800001234",
-            "website": ""}
+            "website": "", "consent": "y"}
     bad = client.post(path, data={**form, "title": "", "phone": "12"})
     assert bad.status_code == 422
     assert "Please enter a title" in bad.text
@@ -323,9 +323,14 @@ def test_a_resident_submits_and_follows_a_problem_in_english(app: Flask,
     assert answer.status_code == 303
     receipt = client.get(answer.headers["Location"])
     assert "Submitted" in receipt.text and leftovers(receipt.text) == []
+    waiting = client.get(f"/track/{_token_of(app, 'Noisy pump')}")
+    assert "Awaiting review" in waiting.text  # the review status, in English too
+    assert leftovers(waiting.text) == []
 
     with app.app_context():
         issue = db.session.scalars(db.select(Issue).filter_by(title="Noisy pump")).one()
+        change_status(issue, "accept", actor_id=None, title="Noisy water pump",
+                      description="A water pump hums all night.")
         change_status(issue, "resolve", actor_id=None, resolution="The pump was fixed.")
         db.session.commit()
         token = issue.tracking_token
@@ -346,6 +351,11 @@ def test_a_resident_submits_and_follows_a_problem_in_english(app: Flask,
     with app.app_context():  # the record stays in the programme's language
         notes = [u.note for u in db.session.get(Issue, issue.id).updates]
         assert "群众满意度评价:不满意" in notes and "居民对办理结果不满意,重新办理" in notes
+
+
+def _token_of(app: Flask, title: str) -> str:
+    with app.app_context():
+        return db.session.scalars(db.select(Issue.tracking_token).filter_by(title=title)).one()
 
 
 # -- staff pages ------------------------------------------------------------------------------

@@ -19,9 +19,10 @@ from consult_hub.audit.operations import diff, record
 from consult_hub.auth.models import Role, User
 from consult_hub.auth.operations import new_session_token
 from consult_hub.auth.passwords import hash_password, password_problem
-from consult_hub.auth.scopes import can_manage_platform, grantable_roles
+from consult_hub.auth.scopes import can_grant_department, can_manage_platform, grantable_roles
 from consult_hub.auth.tokens import revoke_user_tokens
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.departments.models import Department
 from consult_hub.extensions import db
 from consult_hub.platforms.models import Platform
 
@@ -33,6 +34,7 @@ def account_values(user: User) -> dict[str, Any]:
     return {
         "username": user.username, "name": user.name, "email": user.email,
         "role": user.role, "district_id": user.district_id,
+        "department_id": user.department_id,
         "platform_ids": sorted(p.id for p in user.platforms), "is_active": user.is_active,
     }
 
@@ -59,6 +61,22 @@ def _find_district(errors: dict[str, str], code: str | None,
     return district
 
 
+def _find_department(errors: dict[str, str], code: str | None,
+                     department_id: int | None) -> Department | None:
+    """The department (承办单位) a contact's account is for, by its code (the command line) or
+    id (the users page)."""
+    if not code and department_id is None:
+        return None
+    query = sa.select(Department)
+    query = (query.where(Department.code == code) if code
+             else query.where(Department.id == department_id))
+    department = db.session.scalar(query)
+    if department is None:
+        errors["department"] = (_("找不到代码为 %(code)s 的承办单位", code=code) if code
+                                else _("找不到所选的承办单位"))
+    return department
+
+
 def _find_platforms(errors: dict[str, str], platform_ids: list[int]) -> list[Platform]:
     if not platform_ids:
         return []
@@ -76,14 +94,35 @@ def _check_profile(errors: dict[str, str], name: str | None, email: str | None) 
         errors["email"] = _("请填写有效的电子邮箱地址,例如 name@example.cn")
 
 
+def _check_department(errors: dict[str, str], *, role: Role | None,
+                      department: Department | None, actor: User | None,
+                      user: User | None = None) -> None:
+    """A department's contact names their department, one ``actor`` may grant (district staff:
+    their own district's departments); no other role has one."""
+    if "department" in errors:
+        return
+    if role is Role.DEPARTMENT and department is None:
+        errors["department"] = _("承办单位联系人必须指定承办单位(--department)")
+    elif department is not None and role is not Role.DEPARTMENT:
+        errors["department"] = _("只有承办单位联系人可以指定承办单位")
+    elif department is None:
+        return
+    elif not department.is_active and (user is None or user.department_id != department.id):
+        errors["department"] = _("承办单位%(name)s已停用", name=department.name)
+    elif actor is not None and not can_grant_department(actor, department):
+        errors["department"] = _("只能为本区的承办单位创建联系人账号")
+
+
 def _check_assignment(errors: dict[str, str], *, role: Role | None, district: Area | None,
                       platforms: list[Platform], actor: User | None,
-                      user: User | None = None) -> None:
-    """Role, district and platforms fit together, and lie within what ``actor`` may grant."""
+                      user: User | None = None, department: Department | None = None) -> None:
+    """Role, district, department and platforms fit together, and lie within what ``actor``
+    may grant."""
     if role is Role.DISTRICT_ADMIN and district is None:
         errors.setdefault("district", _("区政协工作人员必须指定所属区(--district)"))
     if platforms and role is not Role.COORDINATOR:
         errors.setdefault("platform", _("只有平台联络员可以关联平台"))
+    _check_department(errors, role=role, department=department, actor=actor, user=user)
     if actor is None or role is None:
         return  # the command line acts with full rights
     if role is Role.COORDINATOR and not platforms:
@@ -112,9 +151,14 @@ def create_user(
     district_code: str | None = None,
     district_id: int | None = None,
     platform_ids: list[int] | None = None,
+    department_code: str | None = None,
+    department_id: int | None = None,
     actor: User | None = None,
 ) -> User:
-    """Validate and add a user to the session (the caller commits)."""
+    """Validate and add a user to the session (the caller commits).
+
+    A department's contact (role ``department``) names their department by code (the command
+    line's ``--department``) or id (the users page)."""
     errors: dict[str, str] = {}
     username = (username or "").strip()
     name = (name or "").strip() or None
@@ -130,8 +174,9 @@ def create_user(
     _check_profile(errors, name, email)
     district = _find_district(errors, district_code, district_id)
     platforms = _find_platforms(errors, platform_ids or [])
+    department = _find_department(errors, department_code, department_id)
     _check_assignment(errors, role=parsed_role, district=district, platforms=platforms,
-                      actor=actor)
+                      actor=actor, department=department)
     if errors:
         raise ValidationFailed(errors)
     user = User(
@@ -141,6 +186,7 @@ def create_user(
         password_hash=hash_password(password),
         role=parsed_role,
         district=district,
+        department=department,
         session_token=new_session_token(),
         is_active=True,
         must_change_password=True,  # someone else chose it: the owner picks their own first
@@ -167,8 +213,10 @@ def update_user(
     district_id: int | None,
     platform_ids: list[int],
     actor: User,
+    department_id: int | None = None,
 ) -> None:
-    """Change an account's profile, role, district and platforms; audited with before/after."""
+    """Change an account's profile, role, district, department and platforms; audited with
+    before/after."""
     errors: dict[str, str] = {}
     name = (name or "").strip()
     email = (email or "").strip() or None
@@ -178,8 +226,9 @@ def update_user(
     parsed_role = _parse_role(role, errors)
     district = _find_district(errors, None, district_id)
     platforms = _find_platforms(errors, platform_ids)
+    department = _find_department(errors, None, department_id)
     _check_assignment(errors, role=parsed_role, district=district, platforms=platforms,
-                      actor=actor, user=user)
+                      actor=actor, user=user, department=department)
     if (user.role is Role.ADMIN and parsed_role is not Role.ADMIN and user.is_active
             and _active_admins() <= 1):
         errors["role"] = _("这是最后一位在用的市政协管理员,不能更改其角色")
@@ -188,6 +237,7 @@ def update_user(
     before = account_values(user)
     user.name, user.email, user.role = name, email, parsed_role
     user.district = district
+    user.department = department
     user.platforms = sorted(platforms, key=lambda p: p.name)
     db.session.flush()
     changes = diff(before, account_values(user))

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
+from consult_hub.areas.models import Area
 from consult_hub.auth.models import Role, User
+from consult_hub.departments.models import Department
+from consult_hub.extensions import db
 from consult_hub.platforms.models import Platform, platform_coordinators
 
 
 def user_filter(actor: User) -> sa.ColumnElement[bool]:
-    """A WHERE clause limiting ``User`` rows to the accounts ``actor`` may manage."""
+    """A WHERE clause limiting ``User`` rows to the accounts ``actor`` may manage (the SQL twin
+    of ``auth/scopes.can_manage_user``)."""
     if actor.role is Role.ADMIN:
         return sa.true()
     if actor.role is not Role.DISTRICT_ADMIN:
@@ -26,4 +31,28 @@ def user_filter(actor: User) -> sa.ColumnElement[bool]:
         sa.and_(User.role == Role.COORDINATOR,
                 coordinates(Platform.district_id == actor.district_id),
                 sa.not_(coordinates(Platform.district_id != actor.district_id))),
+        sa.and_(User.role == Role.DEPARTMENT, User.department_id.in_(
+            sa.select(Department.id).where(Department.district_id == actor.district_id))),
     )
+
+
+def department_choices(actor: User, include: list[int] | None = None) -> list[tuple[int, str]]:
+    """The departments ``actor`` may make someone a contact of, as (id, label): city staff
+    every active one (labelled with its district), district staff their own district's; plus
+    ``include`` (an account's current department, shown even when stopped)."""
+    if actor.role is Role.ADMIN:
+        wanted: sa.ColumnElement[bool] = sa.true()
+    elif actor.role is Role.DISTRICT_ADMIN:
+        wanted = Department.district_id == actor.district_id
+    else:
+        wanted = sa.false()
+    wanted = sa.and_(wanted, Department.is_active)
+    if include:
+        wanted = sa.or_(wanted, Department.id.in_(include))
+    rows = db.session.execute(
+        sa.select(Department.id, Department.name, Area.name.label("district"))
+        .outerjoin(Area, Department.district_id == Area.id).where(wanted)
+        .order_by(Department.district_id.is_not(None), Area.code, Department.name))
+    if actor.role is not Role.ADMIN:
+        return [(row.id, row.name) for row in rows]
+    return [(row.id, f"{row.district or _('市直')} · {row.name}") for row in rows]

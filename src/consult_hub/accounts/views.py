@@ -10,11 +10,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from consult_hub.accounts.forms import DepartmentAccountForm, NewDepartmentAccountForm
 from consult_hub.accounts.operations import create_user, set_user_active, update_user
-from consult_hub.accounts.queries import user_filter
+from consult_hub.accounts.queries import department_choices, user_filter
 from consult_hub.areas.queries import district_choices
 from consult_hub.auth.decorators import roles_required
-from consult_hub.auth.forms import AccountForm, NewAccountForm, PasswordResetForm
+from consult_hub.auth.forms import AccountForm, PasswordResetForm
 from consult_hub.auth.models import OFFICE_ROLES, ApiToken, Role, User
 from consult_hub.auth.operations import reset_password
 from consult_hub.auth.scopes import (
@@ -27,6 +28,7 @@ from consult_hub.auth.tokens import active_tokens, revoke_token, token_lines
 from consult_hub.core import params
 from consult_hub.core.forms import select_choices
 from consult_hub.core.saving import save
+from consult_hub.departments.models import Department
 from consult_hub.extensions import db
 from consult_hub.platforms.models import Platform, platform_coordinators
 from consult_hub.platforms.scopes import platform_filter
@@ -40,7 +42,8 @@ SEARCH_LIMIT = 30
 
 def _load_user(user_id: int) -> User:
     user = db.get_or_404(User, user_id, options=[selectinload(User.platforms),
-                                                 selectinload(User.district)])
+                                                 selectinload(User.district),
+                                                 selectinload(User.department)])
     require(can_manage_user(current_user, user), f"user:{user.id}")
     return user
 
@@ -68,9 +71,12 @@ def index():
         in_district = sa.select(platform_coordinators.c.user_id).join(
             Platform, Platform.id == platform_coordinators.c.platform_id
         ).where(Platform.district_id == district_id)
-        query = query.where(sa.or_(User.district_id == district_id, User.id.in_(in_district)))
+        of_district = sa.select(Department.id).where(Department.district_id == district_id)
+        query = query.where(sa.or_(User.district_id == district_id, User.id.in_(in_district),
+                                   User.department_id.in_(of_district)))
     page = db.paginate(
-        query.options(selectinload(User.platforms), selectinload(User.district))
+        query.options(selectinload(User.platforms), selectinload(User.district),
+                      selectinload(User.department))
         .order_by(User.role, User.username),
         page=params.arg_page(), per_page=30, error_out=False,
     )
@@ -91,6 +97,9 @@ def _prepare(form: AccountForm, user: User | None) -> None:
     form.role.choices = select_choices((r.value, r.label) for r in roles)
     form.district.choices = select_choices(
         [("", _("—(不属于某个区)")), *district_choices(current_user)])
+    keep = [user.department_id] if user is not None and user.department_id else []
+    form["department"].choices = select_choices(
+        [("", _("—(不是承办单位联系人)")), *department_choices(current_user, include=keep)])
 
 
 def _platform_options(form: AccountForm, user: User | None) -> dict[str, Any]:
@@ -131,6 +140,7 @@ def _render_form(form: AccountForm, user: User | None, status: int = 200,
         "users/form.html", form=form, user=user, notice=notice or [],
         options=_platform_options(form, user),
         grants=len(form.role.choices) > 1,
+        offers_department=any(c.value == Role.DEPARTMENT.value for c in form.role.choices),
         live_tokens=len(active_tokens(user)) if user is not None else 0,
     ), status
 
@@ -146,11 +156,16 @@ def _district_for(form: AccountForm) -> int | None:
     return form.district.data if form.role.data == Role.DISTRICT_ADMIN.value else None
 
 
+def _department_for(form: AccountForm) -> int | None:
+    """The department chosen, for a department's contact (other roles have none)."""
+    return form["department"].data if form.role.data == Role.DEPARTMENT.value else None
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def create():
-    form = NewAccountForm() if request.method == "POST" else NewAccountForm(
-        data={"role": Role.COORDINATOR.value})
+    form = (NewDepartmentAccountForm() if request.method == "POST"
+            else NewDepartmentAccountForm(data={"role": Role.COORDINATOR.value}))
     _prepare(form, None)
     if not form.is_submitted():
         return _render_form(form, None)
@@ -161,7 +176,7 @@ def create():
     saved = save(form, lambda: create_user(
         username=form.username.data, password=form.password.data,
         role=form.role.data, name=form.name.data, email=form.email.data,
-        district_id=_district_for(form),
+        district_id=_district_for(form), department_id=_department_for(form),
         platform_ids=_submitted_platform_ids(form, None), actor=current_user,
     ), aliases=ALIASES)
     if not saved:
@@ -174,7 +189,8 @@ def create():
 @roles_required(*STAFF)
 def edit(user_id: int):
     user = _load_user(user_id)
-    form = AccountForm() if request.method == "POST" else AccountForm(data=_initial(user))
+    form = (DepartmentAccountForm() if request.method == "POST"
+            else DepartmentAccountForm(data=_initial(user)))
     _prepare(form, user)
     if not form.is_submitted() or "search_platforms" in request.form:
         return _render_form(form, user)
@@ -182,7 +198,7 @@ def edit(user_id: int):
         return _render_form(form, user, 422)
     saved = save(form, lambda: update_user(
         user, name=form.name.data, email=form.email.data, role=form.role.data,
-        district_id=_district_for(form),
+        district_id=_district_for(form), department_id=_department_for(form),
         platform_ids=_submitted_platform_ids(form, user), actor=current_user), aliases=ALIASES)
     if not saved:
         return _render_form(form, user, saved.status, saved.leftover)
@@ -193,7 +209,8 @@ def edit(user_id: int):
 def _initial(user: User) -> dict[str, Any]:
     """The account's stored values, in the form's field names."""
     return {"name": user.name, "email": user.email, "role": user.role.value,
-            "district": user.district_id, "platforms": [p.id for p in user.platforms]}
+            "district": user.district_id, "department": user.department_id,
+            "platforms": [p.id for p in user.platforms]}
 
 
 def _back_to(user: User):
@@ -210,7 +227,7 @@ def _set_active(user_id: int, active: bool):
     user = _load_user(user_id)
     saved = save(None, lambda: set_user_active(user, active, actor=current_user))
     if not saved:
-        form = AccountForm(formdata=None, data=_initial(user))
+        form = DepartmentAccountForm(formdata=None, data=_initial(user))
         _prepare(form, user)
         return _render_form(form, user, saved.status, saved.leftover)
     if active:

@@ -14,6 +14,7 @@ from consult_hub.api.schemas import (
     DATE,
     DEFAULT_PER_PAGE,
     DEPARTMENT,
+    DEPARTMENT_TALLY,
     ERROR,
     EVENT,
     EVENT_CANCEL,
@@ -126,6 +127,7 @@ COMPONENTS: dict[str, Schema] = {
     "Event": EVENT, "EventDetail": EVENT_DETAIL, "Photo": PHOTO,
     "IssueRef": ISSUE_REF, "Issue": ISSUE, "IssueDetail": ISSUE_DETAIL,
     "TimelineEntry": TIMELINE_ENTRY, "Department": DEPARTMENT, "Tally": TALLY,
+    "DepartmentTally": DEPARTMENT_TALLY,
     "Recorded": RECORDED,
     "PlatformPage": page_of(ref("Platform")), "EventPage": page_of(ref("Event")),
     "IssuePage": page_of(ref("Issue")), "DepartmentPage": page_of(ref("Department")),
@@ -277,6 +279,11 @@ def _paths() -> dict[str, Any]:
         "/tallies/{month}/platforms/{platform_id}": read(
             "getPlatformTally", "One platform's figures for a month", "tallies", "Tally",
             parameters=[MONTH, path("platform_id", ID, "Platform id")]),
+        "/tallies/{month}/departments/{department_id}": read(
+            "getDepartmentTally", "One department's figures for a month (assigned, "
+            "acknowledged within 2 working days, replied on time, …; docs/metrics.md)",
+            "tallies", "DepartmentTally",
+            parameters=[MONTH, path("department_id", ID, "Department id")]),
     }
     for action, transition in TRANSITIONS.items():
         target = transition.target.value if transition.target else "unchanged"

@@ -1,7 +1,9 @@
 """Models as the API shows them: public fields only, shaped as ``api/schemas.py`` describes.
 
-Nothing here reads a submitter's name or phone, a tracking token, a private timeline
-note or a staff account; what is not listed here is not sent.
+Nothing here reads a submitter's name or phone, the resident's own words (submitted_*), a
+department's unconfirmed reply, a tracking token, a private timeline note or a staff account;
+what is not listed here is not sent. A problem's status is its public one (a reply waiting
+for confirmation reads 办理中), and only published problems are listed with an event.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from consult_hub.issues.models import (
 )
 from consult_hub.members.models import Member
 from consult_hub.platforms.models import Platform
-from consult_hub.public.queries import DistrictChoice
+from consult_hub.public.queries import DistrictChoice, published
 
 
 def stamp(value: datetime | date | None) -> str | None:
@@ -116,7 +118,7 @@ def event_detail(found: Event) -> dict[str, Any]:
     return {
         **event(found),
         "attendees": [member(m) for m in sorted(found.attendees, key=lambda m: (m.name, m.id))],
-        "issues": [issue_ref(i) for i in sorted(found.issues, key=lambda i: i.id)],
+        "issues": [issue_ref(i) for i in published(found.issues)],
         "photos": [{"id": p.id, "caption": p.caption, "width": p.width, "height": p.height,
                     "url": external_url("events.photo", photo_id=p.id)}
                    for p in photos],
@@ -129,16 +131,17 @@ def issue_url(reference: str) -> str:
 
 def issue_ref(found: Issue) -> dict[str, Any]:
     return {"reference": found.reference, "title": found.title,
-            **labelled("status", found.status), "url": issue_url(found.reference)}
+            **labelled("status", found.public_status), "url": issue_url(found.reference)}
 
 
 def issue(found: Issue, today: date) -> dict[str, Any]:
+    status = found.public_status
     return {
         "reference": found.reference, "title": found.title,
-        "description": (None if found.status in DESCRIPTION_WITHHELD_STATUSES
+        "description": (None if status in DESCRIPTION_WITHHELD_STATUSES
                         else found.description),
         **labelled("kind", found.kind), **labelled("category", found.category),
-        **labelled("source", found.source), **labelled("status", found.status),
+        **labelled("source", found.source), **labelled("status", status),
         "platform": platform_ref(found.platform),
         "event": ({"id": found.event.id, "topic": found.event.topic,
                    "url": external_url("api.event", event_id=found.event.id)}
@@ -146,7 +149,7 @@ def issue(found: Issue, today: date) -> dict[str, Any]:
         "department": department_ref(found.department),
         "due_on": stamp(found.due_on), "planned_on": stamp(found.planned_on),
         "is_overdue": found.is_overdue(today),
-        "resolution": found.resolution if found.status in ANSWERED_STATUSES else None,
+        "resolution": found.resolution if status in ANSWERED_STATUSES else None,
         "duplicate_of": found.duplicate_of.reference if found.duplicate_of else None,
         "created_at": stamp(found.created_at), "resolved_at": stamp(found.resolved_at),
         "closed_at": stamp(found.closed_at),

@@ -17,11 +17,12 @@ from consult_hub.core.categories import Category
 from consult_hub.core.timefmt import local_midnight
 from consult_hub.departments.models import Department
 from consult_hub.events.models import Event, EventStatus
-from consult_hub.issues.models import Issue, IssueKind, IssueStatus
+from consult_hub.extensions import db
+from consult_hub.issues.models import PUBLIC_STATUS, Issue, IssueKind, IssueStatus
 from consult_hub.issues.queries import overdue_clause
 from consult_hub.platforms.models import Platform
 from consult_hub.platforms.queries import PlatformFilters
-from consult_hub.public.queries import EVENT_PLACE
+from consult_hub.public.queries import EVENT_PLACE, PUBLISHED
 
 # A platform as the API shows it: with its district, community and street.
 PLATFORM_PLACE = (joinedload(Platform.district),
@@ -77,9 +78,22 @@ ISSUE_PLACE = (joinedload(Issue.platform).joinedload(Platform.district),
                joinedload(Issue.duplicate_of))
 
 
+def _public_status_clause(status: IssueStatus) -> sa.ColumnElement[bool]:
+    """Problems whose public status is ``status``: 办理中 includes replies not yet confirmed,
+    and a status the public never reads (待受理, 已答复待确认) matches nothing."""
+    shown_as = [stored for stored, public in PUBLIC_STATUS.items() if public is status]
+    if status in PUBLIC_STATUS:
+        return sa.false()
+    return Issue.status.in_([status, *shown_as]) if shown_as else Issue.status == status
+
+
 def issue_list(query: IssueQuery, today: date) -> sa.Select[tuple[Issue]]:
-    stmt = sa.select(Issue).options(*ISSUE_PLACE).order_by(Issue.id)
-    for column, value in ((Issue.status, query.status), (Issue.kind, query.kind),
+    """Published problems only, for every reader (anonymous or with a token): the API has no
+    staff reads."""
+    stmt = sa.select(Issue).where(PUBLISHED).options(*ISSUE_PLACE).order_by(Issue.id)
+    if query.status is not None:
+        stmt = stmt.where(_public_status_clause(query.status))
+    for column, value in ((Issue.kind, query.kind),
                           (Issue.category, query.category),
                           (Issue.district_id, query.district_id),
                           (Issue.platform_id, query.platform_id)):
@@ -90,6 +104,15 @@ def issue_list(query: IssueQuery, today: date) -> sa.Select[tuple[Issue]]:
         overdue = sa.func.coalesce(overdue_clause(today), sa.false())
         stmt = stmt.where(overdue if query.overdue else sa.not_(overdue))
     return stmt
+
+
+def issue_for_action(reference: str) -> Issue | None:
+    """The problem with this (canonical) receipt, published or not, for a write: staff act
+    on submissions waiting for review (受理) through the API too, and the scope check that
+    follows answers 403 as for any other problem. Reads use ``public.queries.issue_by_reference``
+    (published only)."""
+    return db.session.scalar(
+        sa.select(Issue).where(Issue.reference == reference).options(*ISSUE_PLACE))
 
 
 def department_list(district_id: int | None, active: bool | None) -> sa.Select[tuple[Department]]:

@@ -14,7 +14,14 @@ from consult_hub.core.db import max_length
 from consult_hub.core.pagination import BROWSE_LIMIT
 from consult_hub.events.models import Event, EventFormat, EventStatus
 from consult_hub.issues.lifecycle import TRANSITIONS
-from consult_hub.issues.models import Issue, IssueKind, IssueSource, IssueStatus, Satisfaction
+from consult_hub.issues.models import (
+    PROPOSABLE_STATUSES,
+    Issue,
+    IssueKind,
+    IssueSource,
+    IssueStatus,
+    Satisfaction,
+)
 from consult_hub.members.models import MemberLevel
 from consult_hub.platforms.models import PlatformKind, PlatformStatus
 
@@ -232,6 +239,33 @@ TALLY = obj({
                            required=["district", "metrics"])),
 }, required=["month", "scope", "district", "platform", "is_live", "metrics", "districts"])
 
+# docs/metrics.md § Departments: counts, the days summed for the average, derived figures.
+_DEPARTMENT_COUNT = {"type": "integer", "minimum": 0}
+_DEPARTMENT_SHARE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+DEPARTMENT_METRICS: Schema = obj({
+    **{name: _DEPARTMENT_COUNT for name in (
+        "assigned", "acknowledged_in_time", "replied", "replied_on_time", "confirmed",
+        "reworked", "extensions_requested", "extensions_approved", "rated", "rated_satisfied",
+        "rated_basically", "rated_unsatisfied", "open_end", "overdue_end")},
+    "reply_days_total": {"type": "number", "minimum": 0,
+                         "description": "Days from assignment to reply, summed over replies"},
+    "acknowledged_share": {**_DEPARTMENT_SHARE,
+                           "description": "acknowledged_in_time / assigned (2 working days)"},
+    "on_time_share": {**_DEPARTMENT_SHARE, "description": "replied_on_time / replied"},
+    "average_days_to_reply": {"type": ["number", "null"], "minimum": 0,
+                              "description": "reply_days_total / replied, one decimal"},
+    "satisfaction_share": {**_DEPARTMENT_SHARE,
+                           "description": "(rated_satisfied + rated_basically) / rated"},
+})
+DEPARTMENT_METRICS["required"] = list(DEPARTMENT_METRICS["properties"])
+DEPARTMENT_TALLY = obj({
+    "month": {"type": "string", "pattern": r"^\d{4}-\d{2}$"},
+    "scope": {"type": "string", "enum": ["department"]},
+    "department": ref("Department"),
+    "is_live": {"type": "boolean", "description": "Counted now (not frozen yet)"},
+    "metrics": DEPARTMENT_METRICS,
+}, required=["month", "scope", "department", "is_live", "metrics"])
+
 RECORDED = obj({"event": ref("Event"), "issues": array(ref("IssueRef"))},
                required=["event", "issues"])
 
@@ -302,6 +336,12 @@ ACTION_FIELDS: dict[str, tuple[str, Schema]] = {
     "note": ("note", NOTE_TEXT),
     "is_public": ("is_public", {"type": "boolean", "default": True}),
     "duplicate_of": ("duplicate_of", text(32, description="Reference of the original problem")),
+    "title": ("title", text(200, description="The public title")),
+    "description": ("description", NOTE_TEXT),
+    "reply": ("reply", NOTE_TEXT),
+    "proposed_status": ("proposed_status", {"type": "string", "enum": [
+        status.value for status in PROPOSABLE_STATUSES]}),
+    "requested_due_on": ("requested_due_on", DATE),
 }
 
 

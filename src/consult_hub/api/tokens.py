@@ -1,6 +1,9 @@
 """Staff pages for their own API tokens: create (shown once), list, revoke.
 
 A separate blueprint from ``api``: these are cookie-authenticated forms, so CSRF stays on.
+Every signed-in role has them, a department's contact (承办单位联系人) included: a
+department's own case system may acknowledge and answer its problems through the API. A token
+carries its owner's rights and no more, so a department's token is refused everything else.
 """
 
 from __future__ import annotations

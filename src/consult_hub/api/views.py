@@ -25,7 +25,12 @@ from consult_hub.api.errors import ApiError, json_response
 from consult_hub.api.errors import register as register_errors
 from consult_hub.api.validation import json_body, query_args
 from consult_hub.auth.decorators import public
-from consult_hub.auth.scopes import can_take_action, require, require_platform
+from consult_hub.auth.scopes import (
+    can_take_action,
+    is_department_contact,
+    require,
+    require_platform,
+)
 from consult_hub.core import pagination
 from consult_hub.core.categories import Category
 from consult_hub.core.db import utcnow
@@ -297,6 +302,20 @@ def platform_tally(month: str, platform_id: int):
     return _tally(when, report, scope="platform", metrics=figures, platform_found=found)
 
 
+@bp.get("/tallies/<month>/departments/<int:department_id>")
+@public
+def department_tally(month: str, department_id: int):
+    """One department's figures for a month (docs/metrics.md § Departments)."""
+    from consult_hub.departments.models import Department
+
+    when = _month(month)
+    found = _found(Department, department_id)
+    metrics, is_live = tally_queries.load_department(when, found, utcnow())
+    return json_response({"month": f"{when:%Y-%m}", "scope": "department",
+                          "department": present.department(found), "is_live": is_live,
+                          "metrics": metrics})
+
+
 # --- Writes ---------------------------------------------------------------------------------
 
 
@@ -441,17 +460,33 @@ def create_problem():
 @bp.post("/issues/<reference>/actions/<action>")
 @token_required
 def issue_action(reference: str, action: str):
-    found = _issue(reference)
+    # Staff act on problems the public cannot read yet (a submission waiting for review).
+    canonical = parse_reference(normalise_reference(reference))
+    found = queries.issue_for_action(canonical) if canonical else None
+    if found is None:
+        raise ApiError(404, _("找不到编号为 %(reference)s 的问题", reference=reference[:32]))
     if action not in TRANSITIONS:
         raise ApiError(404, _("没有这项操作:%(action)s", action=action[:32]))
     require(can_take_action(current_user, found, action), f"issue:{found.id}:{action}")
-    body = json_body(schemas.ACTION_BODIES[action])
+    body = json_body(_action_schema(action))
     version = body.pop("version", None)
     values = _lifecycle_values(found, body)
     _commit(lambda: change_status(found, action, actor_id=current_user.id, version=version,
                                   **values),
             renames={"department": "department_id"}, conflicts=("action",), version=version)
     return json_response(present.issue(found, local_today(utcnow())))
+
+
+def _action_schema(action: str) -> dict[str, Any]:
+    """The action's body; a department's note is for the district office (internal) unless
+    the body says ``is_public``, as on the note form, which starts unticked for a department:
+    a contact's working remark should not reach the resident's tracking page by default."""
+    schema = schemas.ACTION_BODIES[action]
+    if action != "note" or not is_department_contact(current_user):
+        return schema
+    properties = dict(schema["properties"])
+    properties["is_public"] = {**properties["is_public"], "default": False}
+    return {**schema, "properties": properties}
 
 
 def _lifecycle_values(found: Issue, body: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from consult_hub.auth.scopes import require
 from consult_hub.core.http import PUBLIC
 
 F = TypeVar("F", bound=Callable[..., Any])
-__all__ = ["PUBLIC", "public", "roles_required", "staff_required"]
+__all__ = ["PUBLIC", "platform_staff_required", "public", "roles_required", "staff_required"]
 
 
 def public(view: F) -> F:
@@ -48,4 +48,11 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
     return decorate
 
 
+# Any signed-in role, a department's contact included (the dashboard, the problems, the inbox,
+# one's own account): what each may see there is the scope rules' question.
 staff_required = roles_required()
+# The roles that work with platforms, their events and the problems raised there; a
+# department's contact (承办单位联系人) works only on the problems assigned to it, so pages
+# about platforms and events, raising problems and exports are not theirs.
+PLATFORM_ROLES = (Role.ADMIN, Role.DISTRICT_ADMIN, Role.COORDINATOR)
+platform_staff_required = roles_required(*PLATFORM_ROLES)

@@ -14,6 +14,8 @@ class Role(LabelledEnum):
     ADMIN = "admin", _l("市政协管理员")
     DISTRICT_ADMIN = "district_admin", _l("区政协工作人员")
     COORDINATOR = "coordinator", _l("平台联络员")
+    # A department's contact (承办单位联系人): acts on the problems assigned to that department.
+    DEPARTMENT = "department", _l("承办单位联系人")
 
 
 # City and district staff: the roles that manage records beyond their own platforms.
@@ -27,6 +29,10 @@ class User(UserMixin, TimestampMixin, Base):
             "role != 'district_admin' OR district_id IS NOT NULL",
             name="district_admin_has_district",
         ),
+        sa.CheckConstraint(
+            "role != 'department' OR department_id IS NOT NULL",
+            name="department_user_has_department",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,6 +42,9 @@ class User(UserMixin, TimestampMixin, Base):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
     district_id: Mapped[int | None] = mapped_column(sa.ForeignKey("areas.id"), index=True)
+    # For the department role: the department (承办单位) whose problems the user handles.
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"),
+                                                      index=True)
     is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     locale: Mapped[str] = mapped_column(sa.String(10), default="zh", server_default="zh")
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -46,6 +55,7 @@ class User(UserMixin, TimestampMixin, Base):
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     district = relationship("Area")
+    department = relationship("Department")
     platforms = relationship(
         "Platform", secondary="platform_coordinators", back_populates="coordinators",
         order_by="Platform.name",

@@ -96,6 +96,8 @@ def check_version(obj: Any, *, version: Any, original: str | None = None,
         started = json.loads(original or "{}")
     except ValueError:
         started = {}
+    if not isinstance(started, dict):  # valid JSON, but not what the form wrote ("-1", [])
+        started = {}
     fields = list(fields)
     now = values_of(obj, fields)
     changed = {name: (started.get(name), now[name]) for name in fields

@@ -28,7 +28,7 @@ from consult_hub.demo.events import EventCounts, build_events
 from consult_hub.demo.issues import IssueCounts, build_issues
 from consult_hub.demo.world import World, build_world
 from consult_hub.extensions import db
-from consult_hub.issues.models import ReferenceCounter
+from consult_hub.issues.models import OPEN_STATUSES, ReferenceCounter
 from consult_hub.platforms.models import Platform
 
 # Parents before children, so that every foreign key points at a row already written.
@@ -73,7 +73,8 @@ class DemoReport:
 
     def text(self) -> str:
         """A summary for the terminal, ending with the demo logins and their passwords."""
-        e, i, status = self.events, self.issues, self.issues.by_status
+        e, i, status, actions = self.events, self.issues, self.issues.by_status, \
+            self.issues.actions
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.platform_kinds.items()))
         lines = [
             f"Demo data loaded in {self.seconds:.1f} s (seed {self.seed}, year {self.year}).",
@@ -87,10 +88,15 @@ class DemoReport:
             f"{e.minutes_missing} past but without minutes",
             f"  problems     {i.total} in all, {i.updates} timeline entries: "
             f"{i.resolved_in_year} resolved in {self.year}; now open "
-            f"{status['received'] + status['assigned'] + status['in_progress']} "
-            f"({i.overdue} overdue), planned {status['planned']}, constrained "
+            f"{sum(status[s.value] for s in OPEN_STATUSES) - status['planned']} "
+            f"({i.overdue} overdue, {status['pending']} waiting for review, "
+            f"{status['replied']} replies to confirm), planned {status['planned']}, constrained "
             f"{status['constrained']}, rejected {status['rejected']} ({i.duplicates} duplicates); "
-            f"{i.rated} rated",
+            f"{i.rated} rated; {i.total - i.unpublished} published",
+            f"  departments' handling  {actions['acknowledge']} acknowledged, "
+            f"{actions['reply']} replies ({actions['rework']} returned for rework), "
+            f"{actions['confirm']} confirmed, {actions['request_extension']} extensions asked "
+            f"({actions['approve_extension']} approved), {actions['return']} sent back",
             f"  {self.year}: 全市共建成一线协商平台、社情民意联系点{self.platforms}个,"
             "开展协商议事活动"
             f"{e.held_in_year}场次,促进了{i.resolved_in_year}个群众急难愁盼问题、房前屋后实事、"
@@ -102,7 +108,8 @@ class DemoReport:
             lines.append(f"  {username:<12} {password:<24} {role} {name}")
         if self.coordinator_platforms:
             lines.append(f"  coordinator's platforms: {'、'.join(self.coordinator_platforms)}")
-        lines.append("Other staff accounts (staff…, coord…) have no password and cannot sign in.")
+        lines.append("Other staff accounts (staff…, coord…, dept…) have no password and cannot "
+                     "sign in.")
         return "\n".join(lines)
 
 

@@ -252,4 +252,38 @@ DEMO_USERS = (
     ("admin", "admin-demo-2024", "admin", "刘敏"),
     ("district", "district-demo-2024", "district_admin", "王丽"),
     ("coordinator", "coordinator-demo-2024", "coordinator", "张慧"),
+    ("department", "department-demo-2024", "department", "陈刚"),
+)
+# The demo department login works for this kind of the demo district's own offices.
+DEMO_DEPARTMENT_KIND = "urban"
+
+# A department's handling (承办): why it asks for more time, why it sends a problem back, and
+# why district staff return a reply for rework or refuse an extension.
+EXTENSION_REASONS = (
+    "需协调产权单位和施工单位共同进场，现场施工时间受天气影响，申请延长办理期限。",
+    "整改方案须征求楼栋全体居民意见，意见收集尚未完成，申请延期办理。",
+    "所需经费须纳入专项资金审批，审批流程尚未走完，申请延期。",
+    "涉及多个部门职责，联合踏勘时间已排定，申请延长办理期限。",
+)
+REFUSE_EXTENSION_REASONS = (
+    "该问题群众反映强烈，请按原期限办结，确有困难的先采取临时措施。",
+    "延期理由不充分，请按原期限答复办理情况。",
+)
+RETURN_REASONS = (
+    "经核实，该问题属于物业服务合同范围，不属于本单位职责，请改派相关单位。",
+    "诉求涉及的道路不在本单位管养范围内，请改派属地街道办理。",
+    "该事项由市级部门统一审批，请改派市级主管部门办理。",
+)
+REWORK_REASONS = (
+    "答复未说明具体整改时间，请补充后重新答复。",
+    "回访中居民反映问题仍未解决，请到现场核实后重新答复。",
+    "答复内容与诉求不对应，请针对反映的问题重新答复。",
+    "请补充已采取的措施和后续长效管理安排。",
+)
+# What a resident adds to an online submission (kept private; the public text leaves it out).
+CONTACT_LINES = (
+    "我姓{surname}，电话{phone}，麻烦尽快处理。",
+    "联系人：{name}，手机{phone}，白天都可以联系。",
+    "我是{name}，住{n}栋{k}单元，有问题请打{phone}。",
+    "希望有关部门重视，谢谢！",
 )

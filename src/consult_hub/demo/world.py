@@ -138,6 +138,21 @@ class World:
     city_departments: dict[str, tuple[int, str]]
     demo_sites: list[Site]
     logins: list[tuple[str, str, str, str]]  # username, password, role label, name
+    # The department the demo department login works for (an office of the demo district).
+    demo_department: tuple[int, str]
+    # Each department's contact (承办单位联系人): the user its acknowledgements and replies
+    # are by. The demo login for the demo department; a placeholder without a password for
+    # the others, made when a problem first reaches them.
+    contacts: dict[int, int] = field(default_factory=dict)
+
+    def contact(self, demo: Demo, department: tuple[int, str]) -> int:
+        """The user who acts for ``department``."""
+        user_id = self.contacts.get(department[0])
+        if user_id is None:
+            user_id = _user(demo, f"dept{department[0]:04d}", demo.person(), Role.DEPARTMENT,
+                            NO_LOGIN_HASH, None, department[0])
+            self.contacts[department[0]] = user_id
+        return user_id
 
     def department(self, demo: Demo, kinds: tuple[str, ...], site: Site) -> tuple[int, str]:
         """The office a problem of one of these kinds goes to: mostly the district's own."""
@@ -157,8 +172,13 @@ def build_world(demo: Demo, password_hashes: dict[str, str]) -> World:
     counts = _platforms_per_district(demo, districts)
     members = build_members(demo, districts, counts)
     sites, demo_sites = build_platforms(demo, districts, counts, members)
-    logins = build_users(demo, districts, sites, demo_sites, password_hashes)
-    return World(districts, sites, city_departments, demo_sites, logins)
+    demo_district = next(d for d in districts if d.spec.code == v.DEMO_DISTRICT)
+    demo_department = demo_district.departments[v.DEMO_DEPARTMENT_KIND]
+    contacts: dict[int, int] = {}
+    logins = build_users(demo, districts, sites, demo_sites, password_hashes, demo_department,
+                         contacts)
+    return World(districts, sites, city_departments, demo_sites, logins, demo_department,
+                 contacts)
 
 
 # Areas ----------------------------------------------------------------------------------------
@@ -532,18 +552,24 @@ def _description(demo: Demo, site: Site) -> str:
 # Users ----------------------------------------------------------------------------------------
 
 def build_users(demo: Demo, districts: list[District], sites: list[Site], demo_sites: list[Site],
-                password_hashes: dict[str, str]) -> list[tuple[str, str, str, str]]:
-    """The three demo logins, a staff member per other district and a coordinator per street."""
+                password_hashes: dict[str, str], demo_department: tuple[int, str],
+                contacts: dict[int, int]) -> list[tuple[str, str, str, str]]:
+    """The demo logins (the department one for ``demo_department``), a staff member per other
+    district and a coordinator per street."""
     demo_district = next(d for d in districts if d.spec.code == v.DEMO_DISTRICT)
     logins = []
     for username, password, role, name in v.DEMO_USERS:
         role = Role(role)
+        department_id = demo_department[0] if role is Role.DEPARTMENT else None
         user_id = _user(demo, username, name, role, password_hashes[username],
-                        demo_district.id if role is Role.DISTRICT_ADMIN else None)
-        where = f"({demo_district.name})" if role is Role.DISTRICT_ADMIN else ""
+                        demo_district.id if role is Role.DISTRICT_ADMIN else None, department_id)
+        where = (f"({demo_district.name})" if role is Role.DISTRICT_ADMIN
+                 else f"({demo_department[1]})" if role is Role.DEPARTMENT else "")
         logins.append((username, password, role.label, name + where))
         if role is Role.DISTRICT_ADMIN:
             demo_district.staff_id = user_id
+        elif role is Role.DEPARTMENT:
+            contacts[demo_department[0]] = user_id
         elif role is Role.COORDINATOR:
             _coordinate(demo, user_id, demo_sites)
     for district in districts:
@@ -562,10 +588,11 @@ def build_users(demo: Demo, districts: list[District], sites: list[Site], demo_s
 
 
 def _user(demo: Demo, username: str, name: str, role: Role, password_hash: str,
-          district_id: int | None) -> int:
+          district_id: int | None, department_id: int | None = None) -> int:
     joined = demo.at(date(demo.year - 1, 12, 1), 9)
     row = demo.add("users", id=demo.next_id("users"), username=username, name=name, email=None,
-                   password_hash=password_hash, role=role, district_id=district_id, is_active=True,
+                   password_hash=password_hash, role=role, district_id=district_id,
+                   department_id=department_id, is_active=True,
                    locale="zh", last_login_at=None, session_token=secrets.token_hex(16),
                    created_at=joined, updated_at=joined)
     return row["id"]

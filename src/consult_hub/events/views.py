@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import Form
 
-from consult_hub.auth.decorators import public, staff_required
+from consult_hub.auth.decorators import platform_staff_required, public
 from consult_hub.auth.scopes import can_manage_platform, require_platform
 from consult_hub.core import params
 from consult_hub.core.categories import Category
@@ -81,7 +81,7 @@ def _wrong_status(event: Event) -> Any:
 # --- list -----------------------------------------------------------------------------------
 
 @bp.route("/")
-@staff_required
+@platform_staff_required
 def index():
     now = utcnow()
     form = FilterForm(request.args)
@@ -109,7 +109,7 @@ def index():
 # --- plan and edit ----------------------------------------------------------------------------
 
 @bp.route("/new", methods=["GET", "POST"])
-@staff_required
+@platform_staff_required
 def new():
     platform_id = params.arg_id("platform")
     if platform_id is None:
@@ -149,7 +149,7 @@ def _choose_platform():
 
 
 @bp.route("/<int:event_id>/edit", methods=["GET", "POST"])
-@staff_required
+@platform_staff_required
 def edit(event_id: int):
     event = _load(event_id)
     if event.status is not EventStatus.PLANNED:
@@ -206,7 +206,7 @@ def _simple_step(event_id: int, allowed: EventStatus, form_cls: type, template: 
 
 
 @bp.route("/<int:event_id>/conclude", methods=["GET", "POST"])
-@staff_required
+@platform_staff_required
 def conclude(event_id: int):
     return _simple_step(
         event_id, EventStatus.HELD, ConcludeForm, "events/conclude.html",
@@ -216,7 +216,7 @@ def conclude(event_id: int):
 
 
 @bp.route("/<int:event_id>/cancel", methods=["GET", "POST"])
-@staff_required
+@platform_staff_required
 def cancel(event_id: int):
     return _simple_step(
         event_id, EventStatus.PLANNED, CancelForm, "events/cancel.html",
@@ -228,7 +228,7 @@ def cancel(event_id: int):
 # --- photos ---------------------------------------------------------------------------------
 
 @bp.route("/<int:event_id>/photos", methods=["POST"])
-@staff_required
+@platform_staff_required
 def upload_photo(event_id: int):
     event = _load(event_id)
     form = PhotoForm()
@@ -260,7 +260,7 @@ def upload_photo(event_id: int):
 
 
 @bp.route("/photos/<int:photo_id>/delete", methods=["GET", "POST"])
-@staff_required
+@platform_staff_required
 def delete_photo(photo_id: int):
     """Ask first (a tap on a phone is easily a mistake), then delete the row and its file."""
     photo = db.get_or_404(EventPhoto, photo_id)

@@ -204,9 +204,14 @@ def issue_filters(user: User, args: Mapping[str, Any]) -> issue_queries.IssueFil
     )
 
 
+# How the problem was published and handled, for staff to read (ignored on import): 公开时间
+# is empty while a resident's submission waits for review; the department's reply and its
+# proposed outcome are staff's to confirm, so they never reach a public file (open_data.py).
+HANDLING_HEADER = ["公开时间", "交办时间", "签收时间", "答复时间", "建议办理结果", "承办单位答复",
+                   "申请延至", "延期理由", "退回重办理由", "退回时间"]
 ISSUE_HEADER = ["编号", "平台编码", "平台名称", "所属区", "标题", "描述", "类型", "类别", "来源",
                 "状态", "承办单位", "办理期限", "计划完成日期", "答复", "活动编码", "受理时间",
-                "办结时间", "满意度"]
+                "办结时间", "满意度", *HANDLING_HEADER]
 CONTACT_HEADER = [f"提交人姓名{PRIVATE_MARK}", f"联系电话{PRIVATE_MARK}"]
 
 
@@ -253,12 +258,21 @@ def _issue_rows(stmt: sa.Select[Any], contact: bool,
                    i.category.source_label, i.source.source_label, i.status.source_label,
                    departments.get(i.department_id, ""), _day(i.due_on), _day(i.planned_on),
                    i.resolution or "", events.get(i.event_id, ""), _moment(i.created_at),
-                   _moment(i.closed_at), i.satisfaction.source_label if i.satisfaction else ""]
+                   _moment(i.closed_at), i.satisfaction.source_label if i.satisfaction else "",
+                   *_handling(i)]
             if contact:
                 shown = may_see(i)
                 row += [(i.submitter_name or "") if shown else "",
                         (i.submitter_phone or "") if shown else ""]
             yield row
+
+
+def _handling(i: Issue) -> list[Any]:
+    """The HANDLING_HEADER columns of one problem."""
+    return [_moment(i.published_at), _moment(i.assigned_at), _moment(i.acknowledged_at),
+            _moment(i.replied_at), i.proposed_status.source_label if i.proposed_status else "",
+            i.reply or "", _day(i.requested_due_on), i.extension_reason or "",
+            i.rework_reason or "", _moment(i.returned_at)]
 
 
 def table_for(kind: str, user: User | None, args: Mapping[str, Any], now: datetime, *,

@@ -1,11 +1,15 @@
 """Importing residents' problems (群众诉求), matched by their reference (编号).
 
-New problems are created in the status the file states, provided it is consistent: assigned
-and in-progress ones need a department and a due date, planned ones a planned date, closed
-ones an answer (答复). Each gets one "import" timeline entry. A problem already in the
-database changes status only by one step of the lifecycle (issues/lifecycle.py), applied with
-the same function the problem page uses, so it is validated and audited the same way; see
-docs/import.md for the details.
+New problems are created in the status the file states, provided it is consistent: assigned,
+acknowledged and in-progress ones need a department and a due date, planned ones a planned
+date, closed ones an answer (答复). Staff enter what they import, so a new problem is
+published as it is imported (its title and description may not hold a phone or ID-card
+number), and it cannot be imported as waiting for review (待受理) or as a department's reply
+awaiting confirmation (已答复待确认). Each gets one "import" timeline entry. A problem already in
+the database changes status only by one staff step of the lifecycle (issues/lifecycle.py),
+applied with the same function the problem page uses, so it is validated and audited the
+same way; accepting a resident's submission (受理并公开) is a review done on its page, never
+by import. See docs/import.md for the details.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from consult_hub.exchange.importing import (
 )
 from consult_hub.extensions import db
 from consult_hub.issues import references
-from consult_hub.issues.lifecycle import TRANSITIONS
+from consult_hub.issues.lifecycle import TRANSITIONS, Transition
 from consult_hub.issues.models import (
     CLOSED_STATUSES,
     Issue,
@@ -59,15 +63,28 @@ from consult_hub.issues.operations import (
     new_tracking_token,
     normalise_phone,
 )
+from consult_hub.issues.privacy import public_text_errors
 from consult_hub.platforms.models import Platform
 
 S = IssueStatus
 IMPORT_NOTE = "批量导入"
 # The columns a lifecycle action sets: what the file must give for a status change.
 LIFECYCLE = ("department", "due_on", "planned_on", "resolution")
-NEEDS = {S.ASSIGNED: ("department", "due_on"), S.IN_PROGRESS: ("department", "due_on"),
-         S.PLANNED: ("planned_on",), S.RESOLVED: ("resolution",),
-         S.CONSTRAINED: ("resolution",), S.REJECTED: ("resolution",)}
+NEEDS = {S.ASSIGNED: ("department", "due_on"), S.ACKNOWLEDGED: ("department", "due_on"),
+         S.IN_PROGRESS: ("department", "due_on"), S.PLANNED: ("planned_on",),
+         S.RESOLVED: ("resolution",), S.CONSTRAINED: ("resolution",),
+         S.REJECTED: ("resolution",)}
+# Statuses a new problem cannot be imported in, and why.
+NOT_IMPORTED = {
+    S.PENDING: "导入的问题由工作人员录入，导入即受理并公开，不能导入为“待受理”；"
+               "请将状态留空或填写“已受理”",
+    S.REPLIED: "“已答复待确认”的答复须在系统中确认；请导入确认后的办理结果，或导入为“办理中”",
+}
+# The staff steps an import may take (the department's own steps — 签收 aside, which staff
+# record when a department acknowledges by phone — and the review of a resident's
+# submission are done on the problem's page). The file's columns give their values.
+IMPORT_ACTIONS = frozenset({"assign", "acknowledge", "start", "confirm", "resolve", "plan",
+                            "constrain", "reject", "reopen"})
 
 
 def reference_cell(value: str) -> str:
@@ -100,15 +117,16 @@ COLUMNS = (
     Column("source", "来源", _l("问题来源"), cells.choice(IssueSource), required=True,
            aliases=("source",), allowed=cells.allowed_values(IssueSource),
            example=IssueSource.LIAISON_POINT.source_label),
-    Column("status", "状态", _l("空 = 已受理(新问题);已有问题一次只能按办理流程走一步"),
+    Column("status", "状态", _l("空 = 已受理（新问题，导入即公开；不能导入为待受理、"
+           "已答复待确认）；已有问题一次只能按办理流程走一步"),
            cells.choice(IssueStatus), aliases=("status",),
            allowed=cells.allowed_values(IssueStatus),
            example=IssueStatus.RECEIVED.source_label),
-    Column("department", "承办单位", _l("承办单位的名称或编码(市级或该平台所在区的);"
-           "已交办、办理中的必填"), cells.text(100), aliases=("department",),
+    Column("department", "承办单位", _l("承办单位的名称或编码（市级或该平台所在区的）；"
+           "已交办、已签收、办理中的必填"), cells.text(100), aliases=("department",),
            example="江岸区城管局"),
-    Column("due_on", "办理期限", _l("格式 2024-03-01;已交办、办理中的必填"), cells.parse_date,
-           aliases=("due_on", "期限"), example="2024-04-01"),
+    Column("due_on", "办理期限", _l("格式 2024-03-01；已交办、已签收、办理中的必填"),
+           cells.parse_date, aliases=("due_on", "期限"), example="2024-04-01"),
     Column("planned_on", "计划完成日期", _l("列入计划的必填"), cells.parse_date,
            aliases=("planned_on",), example=""),
     Column("resolution", "答复", _l("公开的办理结果、情况说明或不予受理的理由;已解决、因条件所限、"
@@ -130,12 +148,19 @@ COLUMNS = (
     Column("closed", "办结时间", _l("新的已办结问题的办结日期或时间(空 = 导入时);已有问题忽略"),
            cells.parse_date_or_datetime, aliases=("closed", "办结日期", "closed_at")),
     Column("satisfaction", "满意度", _l("仅供阅读(由居民评价),导入时忽略"), ignored=True),
+    # Written by exports (exports.HANDLING_HEADER): how the problem was published and handled.
+    *(Column(key, header, _l("仅供阅读,导入时忽略"), ignored=True) for key, header in (
+        ("published_at", "公开时间"), ("assigned_at", "交办时间"), ("acknowledged_at", "签收时间"),
+        ("replied_at", "答复时间"), ("proposed_status", "建议办理结果"), ("reply", "承办单位答复"),
+        ("requested_due_on", "申请延至"), ("extension_reason", "延期理由"),
+        ("rework_reason", "退回重办理由"), ("returned_at", "退回时间"))),
 )
 TEXT = ("title", "description", "kind", "category")
 CONTACT = ("submitter_name", "submitter_phone")
 FIELDS = ("reference", "platform_id", "district_id", "source", "status", *TEXT, *CONTACT,
           "department_id", "due_on", "planned_on", "resolution", "event_id", "created_at",
-          "resolved_at", "closed_at")
+          "resolved_at", "closed_at", "published_at", "proposed_status", "proposed_planned_on",
+          "reply", "requested_due_on")
 
 
 @dataclass
@@ -278,6 +303,10 @@ class IssueImporter(Importer):
                    ctx: Context, plan: Plan) -> None:
         v = row.values
         status = v.get("status") or S.RECEIVED
+        if status in NOT_IMPORTED:
+            ctx.error(row, "status", NOT_IMPORTED[status])
+            return
+        self._check_public_text(row, values, ctx)
         resolution = v.get("resolution") or (v.get("reason") if status is S.REJECTED else None)
         given = {"department": department, "due_on": v.get("due_on"),
                  "planned_on": v.get("planned_on"), "resolution": resolution}
@@ -285,7 +314,7 @@ class IssueImporter(Importer):
             if given[name] is None and not (name == "department" and v.get("department")):
                 ctx.error(row, name,
                           f"“{status.source_label}”的问题须填写{ctx.columns[name].header}")
-        if status in (S.ASSIGNED, S.IN_PROGRESS) and department is not None \
+        if status in (S.ASSIGNED, S.ACKNOWLEDGED, S.IN_PROGRESS) and department is not None \
                 and not department.is_active:
             ctx.error(row, "department", f"承办单位“{department.name}”已停用")
         received = v.get("received") or ctx.now
@@ -306,7 +335,15 @@ class IssueImporter(Importer):
             "created_at": received, "updated_at": ctx.now,
             "resolved_at": closed if status is S.RESOLVED else None,
             "closed_at": closed if status in CLOSED_STATUSES else None,
+            # Staff entered it: public from the moment it is imported.
+            "published_at": ctx.now,
         })
+
+    @staticmethod
+    def _check_public_text(row: Row, values: dict[str, Any], ctx: Context) -> None:
+        """A published problem's title and description may not hold a phone or ID number."""
+        for name, message in public_text_errors(values).items():
+            ctx.error(row, name, message)
 
     def _check_existing(self, row: Row, old: Any, platform: Any, department: Any,
                         departments: dict[Any, Any], values: dict[str, Any], ctx: Context,
@@ -340,6 +377,11 @@ class IssueImporter(Importer):
             return
         before = {name: getattr(old, name) for name in (*TEXT, *CONTACT, "event_id")}
         changes = changed_fields(before, values)
+        if old.published_at is not None:  # public text: checked as publishing checks it
+            self._check_public_text(row, {k: changes[k] for k in ("title", "description")
+                                          if k in changes}, ctx)
+            if ctx.failed(row):
+                return
         if action is not None:
             plan.moves.append((row, old, changes, action, action_values))
         elif changes:
@@ -351,22 +393,38 @@ class IssueImporter(Importer):
     def _fields_set(action: str) -> set[str]:
         return {"assign": {"department", "due_on"}, "plan": {"planned_on", "resolution"},
                 "resolve": {"resolution"}, "constrain": {"resolution"},
-                "reject": {"resolution"}}.get(action, set())
+                "reject": {"resolution"}, "confirm": {"planned_on", "resolution"}
+                }.get(action, set())
+
+    @staticmethod
+    def _steps_from(old: Any) -> list[Transition]:
+        """The lifecycle steps an import may take from the problem's present state."""
+        return [t for action, t in TRANSITIONS.items()
+                if action in IMPORT_ACTIONS and t.allows(old)]
 
     def _transition(self, row: Row, old: Any, status: IssueStatus, department: Any,
                     ctx: Context) -> tuple[str | None, dict[str, Any]]:
         """The one lifecycle action from the problem's status to ``status``, with its values."""
         v = row.values
-        found = [t for t in TRANSITIONS.values() if old.status in t.sources and t.target is status]
+        if old.status is S.PENDING and status is S.RECEIVED:
+            ctx.error(row, "status", "居民提交的问题须在问题页面审核：填写公开标题和摘要后"
+                      "“受理并公开”，不能通过导入受理")
+            return None, {}
+        steps = self._steps_from(old)
+        found = [t for t in steps if t.target_for(old.status, old) is status]
         if not found:
-            reachable = [status.source_label for status in IssueStatus if status is not old.status
-                         and any(old.status in t.sources and t.target is status
-                                 for t in TRANSITIONS.values())]
+            reachable = [s.source_label for s in IssueStatus if s is not old.status
+                         and any(t.target_for(old.status, old) is s for t in steps)]
             ctx.error(row, "status",
                       f"不能从“{old.status.source_label}”直接改为“{status.source_label}”"
                       f"(可改为:{'、'.join(reachable)})")
             return None, {}
         transition = found[0]
+        if transition.action == "confirm" and v.get("planned_on") is not None \
+                and v["planned_on"] != old.proposed_planned_on:
+            ctx.error(row, "planned_on", "办结确认采用承办单位答复中建议的计划完成日期"
+                      f"（{old.proposed_planned_on or '无'}），不能在导入时修改")
+            return None, {}
         given = {"department": department, "due_on": v.get("due_on"),
                  "planned_on": v.get("planned_on"), "resolution": v.get("resolution"),
                  "reason": v.get("reason") or (v.get("resolution") if transition.action == "reject"
@@ -413,7 +471,9 @@ class IssueImporter(Importer):
         bulk_insert(IssueUpdate, [
             {"issue_id": ids[values["reference"]], "action": "import", "from_status": None,
              "to_status": values["status"], "note": IMPORT_NOTE, "is_public": True,
-             "actor_id": ctx.actor_id, "created_at": values["created_at"]}
+             "actor_id": ctx.actor_id, "created_at": values["created_at"],
+             # As lifecycle.apply records them: the department holding it and its due date.
+             "department_id": values.get("department_id"), "due_on": values.get("due_on")}
             for values in rows])
 
     def _move(self, moves: list[tuple[Row, Any, dict[str, Any], str, dict[str, Any]]],

@@ -33,7 +33,13 @@ from consult_hub.departments.models import Department
 from consult_hub.events.models import Event, EventStatus, event_attendees
 from consult_hub.exchange.cells import source_text
 from consult_hub.extensions import db
-from consult_hub.issues.models import ANSWERED_STATUSES, Issue, IssueKind, IssueStatus
+from consult_hub.issues.models import (
+    ANSWERED_STATUSES,
+    PUBLIC_STATUS,
+    Issue,
+    IssueKind,
+    IssueStatus,
+)
 from consult_hub.platforms.models import Platform
 from consult_hub.tallies import compute
 from consult_hub.tallies.models import MonthlyTally, TallyScope
@@ -210,10 +216,11 @@ OUTCOME_FIELDS = (
     Field("category", "类别代码:economy / politics / culture / society / ecology",
           "category code: economy, politics, culture, society, ecology"),
     Field("category_label", "类别(中文)", "category, in Chinese"),
-    Field("status", "状态代码:received 已受理 / assigned 已交办 / in_progress 办理中 / "
-          "resolved 已解决或采纳 / planned 列入计划正在解决 / constrained 因条件所限一时难以解决 / "
-          "rejected 不予受理",
-          "status code: received, assigned, in_progress, resolved, planned, constrained "
+    Field("status", "状态代码:received 已受理 / assigned 已交办 / acknowledged 已签收 / "
+          "in_progress 办理中(含承办单位已答复、待确认的) / resolved 已解决或采纳 / "
+          "planned 列入计划正在解决 / constrained 因条件所限一时难以解决 / rejected 不予受理",
+          "status code: received, assigned, acknowledged (by the department), in_progress "
+          "(including a department's reply not yet confirmed), resolved, planned, constrained "
           "(cannot be solved for now), rejected"),
     Field("status_label", "状态(中文)", "status, in Chinese"),
     Field("is_closed", "是否已办结:1 是(resolved / constrained / rejected),0 否",
@@ -238,24 +245,27 @@ def _outcome_rows() -> Iterator[list[Any]]:
     areas = _areas()
     platforms = dict(db.session.execute(sa.select(Platform.id, Platform.code)).all())
     departments = dict(db.session.execute(sa.select(Department.id, Department.name)).all())
-    # Only public columns are selected: the submitter's name and phone never leave the database.
+    # Only published problems (reviewed by staff) and only public columns: the submitter's
+    # name and phone, their own words and a department's unconfirmed reply never leave the
+    # database.
     stmt = sa.select(
         Issue.reference, Issue.title, Issue.kind, Issue.category, Issue.status,
         Issue.platform_id, Issue.district_id, Issue.department_id, Issue.created_at,
         Issue.planned_on, Issue.closed_at, Issue.resolution, Issue.satisfaction,
-    ).order_by(Issue.created_at, Issue.id)
+    ).where(Issue.published_at.is_not(None)).order_by(Issue.created_at, Issue.id)
     for batch in _batches(stmt):
         for i in batch:
             district = areas.get(i.district_id)
+            status = PUBLIC_STATUS.get(i.status, i.status)
             yield [i.reference, i.title, i.kind.value, i.kind.source_label, i.category.value,
-                   i.category.source_label, i.status.value, i.status.source_label,
-                   int(i.status.is_closed),
+                   i.category.source_label, status.value, status.source_label,
+                   int(status.is_closed),
                    platforms.get(i.platform_id, ""), district.code if district else "",
                    district.name if district else "", departments.get(i.department_id, ""),
                    _local_day(i.created_at),
-                   _day(i.planned_on) if i.status is IssueStatus.PLANNED else "",
-                   _local_day(i.closed_at) if i.status.is_closed else "",
-                   (i.resolution or "") if i.status in ANSWERED_STATUSES else "",
+                   _day(i.planned_on) if status is IssueStatus.PLANNED else "",
+                   _local_day(i.closed_at) if status.is_closed else "",
+                   (i.resolution or "") if status in ANSWERED_STATUSES else "",
                    i.satisfaction.value if i.satisfaction else ""]
 
 
@@ -345,8 +355,9 @@ def data_files() -> list[DataFile]:
         DataFile("platforms.csv", "协商平台和社情民意联系点", "consultation platforms and "
                  "opinion liaison points", PLATFORM_FIELDS, _platform_rows),
         DataFile("events.csv", "协商议事活动", "consultation events", EVENT_FIELDS, _event_rows),
-        DataFile("outcomes.csv", "群众诉求及办理结果(不含任何个人信息)",
-                 "residents' problems and their outcomes (no personal data)", OUTCOME_FIELDS,
+        DataFile("outcomes.csv", "经审核公开的群众诉求及办理结果(不含任何个人信息)",
+                 "residents' problems published after review, and their outcomes "
+                 "(no personal data)", OUTCOME_FIELDS,
                  _outcome_rows),
         DataFile("monthly_tallies.csv", "月度统计(全市和各区,已冻结的月份)",
                  "monthly figures for the city and each district (frozen months)",

@@ -21,7 +21,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from consult_hub.audit.operations import record
-from consult_hub.auth.decorators import public, roles_required, staff_required
+from consult_hub.auth.decorators import platform_staff_required, public, roles_required
 from consult_hub.auth.models import OFFICE_ROLES
 from consult_hub.auth.scopes import can_choose_district
 from consult_hub.core import params
@@ -115,14 +115,16 @@ def import_template(kind: str, ext: str):
 # -- export -----------------------------------------------------------------------------------
 
 
+# Exports are the platform roles' lists: a department's contact works on its problems in the
+# app, and does not take lists of them away.
 @bp.route("/manage/export")
-@staff_required
+@platform_staff_required
 def export_page():
     return render_template("exchange/export.html", kinds=exports.KINDS)
 
 
 @bp.route("/manage/export/<any(platforms, events, issues):kind>.<any(csv, xlsx):ext>")
-@staff_required
+@platform_staff_required
 def export(kind: str, ext: str):
     now = utcnow()
     contact = kind == "issues" and params.arg_flag("contact")

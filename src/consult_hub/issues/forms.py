@@ -40,7 +40,14 @@ from consult_hub.core.forms import (
 )
 from consult_hub.events.forms import RecordFields
 from consult_hub.issues.lifecycle import FIELD_LABELS, TRANSITIONS, Transition
-from consult_hub.issues.models import Issue, IssueKind, IssueSource, IssueStatus, Satisfaction
+from consult_hub.issues.models import (
+    PROPOSABLE_STATUSES,
+    Issue,
+    IssueKind,
+    IssueSource,
+    IssueStatus,
+    Satisfaction,
+)
 from consult_hub.issues.operations import TITLE_LENGTH
 
 
@@ -204,6 +211,21 @@ FIELD_TEXT: dict[tuple[str, str], tuple[Any, Any]] = {
     ("reject", "duplicate_of"): (_l("重复的诉求编号(可不填)"),
                                  _l("与已登记的诉求重复时,填写原诉求编号,如 WH24-00123")),
     ("reopen", "reason"): (_l("重新办理的理由(公开)"), _l("例如居民回访不满意的原因")),
+    ("accept", "title"): (
+        _l("公开标题"), _l("居民在办理成果页面看到的标题；不写姓名、电话、门牌号")),
+    ("accept", "description"): (
+        _l("公开摘要"), _l("用自己的话概括问题；含有电话号码或身份证号时不能公开")),
+    ("reply", "reply"): (_l("答复内容"), _l("经区政协确认后作为办理结果向居民公开；"
+                                           "一时难以解决的，请说明原因")),
+    ("reply", "proposed_status"): (_l("建议办理结果"), None),
+    ("reply", "planned_on"): (_l("计划完成日期（列入计划的填写）"), None),
+    ("request_extension", "requested_due_on"): (_l("申请延至"), None),
+    ("request_extension", "reason"): (_l("延期理由"), None),
+    ("return", "reason"): (_l("退回理由"), _l("例如不属于本单位职责，建议交办给哪个单位")),
+    ("refuse_extension", "reason"): (_l("不同意延期的理由"), None),
+    ("rework", "reason"): (_l("退回重办的理由"), _l("承办单位在工作台上看到这段说明")),
+    ("confirm", "resolution"): (_l("公开的办理结果（可修改）"),
+                                _l("不填则公开承办单位的答复内容")),
     ("note", "note"): (_l("办理进展"), _l("可以使用 Markdown:**加粗**、- 列表")),
     ("note", "is_public"): (_l("在进度查询页面公开显示"),
                             _l("不勾选则只有工作人员能看到,例如涉及居民个人情况的记录")),
@@ -217,7 +239,14 @@ def _field(action: str, name: str, required: bool) -> Any:
     if name == "department":
         return SelectField(label, coerce=optional_int, validate_choice=False, validators=marks,
                            **common)
-    if name in ("due_on", "planned_on"):
+    if name == "proposed_status":
+        return RadioField(label, choices=select_choices(
+            [(status.value, status.label) for status in PROPOSABLE_STATUSES]),
+            validate_choice=False, validators=marks, **common)
+    if name == "title":
+        return StringField(label, validators=marks, render_kw={"maxlength": TITLE_LENGTH},
+                           **common)
+    if name in ("due_on", "planned_on", "requested_due_on"):
         return DateField(label, validators=[Optional(), *marks], **common)
     if name == "is_public":
         return BooleanField(label, default=True, **common)

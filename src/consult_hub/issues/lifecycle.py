@@ -18,12 +18,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
 
-from consult_hub.core.db import Base, utcnow
+from consult_hub.core.db import Base, max_length, utcnow
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.issues.models import (
     CLOSED_STATUSES,
     DUE_STATUSES,
     OPEN_STATUSES,
+    PROPOSABLE_STATUSES,
     Issue,
     IssueStatus,
     IssueUpdate,
@@ -32,38 +33,140 @@ from consult_hub.issues.models import (
 S = IssueStatus
 # A problem waiting on triage or on its department may be assigned (again) or resolved.
 OPEN_WORKING = DUE_STATUSES
+# Where a department holds the problem before answering: it acknowledges, asks for more time,
+# answers or sends it back.
+DEPARTMENT_WORKING = frozenset({S.ASSIGNED, S.ACKNOWLEDGED, S.IN_PROGRESS})
 
 # An effect: the columns an action writes besides the status, from the action's checked values
-# (text stripped, records such as the department given as their ids).
-Effect = Callable[[Mapping[str, Any]], dict[str, Any]]
+# (text stripped, records such as the department given as their ids) and the record as it is
+# before the action (an Issue, or the dict a generator keeps for one; read it with ``column``).
+Effect = Callable[[Mapping[str, Any], Any], dict[str, Any]]
 
 
-def _no_effect(values: Mapping[str, Any]) -> dict[str, Any]:
+def column(record: Any, name: str) -> Any:
+    """A column of ``record``, an Issue or a generator's row dict."""
+    return record.get(name) if isinstance(record, Mapping) else getattr(record, name)
+
+
+def _no_effect(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
     return {}
 
 
-def _assign(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {"department_id": values["department"], "due_on": values["due_on"]}
+# What a department's handling leaves behind, cleared whenever the problem starts afresh.
+HANDLING_CLEARED = dict.fromkeys((
+    "acknowledged_at", "replied_at", "reply", "proposed_status", "proposed_planned_on",
+    "requested_due_on", "extension_reason", "rework_reason"))
 
 
-def _plan(values: Mapping[str, Any]) -> dict[str, Any]:
+def _accept(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
+    # The public title and description staff wrote replace the working text; the resident's
+    # own words stay in submitted_title / submitted_text.
+    return {"title": values["title"], "description": values["description"]}
+
+
+def _assign(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
+    return {**HANDLING_CLEARED, "department_id": values["department"],
+            "due_on": values["due_on"], "returned_at": None}
+
+
+def _plan(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
     # The public explanation is optional here; without one the last answer stays.
     explained = {"resolution": values["resolution"]} if values.get("resolution") else {}
     return {"planned_on": values["planned_on"], **explained}
 
 
-def _answer(values: Mapping[str, Any]) -> dict[str, Any]:
+def _answer(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
     return {"resolution": values["resolution"]}
 
 
-def _reject(values: Mapping[str, Any]) -> dict[str, Any]:
+def _reject(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
     return {"resolution": values["reason"], "duplicate_of_id": values.get("duplicate_of")}
 
 
-def _reopen(values: Mapping[str, Any]) -> dict[str, Any]:
+def _reopen(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
     # The old due date has passed; the department stays as a hint for re-assignment.
     return {"due_on": None, "closed_at": None, "resolved_at": None, "satisfaction": None,
             "rated_at": None}
+
+
+def _reply(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
+    proposed = S(values["proposed_status"])
+    return {"reply": values["reply"], "proposed_status": proposed,
+            "proposed_planned_on": values.get("planned_on") if proposed is S.PLANNED else None,
+            "rework_reason": None, "requested_due_on": None, "extension_reason": None}
+
+
+def _request_extension(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
+    return {"requested_due_on": values["requested_due_on"], "extension_reason": values["reason"]}
+
+
+def _approve_extension(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
+    return {"due_on": column(record, "requested_due_on"), "requested_due_on": None,
+            "extension_reason": None}
+
+
+def _refuse_extension(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
+    return {"requested_due_on": None, "extension_reason": None}
+
+
+def _send_back(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
+    # Not this department's: back to triage, without a department or a due date.
+    return {**HANDLING_CLEARED, "department_id": None, "due_on": None, "assigned_at": None}
+
+
+def _confirm(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
+    # The department's reply becomes the public answer, unless staff edited it.
+    changes = {"resolution": values.get("resolution") or column(record, "reply"),
+               "proposed_status": None, "proposed_planned_on": None}
+    if column(record, "proposed_status") in (S.PLANNED, S.PLANNED.value):
+        changes["planned_on"] = column(record, "proposed_planned_on")
+    return changes
+
+
+def _rework(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
+    return {"rework_reason": values["reason"], "proposed_status": None,
+            "proposed_planned_on": None}
+
+
+def _proposed(record: Any) -> IssueStatus:
+    return S(column(record, "proposed_status"))
+
+
+def _has_extension_request(record: Any) -> bool:
+    return column(record, "requested_due_on") is not None
+
+
+def _no_extension_request(record: Any) -> bool:
+    return column(record, "requested_due_on") is None
+
+
+def _check_reply(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
+    try:
+        proposed = S(values["proposed_status"])
+    except ValueError:
+        return {"proposed_status": _("请选择建议的办理结果")}
+    if proposed not in PROPOSABLE_STATUSES:
+        return {"proposed_status": _("请选择建议的办理结果")}
+    if proposed is S.PLANNED and values.get("planned_on") is None:
+        return {"planned_on": _("列入计划的，请填写计划完成日期")}
+    return {}
+
+
+def _check_extension(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
+    due_on = column(record, "due_on")
+    if due_on is not None and values["requested_due_on"] <= due_on:
+        return {"requested_due_on": _("申请的期限须晚于现在的办理期限")}
+    return {}
+
+
+def _check_public_text(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
+    from consult_hub.issues.privacy import public_text_errors
+
+    errors = public_text_errors(values)
+    limit = max_length(Issue.title)
+    if len(values.get("title") or "") > limit:
+        errors["title"] = _("标题不超过 %(n)s 个字符", n=limit)
+    return errors
 
 
 @dataclass(frozen=True)
@@ -77,22 +180,47 @@ class Transition:
     is_public: bool = True
     optional: tuple[str, ...] = field(default=())
     effect: Effect = _no_effect
-    # The time columns set to the action's moment, by the status it leads to (derived).
-    stamps: tuple[str, ...] = field(init=False)
+    # Columns set to the action's moment besides those its target implies; ``first_stamps``
+    # only while still empty (the first acknowledgement of an assignment).
+    stamps_at: tuple[str, ...] = ()
+    first_stamps: tuple[str, ...] = ()
+    # Offered only when this holds for the record, besides the source statuses.
+    when: Callable[[Any], bool] | None = None
+    # The status it leads to when the record decides it (confirm: the proposed outcome).
+    target_from: Callable[[Any], IssueStatus] | None = None
+    # Checks of the values together and against the record: {field: message}.
+    check: Callable[[Mapping[str, Any], Any], dict[str, Any]] | None = None
 
-    def __post_init__(self) -> None:
-        stamps = (("resolved_at", self.target is S.RESOLVED),
-                  ("closed_at", self.target in CLOSED_STATUSES))
-        object.__setattr__(self, "stamps", tuple(name for name, due in stamps if due))
+    def stamps(self, target: IssueStatus | None) -> tuple[str, ...]:
+        """The time columns the action sets when it leads to ``target``."""
+        implied = (("resolved_at", target is S.RESOLVED),
+                   ("closed_at", target in CLOSED_STATUSES))
+        return tuple(name for name, due in implied if due) + self.stamps_at
+
+    def allows(self, record: Any) -> bool:
+        """Whether the action may be taken on ``record`` now."""
+        status = S(column(record, "status"))
+        return status in self.sources and (self.when is None or self.when(record))
+
+    def target_for(self, current: IssueStatus, record: Any = None) -> IssueStatus:
+        if self.target_from is not None:
+            return self.target_from(record)
+        return self.target or current
 
     def changes(self, current: IssueStatus, values: Mapping[str, Any],
-                at: Any) -> dict[str, Any]:
+                at: Any, record: Any = None) -> dict[str, Any]:
         """Every column the action writes from ``current``: its effect, the status it leads
-        to and the times it stamps (``at``, in whatever form the caller keeps time)."""
-        changes = self.effect(values)
-        changes["status"] = self.target or current
-        for name in self.stamps:
+        to and the times it stamps (``at``, in whatever form the caller keeps time).
+        ``record`` is the problem before the action (an Issue or a row dict)."""
+        record = {} if record is None else record
+        changes = self.effect(values, record)
+        target = self.target_for(current, record)
+        changes["status"] = target
+        for name in self.stamps(target):
             changes[name] = at
+        for name in self.first_stamps:
+            if column(record, name) is None:
+                changes[name] = at
         return changes
 
 
@@ -100,18 +228,47 @@ class Transition:
 TRANSITIONS: dict[str, Transition] = {
     t.action: t
     for t in (
-        Transition("assign", _lp("action", "交办"), OPEN_WORKING, S.ASSIGNED,
-                   ("department", "due_on"), effect=_assign),
-        Transition("start", _lp("action", "开始办理"), frozenset({S.ASSIGNED}), S.IN_PROGRESS),
+        # Review (受理): staff write the public title and description and publish the problem.
+        Transition("accept", _lp("action", "受理并公开"), frozenset({S.PENDING}), S.RECEIVED,
+                   ("title", "description"), effect=_accept, stamps_at=("published_at",),
+                   check=_check_public_text),
+        Transition("assign", _lp("action", "交办"), OPEN_WORKING | {S.REPLIED}, S.ASSIGNED,
+                   ("department", "due_on"), effect=_assign, stamps_at=("assigned_at",)),
+        # The department's side (承办单位).
+        Transition("acknowledge", _lp("action", "签收"), frozenset({S.ASSIGNED}), S.ACKNOWLEDGED,
+                   first_stamps=("acknowledged_at",)),
+        Transition("start", _lp("action", "开始办理"), frozenset({S.ASSIGNED, S.ACKNOWLEDGED}),
+                   S.IN_PROGRESS, first_stamps=("acknowledged_at",)),
+        Transition("reply", _lp("action", "答复"), DEPARTMENT_WORKING, S.REPLIED,
+                   ("reply", "proposed_status"), is_public=False, optional=("planned_on",),
+                   effect=_reply, stamps_at=("replied_at",), first_stamps=("acknowledged_at",),
+                   check=_check_reply),
+        Transition("request_extension", _lp("action", "申请延期"), DEPARTMENT_WORKING, None,
+                   ("requested_due_on", "reason"), is_public=False, effect=_request_extension,
+                   when=_no_extension_request, check=_check_extension),
+        Transition("return", _lp("action", "退回"), DEPARTMENT_WORKING, S.RECEIVED, ("reason",),
+                   is_public=False, effect=_send_back, stamps_at=("returned_at",)),
+        # District staff on what the department did.
+        Transition("approve_extension", _lp("action", "同意延期"), DEPARTMENT_WORKING, None,
+                   is_public=False, effect=_approve_extension, when=_has_extension_request),
+        Transition("refuse_extension", _lp("action", "不同意延期"), DEPARTMENT_WORKING, None,
+                   ("reason",), is_public=False, effect=_refuse_extension,
+                   when=_has_extension_request),
+        Transition("confirm", _lp("action", "办结确认"), frozenset({S.REPLIED}), None,
+                   optional=("resolution",), effect=_confirm, target_from=_proposed),
+        Transition("rework", _lp("action", "退回重办"), frozenset({S.REPLIED}), S.IN_PROGRESS,
+                   ("reason",), is_public=False, effect=_rework),
+        # Outcomes staff record themselves (a problem solved on the spot, or without a reply).
         Transition("resolve", _lp("action", "办结(已解决或采纳)"), OPEN_WORKING | {S.PLANNED},
                    S.RESOLVED, ("resolution",), effect=_answer),
-        Transition("plan", _lp("action", "列入计划"), frozenset({S.ASSIGNED, S.IN_PROGRESS}),
-                   S.PLANNED, ("planned_on",), optional=("resolution",), effect=_plan),
+        Transition("plan", _lp("action", "列入计划"), DEPARTMENT_WORKING, S.PLANNED,
+                   ("planned_on",), optional=("resolution",), effect=_plan),
         Transition("constrain", _lp("action", "因条件所限一时难以解决"),
-                   frozenset({S.ASSIGNED, S.IN_PROGRESS, S.PLANNED}), S.CONSTRAINED,
-                   ("resolution",), effect=_answer),
-        Transition("reject", _lp("action", "不予受理"), frozenset({S.RECEIVED, S.ASSIGNED}),
-                   S.REJECTED, ("reason",), optional=("duplicate_of",), effect=_reject),
+                   DEPARTMENT_WORKING | {S.PLANNED}, S.CONSTRAINED, ("resolution",),
+                   effect=_answer),
+        Transition("reject", _lp("action", "不予受理"),
+                   frozenset({S.PENDING, S.RECEIVED, S.ASSIGNED}), S.REJECTED, ("reason",),
+                   optional=("duplicate_of",), effect=_reject),
         # Back to triage: staff assign again with a fresh due date.
         Transition("reopen", _lp("action", "重新办理"), CLOSED_STATUSES, S.RECEIVED, ("reason",),
                    effect=_reopen),
@@ -120,7 +277,16 @@ TRANSITIONS: dict[str, Transition] = {
     )
 }
 
+# The actions a department's contact takes; everything else is staff work.
+DEPARTMENT_ACTIONS = frozenset({"acknowledge", "start", "reply", "request_extension", "return",
+                                "note"})
+
 FIELD_LABELS = {
+    "title": _l("公开标题"),
+    "description": _l("公开摘要"),
+    "reply": _l("答复内容"),
+    "proposed_status": _l("建议办理结果"),
+    "requested_due_on": _l("申请延至"),
     "department": _l("承办单位"),
     "due_on": _l("办理期限"),
     "resolution": _l("答复内容"),
@@ -131,17 +297,13 @@ FIELD_LABELS = {
 }
 # The dates an action sets that may not lie in the past.
 NOT_BEFORE_TODAY = {"due_on": _l("办理期限不能早于今天"),
-                    "planned_on": _l("计划完成日期不能早于今天")}
-
-
-def next_status(current: IssueStatus, action: str) -> IssueStatus:
-    """The status ``action`` leads to from ``current`` (the action must be allowed)."""
-    return TRANSITIONS[action].target or current
+                    "planned_on": _l("计划完成日期不能早于今天"),
+                    "requested_due_on": _l("申请的期限不能早于今天")}
 
 
 def allowed_actions(issue: Issue) -> list[Transition]:
-    """The actions that may be taken on ``issue`` in its current status."""
-    return [t for t in TRANSITIONS.values() if issue.status in t.sources]
+    """The actions that may be taken on ``issue`` in its current state."""
+    return [t for t in TRANSITIONS.values() if t.allows(issue)]
 
 
 def _missing(value: Any) -> bool:
@@ -150,7 +312,8 @@ def _missing(value: Any) -> bool:
 
 def timeline_note(values: Mapping[str, Any]) -> Any:
     """The text an action leaves on the timeline: the note, the reason or the answer."""
-    return values.get("note") or values.get("reason") or values.get("resolution")
+    return (values.get("note") or values.get("reason") or values.get("resolution")
+            or values.get("reply"))
 
 
 def _plain(value: Any) -> Any:
@@ -177,7 +340,7 @@ def apply(
     transition = TRANSITIONS.get(action)
     if transition is None:
         raise ValidationFailed({"action": _("未知操作 %(action)s", action=repr(action))})
-    if issue.status not in transition.sources:
+    if not transition.allows(issue):
         raise ValidationFailed(
             {"action": _("“%(status)s”状态下不能%(action)s", status=issue.status.label,
                          action=transition.label)}
@@ -193,6 +356,8 @@ def apply(
     if not errors and today is not None:
         errors.update({name: str(message) for name, message in NOT_BEFORE_TODAY.items()
                        if values.get(name) is not None and values[name] < today})
+    if not errors and transition.check is not None:
+        errors.update(transition.check(values, issue))
     duplicate = values.get("duplicate_of")
     if duplicate is not None and duplicate.id == issue.id:
         errors["duplicate_of"] = _("不能标记为与自身重复")
@@ -200,8 +365,9 @@ def apply(
         raise ValidationFailed(errors)
 
     before = issue.status
+    department_before = issue.department_id
     plain = {name: _plain(value) for name, value in values.items()}
-    for name, value in transition.changes(before, plain, now).items():
+    for name, value in transition.changes(before, plain, now, issue).items():
         setattr(issue, name, value)
     for name, value in values.items():
         if isinstance(value, Base):  # the relationship too, so it reads right before a refresh
@@ -215,6 +381,8 @@ def apply(
         is_public=bool(values.get("is_public", True)) if action == "note" else transition.is_public,
         actor_id=actor_id,
         created_at=now,
+        department_id=issue.department_id or department_before,
+        due_on=issue.due_on,
     )
     issue.updates.append(update)
     return update

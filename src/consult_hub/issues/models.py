@@ -24,9 +24,14 @@ class IssueSource(LabelledEnum):
 
 
 class IssueStatus(LabelledEnum):
+    # A resident's submission (web or Open311) waits here, private, until staff review it.
+    PENDING = "pending", _l("待受理")
     RECEIVED = "received", _l("已受理")
     ASSIGNED = "assigned", _l("已交办")
+    ACKNOWLEDGED = "acknowledged", _l("已签收")
     IN_PROGRESS = "in_progress", _l("办理中")
+    # The department has answered and proposed an outcome; district staff confirm it.
+    REPLIED = "replied", _l("已答复待确认")
     RESOLVED = "resolved", _l("已解决或采纳")
     PLANNED = "planned", _l("列入计划正在解决")
     CONSTRAINED = "constrained", _l("因条件所限一时难以解决")
@@ -43,14 +48,24 @@ class IssueStatus(LabelledEnum):
 
 CLOSED_STATUSES = frozenset({IssueStatus.RESOLVED, IssueStatus.CONSTRAINED, IssueStatus.REJECTED})
 OPEN_STATUSES = frozenset(IssueStatus) - CLOSED_STATUSES
-# Statuses whose due date counts towards "overdue": the problem waits on triage or a department.
-DUE_STATUSES = frozenset({IssueStatus.RECEIVED, IssueStatus.ASSIGNED, IssueStatus.IN_PROGRESS})
+# Statuses whose due date counts towards "overdue": the problem waits on triage or a department
+# (a reply waiting for confirmation has been given in time or not; the clock stops there).
+DUE_STATUSES = frozenset({IssueStatus.RECEIVED, IssueStatus.ASSIGNED, IssueStatus.ACKNOWLEDGED,
+                          IssueStatus.IN_PROGRESS})
+# Statuses in which a department holds the problem: it needs a department and a due date.
+DEPARTMENT_STATUSES = frozenset({IssueStatus.ASSIGNED, IssueStatus.ACKNOWLEDGED,
+                                 IssueStatus.IN_PROGRESS, IssueStatus.REPLIED})
+# Outcomes a department may propose in its reply (答复), confirmed by district staff.
+PROPOSABLE_STATUSES = (IssueStatus.RESOLVED, IssueStatus.PLANNED, IssueStatus.CONSTRAINED)
 # Statuses whose public answer (``resolution``) is shown wherever the public reads a problem
 # (public/_progress.html, the API, Open311, open data).
 ANSWERED_STATUSES = frozenset({IssueStatus.RESOLVED, IssueStatus.PLANNED, IssueStatus.CONSTRAINED,
                                IssueStatus.REJECTED})
 # A problem's description is published once it has been taken up (public/issue.html).
-DESCRIPTION_WITHHELD_STATUSES = frozenset({IssueStatus.RECEIVED, IssueStatus.REJECTED})
+DESCRIPTION_WITHHELD_STATUSES = frozenset({IssueStatus.PENDING, IssueStatus.RECEIVED,
+                                           IssueStatus.REJECTED})
+# What the public reads for a status: an unconfirmed reply is still "in progress" to residents.
+PUBLIC_STATUS = {IssueStatus.REPLIED: IssueStatus.IN_PROGRESS}
 # Outcomes a resident can rate; a rejected problem is answered, not solved.
 RATEABLE_STATUSES = frozenset({IssueStatus.RESOLVED, IssueStatus.CONSTRAINED})
 
@@ -58,7 +73,9 @@ RATEABLE_STATUSES = frozenset({IssueStatus.RESOLVED, IssueStatus.CONSTRAINED})
 # shared by ix_issues_outcome_time and the public outcome list (a partial index is only used
 # where the query repeats its condition).
 OUTCOME_STATUSES = (IssueStatus.RESOLVED, IssueStatus.PLANNED, IssueStatus.CONSTRAINED)
-OUTCOME_WHERE = f"issues.status IN ({', '.join(repr(s.value) for s in OUTCOME_STATUSES)})"
+# Only published problems (reviewed by staff) are ever public.
+OUTCOME_WHERE = (f"issues.status IN ({', '.join(repr(s.value) for s in OUTCOME_STATUSES)})"
+                 " AND issues.published_at IS NOT NULL")
 
 
 class Satisfaction(LabelledEnum):
@@ -73,10 +90,16 @@ class Issue(TimestampMixin, Base):
     __tablename__ = "issues"
     __table_args__ = (
         sa.CheckConstraint(
-            "status NOT IN ('assigned', 'in_progress') OR "
+            "status NOT IN ('assigned', 'acknowledged', 'in_progress', 'replied') OR "
             "(department_id IS NOT NULL AND due_on IS NOT NULL)",
             name="assigned_has_department_and_due_date",
         ),
+        sa.CheckConstraint(
+            "status != 'replied' OR (reply IS NOT NULL AND proposed_status IS NOT NULL)",
+            name="replied_has_reply",
+        ),
+        sa.CheckConstraint("status != 'pending' OR published_at IS NULL",
+                           name="pending_is_unpublished"),
         sa.CheckConstraint(
             "status NOT IN ('resolved', 'constrained', 'rejected') OR resolution IS NOT NULL",
             name="closed_has_resolution",
@@ -103,6 +126,10 @@ class Issue(TimestampMixin, Base):
         sa.Index("ix_issues_closed_at_status", "closed_at", "status"),
         sa.Index("ix_issues_district_id_closed_at", "district_id", "closed_at"),
         sa.Index("ix_issues_rated_at", "rated_at"),
+        # The retention sweep: closed problems that still hold contact details.
+        sa.Index("ix_issues_closed_at_contact", "closed_at",
+                 sqlite_where=sa.text("contact_erased_at IS NULL"),
+                 postgresql_where=sa.text("contact_erased_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -135,6 +162,32 @@ class Issue(TimestampMixin, Base):
     )
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # Review before public: set when staff publish the (edited) title and description; a
+    # problem is on no public surface before. Staff-raised problems are published as raised.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Private: the resident's own words as submitted, kept beside the public text staff write.
+    submitted_title: Mapped[str | None] = mapped_column(sa.String(200))
+    submitted_text: Mapped[str | None] = mapped_column(sa.Text)
+    # The version of the privacy notice (个人信息保护说明) the submitter consented to.
+    consent_version: Mapped[str | None] = mapped_column(sa.String(16))
+    # When the retention sweep erased the submitter's contact details.
+    contact_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Department handling (承办): when it was last assigned, acknowledged (签收) and answered.
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The department's reply (答复) and proposed outcome: private until staff confirm it.
+    reply: Mapped[str | None] = mapped_column(sa.Text)
+    proposed_status: Mapped[IssueStatus | None] = mapped_column(
+        enum_column(IssueStatus, "proposed_status"))
+    proposed_planned_on: Mapped[date | None] = mapped_column(sa.Date)
+    # A pending request for a later due date (申请延期), with its reason.
+    requested_due_on: Mapped[date | None] = mapped_column(sa.Date)
+    extension_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # Why staff sent the reply back (退回重办); cleared by the next reply.
+    rework_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # When a department sent the problem back as not theirs (退回); cleared by the next 交办.
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     __mapper_args__ = {"version_id_col": version}
@@ -148,6 +201,15 @@ class Issue(TimestampMixin, Base):
     updates: Mapped[list[IssueUpdate]] = relationship(
         back_populates="issue", order_by="IssueUpdate.id", cascade="all, delete-orphan"
     )
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+    @property
+    def public_status(self) -> IssueStatus:
+        """The status residents read (an unconfirmed reply shows as in progress)."""
+        return PUBLIC_STATUS.get(self.status, self.status)
 
     def is_overdue(self, today: date) -> bool:
         """Whether the due (or planned) date has passed while the problem is still open."""
@@ -169,6 +231,8 @@ class IssueUpdate(Base):
         sa.Index("ix_issue_updates_issue_id_created_at", "issue_id", "created_at"),
         # Monthly tallies: the month's moves to "planned".
         sa.Index("ix_issue_updates_to_status_created_at", "to_status", "created_at"),
+        # Per-department figures: a month's entries of each department.
+        sa.Index("ix_issue_updates_department_id_created_at", "department_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -178,6 +242,11 @@ class IssueUpdate(Base):
     to_status: Mapped[IssueStatus] = mapped_column(enum_column(IssueStatus, "to_status"))
     note: Mapped[str | None] = mapped_column(sa.Text)
     is_public: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # The department the entry concerns (the one holding the problem after it, or for 退回
+    # the one sending it back) and the due date in force after it: per-department figures
+    # read them (docs/metrics.md), since the problem itself only keeps the latest.
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
+    due_on: Mapped[date | None] = mapped_column(sa.Date)
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -32,6 +32,7 @@ from consult_hub.issues.models import (
     ReferenceCounter,
     Satisfaction,
 )
+from consult_hub.issues.privacy import public_text_errors
 from consult_hub.issues.references import format_reference, reference_prefix
 from consult_hub.platforms.models import Platform
 
@@ -126,8 +127,15 @@ def create_issue(
     submitter_phone: str | None = None,
     actor_id: int | None = None,
     now: datetime | None = None,
+    needs_review: bool = False,
+    consent_version: str | None = None,
 ) -> Issue:
-    """Record a new problem as received, with its first timeline entry."""
+    """Record a new problem with its first timeline entry.
+
+    Staff raise problems as received and published (they wrote the text). A resident's own
+    submission (``needs_review``: the web form, Open311) waits as pending, private, with the
+    resident's words kept as submitted, until staff accept and publish it.
+    """
     now = now or utcnow()
     errors: dict[str, str] = {}
     parsed = _check_text(errors, title=title, description=description, kind=kind,
@@ -147,27 +155,32 @@ def create_issue(
             errors["event_id"] = _("所选活动不属于这个平台")
     if errors:
         raise ValidationFailed(errors)
+    status = IssueStatus.PENDING if needs_review else IssueStatus.RECEIVED
     issue = Issue(
         reference=next_reference(now),
+        published_at=None if needs_review else now,
+        submitted_title=parsed["title"] if needs_review else None,
+        submitted_text=parsed["description"] if needs_review else None,
+        consent_version=consent_version,
         platform_id=platform.id,
         district_id=platform.district_id,
         event_id=event_id,
         submitter_name=name,
         submitter_phone=phone,
         tracking_token=new_tracking_token(),
-        status=IssueStatus.RECEIVED,
+        status=status,
         created_by_id=actor_id,
         created_at=now,
         updated_at=now,
         **parsed,
     )
     issue.updates.append(
-        IssueUpdate(action="receive", from_status=None, to_status=IssueStatus.RECEIVED,
+        IssueUpdate(action="receive", from_status=None, to_status=status,
                     note=None, is_public=True, actor_id=actor_id, created_at=now)
     )
     db.session.add(issue)
     db.session.flush()
-    record("issue_create", issue, {"reference": issue.reference, "status": "received"},
+    record("issue_create", issue, {"reference": issue.reference, "status": status.value},
            actor_id=actor_id)
     return issue
 
@@ -269,11 +282,17 @@ def update_issue(
     now: datetime | None = None,
 ) -> dict[str, list[Any]]:
     """Correct a problem's words and classification, as opened at ``version``; returns the
-    audited changes. Raises EditConflict when someone changed the problem since."""
+    audited changes. Raises EditConflict when someone changed the problem since.
+
+    A published problem's title and description are public text: as when it was accepted,
+    they may not hold a phone or ID-card number (issues/privacy.py)."""
     check_version(issue, version=version, original=original, fields=TEXT_FIELDS)
     errors: dict[str, str] = {}
     values = _check_text(errors, title=title, description=description, kind=kind,
                          category=category)
+    if issue.is_published:
+        errors.update({name: message for name, message in public_text_errors(values).items()
+                       if name not in errors})
     if errors:
         raise ValidationFailed(errors)
     before = {name: getattr(issue, name) for name in TEXT_FIELDS}

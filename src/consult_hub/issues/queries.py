@@ -13,11 +13,13 @@ from sqlalchemy.orm import selectinload
 
 from consult_hub.areas.models import Area
 from consult_hub.auth.models import User
+from consult_hub.auth.scopes import department_issue_filter
 from consult_hub.core.categories import Category
 from consult_hub.core.db import contains_text
 from consult_hub.departments.models import Department
 from consult_hub.events.models import Event, EventStatus
 from consult_hub.extensions import db
+from consult_hub.issues.lifecycle import DEPARTMENT_WORKING
 from consult_hub.issues.models import (
     CLOSED_STATUSES,
     DUE_STATUSES,
@@ -48,6 +50,28 @@ def deadline() -> sa.ColumnElement[date]:
                    (Issue.status.in_(DUE_STATUSES), Issue.due_on), else_=sa.null())
 
 
+def issue_scope(user: User) -> sa.ColumnElement[bool]:
+    """The problems ``user`` may see on staff pages: a department's contact those of their
+    department (``auth/scopes.handles_issue``), everyone else those of their platforms."""
+    department = department_issue_filter(user, Issue.department_id)
+    if department is not None:
+        return department
+    return platform_id_filter(user, Issue.platform_id)
+
+
+# What a problem may be waiting on staff for, besides a status of its own (the dashboard's
+# counts link to the list narrowed this way): a department asked for more time, or sent the
+# problem back as not theirs (back at "received", to be assigned again).
+WAITING = {
+    "extension": lambda: sa.and_(Issue.requested_due_on.is_not(None),
+                                 Issue.status.in_(DEPARTMENT_WORKING)),
+    "returned": lambda: sa.and_(Issue.returned_at.is_not(None),
+                                Issue.status == IssueStatus.RECEIVED),
+    "rework": lambda: sa.and_(Issue.rework_reason.is_not(None),
+                              Issue.status.in_(DEPARTMENT_WORKING)),
+}
+
+
 @dataclass
 class IssueFilters:
     """What the staff list is narrowed to; empty fields do not filter."""
@@ -62,11 +86,12 @@ class IssueFilters:
     overdue: bool = False
     text: str = ""
     sort: str = "newest"
+    waiting: str | None = None  # a key of WAITING
 
 
 def _where(user: User, filters: IssueFilters, today: date) -> list[sa.ColumnElement[bool]]:
     """Every condition but the status one (the status counts ignore it)."""
-    clauses = [platform_id_filter(user, Issue.platform_id)]
+    clauses = [issue_scope(user)]
     for column, value in ((Issue.kind, filters.kind), (Issue.category, filters.category),
                           (Issue.source, filters.source), (Issue.district_id, filters.district_id),
                           (Issue.platform_id, filters.platform_id),
@@ -75,6 +100,8 @@ def _where(user: User, filters: IssueFilters, today: date) -> list[sa.ColumnElem
             clauses.append(column == value)
     if filters.overdue:
         clauses.append(overdue_clause(today))
+    if filters.waiting in WAITING:
+        clauses.append(WAITING[filters.waiting]())
     text = filters.text.strip()
     if text:
         clauses.append(sa.or_(contains_text(Issue.title, text),
@@ -138,7 +165,7 @@ def find_by_reference(user: User, reference: str) -> Issue | None:
     """The problem with this receipt code, among those ``user`` may see."""
     return db.session.scalar(
         sa.select(Issue).where(sa.func.upper(Issue.reference) == reference.strip().upper(),
-                               platform_id_filter(user, Issue.platform_id))
+                               issue_scope(user))
     )
 
 

@@ -10,14 +10,18 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from consult_hub.auth.decorators import staff_required
+from consult_hub.auth.decorators import platform_staff_required, staff_required
 from consult_hub.auth.models import Role
 from consult_hub.auth.scopes import (
     can_assign_issue,
     can_choose_district,
     can_manage_platform,
+    can_see_contact,
     can_take_action,
     can_update_issue,
+    can_view_issue,
+    handles_issue,
+    is_department_contact,
     require,
 )
 from consult_hub.core import params
@@ -26,10 +30,11 @@ from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.core.forms import select_choices
 from consult_hub.core.saving import save
-from consult_hub.core.timefmt import format_datetime, local_today
+from consult_hub.core.timefmt import format_date, format_datetime, local_today
+from consult_hub.departments.routing import suggestion
 from consult_hub.events.models import Event
 from consult_hub.extensions import db
-from consult_hub.issues import queries
+from consult_hub.issues import privacy, queries
 from consult_hub.issues.forms import (
     EDIT_FIELDS,
     ActionForm,
@@ -39,7 +44,12 @@ from consult_hub.issues.forms import (
     RateForm,
     action_form,
 )
-from consult_hub.issues.lifecycle import TRANSITIONS, Transition, allowed_actions
+from consult_hub.issues.lifecycle import (
+    DEPARTMENT_WORKING,
+    TRANSITIONS,
+    Transition,
+    allowed_actions,
+)
 from consult_hub.issues.models import Issue, IssueStatus, IssueUpdate, Satisfaction
 from consult_hub.issues.operations import (
     RATEABLE_STATUSES,
@@ -89,6 +99,7 @@ def index():
         district_id=district_id, platform_id=form.valid("platform"),
         department_id=form.valid("department"), overdue=bool(form.overdue.data),
         text=(form.q.data or "")[:100], sort=form.valid("sort") or "newest",
+        waiting=params.arg_choice("waiting", list(queries.WAITING)) or None,
     )
     _filter_choices(form, district_id, filters.platform_id)
     today = local_today(utcnow())
@@ -100,21 +111,47 @@ def index():
               not filters.statuses)]
     chips += [(status, status.label, counts[status],
                url_for("issues.index", **args, status=status.value),
-               filters.statuses == [status]) for status in IssueStatus]
+               filters.statuses == [status]) for status in IssueStatus
+              # A status nobody here is in says nothing (a department never sees "pending").
+              if counts[status] or filters.statuses == [status] or not user_is_department()]
     active = sum(1 for value in (filters.kind, filters.category, filters.source, district_id,
                                  filters.platform_id, filters.department_id) if value is not None)
     active += filters.overdue + (len(filters.statuses) > 1)
+    waiting = None
+    if filters.waiting:
+        waiting = (WAITING_LABELS[filters.waiting], url_for(
+            "issues.index", **{k: v for k, v in request.args.to_dict().items()
+                               if k not in ("waiting", "page")}), filters.waiting)
     return render_template(
         "issues/index.html", form=form, page=page, chips=chips, today=today,
-        chooses_district=chooses_district, active_filters=active,
+        chooses_district=chooses_district, active_filters=active, waiting=waiting,
         can_raise=queries.scoped_platform_count(user) > 0,
+        by_department=user_is_department(),
     )
+
+
+# What the list says it is narrowed to by ``?waiting=`` (the dashboard's links).
+WAITING_LABELS = {
+    "extension": _l("只看承办单位申请延期、等待决定的问题"),
+    "returned": _l("只看承办单位退回、等待重新交办的问题"),
+    "rework": _l("只看退回重办的问题"),
+}
+
+
+def user_is_department() -> bool:
+    """Whether the signed-in user is a department's contact (pages show them less)."""
+    return is_department_contact(current_user)
 
 
 def _filter_choices(form: IssueFilterForm, district_id: int | None,
                     platform_id: int | None) -> None:
-    """Districts for city staff; platforms and departments within the user's reach."""
+    """Districts for city staff; platforms and departments within the user's reach (a
+    department's contact sees their own department's problems only: nothing to choose)."""
     user = current_user
+    if is_department_contact(user):
+        form.platform.choices = select_choices([("", _("全部平台"))])
+        form.department.choices = select_choices([("", _("全部承办单位"))])
+        return
     if user.role is Role.ADMIN:
         form.district.choices = select_choices(
             [("", _("全部区")), *((d.id, d.name) for d in queries.districts())])
@@ -138,7 +175,7 @@ def _filter_choices(form: IssueFilterForm, district_id: int | None,
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@staff_required
+@platform_staff_required
 def new():
     user = current_user
     event_id = params.arg_id("event")
@@ -197,7 +234,7 @@ def _load(issue_id: int) -> Issue:
     issue = queries.issue_for_page(issue_id)
     if issue is None:
         abort(404)
-    require(can_update_issue(current_user, issue), f"issue:{issue_id}")
+    require(can_view_issue(current_user, issue), f"issue:{issue_id}")
     return issue
 
 
@@ -205,6 +242,64 @@ def _load(issue_id: int) -> Issue:
 @staff_required
 def detail(issue_id: int):
     return _detail_page(_load(issue_id))
+
+
+# Actions shown inside a panel with what they decide on (the resident's words beside the
+# review, the department's reply beside its confirmation); the rest are listed in turn.
+PANELS = {
+    "review": ("accept", "reject"),
+    "reply": ("confirm", "rework"),
+    "extension": ("approve_extension", "refuse_extension"),
+}
+
+
+def _prefill(issue: Issue, action: str, form: ActionForm, today: Any) -> Any:
+    """Start an action's form from what the problem already says; returns the routing
+    suggestion used for 交办, if any."""
+    if action == "accept":
+        # Staff edit the resident's own words into the public title and summary.
+        form["title"].data = issue.submitted_title or issue.title
+        form["description"].data = issue.submitted_text or issue.description
+    elif action == "confirm":
+        form["resolution"].data = issue.reply
+    elif action == "reply" and issue.reply:
+        # Sent back for rework: the department revises its earlier answer.
+        form["reply"].data = issue.reply
+    elif action == "note" and user_is_department():
+        # A department's notes are for the district office unless it chooses otherwise.
+        form["is_public"].data = False
+    elif action == "assign":
+        # Pre-filled from the district's routing rules; staff confirm or change it.
+        suggested = suggestion(issue, today)
+        if suggested is not None and any(choice.value == suggested.department_id
+                                         for choice in form["department"].choices):
+            form["department"].data = suggested.department_id
+            form["due_on"].data = suggested.due_on
+            return suggested
+    return None
+
+
+def _review(issue: Issue) -> dict[str, Any] | None:
+    """The resident's own words with likely personal data marked, for whoever reviews or
+    follows the problem (never for a department: it reads the public text)."""
+    if not can_update_issue(current_user, issue):
+        return None
+    title = issue.submitted_title or (issue.title if not issue.is_published else None)
+    text = issue.submitted_text or (issue.description if not issue.is_published else None)
+    if title is None and text is None:
+        return None
+    name = issue.submitter_name
+    return {"title": privacy.segments(title, name), "text": privacy.segments(text, name),
+            "found": sorted(str(privacy.KINDS[kind])
+                            for kind in privacy.found(f"{title or ''}\n{text or ''}", name))}
+
+
+def _returned(issue: Issue) -> IssueUpdate | None:
+    """The timeline entry of the department's latest 退回, while the problem waits for a new
+    assignment."""
+    if issue.returned_at is None or issue.status is not IssueStatus.RECEIVED:
+        return None
+    return next((u for u in reversed(issue.updates) if u.action == "return"), None)
 
 
 def _detail_page(issue: Issue, *, status: int = 200, posted: tuple[str, ActionForm] | None = None,
@@ -215,16 +310,21 @@ def _detail_page(issue: Issue, *, status: int = 200, posted: tuple[str, ActionFo
     ``problem`` a message about the action itself; ``conflict`` what changed meanwhile.
     """
     user = current_user
+    today = local_today(utcnow())
     forms: dict[str, ActionForm] = {}
+    suggested = None
     transitions = [t for t in allowed_actions(issue) if can_take_action(user, issue, t.action)]
     for transition in transitions:
         form = posted[1] if posted and posted[0] == transition.action else None
-        if form is None:
+        fresh = form is None
+        if fresh:
             form = action_form(transition, formdata=None)
-        form.start_from(issue)
         if transition.action == "assign":
             form["department"].choices = select_choices([("", _("请选择承办单位")), *(
                 (d.id, d.name) for d in queries.assignable_departments(issue.district_id))])
+        if fresh:
+            suggested = _prefill(issue, transition.action, form, today) or suggested
+        form.start_from(issue)
         forms[transition.action] = form
     rate_form = None
     if (issue.status in RATEABLE_STATUSES and issue.satisfaction is None
@@ -235,17 +335,36 @@ def _detail_page(issue: Issue, *, status: int = 200, posted: tuple[str, ActionFo
         # The form is not offered any more (the status moved on): say why at the top.
         problem = problem or " ".join(
             str(message) for errors in posted[1].errors.values() for message in errors)
+    # Rejecting sits beside the review only while the problem waits for one.
+    panels = {name: [TRANSITIONS[a] for a in actions if a in forms]
+              for name, actions in PANELS.items()
+              if name != "review" or issue.status is IssueStatus.PENDING}
+    panelled = {t.action for shown in panels.values() for t in shown}
     return render_template(
         "issues/detail.html", issue=issue, transitions=transitions, forms=forms,
+        listed=[t for t in transitions if t.action not in panelled], panels=panels,
         rate_form=rate_form, posted_action=posted[0] if posted else None, problem=problem,
-        conflict=conflict, today=local_today(utcnow()),
+        conflict=conflict, today=today,
         can_edit=can_take_action(user, issue, "edit"),
         follows_through=can_assign_issue(user, issue),
+        by_department=handles_issue(user, issue),
+        shows_contact=can_see_contact(user, issue),
+        review=_review(issue), returned=_returned(issue), suggested=suggested,
+        handling=issue.status in DEPARTMENT_WORKING,
         offer_reopen=issue.satisfaction is Satisfaction.UNSATISFIED,
     ), status
 
 
 CHANGE_PHRASES = {
+    "accept": _l("受理并公开"),
+    "acknowledge": _l("签收"),
+    "reply": _l("答复并提出办理结果"),
+    "request_extension": _l("申请延期"),
+    "return": _l("退回区政协"),
+    "approve_extension": _l("同意延期"),
+    "refuse_extension": _l("不同意延期"),
+    "confirm": _l("确认办结"),
+    "rework": _l("退回重办"),
     "start": _l("标记为开始办理"),
     "resolve": _l("办结(已解决或采纳)"),
     "constrain": _l("标记为因条件所限一时难以解决"),
@@ -346,13 +465,46 @@ def act(issue_id: int, action: str):
         **_lifecycle_values(transition, form, issue)))
     if refused is not None:
         return refused
-    flash(_("%(reference)s:%(label)s,已保存", reference=issue.reference,
-            label=transition.label), "success")
+    flash(_done(issue, transition), "success")
+    if not can_view_issue(current_user, issue):
+        # Sent back by the department (退回): the problem is not theirs to see any more.
+        return redirect(url_for("main.dashboard"), 303)
     return redirect(url_for("issues.detail", issue_id=issue.id), 303)
 
 
+def _done(issue: Issue, transition: Transition) -> str:
+    """What the action did, as a sentence for the flash."""
+    ref = issue.reference
+    action = transition.action
+    if action == "accept":
+        return _("已受理 %(ref)s，公开标题和摘要已发布。", ref=ref)
+    if action == "assign" and issue.department is not None and issue.due_on is not None:
+        return _("已将 %(ref)s 交办给%(department)s，办理期限 %(due)s。", ref=ref,
+                 department=issue.department.name, due=format_date(issue.due_on))
+    if action == "acknowledge":
+        return _("已签收 %(ref)s。", ref=ref)
+    if action == "reply":
+        return _("已提交 %(ref)s 的答复，等待区政协确认后向居民公开。", ref=ref)
+    if action == "request_extension" and issue.requested_due_on is not None:
+        return _("已申请将 %(ref)s 的办理期限延至 %(due)s，等待区政协决定。", ref=ref,
+                 due=format_date(issue.requested_due_on))
+    if action == "return":
+        return _("已将 %(ref)s 退回区政协，由区政协重新交办。", ref=ref)
+    if action == "approve_extension" and issue.due_on is not None:
+        return _("已同意延期：%(ref)s 的办理期限改为 %(due)s。", ref=ref,
+                 due=format_date(issue.due_on))
+    if action == "refuse_extension":
+        return _("已不同意 %(ref)s 的延期申请，办理期限不变。", ref=ref)
+    if action == "confirm":
+        return _("已确认 %(ref)s 办结：%(status)s。答复已向居民公开。", ref=ref,
+                 status=issue.status.label)
+    if action == "rework":
+        return _("已将 %(ref)s 退回承办单位重办。", ref=ref)
+    return _("%(reference)s:%(label)s,已保存", reference=ref, label=transition.label)
+
+
 @bp.route("/<int:issue_id>/satisfaction", methods=["POST"])
-@staff_required
+@platform_staff_required
 def rate(issue_id: int):
     issue = _load(issue_id)
     require(can_take_action(current_user, issue, "rate"), f"issue:{issue_id}:rate")
@@ -370,7 +522,7 @@ def rate(issue_id: int):
 
 
 @bp.route("/<int:issue_id>/edit", methods=["GET", "POST"])
-@staff_required
+@platform_staff_required
 def edit(issue_id: int):
     issue = _load(issue_id)
     require(can_take_action(current_user, issue, "edit"), f"issue:{issue_id}:edit")

@@ -24,6 +24,7 @@ from consult_hub.departments.models import Department
 from consult_hub.events.models import Event, EventStatus
 from consult_hub.events.queries import inactive_clause
 from consult_hub.extensions import db
+from consult_hub.issues.lifecycle import DEPARTMENT_WORKING
 from consult_hub.issues.models import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -31,7 +32,7 @@ from consult_hub.issues.models import (
     IssueStatus,
     IssueUpdate,
 )
-from consult_hub.issues.queries import deadline
+from consult_hub.issues.queries import WAITING, deadline
 from consult_hub.issues.queries import overdue_clause as _overdue_clause
 from consult_hub.platforms.models import Platform, PlatformStatus
 from consult_hub.platforms.scopes import platform_filter
@@ -253,14 +254,31 @@ MONTH_FIGURES = ("events_held", "issues_raised", "resolved", "planned", "constra
 
 
 @dataclass
+class Waiting:
+    """What waits on district or city staff: submissions to review (待受理), replies to
+    confirm, extension requests to decide, problems departments sent back."""
+
+    pending: int = 0
+    replied: int = 0
+    extension: int = 0
+    returned: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.pending + self.replied + self.extension + self.returned
+
+
+@dataclass
 class StaffBoard:
-    """District or city staff: overdue problems by department, idle platforms, this month."""
+    """District or city staff: what waits on them, overdue problems by department, idle
+    platforms, this month."""
 
     overdue_by_department: list[sa.Row[Any]]
     inactive_platforms: ItemList
     inactive_days: int
     month: date  # its first day
     month_rows: list[MonthRow]
+    waiting: Waiting = field(default_factory=Waiting)
 
     @property
     def overdue_total(self) -> int:
@@ -400,6 +418,26 @@ def _month_rows(districts: list[ScopeRow], today: date) -> list[MonthRow]:
     return list(rows.values())
 
 
+def _waiting(user: User) -> Waiting:
+    """The counts of what waits on staff in the user's district (the city's, for city staff),
+    in one query over the problems still open."""
+    def count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+        return sa.func.count(sa.case((condition, 1)))
+
+    stmt = sa.select(
+        count(Issue.status == IssueStatus.PENDING).label("pending"),
+        count(Issue.status == IssueStatus.REPLIED).label("replied"),
+        count(WAITING["extension"]()).label("extension"),
+        count(WAITING["returned"]()).label("returned"),
+    ).where(Issue.status.in_([IssueStatus.PENDING, IssueStatus.REPLIED, IssueStatus.RECEIVED,
+                              *DEPARTMENT_WORKING]))
+    if user.role is Role.DISTRICT_ADMIN:
+        stmt = stmt.where(Issue.district_id == user.district_id)
+    row = db.session.execute(stmt).one()
+    return Waiting(pending=row.pending, replied=row.replied, extension=row.extension,
+                   returned=row.returned)
+
+
 def staff_board(user: User, summary: LandingSummary, now: datetime | None = None) -> StaffBoard:
     """The lists on a district's or the city's dashboard; ``summary`` gives the districts."""
     now = now or utcnow()
@@ -410,4 +448,56 @@ def staff_board(user: User, summary: LandingSummary, now: datetime | None = None
         inactive_days=current_app.config["INACTIVE_DAYS"],
         month=today.replace(day=1),
         month_rows=_month_rows(summary.rows, today),
+        waiting=_waiting(user),
+    )
+
+
+# --- A department's contact: the problems assigned to their department ------------------------
+
+
+@dataclass
+class DepartmentBoard:
+    """A department's to-do (承办单位工作台): new assignments to acknowledge, problems due soon
+    and overdue, replies sent back for rework; and how many replies wait for confirmation."""
+
+    department: str
+    new_assignments: ItemList
+    due_soon: ItemList
+    overdue: ItemList
+    rework: ItemList
+    replied: int
+    soon_days: int
+
+
+def _department_rows() -> sa.Select:
+    return (sa.select(Issue.id, Issue.reference, Issue.title, Issue.status,
+                      deadline().label("due_on"), Issue.rework_reason, Issue.requested_due_on,
+                      Issue.assigned_at, Platform.name.label("platform"))
+            .join(Platform, Issue.platform_id == Platform.id))
+
+
+def department_board(user: User, now: datetime | None = None) -> DepartmentBoard:
+    """The lists on a department contact's dashboard, for their department, in five queries."""
+    now = now or utcnow()
+    today = local_today(now)
+    soon = current_app.config["DUE_SOON_DAYS"]
+    mine = Issue.department_id == user.department_id
+    holding = Issue.status.in_(DEPARTMENT_WORKING)
+    due = deadline()
+    replied = db.session.scalar(sa.select(sa.func.count(Issue.id)).where(
+        mine, Issue.status == IssueStatus.REPLIED)) or 0
+    return DepartmentBoard(
+        department=user.department.name if user.department else "",
+        new_assignments=ItemList.fetch(_department_rows().where(
+            mine, Issue.status == IssueStatus.ASSIGNED,
+        ).order_by(Issue.due_on, Issue.id)),
+        due_soon=ItemList.fetch(_department_rows().where(
+            mine, holding, Issue.due_on >= today, Issue.due_on <= today + timedelta(days=soon),
+        ).order_by(Issue.due_on, Issue.id)),
+        overdue=ItemList.fetch(_department_rows().where(
+            mine, _overdue_clause(today)).order_by(due, Issue.id)),
+        rework=ItemList.fetch(_department_rows().where(
+            mine, holding, Issue.rework_reason.is_not(None)).order_by(Issue.due_on, Issue.id)),
+        replied=replied,
+        soon_days=soon,
     )

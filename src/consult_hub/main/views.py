@@ -20,6 +20,7 @@ from flask_login import current_user
 
 from consult_hub.auth.decorators import public, staff_required
 from consult_hub.auth.models import OFFICE_ROLES
+from consult_hub.auth.scopes import is_department_contact
 from consult_hub.core import heartbeat, params
 from consult_hub.core.db import utcnow
 from consult_hub.core.pagecache import shared_page
@@ -50,6 +51,11 @@ def index():
 @staff_required
 def dashboard():
     now = utcnow()
+    if is_department_contact(current_user):
+        # A department's contact: their department's problems only, phone-first.
+        return render_template("main/department.html",
+                               board=queries.department_board(current_user, now),
+                               today=local_today(now))
     summary = queries.landing_summary(current_user, now)
     board: queries.CoordinatorBoard | queries.StaffBoard | None = None
     if summary.row_kind == "platform":

@@ -1,4 +1,5 @@
-"""Who hears about what: a platform's coordinators, a district's staff; links for messages."""
+"""Who hears about what: a platform's coordinators, a district's staff, a department's
+contacts; links for messages."""
 
 from __future__ import annotations
 
@@ -57,4 +58,15 @@ def district_staff(district_ids: Iterable[int]) -> dict[int, list[User]]:
                 User.role == Role.DISTRICT_ADMIN, User.district_id.in_(ids),
                 User.is_active.is_(True))):
             found[user.district_id].append(user)
+    return found
+
+
+def department_contacts(department_ids: Iterable[int]) -> dict[int, list[User]]:
+    """The active contacts (承办单位联系人) of each department."""
+    found: dict[int, list[User]] = defaultdict(list)
+    for ids in _chunks(department_ids):
+        for user in db.session.scalars(sa.select(User).where(
+                User.role == Role.DEPARTMENT, User.department_id.in_(ids),
+                User.is_active.is_(True))):
+            found[user.department_id].append(user)
     return found

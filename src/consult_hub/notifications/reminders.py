@@ -30,7 +30,12 @@ from consult_hub.notifications.operations import (
     insert_ignoring_duplicates,
     notification_rows,
 )
-from consult_hub.notifications.recipients import coordinators_by_platform, district_staff, link
+from consult_hub.notifications.recipients import (
+    coordinators_by_platform,
+    department_contacts,
+    district_staff,
+    link,
+)
 from consult_hub.platforms.models import Platform
 
 # -- events -----------------------------------------------------------------------------------
@@ -125,8 +130,18 @@ def _issue_message(issue: Issue, headline: str, detail: str) -> Message:
     )
 
 
+# The statuses in which the department a problem is assigned to hears about its deadline: it
+# holds the problem (acknowledged counts as much as assigned), or it promised a date (planned).
+DEPARTMENT_REMINDED = frozenset({IssueStatus.ASSIGNED, IssueStatus.ACKNOWLEDGED,
+                                 IssueStatus.IN_PROGRESS, IssueStatus.PLANNED})
+
+
 def sweep_issue_deadlines(now: datetime) -> int:
     """Due soon (3 days before), overdue (the day after), escalated to district staff (7 days on).
+
+    The platform's coordinators hear of both, and so do the contacts of the department the
+    problem is assigned to (keys of their own, ``department_due_soon:…``/``department_overdue:…``,
+    naming the department: a problem assigned elsewhere is news to the new department).
 
     The candidates are read as plain rows and their keys checked against what is queued in a
     few queries; only problems with something new are loaded and written about. A sweep that
@@ -137,7 +152,7 @@ def sweep_issue_deadlines(now: datetime) -> int:
     escalate = current_app.config["ESCALATE_AFTER_DAYS"]
     rows = db.session.execute(
         sa.select(Issue.id, Issue.status, Issue.due_on, Issue.planned_on, Issue.platform_id,
-                  Issue.district_id)
+                  Issue.district_id, Issue.department_id)
         .where(sa.or_(
             sa.and_(Issue.status.in_(DUE_STATUSES), Issue.due_on <= today + timedelta(days=soon)),
             sa.and_(Issue.status == IssueStatus.PLANNED, Issue.planned_on < today),
@@ -158,12 +173,20 @@ def sweep_issue_deadlines(now: datetime) -> int:
                       "both" if planned else "coordinators")]
             if late > escalate:
                 calls.append(("issue_escalated", f"issue_escalated:{row.id}:{tag}", "staff"))
+        if row.department_id is not None and row.status in DEPARTMENT_REMINDED:
+            stage = "due_soon" if late <= 0 else "overdue"
+            calls.append((f"issue_{stage}",
+                          f"department_{stage}:{row.id}:{row.department_id}:{tag}", "department"))
         wanted[row.id] = [(kind, key, who, deadline, late) for kind, key, who in calls]
     by_id = {row.id: row for row in rows}
     coordinators = coordinators_by_platform(row.platform_id for row in rows)
     staff = district_staff(row.district_id for row in rows)
+    contacts = department_contacts(row.department_id for row in rows
+                                   if row.department_id is not None)
 
     def recipients(row: Any, who: str) -> list[Any]:
+        if who == "department":
+            return contacts[row.department_id]
         if who == "staff":
             return staff[row.district_id]
         if who == "both":

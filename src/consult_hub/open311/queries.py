@@ -26,6 +26,9 @@ REQUEST_COLUMNS = (
     Platform.longitude, Department.name.label("department_name"),
 )
 NEWEST_FIRST = (Issue.created_at.desc(), Issue.id.desc())
+# Only problems staff reviewed and published: a submission waiting for review (or rejected
+# unseen) is as unknown to Open311 as a receipt never issued.
+PUBLISHED = Issue.published_at.is_not(None)
 
 
 def _shown(stmt: sa.Select[Any]) -> sa.Select[Any]:
@@ -43,7 +46,7 @@ def requests(*, references: Iterable[str] = (), services: Iterable[tuple[IssueKi
     keeps those after it in this order. The page's ids are chosen first (on the
     ``created_at, id`` index, also when ``offset`` skips thousands), then only they are joined.
     """
-    stmt = sa.select(Issue.id)
+    stmt = sa.select(Issue.id).where(PUBLISHED)
     wanted = list(references)
     if wanted:
         stmt = stmt.where(Issue.reference.in_(wanted))
@@ -72,13 +75,14 @@ def requests(*, references: Iterable[str] = (), services: Iterable[tuple[IssueKi
 def position(reference: str) -> tuple[datetime, int] | None:
     """Where the request with this receipt stands in the newest-first order."""
     row = db.session.execute(sa.select(Issue.created_at, Issue.id)
-                             .where(Issue.reference == reference)).first()
+                             .where(Issue.reference == reference, PUBLISHED)).first()
     return (row.created_at, row.id) if row else None
 
 
 def request_by_reference(reference: str) -> sa.Row[Any] | None:
     return db.session.execute(
-        _shown(sa.select(*REQUEST_COLUMNS).where(Issue.reference == reference))).first()
+        _shown(sa.select(*REQUEST_COLUMNS).where(Issue.reference == reference, PUBLISHED))
+    ).first()
 
 
 def active_platform_by_key(key: str) -> Platform | None:

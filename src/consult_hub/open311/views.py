@@ -4,10 +4,13 @@ Services are the problem kinds × categories (``doorstep.society``); service req
 residents' problems, identified by their public receipt (``WH24-00123``). Every answer comes
 as JSON or XML (``.json`` / ``.xml``); errors are GeoReport error lists naming the field.
 
-What a request shows is what the public problem page shows: no submitter's name or phone,
-no private note, and the description only once the problem has been accepted for handling
-(until then its title stands in). A POST is a resident's submission, under the same checks
-and the same rate limit as the web form; personal fields (name, phone) are kept private.
+What a request shows is what the public problem page shows: only problems staff reviewed and
+published (a submission waiting for review answers 404 like an unknown one), no submitter's
+name or phone, no private note, the public status (an unconfirmed reply reads 办理中), and the
+description only once the problem has been taken up (until then its title stands in). A POST
+is a resident's submission, under the same checks and the same rate limit as the web form; it
+waits for review, private, and its answer echoes none of it. Consent to the privacy notice is
+the relaying system's to collect (consent_version stays empty; docs/open311.md).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from consult_hub.issues.models import (
     ANSWERED_STATUSES,
     DESCRIPTION_WITHHELD_STATUSES,
     DUE_STATUSES,
+    PUBLIC_STATUS,
     IssueKind,
     IssueSource,
     IssueStatus,
@@ -48,7 +52,7 @@ bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 csrf.exempt(bp)  # machine clients post form data without a session
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
-CHANGESET = "2026-11-28T00:00:00+08:00"  # when this endpoint's behaviour last changed
+CHANGESET = "2026-12-07T00:00:00+08:00"  # when this endpoint's behaviour last changed
 FORMATS = "<any(json, xml):fmt>"
 DEFAULT_WINDOW = timedelta(days=90)
 MAX_RESULTS = 200  # per answer (page_size); GeoReport v2 leaves the maximum to the server
@@ -166,35 +170,36 @@ def _service(kind: IssueKind, category: Category) -> dict[str, Any]:
     }
 
 
-def _status_notes(issue: Any) -> str:
-    if issue.resolution and issue.status in ANSWERED_STATUSES:
-        return f"{issue.status.source_label}:{issue.resolution}"
-    return issue.status.source_label
+def _status_notes(issue: Any, status: IssueStatus) -> str:
+    if issue.resolution and status in ANSWERED_STATUSES:
+        return f"{status.source_label}:{issue.resolution}"
+    return status.source_label
 
 
-def _expected(issue: Any, zone: ZoneInfo) -> str | None:
-    if issue.status is IssueStatus.PLANNED:
+def _expected(issue: Any, status: IssueStatus, zone: ZoneInfo) -> str | None:
+    if status is IssueStatus.PLANNED:
         return _day_end(issue.planned_on, zone)
-    if issue.status in DUE_STATUSES:
+    if status in DUE_STATUSES:
         return _day_end(issue.due_on, zone)
     return None
 
 
 def service_request(issue: Any, zone: ZoneInfo) -> dict[str, Any]:
     """One problem (a row of ``queries.REQUEST_COLUMNS``) as a GeoReport service request."""
+    status = PUBLIC_STATUS.get(issue.status, issue.status)  # a reply not yet confirmed: 办理中
     return {
         "service_request_id": issue.reference,
-        "status": "closed" if issue.status.is_closed else "open",
-        "status_notes": _status_notes(issue),
+        "status": "closed" if status.is_closed else "open",
+        "status_notes": _status_notes(issue, status),
         "service_name": f"{issue.kind.source_label} · {issue.category.source_label}",
         "service_code": service_code(issue.kind, issue.category),
-        "description": (issue.title if issue.status in DESCRIPTION_WITHHELD_STATUSES
+        "description": (issue.title if status in DESCRIPTION_WITHHELD_STATUSES
                         else issue.description),
         "agency_responsible": issue.department_name,
         "service_notice": f"受理平台:{issue.platform_name}",
         "requested_datetime": _when(issue.created_at, zone),
         "updated_datetime": _when(issue.updated_at, zone),
-        "expected_datetime": _expected(issue, zone),
+        "expected_datetime": _expected(issue, status, zone),
         "address": issue.address,
         "address_id": None,
         "zipcode": None,
@@ -443,17 +448,23 @@ def create_request(fmt: str):
     if len(description) > DESCRIPTION_LIMIT:
         raise Open311Error(400, [("description", f"问题描述不超过 {DESCRIPTION_LIMIT} 个字")])
     platform = _platform()
+    # Without a title, the description's start is a working title for staff only: the
+    # problem waits for review, unpublished, until staff write its public title.
+    # consent_version stays empty: the relaying system collects consent (docs/open311.md).
     saved = save(None, lambda: create_issue(
         platform=platform, title=_form_value("attribute[title]", "title") or _title(description),
         description=description, kind=kind, category=category, source=IssueSource.RESIDENT,
-        submitter_name=_submitter_name() or None, submitter_phone=_form_value("phone") or None))
+        submitter_name=_submitter_name() or None, submitter_phone=_form_value("phone") or None,
+        needs_review=True, consent_version=None))
     if not saved:
         raise Open311Error(400, [(POST_FIELDS.get(name, name), str(message))
                                  for name, message in saved.errors.items()])
     issue = saved.value
+    # Nothing of the submission is echoed: it is private until staff review it.
     track = external_url("public.issue", reference=issue.reference)
-    notice = (f"已受理,受理编号 {issue.reference}(受理平台:{platform.name})。"
-              f"办理进展会在 {track} 公开;留了电话的,可凭编号和电话后四位查询。")
+    notice = (f"已收到，受理编号 {issue.reference}（受理平台：{platform.name}）。"
+              f"工作人员审核受理后，问题和办理进展会在 {track} 公开；审核前不公开。"
+              "留了电话的，可凭编号和电话后四位查询进度。")
     return _answer(fmt, "service_requests", "request", [{
         "service_request_id": issue.reference, "service_notice": notice, "account_id": None,
     }], status=201)

@@ -17,7 +17,7 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from consult_hub.areas.models import Area
-from consult_hub.auth.decorators import roles_required, staff_required
+from consult_hub.auth.decorators import platform_staff_required, roles_required
 from consult_hub.auth.models import OFFICE_ROLES, User
 from consult_hub.auth.scopes import (
     can_choose_district,
@@ -102,7 +102,7 @@ def _one_of(value: Any, allowed: Any) -> Any:
 
 
 @bp.route("/")
-@staff_required
+@platform_staff_required
 def index():
     form = PlatformFilterForm(request.args)
     scope = platform_filter(current_user)

@@ -7,7 +7,7 @@ import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
-from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from consult_hub.core.categories import Category
@@ -35,10 +35,14 @@ class SubmitForm(BaseForm):
         _l("问题描述"),
         validators=[DataRequired(_l("请填写问题描述")),
                     Length(max=5000, message=_l("问题描述不超过 5000 个字"))],
-        description=_l("在哪里、什么情况、持续多久。标题和描述会公开显示,请不要写姓名、电话等个人信息。"))
+        description=_l("在哪里、什么情况、持续多久。工作人员审核后，问题以整理后的标题和摘要公开，"
+                      "请尽量不写姓名、电话等个人信息。"))
     name = StringField(_l("姓名(选填)"), validators=[Optional(), Length(max=64)])
     phone = StringField(_l("联系电话(选填)"), validators=[Optional(), Length(max=32)],
                         description=_l("留下电话,可以用受理编号加电话后四位查询进度。"))
+    # Consent to the privacy notice (个人信息保护说明, /privacy); the version agreed to is stored.
+    consent = BooleanField(_l("我已阅读并同意《个人信息保护说明》"),
+                           validators=[DataRequired(_l("请阅读并同意个人信息保护说明后再提交"))])
     # A trap for robots: people never see it (hidden by CSS), so anything typed here is not theirs.
     website = StringField(_l("网址(请留空)"))
 

@@ -33,9 +33,11 @@ from consult_hub.issues.references import normalise_reference
 from consult_hub.platforms.models import Platform, PlatformStatus
 from consult_hub.platforms.queries import PlatformFilters
 
-# What residents see as an outcome: solved, scheduled, or explained.
+# What residents see as an outcome: solved, scheduled, or explained (and published).
 OUTCOME_CLAUSE = sa.text(OUTCOME_WHERE)
-
+# A problem is on a public surface only once staff reviewed and published it (受理): a
+# resident's submission waits unpublished, its words private.
+PUBLISHED = Issue.published_at.is_not(None)
 
 
 # -- districts --------------------------------------------------------------------------------
@@ -189,11 +191,20 @@ ISSUE_PAGE = (joinedload(Issue.platform), joinedload(Issue.district), joinedload
 
 
 def issue_by_reference(reference: str) -> Issue | None:
+    """The published problem with this receipt; an unpublished one is as unknown as a
+    receipt never issued (its page, the API and Open311 answer 404 alike)."""
     return db.session.scalar(
-        sa.select(Issue).where(Issue.reference == reference).options(*ISSUE_PAGE))
+        sa.select(Issue).where(Issue.reference == reference, PUBLISHED).options(*ISSUE_PAGE))
+
+
+def published(issues: list[Issue]) -> list[Issue]:
+    """The published ones of ``issues`` (an event's problems), by id."""
+    return sorted((i for i in issues if i.is_published), key=lambda i: i.id)
 
 
 def issue_by_token(token: str) -> Issue | None:
+    """The resident's own problem by its secret link, published or not (the receipt and the
+    tracking page show the review status to the one who submitted it)."""
     if not token or len(token) > 64:
         return None
     return db.session.scalar(

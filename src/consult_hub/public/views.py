@@ -191,7 +191,7 @@ def event(event_id: int):
     if found is None:
         abort(404)
     return render_template("public/event.html", event=found, now=utcnow(),
-                           issues=sorted(found.issues, key=lambda i: i.id))
+                           issues=queries.published(found.issues))
 
 
 # -- outcomes ---------------------------------------------------------------------------------
@@ -228,6 +228,21 @@ def issue(reference: str):
         return redirect(url_for("public.issue", reference=canonical), 301)
     return render_template("public/issue.html", issue=found,
                            timeline=queries.public_timeline(found.id))
+
+
+# -- the privacy notice -----------------------------------------------------------------------
+
+# The notice's version, stored with each consent given on the submission form: change it
+# whenever templates/public/privacy.html changes what it says.
+PRIVACY_NOTICE_VERSION = "2026-12"
+
+
+@bp.route("/privacy")
+@public
+@shared_page
+def privacy():
+    return render_template("public/privacy.html", version=PRIVACY_NOTICE_VERSION,
+                           retention_months=current_app.config["CONTACT_RETENTION_MONTHS"])
 
 
 # -- submitting a problem ---------------------------------------------------------------------
@@ -267,7 +282,8 @@ def submit():
         elif saved := save(form, lambda: create_issue(
                 platform=chosen, title=form.title.data, description=form.description.data,
                 kind=form.kind.data, category=form.category.data, source=IssueSource.RESIDENT,
-                submitter_name=form.name.data, submitter_phone=form.phone.data),
+                submitter_name=form.name.data, submitter_phone=form.phone.data,
+                needs_review=True, consent_version=PRIVACY_NOTICE_VERSION),
                 aliases=SUBMIT_FIELDS, rest=form.platform):
             session["receipt"] = saved.value.tracking_token
             return redirect(url_for("public.receipt"), 303)

@@ -33,6 +33,7 @@ from consult_hub.issues.models import (
     Satisfaction,
 )
 from consult_hub.platforms.models import Platform, PlatformStatus
+from consult_hub.tallies import departments
 from consult_hub.tallies.models import COUNT_KEYS, MonthlyTally, TallyScope
 
 
@@ -59,6 +60,7 @@ class Scope:
     key: str
     area_id: int | None = None
     platform_id: int | None = None
+    department_id: int | None = None
 
 
 class _Sheet:
@@ -257,38 +259,61 @@ def compute_month(month: date, district_ids: Collection[int] | None = None, *,
     return result
 
 
+def department_scopes(month: date) -> dict[str, tuple[Scope, dict[str, Any]]]:
+    """The month's rows of the departments with something to count (tallies/departments.py),
+    each keyed ``department:<id>`` and placed in its district (none for a city department)."""
+    figures = departments.compute_departments(month)
+    districts = departments.department_districts(figures)
+    return {f"department:{department_id}": (
+        Scope(TallyScope.DEPARTMENT, f"department:{department_id}",
+              area_id=districts.get(department_id), department_id=department_id), metrics)
+        for department_id, metrics in figures.items()}
+
+
 def freeze_month(month: date, now: datetime | None = None) -> dict[str, Any]:
-    """Compute the month and upsert it into MonthlyTally; returns the city figures."""
+    """Compute the month and upsert it into MonthlyTally; returns the city figures.
+
+    Departments get a row each when they had something to count; a department row of the
+    month that is no longer borne out by the records (recomputed later) is removed."""
     now = now or utcnow()
     month = month_start(month)
     computed = compute_month(month)
+    computed.update(department_scopes(month))
+    db.session.execute(sa.delete(MonthlyTally).where(
+        MonthlyTally.month == month, MonthlyTally.scope == TallyScope.DEPARTMENT,
+        MonthlyTally.scope_key.not_in([key for key in computed if key.startswith("department:")])))
     if db.session.get_bind().dialect.name == "postgresql":
         _upsert_postgresql(month, computed, now)
     else:
         from sqlalchemy.dialects.sqlite import insert
 
         rows = [{"month": month, "scope": scope.kind, "scope_key": key,
-                 "area_id": scope.area_id, "platform_id": scope.platform_id, "metrics": metrics,
+                 "area_id": scope.area_id, "platform_id": scope.platform_id,
+                 "department_id": scope.department_id, "metrics": metrics,
                  "computed_at": now} for key, (scope, metrics) in computed.items()]
         stmt = insert(MonthlyTally)
         db.session.execute(stmt.on_conflict_do_update(
             index_elements=["month", "scope_key"],
             set_={"metrics": stmt.excluded.metrics, "computed_at": stmt.excluded.computed_at,
-                  "area_id": stmt.excluded.area_id, "platform_id": stmt.excluded.platform_id}),
+                  "area_id": stmt.excluded.area_id, "platform_id": stmt.excluded.platform_id,
+                  "department_id": stmt.excluded.department_id}),
             rows)
     db.session.commit()
     return computed["city"][1]
 
 
 _UPSERT_POSTGRESQL = sa.text("""
-    INSERT INTO monthly_tallies (month, scope, scope_key, area_id, platform_id, metrics,
-                                 computed_at)
-    SELECT :month, s.scope, s.scope_key, s.area_id, s.platform_id, s.metrics, :now
+    INSERT INTO monthly_tallies (month, scope, scope_key, area_id, platform_id, department_id,
+                                 metrics, computed_at)
+    SELECT :month, s.scope, s.scope_key, s.area_id, s.platform_id, s.department_id, s.metrics,
+           :now
     FROM json_to_recordset(CAST(:rows AS json))
-         AS s(scope text, scope_key text, area_id integer, platform_id integer, metrics json)
+         AS s(scope text, scope_key text, area_id integer, platform_id integer,
+              department_id integer, metrics json)
     ON CONFLICT (month, scope_key) DO UPDATE
     SET metrics = excluded.metrics, computed_at = excluded.computed_at,
-        area_id = excluded.area_id, platform_id = excluded.platform_id
+        area_id = excluded.area_id, platform_id = excluded.platform_id,
+        department_id = excluded.department_id
 """)
 
 
@@ -302,7 +327,7 @@ def _upsert_postgresql(month: date, computed: dict[str, tuple[Scope, dict[str, A
     items = list(computed.items())
     for start in range(0, len(items), 50_000):
         rows = [{"scope": scope.kind.value, "scope_key": key, "area_id": scope.area_id,
-                 "platform_id": scope.platform_id,
+                 "platform_id": scope.platform_id, "department_id": scope.department_id,
                  "metrics": store.process_bind_param(metrics, None)}
                 for key, (scope, metrics) in items[start:start + 50_000]]
         db.session.execute(_UPSERT_POSTGRESQL, {

@@ -29,6 +29,19 @@ DERIVED = ("resolution_share", "median_days_to_resolve", "satisfaction_share")
 COUNT_KEYS = COUNTS + tuple(f"{metric}.{dimension}.{member.value}"
                             for metric, dimension, enum_cls in SPLITS for member in enum_cls)
 
+# A department's figures (承办单位, docs/metrics.md § Departments), stored in its own rows
+# (scope "department"): counts, one sum (days from assignment to reply, for the average over
+# any span of months) and the figures derived from them.
+DEPARTMENT_COUNTS = (
+    "assigned", "acknowledged_in_time", "replied", "replied_on_time", "confirmed", "reworked",
+    "extensions_requested", "extensions_approved", "rated", "rated_satisfied",
+    "rated_basically", "rated_unsatisfied", "open_end", "overdue_end",
+)
+DEPARTMENT_SUMS = ("reply_days_total",)
+DEPARTMENT_DERIVED = ("acknowledged_share", "on_time_share", "average_days_to_reply",
+                      "satisfaction_share")
+DEPARTMENT_KEYS = DEPARTMENT_COUNTS + DEPARTMENT_SUMS + DEPARTMENT_DERIVED
+
 
 class StoredMetrics(sa.TypeDecorator[dict[str, Any]]):
     """A month's metrics as JSON, stored without their empty values.
@@ -61,6 +74,7 @@ class TallyScope(LabelledEnum):
     CITY = "city", _l("全市")
     DISTRICT = "district", _l("区")
     PLATFORM = "platform", _l("平台")
+    DEPARTMENT = "department", _l("承办单位")
 
 
 class MonthlyTally(Base):
@@ -76,7 +90,8 @@ class MonthlyTally(Base):
         sa.CheckConstraint(
             "(scope = 'city' AND area_id IS NULL AND platform_id IS NULL) OR "
             "(scope = 'district' AND area_id IS NOT NULL AND platform_id IS NULL) OR "
-            "(scope = 'platform' AND platform_id IS NOT NULL)",
+            "(scope = 'platform' AND platform_id IS NOT NULL) OR "
+            "(scope = 'department' AND department_id IS NOT NULL)",
             name="scope_matches_target",
         ),
     )
@@ -88,5 +103,7 @@ class MonthlyTally(Base):
     scope_key: Mapped[str] = mapped_column(sa.String(40))
     area_id: Mapped[int | None] = mapped_column(sa.ForeignKey("areas.id"))
     platform_id: Mapped[int | None] = mapped_column(sa.ForeignKey("platforms.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"),
+                                                      index=True)
     metrics: Mapped[dict[str, Any]] = mapped_column(StoredMetrics)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

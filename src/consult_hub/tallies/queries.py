@@ -16,9 +16,10 @@ import sqlalchemy as sa
 
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.core.timefmt import to_local
+from consult_hub.departments.models import Department
 from consult_hub.extensions import db
 from consult_hub.platforms.models import Platform
-from consult_hub.tallies import compute
+from consult_hub.tallies import compute, departments
 from consult_hub.tallies.models import MonthlyTally, TallyScope
 
 # Figures that describe the state at a month's end: a year takes its last month's value.
@@ -59,6 +60,8 @@ class YearReport:
     months: list[MonthRow]
     totals: Metrics
     districts: list[tuple[Area, Metrics]] = field(default_factory=list)
+    # Staff reports: each department's figures for the year (tallies/departments.py).
+    departments: list[tuple[Department, Metrics]] = field(default_factory=list)
 
     @property
     def is_complete(self) -> bool:
@@ -73,6 +76,8 @@ class MonthReport:
     is_live: bool
     districts: list[tuple[Area, Metrics]] = field(default_factory=list)
     platforms: list[tuple[Platform, Metrics]] = field(default_factory=list)
+    # Staff reports: each department's figures for the month (tallies/departments.py).
+    departments: list[tuple[Department, Metrics]] = field(default_factory=list)
 
 
 def current_month(now: datetime) -> date:
@@ -151,9 +156,11 @@ def _live(month: date, scope: ReportScope, *, platforms: bool = False) -> dict[s
             in compute.compute_month(month, district_ids, platforms=platforms).items()}
 
 
-def load_year(year: int, scope: ReportScope, now: datetime) -> YearReport:
+def load_year(year: int, scope: ReportScope, now: datetime, *,
+              with_departments: bool = False) -> YearReport:
     """The year's months for ``scope`` (and each district, for the city): frozen rows in one
-    query, only the months not frozen yet computed live."""
+    query, only the months not frozen yet computed live. ``with_departments`` adds each
+    department's figures for the year (staff reports), read by the same query."""
     months = year_months(year, now)
     areas = districts() if scope.is_city else []
     if not months:
@@ -161,22 +168,34 @@ def load_year(year: int, scope: ReportScope, now: datetime) -> YearReport:
                           [(area, year_totals([])) for area in areas])
     wanted = (MonthlyTally.scope == TallyScope.DISTRICT if scope.is_city
               else MonthlyTally.scope_key == scope.key)
+    if with_departments:
+        wanted = sa.or_(wanted, _department_rows(scope))
     stored = _frozen_rows(months[0], months[-1], wanted)
     frozen = _by_month(stored, current_month(now), now)
     recent = _by_month(stored, current_month(now), now, final=False)
-    by_month = {month: frozen.get(month) or recent.get(month) or _live(month, scope)
-                for month in months}
+    kept = {month: frozen.get(month) or recent.get(month) for month in months}
+    by_month = {month: kept[month] or _live(month, scope) for month in months}
     rows = [MonthRow(month, by_month[month].get(scope.key) or zero_metrics(),
                      month not in frozen) for month in months]
     per_district = [(area, year_totals([by_month[m].get(f"district:{area.id}") or zero_metrics()
                                         for m in months])) for area in areas]
-    return YearReport(year, scope, rows, year_totals([row.metrics for row in rows]),
-                      per_district)
+    report = YearReport(year, scope, rows, year_totals([row.metrics for row in rows]),
+                        per_district)
+    if with_departments:
+        figures = {month: _department_figures(kept[month]) if kept[month] is not None
+                   else _live_departments(month, scope) for month in months}
+        ids = sorted({i for by_id in figures.values() for i in by_id})
+        report.departments = [
+            (department, departments.sum_months([figures[m].get(department.id, {})
+                                                 for m in months]))
+            for department in _departments(ids)]
+    return report
 
 
 def load_month(month: date, scope: ReportScope, now: datetime, *,
-               with_platforms: bool = False) -> MonthReport:
-    """One month for ``scope``: its districts (city) or, on request, its platforms (district)."""
+               with_platforms: bool = False, with_departments: bool = False) -> MonthReport:
+    """One month for ``scope``: its districts (city) or, on request, its platforms (district)
+    and its departments (staff reports), all stored rows read by one query."""
     areas = districts() if scope.is_city else []
     if scope.is_city:
         wanted = MonthlyTally.scope == TallyScope.DISTRICT
@@ -186,6 +205,8 @@ def load_month(month: date, scope: ReportScope, now: datetime, *,
                                 MonthlyTally.area_id == scope.district.id))
     else:
         wanted = MonthlyTally.scope_key == scope.key
+    if with_departments:
+        wanted = sa.or_(wanted, _department_rows(scope))
     stored = _frozen_rows(month, month, wanted)
     frozen = _by_month(stored, current_month(now), now).get(month)
     recent = _by_month(stored, current_month(now), now, final=False).get(month)
@@ -195,6 +216,11 @@ def load_month(month: date, scope: ReportScope, now: datetime, *,
                         for area in areas]
     if with_platforms and not scope.is_city:
         report.platforms = _platform_rows(scope.district, keyed)
+    if with_departments:
+        figures = (_department_figures(keyed) if frozen or recent
+                   else _live_departments(month, scope))
+        report.departments = [(department, figures[department.id])
+                              for department in _departments(sorted(figures))]
     return report
 
 
@@ -204,3 +230,69 @@ def _platform_rows(district: Area, keyed: dict[str, Metrics]) -> list[tuple[Plat
         sa.select(Platform).where(Platform.district_id == district.id)
         .order_by(Platform.name, Platform.id))
     return [(p, keyed[f"platform:{p.id}"]) for p in platforms if f"platform:{p.id}" in keyed]
+
+
+# --- Departments (承办单位) ------------------------------------------------------------------
+
+
+def _department_rows(scope: ReportScope) -> sa.ColumnElement[bool]:
+    """The stored department rows a report shows: every department's on the city's, a
+    district's own on its (a city department's figures are the city's, on its report)."""
+    where = MonthlyTally.scope == TallyScope.DEPARTMENT
+    if not scope.is_city:
+        where = sa.and_(where, MonthlyTally.area_id == scope.district.id)
+    return where
+
+
+def _department_figures(keyed: dict[str, Metrics]) -> dict[int, Metrics]:
+    return {int(key.partition(":")[2]): _stored_department(metrics)
+            for key, metrics in keyed.items() if key.startswith("department:")}
+
+
+def _stored_department(metrics: Metrics) -> Metrics:
+    """A stored department row as every reader sees it: every figure, derived ones redone."""
+    return departments.finish(metrics, float(metrics.get("reply_days_total") or 0))
+
+
+def _live_departments(month: date, scope: ReportScope) -> dict[int, Metrics]:
+    if scope.is_city:
+        return departments.compute_departments(month)
+    figures = departments.compute_departments(month, [scope.district.id])
+    own = departments.department_districts(figures)
+    return {i: metrics for i, metrics in figures.items() if own.get(i) == scope.district.id}
+
+
+def _departments(ids: list[int]) -> list[Department]:
+    """Departments in report order: the city's first, then each district's (by its code),
+    by name within."""
+    if not ids:
+        return []
+    found = db.session.scalars(
+        sa.select(Department).outerjoin(Area, Area.id == Department.district_id)
+        .where(Department.id.in_(ids))
+        .order_by(Department.district_id.is_not(None), Area.code, Department.name,
+                  Department.id))
+    return list(found)
+
+
+def zero_department() -> Metrics:
+    return departments.finish({}, 0.0)
+
+
+def load_department(month: date, department: Department, now: datetime,
+                    ) -> tuple[Metrics, bool]:
+    """One department's figures for a month, and whether they are counted now (not final).
+
+    Counted now, a district's department is counted over its district's problems only (the
+    ones it can be assigned), a city department over the whole city's."""
+    key = f"department:{department.id}"
+    stored = _frozen_rows(month, month, MonthlyTally.scope_key == key)
+    frozen = _by_month(stored, current_month(now), now).get(month)
+    recent = _by_month(stored, current_month(now), now, final=False).get(month)
+    keyed = frozen or recent
+    if keyed is not None:
+        figures = keyed.get(key)
+        return (_stored_department(figures) if figures else zero_department()), frozen is None
+    district_ids = None if department.district_id is None else [department.district_id]
+    live = departments.compute_departments(month, district_ids).get(department.id)
+    return live or zero_department(), True

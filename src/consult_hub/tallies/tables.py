@@ -125,6 +125,8 @@ class Table:
     foot: list[Cell] | None = None
     note: Any = ""
     chart: ChartSpec | None = None
+    # What each column means, shown with the table (labels and explanations, lazy).
+    definitions: list[tuple[Any, Any]] | None = None
 
     @property
     def header(self) -> list[str]:
@@ -221,6 +223,9 @@ def year_tables(report: YearReport) -> list[Table]:
         [_text(_l("全年"))] + _metric_cells(totals, DETAIL_COLUMNS),
         note=_l("平台总数、月末未办结和月末逾期取年末(最后一个月)的数;活跃平台和解决用时中位数"
                 "不能由各月相加得出,全年一行不填。")))
+    if report.departments:
+        tables.append(departments_table(report.departments, city=report.scope.is_city,
+                                        annual=True))
     return tables
 
 
@@ -243,7 +248,8 @@ def platforms_table(rows: list[tuple[Any, Metrics]]) -> Table:
 
 
 def month_tables(report: MonthReport, *, public: bool) -> list[Table]:
-    """Every table of a month view, in page order; the public sees no per-platform table."""
+    """Every table of a month view, in page order; the public sees no per-platform table
+    and no per-department table."""
     metrics = report.metrics
     tables = [figures_table(metrics), outcomes_table(metrics), categories_table(metrics),
               kinds_table(metrics)]
@@ -251,7 +257,72 @@ def month_tables(report: MonthReport, *, public: bool) -> list[Table]:
         tables.append(districts_table(report.districts, metrics, annual=False))
     elif not public and report.platforms:
         tables.append(platforms_table(report.platforms))
+    if not public and report.departments:
+        tables.append(departments_table(report.departments, city=report.scope.is_city,
+                                        annual=False))
     return tables
+
+
+# A department's figures (docs/metrics.md § Departments), in the order its table shows them.
+DEPARTMENT_METRICS: dict[str, Metric] = {
+    "assigned": Metric(_l("交办"), _l("件"), _l("当月交办给该单位的次数（重新交办另计一次）")),
+    "acknowledged_in_time": Metric(
+        _l("按时签收"), _l("件"),
+        _l("当月的交办中，交办后 2 个工作日内（交办当天不计）签收（或开始办理、答复）的；"
+           "工作日按国家法定节假日和调休安排计")),
+    "acknowledged_share": Metric(_l("按时签收率"), "%", _l("按时签收 ÷ 交办"), SHARE),
+    "replied": Metric(_l("答复"), _l("件"), _l("当月答复的次数（退回重办后再次答复另计一次）")),
+    "replied_on_time": Metric(_l("按期答复"), _l("件"),
+                              _l("当月的答复中，在当时的办理期限当天或之前作出的")),
+    "on_time_share": Metric(_l("按期答复率"), "%", _l("按期答复 ÷ 答复"), SHARE),
+    "confirmed": Metric(_l("办结确认"), _l("件"), _l("当月区政协确认办结的该单位答复")),
+    "reworked": Metric(_l("退回重办"), _l("件"), _l("当月被区政协退回重办的该单位答复")),
+    "extensions_requested": Metric(_l("申请延期"), _l("件"), _l("当月该单位提出的延期申请")),
+    "extensions_approved": Metric(_l("同意延期"), _l("件"), _l("当月同意的该单位延期申请")),
+    "average_days_to_reply": Metric(_l("平均答复用时"), _l("天"),
+                                    _l("当月各次答复距交办的自然日数的平均值，保留一位小数"),
+                                    DAYS),
+    "rated": Metric(_l("群众评价"), _l("件"), _l("当月群众评价的、由该单位承办的问题")),
+    "satisfaction_share": Metric(_l("满意率"), "%", _l("（满意 + 基本满意）÷ 群众评价"),
+                                 SHARE),
+    "open_end": Metric(_l("月末在办"), _l("件"),
+                       _l("月末由该单位承办、尚未办结确认的问题（含已答复待确认的）")),
+    "overdue_end": Metric(_l("月末逾期"), _l("件"),
+                          _l("月末在办、尚未答复且已过办理期限的问题")),
+}
+DEPARTMENT_COLUMNS = ("assigned", "acknowledged_in_time", "acknowledged_share", "replied",
+                      "replied_on_time", "on_time_share", "confirmed", "reworked",
+                      "extensions_requested", "extensions_approved", "average_days_to_reply",
+                      "rated", "satisfaction_share", "open_end", "overdue_end")
+
+
+def _department_column(name: str, *, annual: bool) -> Column:
+    metric = DEPARTMENT_METRICS[name]
+    label = metric.label
+    if annual and name in ("open_end", "overdue_end"):
+        label = _l("年末在办") if name == "open_end" else _l("年末逾期")
+    unit = str(metric.unit).strip()
+    if metric.kind != SHARE and unit:
+        label = _l("%(label)s(%(unit)s)", label=label, unit=unit)
+    return Column(label, metric.kind)
+
+
+def departments_table(rows: list[tuple[Any, Metrics]], *, city: bool, annual: bool) -> Table:
+    """Each department with something to count: the city's report lists every department
+    (and where it belongs), a district's its own."""
+    place = [Column(_l("所属"), TEXT)] if city else []
+    body = [[_text(d.name)]
+            + ([_text(d.district.name if d.district else _l("市直单位"))] if city else [])
+            + [Cell(metrics.get(name), DEPARTMENT_METRICS[name].kind)
+               for name in DEPARTMENT_COLUMNS]
+            for d, metrics in rows]
+    note = (_l("年末在办、年末逾期取最后一个月的数；各项比率和平均用时由全年合计得出。")
+            if annual else "")
+    return Table("departments", _l("各承办单位办理情况"),
+                 [Column(_l("承办单位"), TEXT), *place]
+                 + [_department_column(name, annual=annual) for name in DEPARTMENT_COLUMNS],
+                 body, note=note,
+                 definitions=[(m.label, m.help) for m in DEPARTMENT_METRICS.values()])
 
 
 def to_csv(table: Table) -> bytes:

@@ -117,7 +117,7 @@ def month(month: str):
 @roles_required(*STAFF)
 def year_download(year: int, ext: str):
     scope = _staff_scope()
-    report = _year_report(year, scope, _years())
+    report = _year_report(year, scope, _years(), public=False)
     return _download(year_tables(report), ext, scope, _year_name(year), f"{year}")
 
 
@@ -165,7 +165,7 @@ def public_month(year: int, month: int):
 @public
 def public_year_download(year: int, ext: str):
     scope = _public_scope()
-    report = _year_report(year, scope, _years())
+    report = _year_report(year, scope, _years(), public=True)
     return _download(year_tables(report), ext, scope, _year_name(year), f"{year}")
 
 
@@ -195,10 +195,12 @@ def _month_of(year: int, month: int) -> date:
         abort(404)
 
 
-def _year_report(year: int, scope: ReportScope, years: list[int]) -> queries.YearReport:
+def _year_report(year: int, scope: ReportScope, years: list[int], *,
+                 public: bool) -> queries.YearReport:
+    """The year; staff reports add each department's figures (the public's do not)."""
     if year not in years:
         abort(404)
-    return queries.load_year(year, scope, utcnow())
+    return queries.load_year(year, scope, utcnow(), with_departments=not public)
 
 
 def _month_report(month: date, scope: ReportScope, years: list[int], *,
@@ -206,7 +208,8 @@ def _month_report(month: date, scope: ReportScope, years: list[int], *,
     now = utcnow()
     if month.year not in years or month > queries.current_month(now):
         abort(404)
-    return queries.load_month(month, scope, now, with_platforms=not public)
+    return queries.load_month(month, scope, now, with_platforms=not public,
+                              with_departments=not public)
 
 
 def _years() -> list[int]:
@@ -248,7 +251,7 @@ def _index(*, public: bool):
 
 def _year_page(year: int, scope: ReportScope, *, public: bool):
     years = _years()
-    report = _year_report(year, scope, years)
+    report = _year_report(year, scope, years, public=public)
     tables = year_tables(report)
     code = scope.district.code if scope.district else None
     return render_template(

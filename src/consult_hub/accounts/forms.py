@@ -1,0 +1,21 @@
+"""The account forms of the users page: auth's account fields, and the department (承办单位)
+a department's contact works for."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectField
+
+from consult_hub.auth.forms import AccountForm, NewAccountForm
+from consult_hub.core.forms import optional_int
+
+DEPARTMENT_FIELD = SelectField(_l("承办单位"), coerce=optional_int, validate_choice=False,
+                               description=_l("承办单位联系人必填：只能看到和办理交办给这个单位的问题"))
+
+
+class DepartmentAccountForm(AccountForm):
+    department = DEPARTMENT_FIELD
+
+
+class NewDepartmentAccountForm(NewAccountForm):
+    department = DEPARTMENT_FIELD
