@@ -67,7 +67,7 @@ def test_two_schedulers_deliver_each_reminder_and_email_once(app, database_url, 
                                             Notification.email_status)).all()
     assert len(rows) == 120  # 60 events × 2 coordinators
     assert len({(key, user) for key, user, _s in rows}) == 120
-    assert {status for *_k, status in rows} == {EmailStatus.SENT}
+    assert {status for *_k, status in rows} == {EmailStatus.SENT}, outputs  # what each sent
     ids = Counter(message["Message-ID"] for message in inbox.messages)
     assert len(inbox.messages) == 120 and max(ids.values()) == 1  # each email once
 

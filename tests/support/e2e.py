@@ -88,3 +88,21 @@ def shoot(page: Any, folder: Path, name: str) -> Path:
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def on_phone(page: Any) -> None:
+    """What a phone user would notice at once: nothing makes the page scroll sideways."""
+    overflow = sideways_overflow(page)
+    assert overflow <= 0, f"{page.url}: page is {overflow}px wider than the phone's screen"
+
+
+def flash(page: Any) -> Any:
+    """The flashed messages of a page."""
+    return page.locator(".flashes")
+
+
+def new_page(browser: Any, device: dict[str, Any]) -> tuple[Any, Any]:
+    """A fresh browser profile (no cookies) on ``device``, and a page in it."""
+    context = browser.new_context(**device)
+    context.set_default_timeout(10_000)  # a missing element fails in seconds, not half a minute
+    return context, context.new_page()

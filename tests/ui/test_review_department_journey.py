@@ -36,9 +36,11 @@ from tests.support.e2e import (
     PHONE,
     chromium,
     chromium_missing,
+    flash,
+    new_page,
+    on_phone,
     serve,
     shoot,
-    sideways_overflow,
 )
 from tests.support.world import ReviewJourneyWorld as World
 
@@ -80,21 +82,6 @@ def shots(app: Flask) -> Any:
     with app.app_context():
         folder = ARTIFACTS / "e2e-review" / db.engine.dialect.name
     return lambda page, name: shoot(page, folder, name)
-
-
-def on_phone(page: Any) -> None:
-    overflow = sideways_overflow(page)
-    assert overflow <= 0, f"{page.url}: page is {overflow}px wider than the phone's screen"
-
-
-def flash(page: Any) -> Any:
-    return page.locator(".flashes")
-
-
-def new_page(browser: Any, device: dict[str, Any]) -> tuple[Any, Any]:
-    context = browser.new_context(**device)
-    context.set_default_timeout(10_000)
-    return context, context.new_page()
 
 
 def sign_in(page: Any, base: str, username: str, name: str) -> None:

@@ -334,7 +334,10 @@ ACTION_FIELDS: dict[str, tuple[str, Schema]] = {
     "resolution": ("resolution", NOTE_TEXT),
     "reason": ("reason", NOTE_TEXT),
     "note": ("note", NOTE_TEXT),
-    "is_public": ("is_public", {"type": "boolean", "default": True}),
+    "is_public": ("is_public", {
+        "type": "boolean", "default": True,
+        "description": "Whether the note shows on the public timeline. Left out: public for "
+                       "staff, internal for a department's token."}),
     "duplicate_of": ("duplicate_of", text(32, description="Reference of the original problem")),
     "title": ("title", text(200, description="The public title")),
     "description": ("description", NOTE_TEXT),
