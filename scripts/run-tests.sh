@@ -31,7 +31,9 @@ env -u TEST_DATABASE_URL ${pg_url:+POSTGRESQL_RUN_ALONGSIDE=1} $PY -m pytest "$@
   >"$logs/sqlite.log" 2>&1 &
 sqlite_pid=$!
 if [ -n "$pg_url" ]; then
-  TEST_DATABASE_URL=$pg_url $PY -m pytest "$@" >"$logs/postgresql.log" 2>&1 &
+  # SQLITE_RUN_ALONGSIDE: database-independent audits (accessibility) run once, in SQLite's.
+  TEST_DATABASE_URL=$pg_url SQLITE_RUN_ALONGSIDE=1 $PY -m pytest "$@" \
+    >"$logs/postgresql.log" 2>&1 &
   pg_pid=$!
 fi
 

@@ -67,6 +67,19 @@ def test_two_schedulers_deliver_each_reminder_and_email_once(app, database_url, 
                                             Notification.email_status)).all()
     assert len(rows) == 120  # 60 events × 2 coordinators
     assert len({(key, user) for key, user, _s in rows}) == 120
+    if {status for *_k, status in rows} != {EmailStatus.SENT}:
+        # On a starved machine (the whole suite on two cores) an SMTP exchange can fail and be
+        # put back for a retry a few minutes on: the next run sends it, still only once.
+        assert EmailStatus.SENDING not in {status for *_k, status in rows}, outputs
+        with app.app_context():
+            mail = {name: app.config[name] for name in ("MAIL_SERVER", "MAIL_PORT")}
+            app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+            try:
+                while any(email.send_pending(NOW + timedelta(hours=6)).values()):
+                    pass
+            finally:
+                app.config.update(mail)
+            rows = db.session.execute(sa.select(Notification.email_status)).all()
     assert {status for *_k, status in rows} == {EmailStatus.SENT}, outputs  # what each sent
     ids = Counter(message["Message-ID"] for message in inbox.messages)
     assert len(inbox.messages) == 120 and max(ids.values()) == 1  # each email once

@@ -11,7 +11,7 @@ from tests.support.a11y import axe_violations, browser, describe, live_server  #
 from tests.support.auth import TEST_PASSWORD
 from tests.support.reports import build_city
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.database_independent]
 
 
 def test_report_pages_meet_wcag_22_aa(app: Flask, browser: Any, live_server: str) -> None:  # noqa: F811

@@ -15,7 +15,7 @@ from flask import Flask, url_for
 from tests.support.a11y import axe_violations, browser, describe, live_server  # noqa: F401  (fixtures)
 from tests.support.world import ShowcaseWorld as World
 
-pytestmark = [pytest.mark.slow, pytest.mark.world("showcase")]
+pytestmark = [pytest.mark.slow, pytest.mark.world("showcase"), pytest.mark.database_independent]
 
 
 def page_paths(app: Flask, world: World) -> dict[str, str]:
