@@ -29,6 +29,7 @@ from consult_hub.issues.models import (
     IssueStatus,
     IssueUpdate,
 )
+from consult_hub.issues.privacy import public_text_errors
 
 S = IssueStatus
 # A problem waiting on triage or on its department may be assigned (again) or resolved.
@@ -160,8 +161,6 @@ def _check_extension(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
 
 
 def _check_public_text(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
-    from consult_hub.issues.privacy import public_text_errors
-
     errors = public_text_errors(values)
     limit = max_length(Issue.title)
     if len(values.get("title") or "") > limit:

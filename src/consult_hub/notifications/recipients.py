@@ -51,22 +51,21 @@ def coordinators_by_platform(platform_ids: Iterable[int]) -> dict[int, list[User
     return found
 
 
-def district_staff(district_ids: Iterable[int]) -> dict[int, list[User]]:
+def _active_by(role: Role, key: sa.orm.InstrumentedAttribute[int | None],
+               ids: Iterable[int]) -> dict[int, list[User]]:
+    """The active users of ``role`` whose ``key`` column is one of ``ids``, by that value."""
     found: dict[int, list[User]] = defaultdict(list)
-    for ids in _chunks(district_ids):
+    for chunk in _chunks(ids):
         for user in db.session.scalars(sa.select(User).where(
-                User.role == Role.DISTRICT_ADMIN, User.district_id.in_(ids),
-                User.is_active.is_(True))):
-            found[user.district_id].append(user)
+                User.role == role, key.in_(chunk), User.is_active.is_(True))):
+            found[getattr(user, key.key)].append(user)
     return found
+
+
+def district_staff(district_ids: Iterable[int]) -> dict[int, list[User]]:
+    return _active_by(Role.DISTRICT_ADMIN, User.district_id, district_ids)
 
 
 def department_contacts(department_ids: Iterable[int]) -> dict[int, list[User]]:
     """The active contacts (承办单位联系人) of each department."""
-    found: dict[int, list[User]] = defaultdict(list)
-    for ids in _chunks(department_ids):
-        for user in db.session.scalars(sa.select(User).where(
-                User.role == Role.DEPARTMENT, User.department_id.in_(ids),
-                User.is_active.is_(True))):
-            found[user.department_id].append(user)
-    return found
+    return _active_by(Role.DEPARTMENT, User.department_id, department_ids)
