@@ -95,6 +95,11 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
+def _texts(string) -> tuple[str, ...] | str:
+    """A message's text; a plural's forms as a tuple (the .po gives a tuple, the .mo a list)."""
+    return tuple(string) if isinstance(string, (list, tuple)) else string
+
+
 def check_compiled(folder: Path, catalog) -> list[str]:
     """The .mo must say what the .po says: a stale one shows old text."""
     compiled = folder / "messages.mo"
@@ -105,7 +110,7 @@ def check_compiled(folder: Path, catalog) -> list[str]:
         built = read_mo(mo)
     stale = [m.id for m in catalog if m.id and m.string and not m.fuzzy
              and (built.get(m.id, context=m.context) is None
-                  or built.get(m.id, context=m.context).string != m.string)]
+                  or _texts(built.get(m.id, context=m.context).string) != _texts(m.string))]
     if stale:
         return [f"{_shown(compiled)} is out of date ({len(stale)} messages differ, "
                 f"e.g. {stale[0]!r}): run `make install` or pybabel compile"]

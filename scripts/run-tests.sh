@@ -24,15 +24,22 @@ check() { echo "== $1 =="; if "${@:2}"; then echo "$1: passed"; else echo "$1: F
 check "import layers (lint-imports, docs/architecture.md)" .venv/bin/lint-imports
 check "lint (ruff check, [tool.ruff] in pyproject.toml)" .venv/bin/ruff check --quiet .
 
-echo "== tests on SQLite${pg_url:+ and, alongside, on PostgreSQL (${pg_url%%\?*})} =="
+# Each database's run is split over TEST_WORKERS processes (pytest-xdist), a whole test file to
+# a worker (module-scoped worlds stay built once). Two runs of two workers keep both cores busy
+# to the end: one process per database left the faster run's core idle while the other ran on.
+workers=${TEST_WORKERS:-2}
+xdist=()
+[ "$workers" -le 1 ] || xdist=(-n "$workers" --dist loadfile)
+
+echo "== tests on SQLite${pg_url:+ and, alongside, on PostgreSQL (${pg_url%%\?*})}, $workers worker(s) each =="
 # POSTGRESQL_RUN_ALONGSIDE lets a test that always uses PostgreSQL (the production stack) run
 # once, in the PostgreSQL run, rather than twice against the same server.
-env -u TEST_DATABASE_URL ${pg_url:+POSTGRESQL_RUN_ALONGSIDE=1} $PY -m pytest "$@" \
+env -u TEST_DATABASE_URL ${pg_url:+POSTGRESQL_RUN_ALONGSIDE=1} $PY -m pytest "${xdist[@]}" "$@" \
   >"$logs/sqlite.log" 2>&1 &
 sqlite_pid=$!
 if [ -n "$pg_url" ]; then
   # SQLITE_RUN_ALONGSIDE: database-independent audits (accessibility) run once, in SQLite's.
-  TEST_DATABASE_URL=$pg_url SQLITE_RUN_ALONGSIDE=1 $PY -m pytest "$@" \
+  TEST_DATABASE_URL=$pg_url SQLITE_RUN_ALONGSIDE=1 $PY -m pytest "${xdist[@]}" "$@" \
     >"$logs/postgresql.log" 2>&1 &
   pg_pid=$!
 fi

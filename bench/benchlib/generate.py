@@ -594,11 +594,11 @@ class Generator:
                 brand = f"“{self.pick(v.CONSULT_ROOM_BRANDS)}”" if rnd() < 0.15 else ""
                 site.name = f"{street.label}{where}{brand}协商议事室"
             elif kind == "liaison_point":
-                site.name = (f"{district.name}政协社情民意联系点({where})" if rnd() < 0.5
+                site.name = (f"{district.name}政协社情民意联系点（{where}）" if rnd() < 0.5
                              else f"{street.label}{where}社情民意联系点")
             elif kind == "member_studio":
                 site.name = (f"{lead[1]}委员工作室" if lead and rnd() < 0.6
-                             else f"{district.name}政协委员工作室({street.label})")
+                             else f"{district.name}政协委员工作室（{street.label}）")
             else:
                 site.name = f"{street.label}协商议事之家"
             school = self.pick(("小学", "小学", "实验小学", "中学"))
@@ -692,18 +692,18 @@ class Generator:
     def _description(self, site: Site) -> str:
         where = site.community[1] if site.community else site.street.name
         if site.kind == "member_studio":
-            return (f"由政协委员{site.convener}领衔,{len(site.members)}名委员"
+            return (f"由政协委员{site.convener}领衔，{len(site.members)}名委员"
                     f"下沉{site.street.name},"
-                    "每月固定时间接待群众来访,收集社情民意,推动房前屋后实事解决。")
+                    "每月固定时间接待群众来访，收集社情民意，推动房前屋后实事解决。")
         if site.kind == "liaison_point":
-            return (f"设在{where},由区政协委员联系,收集辖区居民、商户和新就业群体的意见建议,"
+            return (f"设在{where}，由区政协委员联系，收集辖区居民、商户和新就业群体的意见建议，"
                     "经整理后报送区政协。")
         if site.kind == "consult_home":
-            return (f"{site.street.name}协商议事之家统筹辖区各社区协商议事室,"
-                    "承接跨社区、跨部门的协商议题,"
+            return (f"{site.street.name}协商议事之家统筹辖区各社区协商议事室，"
+                    "承接跨社区、跨部门的协商议题，"
                     "邀请政协委员、职能部门和居民代表“有事好商量”。")
-        return (f"依托{where}党群服务中心设立,召集人{site.convener}。"
-                "坚持“居民点题、委员参与、部门回应”,"
+        return (f"依托{where}党群服务中心设立，召集人{site.convener}。"
+                "坚持“居民点题、委员参与、部门回应”，"
                 f"{self.pick(('每月', '每季度'))}至少开展一次协商议事活动。")
 
     def _users(self) -> None:
@@ -868,16 +868,17 @@ class Generator:
                                   for i in range(min(3, n_c))]
                         local_start = start + TZ
                         hh, mm = local_start % DAY // 3600, local_start % 3600 // 60
-                        who = f"政协委员{'、'.join(names)}," if names else ""
-                        expert_text = f",另邀请{n_exp}名律师、规划师等专业人士列席" if n_exp else ""
+                        who = f"政协委员{'、'.join(names)}，" if names else ""
+                        expert_text = (f"，另邀请{n_exp}名律师、规划师等专业人士列席"
+                                       if n_exp else "")
                         ds = clock.day(day)
                         minutes = (
                             f"{ds[:4]}年{int(ds[5:7])}月{int(ds[8:])}日{hh:02d}:{mm:02d},{site.name}"
-                            f"围绕“{title}”开展协商议事活动。召集人{site.convener}主持,{who}"
+                            f"围绕“{title}”开展协商议事活动。召集人{site.convener}主持，{who}"
                             f"{'、'.join(depts)}负责同志和居民代表{n_res}人参加{expert_text}。{nl}"
-                            f"会上,{f['community']}通报了{topic.subject}有关情况,居民代表逐一发言,"
-                            f"政协委员结合前期走访调研情况提出建议,相关部门负责同志现场作了回应。{nl}"
-                            f"经充分协商,会议形成以下共识:{';'.join(points)}。")
+                            f"会上，{f['community']}通报了{topic.subject}有关情况，居民代表逐一发言，"
+                            f"政协委员结合前期走访调研情况提出建议，相关部门负责同志现场作了回应。{nl}"
+                            f"经充分协商，会议形成以下共识：{'；'.join(points)}。")
                         opinions = nl.join(f"{n}、{p}。"
                                            for n, p in zip("一二三", points, strict=False))
                         residents, departments_n, experts = str(n_res), str(len(depts)), str(n_exp)
@@ -892,7 +893,7 @@ class Generator:
                                 concluded_at = ts(concluded)
                                 updated = concluded
                                 follow = self.pick((
-                                    f"协商意见已交{depts[0]}办理落实,办理情况已向居民公示。",
+                                    f"协商意见已交{depts[0]}办理落实，办理情况已向居民公示。",
                                     "协商成果已纳入街道年度为民办实事项目。",
                                     "相关做法被区政协作为“一线协商·共同缔造”典型案例推广。"))
                                 outcome = self.pick(topic.outcomes).format_map(f) + follow
@@ -1011,12 +1012,12 @@ class Generator:
             title_t, description_t = topic.issues[issue_index]
             title, description = title_t.format_map(f), description_t.format_map(f)
             if source == "event":
-                description = f"在“{event_title}”协商议事活动中,居民代表反映:{description}"
+                description = f"在“{event_title}”协商议事活动中，居民代表反映：{description}"
             elif source == "member":
                 who = f"{site.members[0][1]}委员" if site.members else "政协委员"
-                description = f"{who}走访时了解到:{description}"
+                description = f"{who}走访时了解到：{description}"
             elif source == "liaison_point":
-                description = f"联系点收集到居民反映:{description}"
+                description = f"联系点收集到居民反映：{description}"
         kind = topic.kinds[0] if rnd() < 0.7 else KINDS[int(rnd() * 3)]
         share = 1.0 if resident else 0.6 if source == "liaison_point" else (
             0.2 if source == "event" else 0.0)

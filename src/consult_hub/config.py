@@ -153,8 +153,15 @@ class Config:
         # The scheduler counts as stopped when no job has finished for this long (its email
         # job runs every minute): /healthz answers 503 and the staff dashboard warns.
         self.SCHEDULER_STALE_MINUTES = float(os.environ.get("SCHEDULER_STALE_MINUTES", 15))
-        # A platform with no held event for this many days counts as inactive.
-        self.INACTIVE_DAYS = int(os.environ.get("INACTIVE_DAYS", 90))
+        # A platform with no held event for this many days counts as inactive (the dashboards,
+        # the monthly digest to district and city staff). The default follows the programme's
+        # pace: about 1.2 events per platform a year, a mean gap of about 300 days, so 90 days
+        # flagged two platforms in three; a year flags the ones that held nothing in the last
+        # 12 months (docs/design.md, "Reminders and tallies").
+        self.INACTIVE_DAYS = int(os.environ.get("INACTIVE_DAYS", 365))
+        if self.INACTIVE_DAYS < 1:
+            raise ValueError(f"INACTIVE_DAYS must be a whole number of days, 1 or more, "
+                             f"not {self.INACTIVE_DAYS}")
         # Residents' contact details (name, phone; phone and ID numbers in their own words)
         # are erased this many months after their problem closes (issues/retention.py, daily);
         # the privacy notice (/privacy) states it.

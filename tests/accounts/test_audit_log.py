@@ -100,7 +100,7 @@ def test_the_log_is_paginated(app: Flask, client: FlaskClient, make: Any, auth: 
     auth.login(make("user", role="admin").username)
     first = client.get("/manage/audit/?action=step_*").text
     assert len(entries(first)) == 50 and "step_59" in entries(first)[0]
-    assert "共 60 条,第 1 / 2 页" in first
+    assert "共 60 条，第 1 / 2 页" in first
     second = client.get("/manage/audit/?action=step_*&page=2").text
     assert [re.search(r"step_\d+", entry).group(0) for entry in entries(second)] == [
         f"step_{n:02d}" for n in range(9, -1, -1)]

@@ -65,7 +65,7 @@ def test_command_creates_a_department_contact(app, runner, city, monkeypatch):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--role", "department"], "承办单位联系人必须指定承办单位(--department)"),
+    (["--role", "department"], "承办单位联系人必须指定承办单位（--department）"),
     (["--role", "department", "--department", "NOPE"], "找不到代码为 NOPE 的承办单位"),
     (["--role", "coordinator", "--platform", "1", "--department", "JA-CG"],
      "只有承办单位联系人可以指定承办单位"),

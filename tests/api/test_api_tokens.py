@@ -63,7 +63,7 @@ def test_the_list_shows_only_my_tokens_with_their_use(app, client, auth, make):
     page = client.get("/manage/tokens/").text
     assert "我的令牌" in page and "别人的令牌" not in page
     assert "从未使用" not in page  # it has just been used
-    assert 'href="/manage/tokens/"' in client.get("/dashboard").text  # in the navigation
+    assert 'href="/manage/tokens/"' in client.get("/account/tools").text  # on the tools page
 
 
 def test_revoking_stops_the_token_at_once(app, client, auth, make):

@@ -249,7 +249,7 @@ def test_a_private_note_is_stored_but_not_published(app, client, world):
     ref = world.issue_refs["assigned"]
     notes_before = len(audit_rows(app, "issue_note"))
     response = client.post(f"/api/v1/issues/{ref}/actions/note",
-                           json={"note": "电话回访:张阿姨", "is_public": False},
+                           json={"note": "电话回访：张阿姨", "is_public": False},
                            headers=bearer(world.tokens["coordinator"]))
     assert response.status_code == 200
     assert "张阿姨" not in client.get(f"/api/v1/issues/{ref}").text

@@ -73,7 +73,8 @@ def test_a_client_posts_a_request_and_reads_it_back_once_staff_published_it(
     reference = answer["service_request_id"]
     assert answer["account_id"] is None and reference in answer["service_notice"]
     # The answer echoes nothing of the submission and says it is public only after review.
-    assert "审核受理后" in answer["service_notice"] and "审核前不公开" in answer["service_notice"]
+    notice = answer["service_notice"]
+    assert "工作人员受理后" in notice and "受理前不公开" in notice
     assert DESCRIPTION[:10] not in created.text
     with app.app_context():
         stored = db.session.scalar(sa.select(Issue).where(Issue.reference == reference))
@@ -113,7 +114,7 @@ def test_a_client_posts_a_request_and_reads_it_back_once_staff_published_it(
     closed_xml = client.get(f"/open311/v2/requests/{reference}.xml").text
     [closed] = xml_records(closed_xml, "request")
     assert closed["service_request_id"] == reference and closed["status"] == "closed"
-    assert closed["status_notes"] == "已解决或采纳:两盏路灯已更换。"
+    assert closed["status_notes"] == "已解决或采纳：两盏路灯已更换。"
     assert closed["agency_responsible"] == agency
     assert closed["description"] == PUBLIC_SUMMARY  # staff's words, public once handled
     assert DESCRIPTION[:10] not in closed_xml  # never the resident's own
@@ -127,7 +128,7 @@ def test_an_unconfirmed_reply_reads_as_in_progress(app, client, platform):
         issue = db.session.scalar(sa.select(Issue).where(Issue.reference == reference))
         change_status(issue, "assign", actor_id=None, department=factories.department(),
                       due_on=utcnow().date() + timedelta(days=10))
-        change_status(issue, "reply", actor_id=None, reply="答复草稿:下周更换路灯。",
+        change_status(issue, "reply", actor_id=None, reply="答复草稿：下周更换路灯。",
                       proposed_status="resolved")
         db.session.commit()
     for text in (client.get(f"/open311/v2/requests/{reference}.json").text,
@@ -252,14 +253,14 @@ def test_request_list_filters(app, client, platform):
 
     shown = {r["service_request_id"]: r for r in client.get("/open311/v2/requests.json").json}
     assert shown[made["planned"]]["status"] == "open"
-    assert shown[made["planned"]]["status_notes"] == "列入计划正在解决:明年春天施工。"
+    assert shown[made["planned"]]["status_notes"] == "列入计划正在解决：明年春天施工。"
     assert shown[made["planned"]]["expected_datetime"].endswith("T23:59:59+08:00")
     assert shown[made["assigned"]]["expected_datetime"] is not None
     # Until a problem is taken up, its description stays private: the title stands in.
     assert shown[made["received"]]["description"] == "小区停车难"
     xml = client.get("/open311/v2/requests.xml?status=closed")
     [resolved] = xml_records(xml.text, "request")
-    assert resolved["status_notes"] == "已解决或采纳:已清理。"
+    assert resolved["status_notes"] == "已解决或采纳：已清理。"
 
 
 def test_get_is_open_to_any_web_client(client):

@@ -1,4 +1,4 @@
-"""Routing rules (分派规则): kept by district staff, and what 交办 is pre-filled with."""
+"""Routing rules (交办规则): kept by district staff, and what 交办 is pre-filled with."""
 
 from __future__ import annotations
 

@@ -303,7 +303,7 @@ def test_two_people_editing_at_once_get_a_conflict_not_a_lost_update(app, make):
 
     clash = post(first, path, edit_data(first_page, topic="李联络员改的议题"))
     assert clash.status_code == 409
-    assert "保存失败:这条记录已被他人修改" in clash.text and "王科长" in clash.text
+    assert "保存失败：这条记录已被他人修改" in clash.text and "王科长" in clash.text
     assert "王科长改的议题" in clash.text  # what the other person changed
     assert input_value(clash.text, "topic") == "李联络员改的议题"  # what this person typed
     stored = load(app, Event, event.id)

@@ -194,7 +194,7 @@ def test_deleting_a_photo_removes_the_row_and_the_file(app, make, held):
     path = f"/manage/events/photos/{photo.id}/delete"
     assert path in client.get(f"/manage/events/{held['event'].id}").text
     confirm = client.get(path)  # a tap asks first: nothing is deleted yet
-    assert confirm.status_code == 200 and "删除这张照片?" in confirm.text
+    assert confirm.status_code == 200 and "删除这张照片？" in confirm.text
     assert count(app, EventPhoto) == 1
     answer = client.post(path, data={"csrf_token": csrf_token(client, path)})
     assert answer.status_code == 303

@@ -50,7 +50,7 @@ def record_data(event: Any, **changes: Any) -> dict[str, Any]:
 
 
 def problem(n: int, **values: str) -> dict[str, str]:
-    row = {"title": "楼道堆物", "description": "三单元楼道堆放杂物,影响消防通道。",
+    row = {"title": "楼道堆物", "description": "三单元楼道堆放杂物，影响消防通道。",
            "kind": "doorstep", "category": "society"}
     row.update(values)
     return {f"problems-{n}-{name}": value for name, value in row.items()}
@@ -61,7 +61,7 @@ def test_record_page_lists_the_platforms_members_as_check_boxes(app, started):
     page = client.get(f"/manage/events/{started['event'].id}/record").text
     for member_id in started["members"]:
         assert f'type="checkbox" value="{member_id}"' in page
-    assert "张委员(经济界)" in page
+    assert "张委员（经济界）" in page
     assert page.count('<fieldset class="problem-row">') == 3
     assert input_value(page, "starts_at") == local_input(started["event"].starts_at)
 
@@ -101,8 +101,8 @@ def test_a_half_filled_problem_row_stores_nothing_and_names_the_row(app, started
     data = record_data(event, **problem(0), **problem(1, description="", kind=""))
     answer = post(client, f"/manage/events/{event.id}/record", data)
     assert answer.status_code == 422
-    assert "第 2 个问题:请填写“问题描述”" in field_errors(answer.text, "problems-1-description")
-    assert "第 2 个问题:请填写“问题类型”" in field_errors(answer.text, "problems-1-kind")
+    assert "第 2 个问题：请填写“问题描述”" in field_errors(answer.text, "problems-1-description")
+    assert "第 2 个问题：请填写“问题类型”" in field_errors(answer.text, "problems-1-kind")
     assert "有 2 处需要修改" in answer.text
     assert input_value(answer.text, "problems-0-title") == "楼道堆物"  # the rest is kept
     stored = load(app, Event, event.id)
@@ -119,7 +119,7 @@ def test_missing_minutes_and_a_half_filled_row_are_reported_together(app, starte
     assert answer.status_code == 422
     assert "请填写纪要" in field_errors(answer.text, "minutes")
     assert "0 或正整数" in field_errors(answer.text, "resident_count")
-    assert "第 3 个问题:请填写“问题标题”" in field_errors(answer.text, "problems-2-title")
+    assert "第 3 个问题：请填写“问题标题”" in field_errors(answer.text, "problems-2-title")
     assert load(app, Event, event.id).status is EventStatus.PLANNED
     assert count(app, Issue) == 0
 

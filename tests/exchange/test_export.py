@@ -69,8 +69,9 @@ def test_contact_details_only_when_asked_and_audited(app, client, auth, make, wo
         assert db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "export_contact")) \
             is None
     private = rows_of(client.get("/manage/export/issues.csv?contact=1"))
-    assert [(i["标题"], i["提交人姓名(不公开)"], i["联系电话(不公开)"]) for i in private
-            if i["提交人姓名(不公开)"]] == [("甲平台的问题", NAME, PHONE)]  # never other districts'
+    name, phone = "反映人姓名（不公开）", "联系电话（不公开）"
+    assert [(i["标题"], i[name], i[phone]) for i in private
+            if i[name]] == [("甲平台的问题", NAME, PHONE)]  # never other districts'
     with app.app_context():
         audit = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "export_contact"))
         assert audit.changes["list"] == "issues" and audit.actor_id is not None
@@ -100,7 +101,7 @@ def test_problems_export_shows_staff_how_each_was_published_and_handled(app, cli
         change_status(issue, "reply", actor_id=None, reply="已修复路灯。",
                       proposed_status="resolved")
         factories.issue(platform_id=mine.id, source="resident", needs_review=True,
-                        title="待审核的问题", description="我叫李四,电话13900009999。")
+                        title="待审核的问题", description="我叫李四，电话13900009999。")
         db.session.commit()
     make("user", role="district_admin", district_id=district.id, username="da")
     auth.login("da")
@@ -155,7 +156,7 @@ def test_export_page_links_every_list(client, auth, make):
     for kind in ("platforms", "events", "issues"):
         assert f"/manage/export/{kind}.csv" in page.text
         assert f"/manage/export/{kind}.xlsx" in page.text
-    assert "包含联系人信息(不公开)" in page.text
+    assert "包含联系人信息（不公开）" in page.text
 
 
 def test_events_export_imports_back_unchanged(app, client, auth, make, runner, tmp_path):
@@ -182,7 +183,7 @@ def test_events_export_imports_back_unchanged(app, client, auth, make, runner, t
     path.write_bytes(exported.data)
     result = runner.invoke(args=["import", "events", str(path)])
     assert result.exit_code == 0, result.output
-    assert "新增 0,更新 0,未变 2" in result.output
+    assert "新增 0，更新 0，未变 2" in result.output
     with app.app_context():
         assert {e.id: e.version for e in db.session.scalars(sa.select(Event))} == before
         assert db.session.scalar(sa.select(sa.func.count(Issue.id))) == 0
@@ -204,7 +205,7 @@ def test_problems_export_with_contact_imports_back_unchanged(app, client, auth, 
     path.write_bytes(client.get("/manage/export/issues.xlsx?contact=1").data)
     result = runner.invoke(args=["import", "issues", str(path)])
     assert result.exit_code == 0, result.output
-    assert "新增 0,更新 0,未变 3" in result.output
+    assert "新增 0，更新 0，未变 3" in result.output
     with app.app_context():
         assert {i.reference: i.version for i in db.session.scalars(sa.select(Issue))} == before
 
@@ -215,7 +216,7 @@ def test_command_line_exports_everything_and_builds_the_open_data(app, make, wor
     result = runner.invoke(args=["export", "list", "issues", str(path), "--include-contact"])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
-    assert len(rows) == 3 and {r["联系电话(不公开)"] for r in rows} == {PHONE, ""}
+    assert len(rows) == 3 and {r["联系电话（不公开）"] for r in rows} == {PHONE, ""}
     with app.app_context():
         audit = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "export_contact"))
         assert audit.changes["via"] == "cli"

@@ -114,8 +114,8 @@ def test_one_bad_row_imports_nothing_then_the_fixed_file_imports_all_then_nothin
             platform_row("420102-0004", 成立日期="去年春天")]
     bad = run(runner, "platforms", write(tmp_path, "bad.csv", csv_bytes(PLATFORM_HEADER, rows)))
     assert bad.exit_code == 1
-    assert "第 3 行「成立日期」:没有这个日期:2023/13/45" in bad.output
-    assert "第 5 行「成立日期」:日期格式应为 2024-03-01" in bad.output
+    assert "第 3 行「成立日期」：没有这个日期：2023/13/45" in bad.output
+    assert "第 5 行「成立日期」：日期格式应为 2024-03-01" in bad.output
     assert platforms(app) == []
 
     rows[1] = platform_row("420102-0002", 成立日期="2023/3/1")
@@ -123,7 +123,7 @@ def test_one_bad_row_imports_nothing_then_the_fixed_file_imports_all_then_nothin
     good_path = write(tmp_path, "good.csv", csv_bytes(PLATFORM_HEADER, rows))
     good = run(runner, "platforms", good_path)
     assert good.exit_code == 0, good.output
-    assert "新增 4,更新 0,未变 0" in good.output
+    assert "新增 4，更新 0，未变 0" in good.output
     stored = platforms(app)
     assert [p.code for p in stored] == ["420102-0001", "420102-0002", "420102-0003", "420102-0004"]
     assert stored[1].established_on == date(2023, 3, 1)
@@ -134,7 +134,7 @@ def test_one_bad_row_imports_nothing_then_the_fixed_file_imports_all_then_nothin
 
     again = run(runner, "platforms", good_path)
     assert again.exit_code == 0, again.output
-    assert "新增 0,更新 0,未变 4" in again.output
+    assert "新增 0，更新 0，未变 4" in again.output
     assert [(p.version, p.updated_at) for p in platforms(app)] == \
         [(p.version, p.updated_at) for p in stored]
 
@@ -146,7 +146,7 @@ def test_reimport_updates_by_code_and_audits_the_change(app, runner, city, tmp_p
         platform_row("420102-0001", 名称="二七协商议事之家", 状态="暂停"),
         platform_row("420102-0002"), platform_row("420102-0003")])))
     assert changed.exit_code == 0, changed.output
-    assert "新增 1,更新 1,未变 1" in changed.output
+    assert "新增 1，更新 1，未变 1" in changed.output
     first = platforms(app)[0]
     assert first.name == "二七协商议事之家" and first.status is PlatformStatus.SUSPENDED
     assert first.version == 2
@@ -168,7 +168,7 @@ def test_status_changes_follow_the_platform_rules(app, runner, city, tmp_path):
     refused = run(runner, "platforms", write(tmp_path, "b.csv", csv_bytes(
         PLATFORM_HEADER, [platform_row("420102-0001", 状态="暂停")])))
     assert refused.exit_code == 1
-    assert "第 2 行「状态」:不能从“已撤销”改为“暂停”" in refused.output
+    assert "第 2 行「状态」：不能从“已撤销”改为“暂停”" in refused.output
 
 
 def test_streets_and_communities_are_created_under_the_named_district(app, runner, city, tmp_path):
@@ -190,14 +190,14 @@ def test_streets_and_communities_are_created_under_the_named_district(app, runne
 def test_an_unknown_district_and_a_missing_column_are_named(app, runner, city, tmp_path):
     unknown = run(runner, "platforms", write(tmp_path, "a.csv", csv_bytes(
         PLATFORM_HEADER, [platform_row("420102-0001", 区="不存在区")])))
-    assert "第 2 行「区」:找不到区“不存在区”" in unknown.output
+    assert "第 2 行「区」：找不到区“不存在区”" in unknown.output
     header = [h for h in PLATFORM_HEADER if h != "地址"] + ["备注栏"]
     rows = [[v for h, v in zip(PLATFORM_HEADER, platform_row("420102-0001"), strict=True)
              if h != "地址"] + ["x"]]
     missing = run(runner, "platforms", write(tmp_path, "b.csv", csv_bytes(header, rows)))
     assert missing.exit_code == 1
-    assert "第 1 行:缺少必填列「地址」" in missing.output
-    assert "第 1 行「备注栏」:不认识这个列名" in missing.output
+    assert "第 1 行：缺少必填列「地址」" in missing.output
+    assert "第 1 行「备注栏」：不认识这个列名" in missing.output
     assert platforms(app) == []
 
 
@@ -225,7 +225,7 @@ def test_xlsx_gb18030_and_english_headers_are_read(app, runner, city, tmp_path):
 def test_dry_run_writes_nothing(app, runner, city, tmp_path):
     result = run(runner, "platforms", write(tmp_path, "a.csv", csv_bytes(
         PLATFORM_HEADER, [platform_row("420102-0001")])), "--dry-run")
-    assert result.exit_code == 0 and "新增 1,更新 0,未变 0" in result.output
+    assert result.exit_code == 0 and "新增 1，更新 0，未变 0" in result.output
     assert platforms(app) == []
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(AuditLog.id))) == 0
@@ -249,16 +249,16 @@ def test_staff_upload_reports_errors_by_row_and_column_and_stores_nothing(
     bad = upload(client, xlsx_bytes(PLATFORM_HEADER, [
         platform_row("420102-0001"), platform_row("420102-0002", 纬度="北纬30度")]), "p.xlsx")
     assert bad.status_code == 422
-    assert "第 3 行「纬度」:应为数字,例如 30.5936" in bad.text
+    assert "第 3 行「纬度」：应为数字，例如 30.5936" in bad.text
     assert "没有导入任何数据" in bad.text
     assert platforms(app) == []
     checked = upload(client, xlsx_bytes(PLATFORM_HEADER, [platform_row("420102-0001")]),
                      "p.xlsx", dry_run=True)
-    assert checked.status_code == 200 and "新增 1,更新 0,未变 0" in checked.text
+    assert checked.status_code == 200 and "新增 1，更新 0，未变 0" in checked.text
     assert platforms(app) == []
     done = upload(client, xlsx_bytes(PLATFORM_HEADER, [platform_row("420102-0001")]), "p.xlsx")
     assert done.status_code == 303
-    assert "新增 1,更新 0,未变 0" in client.get(done.headers["Location"]).text
+    assert "新增 1，更新 0，未变 0" in client.get(done.headers["Location"]).text
     assert [p.code for p in platforms(app)] == ["420102-0001"]
 
 
@@ -269,7 +269,7 @@ def test_district_staff_import_only_into_their_district(app, client, auth, make,
         platform_row("420102-0001"), platform_row("420106-0001", 区="武昌区", 街道="中华路街道")]),
         "p.csv")
     assert refused.status_code == 422
-    assert "第 3 行「区」:只能导入本区的平台,不能导入武昌区的" in refused.text
+    assert "第 3 行「区」：只能导入本区的平台，不能导入武昌区的" in refused.text
     assert platforms(app) == []
     assert upload(client, csv_bytes(PLATFORM_HEADER, [platform_row("420102-0001")]),
                   "p.csv").status_code == 303
@@ -296,7 +296,7 @@ def test_templates_have_the_columns_and_an_explanation_sheet(client, auth, make)
     guide = {row[0]: row for row in book.worksheets[1].iter_rows(min_row=2, values_only=True)}
     assert set(guide) >= set(headers)
     assert guide["状态"][1] == "" or guide["状态"][1] is None
-    assert "已受理(received)" in guide["状态"][3]
+    assert "已受理（received）" in guide["状态"][3]
     blank = client.get("/manage/import/template/platforms.csv")
     assert blank.data.startswith("\ufeff".encode()) and "编码,名称,类型,区" in blank.data.decode(
         "utf-8-sig")
@@ -316,19 +316,19 @@ def test_members_link_their_platforms_and_reimport_changes_nothing(app, runner, 
     path = write(tmp_path, "m.csv", csv_bytes(MEMBER_HEADER, rows))
     first = run(runner, "members", path)
     assert first.exit_code == 0, first.output
-    assert "新增 2,更新 0,未变 0" in first.output
+    assert "新增 2，更新 0，未变 0" in first.output
     with app.app_context():
         li = db.session.scalar(sa.select(Member).where(Member.code == "WY0001"))
         assert li.level is MemberLevel.DISTRICT and li.district_id == city["jiangan"]
         assert sorted(p.code for p in li.platforms) == ["420102-0001", "420102-0002"]
-    assert "新增 0,更新 0,未变 2" in run(runner, "members", path).output
+    assert "新增 0，更新 0，未变 2" in run(runner, "members", path).output
     rows[0][5] = "420102-0002"
     rows[1][4] = "不存在区"
     bad = run(runner, "members", write(tmp_path, "m2.csv", csv_bytes(MEMBER_HEADER, rows)))
-    assert "第 3 行「区」:找不到区“不存在区”" in bad.output
+    assert "第 3 行「区」：找不到区“不存在区”" in bad.output
     rows[1][4] = ""
     fixed = run(runner, "members", write(tmp_path, "m3.csv", csv_bytes(MEMBER_HEADER, rows)))
-    assert "新增 0,更新 1,未变 1" in fixed.output
+    assert "新增 0，更新 1，未变 1" in fixed.output
     with app.app_context():
         links = db.session.execute(sa.select(platform_members.c.platform_id)).scalars().all()
         assert len(links) == 1
@@ -337,7 +337,7 @@ def test_members_link_their_platforms_and_reimport_changes_nothing(app, runner, 
 def test_a_district_member_needs_a_district(runner, city, tmp_path):
     result = run(runner, "members", write(tmp_path, "m.csv", csv_bytes(
         MEMBER_HEADER, [["WY0001", "李明", "经济界", "区政协委员", "", ""]])))
-    assert "第 2 行「区」:区政协委员必须填写所属的区" in result.output
+    assert "第 2 行「区」：区政协委员必须填写所属的区" in result.output
 
 
 # -- events -----------------------------------------------------------------------------------
@@ -363,16 +363,16 @@ def test_events_import_held_and_planned_and_refuse_a_held_event_without_minutes(
              "", "", "已举行", "纪要", "", "3", "WY0009"]]
     bad = run(runner, "events", write(tmp_path, "e.csv", csv_bytes(EVENT_HEADER, rows)))
     assert bad.exit_code == 1
-    assert "第 2 行「纪要」:已举行的活动请填写纪要" in bad.output
-    assert "第 3 行「结束时间」:结束时间应晚于开始时间" in bad.output
-    assert "第 4 行「参加委员编码」:委员 WY0009 不是本平台的下沉委员" in bad.output
+    assert "第 2 行「纪要」：已举行的活动请填写纪要" in bad.output
+    assert "第 3 行「结束时间」：结束时间应晚于开始时间" in bad.output
+    assert "第 4 行「参加委员编码」：委员 WY0009 不是本平台的下沉委员" in bad.output
     rows[0][9] = "居民同意分户出资加装电梯。"
     rows[1][5] = f"{future} 11:00"
     rows[2][12] = ""
     path = write(tmp_path, "e2.csv", csv_bytes(EVENT_HEADER, rows))
     good = run(runner, "events", path)
     assert good.exit_code == 0, good.output
-    assert "新增 3,更新 0,未变 0" in good.output
+    assert "新增 3，更新 0，未变 0" in good.output
     with app.app_context():
         held = db.session.scalar(sa.select(Event).where(Event.code == "HD-1"))
         assert held.status is EventStatus.HELD and held.held_at is not None
@@ -381,14 +381,14 @@ def test_events_import_held_and_planned_and_refuse_a_held_event_without_minutes(
         assert held.starts_at.isoformat() == "2024-03-01T06:30:00+00:00"  # 14:30 in Wuhan
         planned = db.session.scalar(sa.select(Event).where(Event.code == "HD-2"))
         assert planned.status is EventStatus.PLANNED and planned.location == "社区广场"
-    assert "新增 0,更新 0,未变 3" in run(runner, "events", path).output
+    assert "新增 0，更新 0，未变 3" in run(runner, "events", path).output
     for row in rows:
         row[0] = ""  # without codes, events are recognised by platform, topic and start
     uncoded = write(tmp_path, "e4.csv", csv_bytes(EVENT_HEADER, rows))
-    assert "新增 0,更新 0,未变 3" in run(runner, "events", uncoded).output
+    assert "新增 0，更新 0，未变 3" in run(runner, "events", uncoded).output
     rows[0][8] = "计划中"
     back = run(runner, "events", write(tmp_path, "e3.csv", csv_bytes(EVENT_HEADER, rows)))
-    assert "第 2 行「状态」:不能从“已举行”改为“计划中”" in back.output
+    assert "第 2 行「状态」：不能从“已举行”改为“计划中”" in back.output
 
 
 # -- problems ---------------------------------------------------------------------------------
@@ -419,13 +419,13 @@ def test_problems_are_created_in_a_consistent_status_with_one_import_entry(
     rows[0][11] = "12345"
     bad = run(runner, "issues", write(tmp_path, "i.csv", csv_bytes(ISSUE_HEADER, rows)))
     assert bad.exit_code == 1
-    assert "第 2 行「联系电话」:请填写有效的手机号(11 位)或带区号的固定电话" in bad.output
-    assert "第 3 行「承办单位」:“已交办”的问题须填写承办单位" in bad.output
-    assert "第 4 行「答复」:“已解决或采纳”的问题须填写答复" in bad.output
+    assert "第 2 行「联系电话」：请填写有效的手机号（11 位）或带区号的固定电话" in bad.output
+    assert "第 3 行「承办单位」：“已交办”的问题须填写承办单位" in bad.output
+    assert "第 4 行「答复」：“已解决或采纳”的问题须填写答复" in bad.output
     path = write(tmp_path, "i2.csv", csv_bytes(ISSUE_HEADER, issue_rows(due)))
     good = run(runner, "issues", path)
     assert good.exit_code == 0, good.output
-    assert "新增 3,更新 0,未变 0" in good.output
+    assert "新增 3，更新 0，未变 0" in good.output
     with app.app_context():
         stored = {i.reference: i for i in db.session.scalars(sa.select(Issue))}
         # Given references are kept (and move their year's counter past them); a new one is
@@ -444,13 +444,13 @@ def test_problems_are_created_in_a_consistent_status_with_one_import_entry(
         assert sorted(u.action for u in updates) == ["import"] * 3
     # The same file again — the new row still without its number — changes nothing.
     again = run(runner, "issues", path)
-    assert "新增 0,更新 0,未变 3" in again.output, again.output
+    assert "新增 0，更新 0，未变 3" in again.output, again.output
     numbered = run(runner, "issues", write(tmp_path, "i3.csv", csv_bytes(ISSUE_HEADER, [
         [new.reference, *row[1:]] if row[0] == "" else row for row in issue_rows(due)])))
-    assert "新增 0,更新 0,未变 3" in numbered.output, numbered.output
+    assert "新增 0，更新 0，未变 3" in numbered.output, numbered.output
     twice = issue_rows(due)[:1] * 2
     doubled = run(runner, "issues", write(tmp_path, "i4.csv", csv_bytes(ISSUE_HEADER, twice)))
-    assert "第 3 行「标题」:与第 2 行是同一平台、相同标题和描述的问题" in doubled.output
+    assert "第 3 行「标题」：与第 2 行是同一平台、相同标题和描述的问题" in doubled.output
 
 
 def test_a_status_change_takes_one_lifecycle_step(app, runner, city, tmp_path):
@@ -462,15 +462,15 @@ def test_a_status_change_takes_one_lifecycle_step(app, runner, city, tmp_path):
     rows[1][7] = "办理中"  # assigned → in progress: "start"
     rows[2][7] = "办理中"  # resolved → in progress: not one step
     jump = run(runner, "issues", write(tmp_path, "i2.csv", csv_bytes(ISSUE_HEADER, rows[1:])))
-    assert "第 3 行「状态」:不能从“已解决或采纳”直接改为“办理中”(可改为:已受理)" in jump.output
+    assert "第 3 行「状态」：不能从“已解决或采纳”直接改为“办理中”（可改为：已受理）" in jump.output
     rows[2][7] = "已解决或采纳"
     rows[1][8] = "别的单位"
     other = run(runner, "issues", write(tmp_path, "i3.csv", csv_bytes(ISSUE_HEADER, rows[1:])))
-    assert "第 2 行「承办单位」:找不到承办单位“别的单位”" in other.output
+    assert "第 2 行「承办单位」：找不到承办单位“别的单位”" in other.output
     rows[1][8] = "JA-CG"  # the department's code works too
     moved = run(runner, "issues", write(tmp_path, "i4.csv", csv_bytes(ISSUE_HEADER, rows[1:])))
     assert moved.exit_code == 0, moved.output
-    assert "新增 0,更新 1,未变 1" in moved.output
+    assert "新增 0，更新 1，未变 1" in moved.output
     with app.app_context():
         issue = db.session.scalar(sa.select(Issue).where(Issue.reference == "WH24-00500"))
         assert issue.status is IssueStatus.IN_PROGRESS
@@ -486,13 +486,13 @@ def test_imported_problems_are_public_at_once_and_never_wait_for_review(
     rows = issue_rows(due)
     rows[0][7] = "待受理"  # a resident's submission waiting for review: not by import
     rows[1][7] = "已答复待确认"  # a reply is confirmed in the system
-    rows[2][3] = "已加装电梯,请联系王师傅 13800001234。"  # would publish a phone number
+    rows[2][3] = "已加装电梯，请联系王师傅 13800001234。"  # would publish a phone number
     refused = run(runner, "issues", write(tmp_path, "i.csv", csv_bytes(ISSUE_HEADER, rows)))
     assert refused.exit_code == 1
-    assert "第 2 行「状态」:导入的问题由工作人员录入，导入即受理并公开，不能导入为“待受理”" \
+    assert "第 2 行「状态」：导入的问题由工作人员录入，导入即受理并公开，不能导入为“待受理”" \
         in refused.output
-    assert "第 3 行「状态」:“已答复待确认”的答复须在系统中确认" in refused.output
-    assert "第 4 行「描述」:公开内容中含有电话号码，请删除后再公开" in refused.output
+    assert "第 3 行「状态」：“已答复待确认”的答复须在系统中确认" in refused.output
+    assert "第 4 行「描述」：公开内容中含有电话号码，请删除后再公开" in refused.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Issue.id))) == 0
     rows = issue_rows(due)
@@ -509,7 +509,7 @@ def test_imported_problems_are_public_at_once_and_never_wait_for_review(
                         "委员反映", "已签收", "", due, "", ""]  # without its department
     missing = run(runner, "issues", write(tmp_path, "i3.csv", csv_bytes(ISSUE_HEADER,
                                                                         [acknowledged_row])))
-    assert "第 2 行「承办单位」:“已签收”的问题须填写承办单位" in missing.output
+    assert "第 2 行「承办单位」：“已签收”的问题须填写承办单位" in missing.output
 
 
 def pending_problem(app: Flask, **kwargs: Any) -> str:
@@ -517,7 +517,7 @@ def pending_problem(app: Flask, **kwargs: Any) -> str:
     with app.test_request_context():
         platform = db.session.scalar(sa.select(Platform).where(Platform.code == "420102-0001"))
         issue = factories.issue(platform_id=platform.id, source="resident", needs_review=True,
-                                title="楼道灯坏了", description="我是张女士,电话13900001234。",
+                                title="楼道灯坏了", description="我是张女士，电话13900001234。",
                                 **kwargs)
         db.session.commit()
         return issue.reference
@@ -528,14 +528,14 @@ def test_a_submission_waiting_for_review_is_not_accepted_by_import(app, runner, 
     run(runner, "platforms", write(tmp_path, "p.csv", csv_bytes(
         PLATFORM_HEADER, [platform_row("420102-0001")])))
     reference = pending_problem(app)
-    row = [reference, "420102-0001", "楼道灯坏了", "我是张女士,电话13900001234。", "房前屋后实事",
+    row = [reference, "420102-0001", "楼道灯坏了", "我是张女士，电话13900001234。", "房前屋后实事",
            "社会建设", "居民提交", "待受理", "", "", "", ""]
     same = run(runner, "issues", write(tmp_path, "i.csv", csv_bytes(ISSUE_HEADER, [row])))
-    assert "新增 0,更新 0,未变 1" in same.output, same.output
+    assert "新增 0，更新 0，未变 1" in same.output, same.output
     row[7] = "已受理"
     accept = run(runner, "issues", write(tmp_path, "i2.csv", csv_bytes(ISSUE_HEADER, [row])))
     assert accept.exit_code == 1
-    assert "第 2 行「状态」:居民提交的问题须在问题页面审核" in accept.output
+    assert "第 2 行「状态」：居民提交的问题须在问题页面受理" in accept.output
     row[7], row[10] = "不予受理", "不属于受理范围。"  # refusing it is fine: never published
     rejected = run(runner, "issues", write(tmp_path, "i3.csv", csv_bytes(ISSUE_HEADER, [row])))
     assert rejected.exit_code == 0, rejected.output
@@ -560,12 +560,12 @@ def test_a_reply_is_confirmed_by_import_and_public_text_stays_clean(app, runner,
     row[7] = "已答复待确认"
     assert "未变 1" in run(runner, "issues", write(tmp_path, "i2.csv", csv_bytes(
         ISSUE_HEADER, [row]))).output
-    row[2] = "停车难,联系电话 027-82345678"  # a published title: checked like publishing
+    row[2] = "停车难，联系电话 027-82345678"  # a published title: checked like publishing
     phone = run(runner, "issues", write(tmp_path, "i3.csv", csv_bytes(ISSUE_HEADER, [row])))
-    assert "第 2 行「标题」:公开内容中含有电话号码" in phone.output
+    assert "第 2 行「标题」：公开内容中含有电话号码" in phone.output
     row[2], row[7] = "停车难", "列入计划正在解决"  # not what the department proposed
     other = run(runner, "issues", write(tmp_path, "i4.csv", csv_bytes(ISSUE_HEADER, [row])))
-    assert "不能从“已答复待确认”直接改为“列入计划正在解决”(可改为:已交办、已解决或采纳)" \
+    assert "不能从“已答复待确认”直接改为“列入计划正在解决”（可改为：已交办、已解决或采纳）" \
         in other.output
     row[7] = "已解决或采纳"
     confirmed = run(runner, "issues", write(tmp_path, "i5.csv", csv_bytes(ISSUE_HEADER, [row])))
@@ -588,7 +588,7 @@ def test_export_of_platforms_imports_back_unchanged(app, client, auth, make, run
     assert exported.status_code == 200
     again = run(runner, "platforms", write(tmp_path, "back.xlsx", exported.data))
     assert again.exit_code == 0, again.output
-    assert "新增 0,更新 0,未变 2" in again.output
+    assert "新增 0，更新 0，未变 2" in again.output
 
 
 def test_docs_describe_every_import_column():

@@ -177,7 +177,7 @@ def test_text_survives_escaping_and_folding(app: Flask, client: FlaskClient,
     """Separators, backslashes, line breaks and long Chinese text come back as entered."""
     platform = make("platform")
     topic = "议事会;第二场,关于\\路径 C:\\temp 与 English words"
-    location = "社区党群服务中心" * 9 + "(三楼)"
+    location = "社区党群服务中心" * 9 + "（三楼）"
     make("event", platform_id=platform.id, topic=topic, location=location,
          agenda="一、通报情况\n二、居民发言;三、部门回应,四、总结")
     answer = client.get(f"/feeds/platforms/{platform.id}.ics")
@@ -228,8 +228,8 @@ def test_outcomes_feed_lists_resolved_planned_and_constrained_problems(
     assert not feed.bozo, feed.get("bozo_exception")
     assert feed.version == "atom10"
     titles = {entry.title for entry in feed.entries}
-    assert titles == {"路灯不亮(已解决或采纳)", "缺少充电桩(列入计划正在解决)",
-                      "想建地下车库(因条件所限一时难以解决)"}
+    assert titles == {"路灯不亮（已解决或采纳）", "缺少充电桩（列入计划正在解决）",
+                      "想建地下车库（因条件所限一时难以解决）"}
     by_ref = {entry.id.rsplit("/", 1)[1]: entry for entry in feed.entries}
     assert by_ref[resolved.reference].summary == "已更换路灯。"
     assert by_ref[constrained.reference].summary == "规划条件不允许。"
@@ -246,7 +246,8 @@ def test_outcome_ids_are_stable_and_the_newest_come_first(
                     resolution="好了", now=utcnow() - timedelta(days=2))
     outcome(app, "resolve", platform_id=platform.id, issue={"title": "后办结"}, resolution="也好了")
     entries = feedparser.parse(client.get("/feeds/outcomes.atom").data).entries
-    assert [entry.title for entry in entries] == ["后办结(已解决或采纳)", "先办结(已解决或采纳)"]
+    assert [entry.title for entry in entries] == ["后办结（已解决或采纳）",
+                                                  "先办结（已解决或采纳）"]
     again = feedparser.parse(client.get("/feeds/outcomes.atom").data).entries
     assert [entry.id for entry in again] == [entry.id for entry in entries]
 

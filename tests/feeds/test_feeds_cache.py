@@ -133,13 +133,13 @@ def test_each_language_gets_its_own_words(app: Flask, zh: FlaskClient,
     chinese = str(feed(zh)[uid(event)]["DESCRIPTION"])
     english_reader = reader(app, "en")
     english = str(feed(english_reader)[uid(event)]["DESCRIPTION"])
-    assert "协商平台:百步亭协商议事室" in chinese and "Consultation platform" not in chinese
+    assert "协商平台：百步亭协商议事室" in chinese and "Consultation platform" not in chinese
     assert "Consultation platform: 百步亭协商议事室" in english and "协商平台" not in english
     assert str(feed(english_reader)[uid(event)]["CATEGORIES"]) != str(
         feed(zh)[uid(event)]["CATEGORIES"])
     # Switching back and forth on one session follows the switch every time.
     english_reader.get("/locale/zh?next=/")
-    assert "协商平台:百步亭协商议事室" in str(feed(english_reader)[uid(event)]["DESCRIPTION"])
+    assert "协商平台：百步亭协商议事室" in str(feed(english_reader)[uid(event)]["DESCRIPTION"])
     assert str(feed(zh)[uid(event)]["DESCRIPTION"]) == chinese
 
 

@@ -96,7 +96,7 @@ def test_review_assign_acknowledge_reply_rework_reply_confirm(app, place, make, 
                  description="小区东门的路灯坏了一个月，夜间出行不便。")
     assert answer.status_code == 303
     flashed = staff.get(answer.headers["Location"]).text
-    assert f"已受理 {kept.reference}，公开标题和摘要已发布。" in flashed
+    assert f"已受理问题 {kept.reference}，公开标题和摘要已发布。" in flashed
     published = stored(app, issue.id)
     assert published.status is S.RECEIVED and published.published_at is not None
     assert published.submitted_text == WORDS  # the resident's own words are kept, privately
@@ -136,7 +136,7 @@ def test_review_assign_acknowledge_reply_rework_reply_confirm(app, place, make, 
     assert (done.status, done.resolution) == (S.RESOLVED, "三盏路灯均已修复。")
     assert done.rework_reason is None and done.proposed_status is None
     confirmed = staff.get(answer.headers["Location"]).text
-    assert f"已确认 {done.reference} 办结：已解决或采纳。" in confirmed
+    assert f"已确认问题 {done.reference} 的答复：已解决或采纳。" in confirmed
     with app.app_context():
         actions = list(db.session.scalars(sa.select(AuditLog.action).where(
             AuditLog.entity_id == issue.id, AuditLog.entity_type == "issues")
@@ -302,7 +302,7 @@ def test_assign_form_arrives_prefilled_from_the_routing_rules(app, client, auth,
     form = page.split(f'action="/manage/issues/{issue.id}/act/assign"')[1].split("</form>")[0]
     assert f'<option selected value="{place.department_id}">' in form
     assert (today() + timedelta(days=12)).isoformat() in form
-    assert "已按分派规则预填承办单位和办理期限（12 天）" in form
+    assert "已按交办规则预填承办单位和办理期限（12 天）" in form
 
 
 # --- reviewing is staff's -----------------------------------------------------------------------
@@ -340,7 +340,7 @@ def test_an_edit_may_not_put_a_phone_number_into_published_text(app, client, aut
         "category": "society"})
     assert answer.status_code == 422
     assert "公开内容中含有电话号码" in answer.text
-    assert stored(app, issue.id).description == "晚上车位不足,车辆占用消防通道。"
+    assert stored(app, issue.id).description == "晚上车位不足，车辆占用消防通道。"
 
 
 # --- who sees what --------------------------------------------------------------------------------

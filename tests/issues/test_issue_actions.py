@@ -32,7 +32,7 @@ def test_staff_assign_with_department_and_due_date(app, client, auth, place, mak
     assert (after.status, after.department_id, after.due_on) == (S.ASSIGNED, place.department_id,
                                                                  due)
     page = client.get(f"/manage/issues/{issue.id}").text
-    assert (f"已将 {after.reference} 交办给市水务局，办理期限 {due.isoformat()}。" in page
+    assert (f"已将问题 {after.reference} 交办给市水务局，办理期限为 {due.isoformat()}。" in page
             and "已受理 → 已交办" in page_text(page))
     with app.app_context():
         audit = db.session.scalars(sa.select(AuditLog).where(
@@ -107,7 +107,7 @@ def test_resolve_plan_constrain_reject_reopen_through_the_page(app, client, auth
     assert stored(app, ids[0]).planned_on == planned_on
     assert act(client, ids[0], "resolve", resolution="已**完成**改造").status_code == 303
     assert stored(app, ids[0]).status is S.RESOLVED
-    assert act(client, ids[1], "constrain", resolution="涉及规划,一时难以解决").status_code == 303
+    assert act(client, ids[1], "constrain", resolution="涉及规划，一时难以解决").status_code == 303
     assert stored(app, ids[1]).status is S.CONSTRAINED
     assert act(client, ids[1], "reopen", reason="居民仍有意见").status_code == 303
     assert stored(app, ids[1]).status is S.RECEIVED
@@ -127,7 +127,7 @@ def test_unknown_duplicate_reference_is_named(app, client, auth, place, make):
     for reference in ("WH00-99999", stored(app, elsewhere.id).reference):  # out of scope too
         answer = act(client, issue.id, "reject", reason="重复", duplicate_of=reference)
         assert answer.status_code == 422
-        assert f"找不到编号为 {reference} 的诉求" in answer.text
+        assert f"找不到编号为 {reference} 的问题" in answer.text
     assert stored(app, issue.id).status is S.RECEIVED
 
 

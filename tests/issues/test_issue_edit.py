@@ -29,7 +29,7 @@ def edit_form(client: FlaskClient, issue_id: int) -> dict[str, str]:
 
 
 def text(**overrides: str) -> dict[str, str]:
-    data = {"title": "小区停车难", "description": "晚上车位不足,车辆占用消防通道。",
+    data = {"title": "小区停车难", "description": "晚上车位不足，车辆占用消防通道。",
             "kind": "doorstep", "category": "society"}
     data.update(overrides)
     return data
@@ -81,11 +81,11 @@ def test_two_editors_second_gets_409_with_the_first_ones_change(app, place, make
                        data={**wang_form, **text(description="王丽补充的描述", kind="governance")})
     assert answer.status_code == 409
     shown = page_text(answer.text)
-    assert "保存失败:这条记录已被他人修改" in shown and "张慧 于" in shown
+    assert "保存失败：这条记录已被他人修改" in shown and "张慧 于" in shown
     assert "标题 小区停车难 张慧改的标题" in shown
     assert "王丽补充的描述" in answer.text  # her input is kept
     after = stored(app, issue.id)
-    assert (after.title, after.description) == ("张慧改的标题", "晚上车位不足,车辆占用消防通道。")
+    assert (after.title, after.description) == ("张慧改的标题", "晚上车位不足，车辆占用消防通道。")
     # Saving again on purpose (the form now carries the new version) goes through.
     again = {name: htmllib.unescape(value) for name, value in re.findall(
         r'name="(version|original|csrf_token)"[^>]*value="([^"]*)"', answer.text)}

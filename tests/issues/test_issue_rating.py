@@ -37,7 +37,7 @@ def test_rating_a_resolved_problem_is_stored_once_and_shown_publicly(closed):
     db.session.commit()
     assert issue.satisfaction is Satisfaction.BASICALLY and issue.rated_at is not None
     assert (update.action, update.is_public, update.note) == ("rate", True,
-                                                              "群众满意度评价:基本满意")
+                                                              "居民评价：基本满意")
     assert update.from_status is update.to_status is IssueStatus.RESOLVED
     comment = issue.updates[-1]
     assert (comment.action, comment.is_public, comment.note) == (
@@ -70,7 +70,7 @@ def test_unknown_rating_is_refused(closed):
     issue = closed("assign", "resolve")
     with pytest.raises(ValidationFailed) as refused:
         rate_issue(issue, "delighted", None)
-    assert refused.value.errors == {"satisfaction": "请选择满意度"}
+    assert refused.value.errors == {"satisfaction": "请选择评价"}
 
 
 def test_reopening_clears_the_rating_so_the_next_outcome_can_be_rated(closed):
@@ -80,7 +80,7 @@ def test_reopening_clears_the_rating_so_the_next_outcome_can_be_rated(closed):
     walk(issue.id, "reopen", "assign", "resolve", department_id=issue.department_id)
     rate_issue(issue, "satisfied", None)
     ratings = [u.note for u in issue.updates if u.action == "rate"]
-    assert ratings == ["群众满意度评价:不满意", "群众满意度评价:满意"]
+    assert ratings == ["居民评价：不满意", "居民评价：满意"]
 
 
 # --- By phone, through the page ---------------------------------------------------------------
@@ -104,7 +104,7 @@ def test_staff_record_a_rating_by_phone(app, client, auth, place, make):
     assert answer.status_code == 303
     assert stored(app, issue.id).satisfaction is Satisfaction.SATISFIED
     html = client.get(f"/manage/issues/{issue.id}").text
-    assert "居民评价:满意" in page_text(html)
+    assert "居民评价：满意" in page_text(html)
     assert f'action="/manage/issues/{issue.id}/satisfaction"' not in html  # once only
 
 
@@ -115,7 +115,7 @@ def test_missing_rating_is_named_and_nothing_is_stored(app, client, auth, place,
     auth.login("wangli")
     answer = rate_page(client, issue.id, note="打了两次没人接")
     assert answer.status_code == 422
-    assert re.search(r'id="rate-satisfaction-error">\s*<p>请选择满意度</p>', answer.text)
+    assert re.search(r'id="rate-satisfaction-error">\s*<p>请选择评价</p>', answer.text)
     assert "打了两次没人接" in answer.text
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(IssueUpdate.id)).where(

@@ -154,7 +154,7 @@ def test_list_sorts_by_due_date_and_pages(app, client, auth, place, make):
     first = client.get("/manage/issues/").text
     newest = re.findall(r'class="issue-title"[^>]*>([^<]+)<', first)
     assert newest[0] == "编号26" and len(newest) == 25
-    assert "共 27 条,第 1 / 2 页" in first
+    assert "共 27 条，第 1 / 2 页" in first
     second = client.get("/manage/issues/?page=2").text
     assert re.findall(r'class="issue-title"[^>]*>([^<]+)<', second) == ["编号01", "编号00"]
 
@@ -168,11 +168,11 @@ def test_total_and_pages_follow_the_status_and_text_filters(app, client, auth, p
             walk(issue_id, "assign", department_id=place.department_id)
     auth.login("wangli")
     everything = client.get("/manage/issues/?q=路灯").text
-    assert "共 28 条,第 1 / 2 页" in everything
+    assert "共 28 条，第 1 / 2 页" in everything
     assigned = client.get("/manage/issues/?q=路灯&status=assigned").text
-    assert "共 26 条,第 1 / 2 页" in assigned
+    assert "共 26 条，第 1 / 2 页" in assigned
     last = client.get("/manage/issues/?q=路灯&status=assigned&page=2").text
-    assert "共 26 条,第 2 / 2 页" in last
+    assert "共 26 条，第 2 / 2 页" in last
     assert re.findall(r'class="issue-title"[^>]*>([^<]+)<', last) == ["路灯00"]
     two = client.get("/manage/issues/?q=路灯&status=assigned,received").text
     assert "共 28 条" in two
@@ -185,7 +185,7 @@ def test_total_and_pages_follow_the_status_and_text_filters(app, client, auth, p
 
 def new_issue_data(place: Place, **overrides: Any) -> dict[str, Any]:
     data = {"platform_id": place.platform_id, "event_id": "", "source": "resident",
-            "title": "小区停车难", "description": "晚上车位不足,车辆占用消防通道。",
+            "title": "小区停车难", "description": "晚上车位不足，车辆占用消防通道。",
             "kind": "doorstep", "category": "society", "submitter_name": "张女士",
             "submitter_phone": "138 0000 1234"}
     data.update(overrides)
@@ -199,7 +199,7 @@ def test_coordinator_raises_a_problem_at_an_event(app, client, auth, place, make
     path = f"/manage/issues/new?event={event.id}"
     form = client.get(path).text
     assert f'<option selected value="{event.id}">' in form
-    assert "居民姓名(不公开)" in form and "联系电话(不公开)" in form
+    assert "居民姓名（不公开）" in form and "联系电话（不公开）" in form
     data = new_issue_data(place, event_id=event.id, source="event",
                           csrf_token=csrf_token(client, path))
     answer = client.post(path, data=data)
@@ -302,7 +302,7 @@ def test_detail_shows_facts_private_contact_and_timeline(app, client, auth, plac
     html = client.get(f"/manage/issues/{issue.id}").text
     text = page_text(html)
     assert reference in text and "市水务局" in text and "办理期限" in text
-    assert "提交人联系方式 不公开" in text and "13800001234" in text and "张女士" in text
+    assert "反映人联系方式 不公开" in text and "13800001234" in text and "张女士" in text
     assert "已受理 → 已交办" in text
     assert "已<strong>约谈</strong>物业" in html and "仅内部" in text
     # The coordinator records progress; assigning is the district's work.

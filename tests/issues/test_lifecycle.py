@@ -26,16 +26,16 @@ def valid_values(action: str, department) -> dict:
         "start": {},
         "resolve": {"resolution": "已协调物业增设夜间临时车位 40 个。"},
         "plan": {"planned_on": TODAY + timedelta(days=90)},
-        "constrain": {"resolution": "涉及规划调整,短期内难以实施,已向居民说明。"},
-        "reject": {"reason": "不属于本平台受理范围,已引导至 12345 热线。"},
+        "constrain": {"resolution": "涉及规划调整，短期内难以实施，已向居民说明。"},
+        "reject": {"reason": "不属于本平台受理范围，已引导至 12345 热线。"},
         "reopen": {"reason": "居民反映问题仍未解决。"},
         "note": {"note": "已约谈物业公司。"},
-        "accept": {"title": "小区夜间停车难", "description": "车位不足,车辆占用消防通道。"},
+        "accept": {"title": "小区夜间停车难", "description": "车位不足，车辆占用消防通道。"},
         "acknowledge": {},
         "reply": {"reply": "已协调物业增设临时车位。", "proposed_status": "resolved"},
         "request_extension": {"requested_due_on": TODAY + timedelta(days=40),
                               "reason": "需要协调规划部门。"},
-        "return": {"reason": "不属于本单位职责,建议交办给区城管局。"},
+        "return": {"reason": "不属于本单位职责，建议交办给区城管局。"},
         "approve_extension": {},
         "refuse_extension": {"reason": "期限内可以办结。"},
         "confirm": {},
@@ -148,7 +148,7 @@ def test_due_date_in_the_past_is_refused(issue_in):
 def test_reopen_after_unsatisfied_rating_goes_back_to_triage(issue_in):
     issue, department = issue_in(S.RESOLVED)
     issue.satisfaction, issue.rated_at = "unsatisfied", utcnow()
-    change_status(issue, "reopen", actor_id=None, reason="居民不满意:车位仍不够。")
+    change_status(issue, "reopen", actor_id=None, reason="居民不满意：车位仍不够。")
     db.session.commit()
     assert issue.status is S.RECEIVED
     assert issue.resolved_at is None and issue.closed_at is None and issue.satisfaction is None

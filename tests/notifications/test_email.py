@@ -39,7 +39,7 @@ def subject(message) -> str:
 def queue(ctx_user_email: str | None = "li@example.org") -> Notification:
     user = factories.user("coordinator", email=ctx_user_email)
     notify([user], dedupe_key="event_upcoming:1:x:24", kind="event_upcoming", now=NOW,
-           compose=lambda _u: Message("活动提醒:加装电梯协商会", "明天 19:30 在社区会议室。",
+           compose=lambda _u: Message("活动提醒：加装电梯协商会", "明天 19:30 在社区会议室。",
                                       "http://127.0.0.1:5000/manage/events/1"))
     db.session.commit()
     return db.session.scalars(sa.select(Notification)).one()
@@ -52,7 +52,7 @@ def test_pending_email_is_sent_once_over_smtp(ctx, smtp):
     assert email.send_pending(NOW + timedelta(minutes=5)) == {"sent": 0, "retry": 0, "failed": 0}
     assert len(smtp.messages) == 1
     received = smtp.messages[0]
-    assert subject(received) == "活动提醒:加装电梯协商会"
+    assert subject(received) == "活动提醒：加装电梯协商会"
     assert received["To"] == "li@example.org"
     body = received.get_payload(decode=True).decode("utf-8")
     assert "明天 19:30 在社区会议室。" in body and "/manage/events/1" in body

@@ -164,16 +164,18 @@ def test_resolved_issue_is_not_reminded(site):
     assert reminders.sweep_issue_deadlines(NOW) == 0
 
 
-def test_inactive_platform_told_to_district_staff_once_a_month(site):
+def test_inactive_platform_told_to_district_staff_in_a_monthly_digest(site):
+    """More in test_digests.py: the list, the city's digest, the first sweep on a new site."""
     platform, coordinator, staff = site
-    held_at = NOW - timedelta(days=100)
+    held_at = NOW - timedelta(days=400)  # the default threshold is a year
     factories.event(platform_id=platform.id, starts_at=held_at,
                     ends_at=held_at + timedelta(hours=2), status=EventStatus.HELD)
     db.session.commit()
     assert reminders.sweep_inactive_platforms(NOW) == 1
     assert reminders.sweep_inactive_platforms(NOW + timedelta(days=5)) == 0  # same month
     assert reminders.sweep_inactive_platforms(NOW + timedelta(days=15)) == 1  # December
-    assert [m.kind for m in inbox(staff)] == ["platform_inactive"] * 2
+    assert [m.kind for m in inbox(staff)] == ["inactive_digest"] * 2
+    assert platform.name in inbox(staff)[0].body
     assert inbox(coordinator) == []
     recent = NOW + timedelta(days=16)
     factories.event(platform_id=platform.id, starts_at=recent,
@@ -222,3 +224,24 @@ def test_recipients_of_many_platforms_and_districts_are_looked_up_in_parts(site,
         assert [m.kind for m in inbox(person)] == ["issue_overdue"]
     for person in (staff, other_staff):
         assert [m.kind for m in inbox(person)] == ["issue_escalated"]
+
+
+def test_a_missed_planned_date_reaches_district_staff_once_per_stage(site):
+    """Staff hear of a missed planned date the day after and again at escalation; a problem
+    first seen past escalation (a first sweep) reaches them as the escalation alone."""
+    platform, coordinator, staff = site
+    issue = assigned_issue(platform, TODAY + timedelta(days=30))
+    change_status(issue, "plan", actor_id=None, planned_on=date(2100, 1, 1), now=NOW)
+    issue.planned_on = TODAY - timedelta(days=1)
+    old = assigned_issue(platform, TODAY + timedelta(days=30))
+    change_status(old, "plan", actor_id=None, planned_on=date(2100, 1, 1), now=NOW)
+    old.planned_on = TODAY - timedelta(days=30)
+    db.session.commit()
+    reminders.sweep_issue_deadlines(NOW)
+    reminders.sweep_issue_deadlines(NOW + timedelta(days=7))  # 8 days past: escalated
+    by_issue = {}
+    for message in inbox(staff):
+        by_issue.setdefault(int(message.dedupe_key.split(":")[1]), []).append(message.kind)
+    assert by_issue == {issue.id: ["issue_overdue", "issue_escalated"],
+                        old.id: ["issue_escalated"]}
+    assert sorted(m.kind for m in inbox(coordinator)) == ["issue_overdue", "issue_overdue"]

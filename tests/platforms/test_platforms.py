@@ -191,7 +191,7 @@ def test_list_pages_keep_the_filters(app, client, auth, make, place, monkeypatch
     make("platform", district_id=place.district_id, name="议事室", code="R-1")
     auth.login(make("user", role="admin").username)
     first = client.get("/manage/platforms/?kind=member_studio")
-    assert "共 5 条,第 1 / 3 页" in first.text
+    assert "共 5 条，第 1 / 3 页" in first.text
     assert listed_names(first.text) == {"工作室0", "工作室1"}
     next_link = re.search(r'href="([^"]+)" rel="next"', first.text).group(1)
     assert "kind=member_studio" in next_link and "page=2" in next_link
@@ -236,7 +236,7 @@ def test_admin_creates_a_platform_whose_district_follows_the_area(app, client, a
     assert created.changes["name"] == [None, "百步亭社区协商议事室"]
     assert created.changes["district_id"] == [None, place.district_id]
     page = client.get(response.headers["Location"])
-    assert "已新建平台" in page.text and "是(2024 年)" in page.text
+    assert "已新建平台" in page.text and "是（2024 年）" in page.text
 
 
 def test_new_form_asks_admin_for_the_district_first_and_suggests_a_code(client, auth, make, place):
@@ -289,7 +289,7 @@ def _next_year() -> str:
     ({"area_id": "other"}, "area_id", "所选街道或社区不属于江岸区"),
     ({"latitude": "91"}, "latitude", "纬度应在 -90 到 90 之间"),
     ({"longitude": "-180.5"}, "longitude", "经度应在 -180 到 180 之间"),
-    ({"longitude": ""}, "longitude", "经纬度须同时填写,或都不填"),
+    ({"longitude": ""}, "longitude", "经纬度须同时填写，或都不填"),
     ({"established_on": (date.today() + timedelta(days=2)).isoformat()}, "established_on",
      "成立日期不能晚于今天"),
     ({"is_demonstration": "y"}, "demonstration_year", "示范点须填写年份"),
@@ -576,7 +576,7 @@ def test_members_are_found_by_name_and_linked(app, client, auth, make, place):
     linked = post(client, f"/manage/platforms/{platform.id}/members",
                   {"person_id": wang.id, "member_q": "王"})
     assert linked.status_code == 303 and "member_q=" in linked.headers["Location"]
-    assert "王建国(经济界)" in client.get(f"/manage/platforms/{platform.id}").text
+    assert "王建国（经济界）" in client.get(f"/manage/platforms/{platform.id}").text
     twice = post(client, f"/manage/platforms/{platform.id}/members", {"person_id": wang.id})
     assert twice.status_code == 422 and "已是该平台的下沉委员" in twice.text
     [row] = audit_rows(app, "platform_link_member")

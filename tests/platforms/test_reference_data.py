@@ -658,7 +658,7 @@ def test_last_active_admin_cannot_be_demoted(app, client, auth, make, world):
     demote = {"name": me.name, "email": "", "role": "district_admin",
               "district": str(world["home"].id)}
     response = submit(client, f"/manage/users/{me.id}/edit", demote)
-    assert response.status_code == 422 and "最后一位在用的市政协管理员" in response.text
+    assert response.status_code == 422 and "最后一位在用的市政协工作人员" in response.text
     assert fetch(app, User, me.id).role is Role.ADMIN
     make("user", role="admin", username="second_admin")
     response = submit(client, f"/manage/users/{me.id}/edit", demote)

@@ -43,11 +43,11 @@ def test_home_defaults_to_the_latest_complete_year_and_switches(app, client):
     seed_two_years(app)
     last, before = utcnow().year - 1, utcnow().year - 2
     page = client.get("/").text
-    assert (f"{last}年,全市共建成一线协商平台、社情民意联系点1个,"
-            "开展协商议事活动2场次,促进了0个") in page
+    assert (f"{last}年，全市共建成一线协商平台、社情民意联系点1个，"
+            "开展协商议事活动2场次，促进了0个") in page
     page = client.get(f"/?year={before}").text
-    assert (f"{before}年,全市共建成一线协商平台、社情民意联系点1个,"
-            "开展协商议事活动3场次,促进了1个") in page
+    assert (f"{before}年，全市共建成一线协商平台、社情民意联系点1个，"
+            "开展协商议事活动3场次，促进了1个") in page
     assert f'href="/?year={before}" aria-current="page"' in page
     assert f"{last}年" in client.get("/?year=1850").text  # out of range: the default year
 
@@ -55,7 +55,7 @@ def test_home_defaults_to_the_latest_complete_year_and_switches(app, client):
 def test_empty_database_shows_zeros_for_this_year(client):
     page = client.get("/")
     assert page.status_code == 200
-    assert f"{utcnow().year}年,全市共建成一线协商平台、社情民意联系点0个" in page.text
+    assert f"{utcnow().year}年，全市共建成一线协商平台、社情民意联系点0个" in page.text
 
 
 def test_headline_years_run_newest_first_and_default_to_last_complete(app):
@@ -81,8 +81,8 @@ def test_frozen_months_come_from_the_tallies_and_the_rest_from_the_records(app, 
         db.session.commit()
     # 3 events in the frozen months (the late April entry is not among them) + 1 in December;
     # the seed's event at 31 Dec 17:00 UTC falls in the next year, Wuhan time.
-    sentence = ("{year}年,全市共建成一线协商平台、社情民意联系点2个,"
-                "开展协商议事活动{n}场次,促进了1个")
+    sentence = ("{year}年，全市共建成一线协商平台、社情民意联系点2个，"
+                "开展协商议事活动{n}场次，促进了1个")
     assert sentence.format(year=before, n=4) in client.get(f"/?year={before}").text
     with app.app_context():
         compute.freeze_month(date(before, 12, 1))

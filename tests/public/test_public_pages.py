@@ -112,7 +112,7 @@ def test_home_lists_upcoming_events_and_latest_outcomes(app: Flask, client: Flas
 
 def test_home_without_records_says_so(client: FlaskClient) -> None:
     html = client.get("/").text
-    assert "近期没有计划中的协商活动。" in html and "还没有公开的办理成果。" in html
+    assert "近期没有计划中的协商议事活动。" in html and "还没有公开的办理成果。" in html
 
 
 # -- platform directory -----------------------------------------------------------------------
@@ -193,7 +193,7 @@ def test_directory_pages_through_platforms_and_shows_their_status(
         make("platform", district_id=district.id, name=f"平台{n}")
     make("platform", district_id=district.id, name="暂停的平台", status=PlatformStatus.SUSPENDED)
     first, second = client.get("/platforms").text, client.get("/platforms?page=2").text
-    assert "共 4 条,第 1 / 2 页" in first and 'href="/platforms?page=2" rel="next"' in first
+    assert "共 4 条，第 1 / 2 页" in first and 'href="/platforms?page=2" rel="next"' in first
     assert "暂停的平台" in second and '<span class="badge badge-warning">暂停</span>' in second
     assert "暂停的平台" not in first  # active platforms come first
     assert client.get("/platforms?page=9").status_code == 200
@@ -324,7 +324,7 @@ def test_outcomes_list_filters_by_status_district_and_category(
     here, there = make("platform", district_id=district.id), make("platform", district_id=other.id)
     outcome(app, here.id, title="解决了的", category=Category.ECOLOGY)
     outcome(app, here.id, "plan", title="列入计划的")
-    outcome(app, there.id, "constrain", title="暂时难办的", resolution="资金不足,明年再议。")
+    outcome(app, there.id, "constrain", title="暂时难办的", resolution="资金不足，明年再议。")
     outcome(app, here.id, "reject", title="不予受理的")
     outcome(app, here.id, "receive", title="刚受理的")
 
@@ -338,7 +338,7 @@ def test_outcomes_list_filters_by_status_district_and_category(
     assert titles(f"district={other.id}") == {"暂时难办的"}
     assert titles("category=ecology") == {"解决了的"}
     assert titles(f"platform={here.id}") == {"解决了的", "列入计划的"}
-    assert "资金不足,明年再议。" in client.get("/outcomes").text
+    assert "资金不足，明年再议。" in client.get("/outcomes").text
 
 
 # -- one problem ------------------------------------------------------------------------------
@@ -349,19 +349,19 @@ def test_issue_page_shows_the_public_timeline_only(app: Flask, client: FlaskClie
     issue = make("issue", platform_id=platform.id, title="井盖松动")
     with app.app_context():
         stored = db.session.get(Issue, issue.id)
-        change_status(stored, "note", actor_id=None, note="已电话联系,居民说晚上最危险",
+        change_status(stored, "note", actor_id=None, note="已电话联系，居民说晚上最危险",
                       is_public=True)
-        change_status(stored, "note", actor_id=None, note="内部:该路段归属有争议", is_public=False)
+        change_status(stored, "note", actor_id=None, note="内部：该路段归属有争议", is_public=False)
         change_status(stored, "resolve", actor_id=None, resolution="已更换新井盖。")
         db.session.commit()
     page = client.get(f"/issues/{issue.reference}")
     assert page.status_code == 200
     html = page.text
     assert_in_layout(html)
-    for text in ("井盖松动", "已解决或采纳", "已更换新井盖。", "已电话联系,居民说晚上最危险",
+    for text in ("井盖松动", "已解决或采纳", "已更换新井盖。", "已电话联系，居民说晚上最危险",
                  "民主路议事室", "办理过程"):
         assert text in html, text
-    assert "内部:该路段归属有争议" not in html
+    assert "内部：该路段归属有争议" not in html
     assert "居民评价" not in html  # not rated yet
 
 

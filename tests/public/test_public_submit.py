@@ -65,7 +65,7 @@ def test_a_resident_submits_a_problem_and_gets_a_receipt(app: Flask, client: Fla
     platform = make("platform", name="百步亭社区协商议事室")
     form = client.get(f"/submit?platform={platform.id}").text
     assert f'<option selected value="{platform.id}">百步亭社区协商议事室</option>' in form
-    assert "仅用于回访,不会公开" in form
+    assert "仅用于回访，不会公开" in form
     honeypot = re.search(r'<div class="pub-hp-field" aria-hidden="true">.*?</div>', form, re.S)
     assert (honeypot and 'tabindex="-1"' in honeypot.group()
             and 'autocomplete="off"' in honeypot.group())
@@ -87,7 +87,7 @@ def test_a_resident_submits_a_problem_and_gets_a_receipt(app: Flask, client: Fla
     assert f'<p class="pub-receipt-code" aria-label="受理编号">{issue.reference}</p>' in html
     assert f"{app.config['SITE_URL']}/track/{issue.tracking_token}" in html
     assert "电话号码后四位" in html
-    assert "经工作人员审核受理后才会公开显示" in html
+    assert "经工作人员受理后才会公开显示" in html
     assert "王小明" not in html and "5678" not in html
 
 
@@ -96,7 +96,7 @@ def test_without_a_phone_the_receipt_insists_on_the_link(app: Flask, client: Fla
     platform = make("platform")
     submit(client, platform.id)
     receipt = client.get("/submit/receipt").text
-    assert "您没有留下电话,只能通过上面的链接查询" in receipt
+    assert "您没有留下电话，只能通过上面的链接查询" in receipt
     link = re.search(re.escape(f'<a href="{app.config["SITE_URL"]}') + r'(/track/[\w-]+)">',
                      receipt)
     assert link
@@ -270,7 +270,7 @@ def test_unsatisfied_reopens_the_problem_and_tells_its_staff_once(
 
     answer = rate(client, issue, "unsatisfied", comment="路灯还是不亮")
     assert answer.status_code == 303
-    assert "问题已退回重新办理" in client.get(track_path(issue)).text
+    assert "问题已重新办理" in client.get(track_path(issue)).text
     [stored] = stored_issues(app)
     assert stored.status is IssueStatus.RECEIVED
     with app.app_context():
@@ -299,7 +299,7 @@ def test_unsatisfied_reopens_the_problem_and_tells_its_staff_once(
 def test_no_public_page_shows_a_residents_name_phone_private_note_or_staff(
     app: Flask, client: FlaskClient, make, auth
 ) -> None:
-    name, phone, note = "隐私测试张三丰", "13912345678", "内部备注:已与居民当面核实"
+    name, phone, note = "隐私测试张三丰", "13912345678", "内部备注：已与居民当面核实"
     district = make("district")
     platform = make("platform", district_id=district.id, name="隐私测试平台")
     coordinator = make("user", role="coordinator", name="联络员钱多多", email="qian@example.org",

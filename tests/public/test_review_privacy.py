@@ -153,7 +153,7 @@ def test_the_receipt_and_tracking_show_the_review_status_and_the_residents_own_w
     staff = make("user", role="district_admin", district_id=platform.district_id)
     submit(client, platform.id, title=OWN_TITLE, description=OWN_TEXT, phone="13912345678")
     receipt = client.get("/submit/receipt").text
-    assert "经工作人员审核受理后才会公开显示" in receipt
+    assert "经工作人员受理后才会公开显示" in receipt
     with app.app_context():
         issue = db.session.scalar(sa.select(Issue))
         reference, token = issue.reference, issue.tracking_token
@@ -162,14 +162,14 @@ def test_the_receipt_and_tracking_show_the_review_status_and_the_residents_own_w
                                             "reference": reference, "digits": "5678"})
     assert looked_up.headers["Location"] == f"/track/{token}"
     waiting = client.get(f"/track/{token}").text
-    assert "待受理" in waiting and "正在等待工作人员审核" in waiting
+    assert "待受理" in waiting and "正在等待工作人员受理" in waiting
     assert "您提交的内容" in waiting and OWN_TEXT in waiting and OWN_TITLE in waiting
     assert f'href="/issues/{reference}"' not in waiting  # no public page yet
 
     accept_and_resolve(app, reference, staff.id, event_id=None)
     tracked = client.get(f"/track/{token}").text
     assert PUBLIC_TITLE in tracked and PUBLIC_SUMMARY in tracked
-    assert "已解决或采纳" in tracked and "正在等待工作人员审核" not in tracked
+    assert "已解决或采纳" in tracked and "正在等待工作人员受理" not in tracked
     assert OWN_TEXT in tracked  # still theirs to read, marked as not public
     assert "只有您能在这个页面看到，不会公开。" in tracked
     assert f'href="/issues/{reference}"' in tracked

@@ -245,9 +245,9 @@ def test_the_department_table_downloads_like_the_others(app, march):
     rows = list(csv.reader(io.StringIO(download.data.decode("utf-8-sig"))))
     header, body = rows[0], {row[0]: row for row in rows[1:]}
     own = dict(zip(header, body["江岸区住建局"], strict=True))
-    assert own["交办(件)"] == "2" and own["按时签收率"] == "50.0%"
-    assert own["按期答复(件)"] == "2" and own["平均答复用时(天)"] == "9.0"
-    assert own["月末在办(件)"] == "2" and own["月末逾期(件)"] == "0"
+    assert own["交办（件）"] == "2" and own["按时签收率"] == "50.0%"
+    assert own["按期答复（件）"] == "2" and own["平均答复用时（天）"] == "9.0"
+    assert own["月末在办（件）"] == "2" and own["月末逾期（件）"] == "0"
     workbook = client.get("/manage/reports/2025-03/download.xlsx")
     assert workbook.status_code == 200
 

@@ -60,7 +60,7 @@ def test_year_view_prints_the_seed_sentence_for_the_city_and_a_district(app, cli
     assert "各区对比" in page.text and "各区对比" not in district.text
 
     tables = page_tables(page.text)
-    assert tables["monthly"][0] == ["月份", "开展协商议事活动(场次)", "已解决或采纳(个)"]
+    assert tables["monthly"][0] == ["月份", "开展协商议事活动（场次）", "已解决或采纳（个）"]
     assert tables["monthly"][4] == ["4月", "2", "2"]  # March's problem resolved in April
     assert tables["monthly"][-1] == ["全年", "25", "13"]
     assert tables["outcomes"][1] == ["已解决或采纳", "13", "100.0%"]

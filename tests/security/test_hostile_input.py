@@ -210,7 +210,7 @@ def test_text_fields_drop_or_refuse_forbidden_characters(app):
         assert cancel.cancel_reason.data == "abc[31m\td\r\ne"
         photo = PhotoForm(MultiDict({"caption": "会场\u202e"}), meta={"csrf": False})
         assert not photo.validate()
-        assert photo.caption.errors == ["含有不允许的控制字符或换行,请删除后再提交"]
+        assert photo.caption.errors == ["含有不允许的控制字符或换行，请删除后再提交"]
         assert not PhotoForm(MultiDict({"caption": "两\n行"}), meta={"csrf": False}).validate()
         assert PhotoForm(MultiDict({"caption": "表情👨\u200d👩\u200d👧"}),
                          meta={"csrf": False}).validate()

@@ -1,4 +1,4 @@
-"""Write routes of the routing rules (分派规则): district staff their district's, city staff any."""
+"""Write routes of the routing rules (交办规则): district staff their district's, city staff any."""
 
 from __future__ import annotations
 

@@ -76,10 +76,14 @@ def serve(app: Flask) -> Iterator[str]:
 
 
 def sideways_overflow(page: Any) -> int:
-    """How many CSS pixels the page is wider than the screen (a phone user must scroll sideways)."""
+    """How many CSS pixels the page is wider than the screen (a phone user must scroll sideways).
+
+    Measured against the device's width, not ``window.innerWidth``: a mobile browser widens its
+    layout viewport to fit content that overflows, so innerWidth grows with the overflow.
+    """
     return int(page.evaluate(
-        "() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
-        " - window.innerWidth"))
+        "() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
+        - page.viewport_size["width"])
 
 
 def shoot(page: Any, folder: Path, name: str) -> Path:

@@ -140,7 +140,7 @@ def event(platform_id: int | None = None, **kwargs: Any) -> Event:
 def issue(platform_id: int | None = None, **kwargs: Any):
     target = db.session.get(Platform, platform_id) if platform_id else platform()
     values: dict[str, Any] = dict(
-        title="小区停车难", description="晚上车位不足,车辆占用消防通道。",
+        title="小区停车难", description="晚上车位不足，车辆占用消防通道。",
         kind=IssueKind.DOORSTEP, category=Category.SOCIETY, source=IssueSource.EVENT,
     )
     values.update(kwargs)

@@ -47,7 +47,7 @@ def walk(issue_id: int, *actions: str, department_id: int | None = None) -> None
             "start": {},
             "resolve": {"resolution": "已协调物业增设夜间临时车位 40 个。"},
             "plan": {"planned_on": today() + timedelta(days=60)},
-            "constrain": {"resolution": "涉及规划调整,一时难以实施。"},
+            "constrain": {"resolution": "涉及规划调整，一时难以实施。"},
             "reject": {"reason": "不属于受理范围。"},
             "reopen": {"reason": "居民反映仍未解决。"},
             "note": {"note": "已约谈物业。"},

@@ -21,7 +21,7 @@ def submit(client: FlaskClient, platform_id: int, **fields: Any):
     path = f"/submit?platform={platform_id}"
     data = {"csrf_token": csrf_token(client, path), "platform": platform_id, "kind": "doorstep",
             "category": "society", "title": "小区东门路灯坏了",
-            "description": "东门两盏路灯不亮已有一周,晚上出行不便。", "name": "", "phone": "",
+            "description": "东门两盏路灯不亮已有一周，晚上出行不便。", "name": "", "phone": "",
             "website": "", "consent": "y"}
     data.update(fields)
     return client.post(path, data=data)
@@ -43,7 +43,7 @@ def closed_issue(app: Flask, platform_id: int, *, phone: str = "13900001234",
         return issue
 
 
-DESCRIPTION = "东门两盏路灯不亮已有一周,晚上出行不便,老人孩子都怕摔跤,希望尽快维修。"
+DESCRIPTION = "东门两盏路灯不亮已有一周，晚上出行不便，老人孩子都怕摔跤，希望尽快维修。"
 
 
 def open311_post(client: FlaskClient, fmt: str = "json", **fields: Any):

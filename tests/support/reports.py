@@ -22,8 +22,8 @@ from tests.support import factories
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-SENTENCE = ("{year}年,{whole}共建成一线协商平台、社情民意联系点{platforms}个,"
-            "开展协商议事活动{events}场次,"
+SENTENCE = ("{year}年，{whole}共建成一线协商平台、社情民意联系点{platforms}个，"
+            "开展协商议事活动{events}场次，"
             "促进了{issues}个群众急难愁盼问题、房前屋后实事、基层治理难事得到解决。")
 
 

@@ -146,7 +146,7 @@ def showcase_world(request: pytest.FixtureRequest) -> ShowcaseWorld:
             platform_id=platform.id, topic="老旧小区加装电梯协商", status=EventStatus.CONCLUDED,
             starts_at=now - timedelta(days=7), ends_at=now - timedelta(days=7, hours=-2),
             agenda="一、通报情况\n二、居民发言", minutes="会议纪要。",
-            opinions="**协商意见**:分步推进。",
+            opinions="**协商意见**：分步推进。",
             outcome="已有三栋楼开工。", concluded_at=now - timedelta(days=2),
             resident_count=12, department_count=2, expert_count=1)
         held.attendees.extend(members)

@@ -130,7 +130,7 @@ def test_long_lists_show_the_first_ten_and_say_how_many_there_are(
     auth.login(make("user", role="coordinator", platform_ids=[platform_id]).username)
     still_open = section(client.get("/dashboard").text, "open-h")
     assert still_open.count("<li>") == 10
-    assert "共 12 个,这里显示前 10 个。" in still_open
+    assert "共 12 个，这里显示前 10 个。" in still_open
     assert '<span class="panel-count">12</span>' in still_open
 
 
@@ -155,7 +155,7 @@ def test_district_staff_see_overdue_problems_by_department_idle_platforms_and_th
                            established_on=date(2020, 1, 1), status=PlatformStatus.SUSPENDED)
         factories.event(platform_id=busy.id, status=EventStatus.HELD,
                         starts_at=now - timedelta(minutes=2), ends_at=now - timedelta(minutes=1))
-        long_ago = now - timedelta(days=200)
+        long_ago = now - timedelta(days=400)  # INACTIVE_DAYS is a year by default
         factories.event(platform_id=idle.id, status=EventStatus.HELD,
                         starts_at=long_ago, ends_at=long_ago + timedelta(hours=2))
         roads = factories.department(district_id=here.id, name="江岸区交通运输局")
@@ -186,7 +186,7 @@ def test_district_staff_see_overdue_problems_by_department_idle_platforms_and_th
     assert '<span class="panel-count is-alert">3</span>' in overdue
 
     idle = text_of(section(html, "inactive-h"))
-    assert "90 天内没有举行协商活动" in idle
+    assert "365 天内没有举行活动" in idle
     assert "从没开过会的议事室 从未举行活动" in idle
     last = ids["idle_last"].astimezone(UTC)
     assert f"安静的联系点 最近一次活动 {(last + timedelta(hours=8)).date().isoformat()}" in idle
@@ -220,7 +220,7 @@ def test_inactive_days_come_from_the_configuration(
     assert "一个月没开会的议事室" not in section(client.get("/dashboard").text, "inactive-h")
     monkeypatch.setitem(app.config, "INACTIVE_DAYS", 30)
     idle = section(client.get("/dashboard").text, "inactive-h")
-    assert "一个月没开会的议事室" in idle and "30 天内没有举行协商活动" in idle
+    assert "一个月没开会的议事室" in idle and "30 天内没有举行活动" in idle
 
 
 def test_city_staff_compare_districts_side_by_side(

@@ -58,12 +58,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.world("journey")]
 TOPIC = "百步亭花园停车难协商"
 LOCATION = "百步亭花园社区党群服务中心二楼会议室"
 PROBLEMS = [
-    ("东门夜间停车占用消防通道", "晚上八点后东门两侧停满车辆,消防车进不来。", "群众急难愁盼问题"),
-    ("3 栋楼道堆放杂物", "3 栋一至三楼楼道堆放旧家具,影响通行。", "房前屋后实事"),
+    ("东门夜间停车占用消防通道", "晚上八点后东门两侧停满车辆，消防车进不来。", "群众急难愁盼问题"),
+    ("3 栋楼道堆放杂物", "3 栋一至三楼楼道堆放旧家具，影响通行。", "房前屋后实事"),
 ]
-RESOLUTION = "已在东门施划禁停标线并安装隔离桩,城管夜间巡查,消防通道已畅通。"
-PRIVATE_NOTE = "已电话回访提出问题的刘阿姨,电话 13907150042"
-RESIDENT = {"title": "小区路灯不亮", "description": "12 栋旁边两盏路灯坏了一个月,晚上很黑。",
+RESOLUTION = "已在东门施划禁停标线并安装隔离桩，城管夜间巡查，消防通道已畅通。"
+PRIVATE_NOTE = "已电话回访提出问题的刘阿姨，电话 13907150042"
+RESIDENT = {"title": "小区路灯不亮", "description": "12 栋旁边两盏路灯坏了一个月，晚上很黑。",
             "name": "王小红", "phone": "13800138123"}
 
 
@@ -92,11 +92,14 @@ def shots(app: Flask) -> Any:
 
 def sign_in(page: Any, base: str, username: str, name: str) -> None:
     page.goto(base + "/")
-    page.get_by_role("navigation", name="主导航").get_by_role("link", name="登录").click()
+    nav = page.get_by_role("navigation", name="主导航")
+    if nav.locator("summary").is_visible():  # on a phone 登录 is behind 更多
+        nav.locator("summary").click()
+    nav.get_by_role("link", name="登录").click()
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(TEST_PASSWORD)
     page.get_by_role("button", name="登录", exact=True).click()
-    expect(flash(page)).to_contain_text(f"欢迎,{name}")
+    expect(flash(page)).to_contain_text(f"欢迎您，{name}")
     expect(page.get_by_role("heading", name="工作台", level=1)).to_be_visible()
 
 
@@ -132,7 +135,7 @@ def test_plan_hold_assign_resolve_and_follow_on_the_public_site(
     on_phone(page)
     shots(page, "1a-coordinator-plans")
     page.get_by_role("button", name="保存").click()
-    expect(flash(page)).to_contain_text("活动已安排")
+    expect(flash(page)).to_contain_text("已安排。")
     expect(page.get_by_role("heading", name=TOPIC)).to_be_visible()
     expect(page.locator(".event-state")).to_contain_text("计划中")
     expect(page.get_by_text(LOCATION)).to_be_visible()
@@ -159,8 +162,8 @@ def test_plan_hold_assign_resolve_and_follow_on_the_public_site(
     expect(page.get_by_label("实际开始时间")).to_have_value(local_input(held_start))
     page.get_by_label("实际结束时间").fill(local_input(held_end))  # it ran half an hour over
     page.get_by_label(re.compile("^纪要")).fill(
-        "会议通报了东门夜间停车情况,居民代表、城管和物业发言。\n\n议定先施划禁停标线。")
-    page.get_by_label("协商意见").fill("东门两侧施划禁停标线;物业开放地下车库夜间停车。")
+        "会议通报了东门夜间停车情况，居民代表、城管和物业发言。\n\n议定先施划禁停标线。")
+    page.get_by_label("协商意见").fill("东门两侧施划禁停标线；物业开放地下车库夜间停车。")
     for member in world.members:
         page.get_by_label(member).check()
     page.get_by_label("居民代表人数").fill("15")
@@ -175,7 +178,7 @@ def test_plan_hold_assign_resolve_and_follow_on_the_public_site(
     on_phone(page)
     shots(page, "1c-coordinator-records-held")
     page.get_by_role("button", name="保存为已举行").click()
-    expect(flash(page)).to_contain_text("已记为已举行,并登记了 2 个问题")
+    expect(flash(page)).to_contain_text("活动已记为已举行，纪要已保存，并登记了 2 个问题。")
     expect(page.locator(".event-state")).to_contain_text("已举行")
     raised = page.locator(".event-issues li")
     expect(raised).to_have_count(2)
@@ -183,7 +186,7 @@ def test_plan_hold_assign_resolve_and_follow_on_the_public_site(
         expect(item).to_contain_text(title)
         expect(item).to_contain_text("已受理")
     references = [item.locator(".issue-ref").inner_text().strip() for item in raised.all()]
-    expect(page.get_by_text("李明(")).to_be_visible()
+    expect(page.get_by_text("李明（")).to_be_visible()
     on_phone(page)
     shots(page, "1d-event-held")
     phone.close()
@@ -206,7 +209,7 @@ def test_plan_hold_assign_resolve_and_follow_on_the_public_site(
     assign.get_by_label("办理期限").fill(due.isoformat())
     assign.get_by_role("button", name="确认交办").click()
     expect(flash(page)).to_contain_text(
-        f"已将 {references[0]} 交办给{world.department}，办理期限 {due.isoformat()}。")
+        f"已将问题 {references[0]} 交办给{world.department}，办理期限为 {due.isoformat()}。")
     expect(page.locator(".issue-badges")).to_contain_text("已交办")
     expect(page.locator(".issue-facts")).to_contain_text(world.department)
     expect(page.locator(".issue-facts")).to_contain_text(due.isoformat())
@@ -217,14 +220,14 @@ def test_plan_hold_assign_resolve_and_follow_on_the_public_site(
     note.get_by_label("办理进展").fill(PRIVATE_NOTE)
     note.get_by_label("在进度查询页面公开显示").uncheck()
     note.get_by_role("button", name="确认办理进展").click()
-    expect(flash(page)).to_contain_text("办理进展,已保存")
+    expect(flash(page)).to_contain_text(f"已为问题 {references[0]} 添加办理进展。")
     expect(page.locator(".issue-timeline")).to_contain_text("仅内部")
 
     resolve = page.locator("details#act-resolve")
     resolve.locator("summary").click()
-    resolve.get_by_label("办理结果(公开)").fill(RESOLUTION)
+    resolve.get_by_label("办理结果（公开）").fill(RESOLUTION)
     resolve.get_by_role("button", name="确认办结").click()
-    expect(flash(page)).to_contain_text(f"{references[0]}:办结(已解决或采纳),已保存")
+    expect(flash(page)).to_contain_text(f"问题 {references[0]} 已办结：已解决或采纳。")
     expect(page.locator(".issue-badges")).to_contain_text("已解决或采纳")
     expect(page.locator(".issue-text")).to_contain_text(RESOLUTION)
     shots(page, "2b-admin-resolved")
@@ -273,13 +276,13 @@ def test_plan_hold_assign_resolve_and_follow_on_the_public_site(
     page.get_by_label("所属领域").select_option(label="社会建设")
     page.get_by_label("标题").fill(RESIDENT["title"])
     page.get_by_label("问题描述").fill(RESIDENT["description"])
-    page.get_by_label("姓名(选填)").fill(RESIDENT["name"])
-    page.get_by_label("联系电话(选填)").fill(RESIDENT["phone"])
+    page.get_by_label("姓名（选填）").fill(RESIDENT["name"])
+    page.get_by_label("联系电话（选填）").fill(RESIDENT["phone"])
     page.get_by_label(re.compile("我已阅读并同意")).check()
     on_phone(page)
     shots(page, "3c-resident-submits")
     page.get_by_role("button", name="提交", exact=True).click()
-    expect(page.get_by_role("heading", name="提交成功,感谢您的反映")).to_be_visible()
+    expect(page.get_by_role("heading", name="提交成功，感谢您的反映")).to_be_visible()
     receipt = page.locator(".pub-receipt-code").inner_text().strip()
     assert re.fullmatch(r"[A-Z0-9]+-\d+", receipt), receipt
     on_phone(page)

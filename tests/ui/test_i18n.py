@@ -232,7 +232,7 @@ def public_pages(world: World) -> dict[str, list[str]]:
         "/track": ["Track a problem", "Reference", "Last four digits of your phone"],
         "/feeds/": ["Subscribe", "Riverside District"],
         "/login": ["Staff sign-in", "Username", "Password"],
-        "/reports": ["Reports"],
+        "/reports": ["Annual reports"],
         f"/reports/{world.year}": ["annual report"],
     }
 
@@ -271,10 +271,10 @@ def test_no_full_width_punctuation_on_english_public_pages(app: Flask,
 def test_the_same_pages_stay_chinese_by_default(app: Flask, client: FlaskClient) -> None:
     world = latin_world(app)
     expected = {
-        "/": ["一线协商·共同缔造", "近期协商活动"],
+        "/": ["一线协商·共同缔造", "近期协商议事活动"],
         f"/platforms/{world.platform_id}": ["协商议事室", "示范点", "召集人"],
         f"/events/{world.planned_id}": ["线上线下结合", "议程"],
-        f"/issues/{world.reference}": ["已解决或采纳", "房前屋后实事", "群众满意度评价:满意"],
+        f"/issues/{world.reference}": ["已解决或采纳", "房前屋后实事", "居民评价：满意"],
         f"/submit?platform={world.platform_id}": ["群众急难愁盼问题", "提交"],
         "/login": ["工作人员登录"],
     }
@@ -335,7 +335,7 @@ def test_a_resident_submits_and_follows_a_problem_in_english(app: Flask,
         db.session.commit()
         token = issue.tracking_token
     tracking = client.get(f"/track/{token}")
-    assert "Rate the result" in tracking.text and "Unsatisfied" in tracking.text
+    assert "Rate the outcome" in tracking.text and "Unsatisfied" in tracking.text
     assert leftovers(tracking.text) == []
     rated = client.post(f"/track/{token}", data={
         "csrf_token": csrf_token(client, f"/track/{token}"), "satisfaction": "unsatisfied",
@@ -345,12 +345,12 @@ def test_a_resident_submits_and_follows_a_problem_in_english(app: Flask,
     assert "The problem has been reopened" in after
     # Notes the system wrote in Chinese read in English here.
     assert "Resident's rating: Unsatisfied" in after
-    assert "The resident is not satisfied with the result; reopened" in after
+    assert "The resident is not satisfied with the outcome; reopened" in after
     assert "Resident not satisfied" not in after  # that note is for staff
     assert leftovers(after) == []
     with app.app_context():  # the record stays in the programme's language
         notes = [u.note for u in db.session.get(Issue, issue.id).updates]
-        assert "群众满意度评价:不满意" in notes and "居民对办理结果不满意,重新办理" in notes
+        assert "居民评价：不满意" in notes and "居民对办理结果不满意，重新办理" in notes
 
 
 def _token_of(app: Flask, title: str) -> str:

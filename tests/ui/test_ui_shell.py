@@ -26,9 +26,9 @@ def test_home_shows_the_years_figures_inside_the_layout(
     html = page.text
     assert_in_layout(html)
     assert '<html lang="zh-CN">' in html
-    assert ("2024年,全市共建成一线协商平台、社情民意联系点1,006个,开展协商议事活动1,220场次,"
+    assert ("2024年，全市共建成一线协商平台、社情民意联系点1,006个，开展协商议事活动1,220场次，"
             "促进了1,300个群众急难愁盼问题、房前屋后实事、基层治理难事得到解决。") in html
-    for label in ("平台", "协商活动", "解决问题"):
+    for label in ("平台", "协商议事活动", "解决问题"):
         assert f'<span class="figure-label">{label}</span>' in html
     assert '<a href="/login">登录</a>' in html
 
@@ -109,14 +109,14 @@ def test_signed_in_navigation_shows_the_user_and_a_logout_form(
     html = client.get("/dashboard").text
     assert_in_layout(html)
     assert '<span class="user-name">王芳</span>' in html
-    assert '<span class="user-role">市政协管理员</span>' in html
+    assert '<span class="user-role">市政协工作人员</span>' in html
     logout = html[html.index('<form class="logout"'):]
     logout = logout[:logout.index("</form>")]
     assert 'method="post" action="/logout"' in logout and 'name="csrf_token"' in logout
     nav = html[html.index('<nav class="site-nav"'):html.index("</nav>")]
     assert '<a href="/dashboard" aria-current="page">工作台</a>' in nav
     assert "/login" not in nav
-    assert '<p class="flash flash-success" role="status">欢迎,王芳</p>' in html
+    assert '<p class="flash flash-success" role="status">欢迎您，王芳。</p>' in html
 
 
 def test_navigation_links_only_routes_that_exist(app: Flask) -> None:
@@ -131,7 +131,7 @@ def test_coordinator_without_platforms_is_told_whom_to_ask(
     coordinator = make("user", role="coordinator")
     auth.login(coordinator.username)
     html = client.get("/dashboard").text
-    assert "您还没有关联的平台,请联系区政协工作人员" in html
+    assert "您还没有关联的平台，请联系区政协工作人员" in html
     assert "<table" not in html
 
 
@@ -187,7 +187,7 @@ def test_pagination_keeps_the_query_and_marks_the_current_page(app: Flask, make)
         page = db.paginate(db.select(User).order_by(User.id), page=3, per_page=1)
         html = render_template_string(
             '{% from "_macros/pagination.html" import pagination %}{{ pagination(p) }}', p=page)
-    assert "共 5 条,第 3 / 5 页" in html
+    assert "共 5 条，第 3 / 5 页" in html
     assert '<a href="/?q=%E5%BC%A0&amp;page=3" aria-current="page">3</a>' in html
     assert 'href="/?q=%E5%BC%A0&amp;page=2" rel="prev"' in html
     assert 'href="/?q=%E5%BC%A0&amp;page=4" rel="next"' in html

@@ -43,7 +43,7 @@ def _parse_role(role: Role | str, errors: dict[str, str]) -> Role | None:
     try:
         return Role(role)
     except ValueError:
-        errors["role"] = _("未知角色 %(role)s;可选 %(roles)s", role=repr(role),
+        errors["role"] = _("未知角色 %(role)s；可选 %(roles)s", role=repr(role),
                            roles=", ".join(r.value for r in Role))
         return None
 
@@ -91,7 +91,7 @@ def _check_profile(errors: dict[str, str], name: str | None, email: str | None) 
     if name is not None and len(name) > 64:
         errors["name"] = _("姓名不超过 64 个字符")
     if email and (len(email) > 254 or not EMAIL.fullmatch(email)):
-        errors["email"] = _("请填写有效的电子邮箱地址,例如 name@example.cn")
+        errors["email"] = _("请填写有效的电子邮箱地址，例如 name@example.cn")
 
 
 def _check_department(errors: dict[str, str], *, role: Role | None,
@@ -102,7 +102,7 @@ def _check_department(errors: dict[str, str], *, role: Role | None,
     if "department" in errors:
         return
     if role is Role.DEPARTMENT and department is None:
-        errors["department"] = _("承办单位联系人必须指定承办单位(--department)")
+        errors["department"] = _("承办单位联系人必须指定承办单位（--department）")
     elif department is not None and role is not Role.DEPARTMENT:
         errors["department"] = _("只有承办单位联系人可以指定承办单位")
     elif department is None:
@@ -119,7 +119,7 @@ def _check_assignment(errors: dict[str, str], *, role: Role | None, district: Ar
     """Role, district, department and platforms fit together, and lie within what ``actor``
     may grant."""
     if role is Role.DISTRICT_ADMIN and district is None:
-        errors.setdefault("district", _("区政协工作人员必须指定所属区(--district)"))
+        errors.setdefault("district", _("区政协工作人员必须指定所属区（--district）"))
     if platforms and role is not Role.COORDINATOR:
         errors.setdefault("platform", _("只有平台联络员可以关联平台"))
     _check_department(errors, role=role, department=department, actor=actor, user=user)
@@ -133,7 +133,7 @@ def _check_assignment(errors: dict[str, str], *, role: Role | None, district: Ar
     moved = user is not None and (role is not user.role
                                   or (district.id if district else None) != user.district_id)
     if moved and not (role in grantable and user.role in grantable):
-        errors.setdefault("role", _("只有市政协管理员可以更改角色和所属区"))
+        errors.setdefault("role", _("只有市政协工作人员可以更改角色和所属区"))
     before = {p.id: p for p in (user.platforms if user is not None else [])}
     after = {p.id: p for p in platforms}
     changed = [p for pid, p in {**before, **after}.items() if (pid in before) != (pid in after)]
@@ -165,7 +165,7 @@ def create_user(
     email = (email or "").strip() or None
     parsed_role = _parse_role(role, errors)
     if not username or len(username) > 64:
-        errors["username"] = _("用户名不能为空,且不超过 64 个字符")
+        errors["username"] = _("用户名不能为空，且不超过 64 个字符")
     elif db.session.scalar(sa.select(User.id).where(User.username == username)):
         errors["username"] = _("用户名 %(username)s 已存在", username=username)
     problem = password_problem(password, username=username, name=name)
@@ -231,7 +231,7 @@ def update_user(
                       actor=actor, user=user, department=department)
     if (user.role is Role.ADMIN and parsed_role is not Role.ADMIN and user.is_active
             and _active_admins() <= 1):
-        errors["role"] = _("这是最后一位在用的市政协管理员,不能更改其角色")
+        errors["role"] = _("这是最后一位在用的市政协工作人员，不能更改其角色")
     if errors:
         raise ValidationFailed(errors)
     before = account_values(user)
@@ -252,7 +252,7 @@ def set_user_active(user: User, active: bool, *, actor: User) -> None:
     if not active and user.id == actor.id:
         raise ValidationFailed({"is_active": _("不能停用自己的账号")})
     if not active and user.role is Role.ADMIN and _active_admins() <= 1:
-        raise ValidationFailed({"is_active": _("这是最后一位在用的市政协管理员,不能停用")})
+        raise ValidationFailed({"is_active": _("这是最后一位在用的市政协工作人员，不能停用")})
     before = account_values(user)
     user.is_active = active
     if not active:

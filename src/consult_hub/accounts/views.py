@@ -96,10 +96,10 @@ def _prepare(form: AccountForm, user: User | None) -> None:
         roles = (user.role,)  # shown, but not changeable
     form.role.choices = select_choices((r.value, r.label) for r in roles)
     form.district.choices = select_choices(
-        [("", _("—(不属于某个区)")), *district_choices(current_user)])
+        [("", _("—（不属于某个区）")), *district_choices(current_user)])
     keep = [user.department_id] if user is not None and user.department_id else []
     form["department"].choices = select_choices(
-        [("", _("—(不是承办单位联系人)")), *department_choices(current_user, include=keep)])
+        [("", _("—（不是承办单位联系人）")), *department_choices(current_user, include=keep)])
 
 
 def _platform_options(form: AccountForm, user: User | None) -> dict[str, Any]:
@@ -181,7 +181,7 @@ def create():
     ), aliases=ALIASES)
     if not saved:
         return _render_form(form, None, saved.status, saved.leftover)
-    flash(_("已创建账号 %(username)s", username=saved.value.username), "success")
+    flash(_("已创建账号 %(username)s。", username=saved.value.username), "success")
     return redirect(url_for("users.index"), 303)
 
 
@@ -202,7 +202,7 @@ def edit(user_id: int):
         platform_ids=_submitted_platform_ids(form, user), actor=current_user), aliases=ALIASES)
     if not saved:
         return _render_form(form, user, saved.status, saved.leftover)
-    flash(_("已保存 %(username)s 的账号信息", username=user.username), "success")
+    flash(_("账号 %(username)s 的信息已保存。", username=user.username), "success")
     return _back_to(user)
 
 
@@ -231,9 +231,9 @@ def _set_active(user_id: int, active: bool):
         _prepare(form, user)
         return _render_form(form, user, saved.status, saved.leftover)
     if active:
-        flash(_("已恢复 %(username)s 的账号", username=user.username), "success")
+        flash(_("账号 %(username)s 已恢复使用。", username=user.username), "success")
     else:
-        flash(_("已停用 %(username)s 的账号,其已在所有设备上退出登录", username=user.username),
+        flash(_("账号 %(username)s 已停用，并已在所有设备上退出登录。", username=user.username),
               "success")
     return redirect(url_for("users.edit", user_id=user.id), 303)
 
@@ -261,7 +261,7 @@ def password(user_id: int):
     form = PasswordResetForm()
     if form.validate_on_submit() and save(
             form, lambda: reset_password(user, form.password.data, actor=current_user)):
-        flash(_("已为 %(username)s 设置新密码，其已在所有设备上退出登录，API 令牌已全部吊销",
+        flash(_("已为 %(username)s 设置新密码；该账号已在所有设备上退出登录，API 令牌已全部吊销。",
                 username=user.username), "success")
         return redirect(url_for("users.edit", user_id=user.id), 303)
     status = 422 if form.is_submitted() else 200
@@ -288,6 +288,6 @@ def revoke_token_of(user_id: int, token_id: int):
         abort(404)
     revoke_token(row, actor_id=current_user.id)
     db.session.commit()
-    flash(_("已吊销 %(username)s 的令牌“%(name)s”", username=user.username, name=row.name),
+    flash(_("已吊销 %(username)s 的令牌“%(name)s”。", username=user.username, name=row.name),
           "success")
     return redirect(url_for("users.tokens", user_id=user.id), 303)

@@ -87,7 +87,7 @@ def token_required(view: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         token = bearer_token()
         if token is None:
-            raise _unauthorized(_("需要 API 令牌:Authorization: Bearer <令牌>"), invalid=False)
+            raise _unauthorized(_("需要 API 令牌：Authorization: Bearer <令牌>"), invalid=False)
         try:
             user = user_from_token(token, utcnow())
         except TokenExpired:

@@ -26,7 +26,7 @@ bp = Blueprint("tokens", __name__, url_prefix="/manage/tokens")
 
 class TokenForm(BaseForm):
     name = StringField(_l("名称"), render_kw={"maxlength": NAME_LENGTH},
-                       description=_l("写明用在哪里,例如“区网格系统对接”,以后便于辨认和吊销"))
+                       description=_l("写明用在哪里，例如“区网格系统对接”，以后便于辨认和吊销"))
 
 
 def _index(form: TokenForm, status: int = 200):
@@ -62,5 +62,5 @@ def revoke(token_id: int):
         abort(404)  # someone else's token: do not confirm it exists
     revoke_token(row, actor_id=current_user.id)
     db.session.commit()
-    flash(_("令牌“%(name)s”已吊销,使用它的系统将无法再写入", name=row.name), "success")
+    flash(_("令牌“%(name)s”已吊销，使用它的系统将无法再写入。", name=row.name), "success")
     return redirect(url_for("tokens.index"), 303)

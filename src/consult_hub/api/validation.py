@@ -54,7 +54,7 @@ def check(schema: Schema, value: Any, path: str, errors: dict[str, str]) -> Any:
     types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
     if value is None:
         if "null" not in types:
-            errors[path] = _("不能为空(null)")
+            errors[path] = _("不能为空（null）")
         return None
     kind = next((t for t in types if _is_type(t, value)), None)
     if kind is None:
@@ -86,7 +86,7 @@ def _type_message(types: list[str]) -> str:
     names = {"string": _("字符串"), "integer": _("整数"), "boolean": _("true 或 false"),
              "array": _("数组"), "object": _("对象")}
     wanted = [names[t] for t in types if t in names]
-    return _("类型不对:应为%(types)s", types=_("或").join(wanted))
+    return _("类型不对：应为%(types)s", types=_("或").join(wanted))
 
 
 def _join(path: str, name: str) -> str:
@@ -130,7 +130,7 @@ def _check_string(schema: Schema, value: str, path: str, errors: dict[str, str])
         errors[path] = _("至少 %(n)s 个字符", n=schema["minLength"])
         return None
     if "enum" in schema and value not in schema["enum"]:
-        errors[path] = _("取值应为:%(values)s", values=", ".join(schema["enum"]))
+        errors[path] = _("取值应为：%(values)s", values=", ".join(schema["enum"]))
         return None
     if "pattern" in schema and not re.search(schema["pattern"], value):
         errors[path] = _("格式不对")
@@ -152,7 +152,7 @@ def _check_integer(schema: Schema, value: int, path: str, errors: dict[str, str]
 
 
 def _parse_datetime(value: str, path: str, errors: dict[str, str]) -> datetime | None:
-    message = _("应为带时区的日期时间,如 2025-03-01T09:30:00+08:00")
+    message = _("应为带时区的日期时间，如 2025-03-01T09:30:00+08:00")
     try:
         parsed = datetime.fromisoformat(value.upper())
     except ValueError:
@@ -177,7 +177,7 @@ def _parse_date(value: str, path: str, errors: dict[str, str]) -> date | None:
     except ValueError:
         parsed = None
     if parsed is None:
-        errors[path] = _("应为日期,如 2025-03-01")
+        errors[path] = _("应为日期，如 2025-03-01")
         return None
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:
         errors[path] = _("日期应在 %(low)s 年到 %(high)s 年之间", low=MIN_YEAR, high=MAX_YEAR)

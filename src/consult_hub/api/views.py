@@ -120,7 +120,7 @@ def _page(stmt: sa.Select[Any], args: dict[str, Any],
                             error_out=False, count=True)
     if page.beyond and page.capped:
         raise ApiError(400, _("查询参数不正确"), code="invalid_parameter", fields={"page": _(
-            "页码只能翻到前 %(limit)s 项;请用筛选条件缩小范围,或沿 next 链接(after)继续",
+            "页码只能翻到前 %(limit)s 项；请用筛选条件缩小范围，或沿 next 链接（after）继续",
             limit=pagination.BROWSE_LIMIT)})
     last = max(page.pages, 1)
 
@@ -320,7 +320,7 @@ def department_tally(month: str, department_id: int):
 
 
 def _conflict(message: str | None = None, fields: dict[str, str] | None = None) -> ApiError:
-    return ApiError(409, message or _("这条记录刚被他人修改,请重新读取后再试"), code="conflict",
+    return ApiError(409, message or _("这条记录刚被他人修改，请重新读取后再试"), code="conflict",
                     fields=fields)
 
 
@@ -341,7 +341,7 @@ def _commit(write: Callable[[], Any], *, renames: dict[str, str] | None = None,
     if saved:
         return saved.value
     if saved.conflict is not None:
-        raise _conflict(_("读取后已被修改(当前版本 %(now)s,您读取的是 %(then)s),请重新读取",
+        raise _conflict(_("读取后已被修改（当前版本 %(now)s，您读取的是 %(then)s），请重新读取",
                           now=saved.conflict.current_version, then=version),
                         {"version": _("版本已过期")})
     if saved.raced:
@@ -466,7 +466,7 @@ def issue_action(reference: str, action: str):
     if found is None:
         raise ApiError(404, _("找不到编号为 %(reference)s 的问题", reference=reference[:32]))
     if action not in TRANSITIONS:
-        raise ApiError(404, _("没有这项操作:%(action)s", action=action[:32]))
+        raise ApiError(404, _("没有这项操作：%(action)s", action=action[:32]))
     require(can_take_action(current_user, found, action), f"issue:{found.id}:{action}")
     body = json_body(_action_schema(action))
     version = body.pop("version", None)

@@ -83,7 +83,7 @@ def _validate(values: dict[str, Any], area: Area | None) -> tuple[AreaLevel | No
     elif level is not None:
         wanted = PARENT_LEVEL[level]
         if wanted is None and parent is not None:
-            errors["parent"] = _("区是最上一级,不能有上级区域")
+            errors["parent"] = _("区是最上一级，不能有上级区域")
         elif wanted is not None and (parent is None or parent.level is not wanted):
             errors["parent"] = _("%(level)s的上级必须是%(parent)s", level=level.label,
                                  parent=wanted.label)
@@ -99,15 +99,15 @@ def _check_move(errors: dict[str, str], area: Area, level: AreaLevel, parent: Ar
     districts."""
     if level is not area.level:
         if area.children:
-            errors["level"] = _("这个区域下还有下级区域,不能更改级别")
+            errors["level"] = _("这个区域下还有下级区域，不能更改级别")
         elif _platforms_below(area) or (area.level is AreaLevel.DISTRICT
                                         and _district_references(area)):
-            errors["level"] = _("已有平台、人员或问题记在这个区域下,不能更改级别")
+            errors["level"] = _("已有平台、人员或问题记在这个区域下，不能更改级别")
         return
     if parent is None or parent.id == area.parent_id:
         return
     if district_of(parent).id != district_of(area).id and _platforms_below(area):
-        errors["parent"] = _("这个区域下有 %(n)s 个平台;平台和问题按区统计,不能移到其他区",
+        errors["parent"] = _("这个区域下有 %(n)s 个平台；平台和问题按区统计，不能移到其他区",
                              n=_platforms_below(area))
 
 

@@ -21,7 +21,7 @@ bp = Blueprint("areas", __name__, url_prefix="/manage/areas")
 
 def _form(**defaults: object) -> AreaForm:
     form = AreaForm(data=defaults) if request.method == "GET" else AreaForm()
-    form.parent.choices = select_choices([("", _("—(区没有上级)"))], _("无上级")) + [
+    form.parent.choices = select_choices([("", _("—（区没有上级）"))], _("无上级")) + [
         choice for group, pairs in queries.parent_choices()
         for choice in select_choices(pairs, group)]
     return form
@@ -45,7 +45,7 @@ def create():
             code=form.code.data, name=form.name.data, level=form.level.data,
             parent_id=form.parent.data))):
         area = saved.value
-        flash(_("已添加%(level)s %(name)s", level=area.level.label, name=area.name), "success")
+        flash(_("已添加%(level)s“%(name)s”。", level=area.level.label, name=area.name), "success")
         return redirect(url_for("areas.detail", area_id=area.parent_id)
                         if area.parent_id else url_for("areas.index"), 303)
     return _render(form, None, 422 if form.is_submitted() else 200,
@@ -60,6 +60,6 @@ def edit(area_id: int):
     if form.validate_on_submit() and save(form, lambda: update_area(
             area, code=form.code.data, name=form.name.data, level=form.level.data,
             parent_id=form.parent.data)):
-        flash(_("已保存 %(name)s", name=area.name), "success")
+        flash(_("“%(name)s”的修改已保存。", name=area.name), "success")
         return redirect(url_for("areas.detail", area_id=area.id), 303)
     return _render(form, area, 422 if form.is_submitted() else 200)

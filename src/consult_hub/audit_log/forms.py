@@ -24,7 +24,7 @@ ENTITY_LABELS = {
     "notifications": _l("消息"),
     "monthly_tallies": _l("月度统计"),
     "api_tokens": _l("接口令牌"),
-    "routing_rules": _l("分派规则"),
+    "routing_rules": _l("交办规则"),
 }
 
 

@@ -49,6 +49,17 @@ def index():
                            live_tokens=len(active_tokens(current_user)))
 
 
+@bp.route("/tools")
+@staff_required
+def tools():
+    """What a role uses now and then, kept out of the main navigation: imports, exports, tokens.
+
+    Each page keeps its own access check; this one only lists what the user may open.
+    """
+    return render_template("account/tools.html", user=current_user,
+                           live_tokens=len(active_tokens(current_user)))
+
+
 def _page(form: OwnPasswordForm, status: int = 200, *, locked: str | None = None):
     return render_template("account/password.html", form=form, locked=locked,
                            forced=current_user.must_change_password), status

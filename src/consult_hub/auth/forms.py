@@ -39,18 +39,18 @@ class AccountForm(BaseForm):
 
     name = StringField(_l("姓名"), validators=[DataRequired(REQUIRED), Length(max=64)])
     email = EmailField(_l("电子邮箱"), validators=[Optional(), Length(max=254)],
-                       description=_l("用于接收提醒,可不填"))
+                       description=_l("用于接收提醒，可不填"))
     role = SelectField(_l("角色"), choices=select_choices(Role.choices()))
     district = SelectField(_l("所属区"), coerce=optional_int, validate_choice=True,
                            description=_l("区政协工作人员必填"))
     platforms = SelectMultipleField(_l("关联平台"), coerce=to_id, validate_choice=False,
-                                    description=_l("平台联络员必填:搜索平台,勾选后保存"))
+                                    description=_l("平台联络员必填：搜索平台，勾选后保存"))
     platform_q = StringField(_l("按名称、编号或地址搜索平台"), validators=[Length(max=100)])
 
 
 class NewAccountForm(AccountForm):
     username = StringField(_l("用户名"), validators=[DataRequired(REQUIRED), Length(max=64)],
-                           description=_l("登录时使用,创建后不能修改"))
+                           description=_l("登录时使用，创建后不能修改"))
     password = PasswordField(_l("初始密码"), validators=PASSWORD_RULES,
                              description=_l("%(policy)s；请当面或电话告知本人，"
                                             "本人首次登录时须改为自己的密码",

@@ -11,7 +11,7 @@ from consult_hub.core.db import Base, LabelledEnum, TimestampMixin, UTCDateTime,
 
 
 class Role(LabelledEnum):
-    ADMIN = "admin", _l("市政协管理员")
+    ADMIN = "admin", _l("市政协工作人员")
     DISTRICT_ADMIN = "district_admin", _l("区政协工作人员")
     COORDINATOR = "coordinator", _l("平台联络员")
     # A department's contact (承办单位联系人): acts on the problems assigned to that department.

@@ -51,7 +51,7 @@ def reset_password(user: User, password: str, *, actor: User | None = None) -> N
     if by_owner:
         user.password_changed_at = utcnow()
     db.session.flush()
-    record("user_password_reset", user, {"password": ["(旧密码)", "(新密码)"],
+    record("user_password_reset", user, {"password": ["（旧密码）", "（新密码）"],
                                          "signed_out": [False, True]})
     _revoke_tokens(user, actor_id=actor.id if actor else None, reason="password_reset")
 
@@ -74,7 +74,7 @@ def change_own_password(user: User, *, current: str, new: str) -> None:
     user.must_change_password = False
     user.password_changed_at = utcnow()
     db.session.flush()
-    record("user_password_change", user, {"password": ["(旧密码)", "(新密码)"],
+    record("user_password_change", user, {"password": ["（旧密码）", "（新密码）"],
                                           "signed_out": [False, True]}, actor_id=user.id)
     _revoke_tokens(user, actor_id=user.id, reason="password_change")
 

@@ -49,11 +49,11 @@ def issue_token(user: User, name: str, *, now: datetime | None = None) -> tuple[
     """Create a token for ``user``; returns the row and the token, which is never stored."""
     name = (name or "").strip()
     if not name:
-        raise ValidationFailed({"name": _("请填写令牌名称,例如它用在哪个系统")})
+        raise ValidationFailed({"name": _("请填写令牌名称，例如它用在哪个系统")})
     if len(name) > NAME_LENGTH:
         raise ValidationFailed({"name": _("名称不超过 %(n)s 个字符", n=NAME_LENGTH)})
     if len(active_tokens(user)) >= MAX_ACTIVE_TOKENS:
-        raise ValidationFailed({"name": _("最多同时保留 %(n)s 个有效令牌,请先吊销不用的",
+        raise ValidationFailed({"name": _("最多同时保留 %(n)s 个有效令牌，请先吊销不用的",
                                           n=MAX_ACTIVE_TOKENS)})
     token = new_token()
     made = now or utcnow()

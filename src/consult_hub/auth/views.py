@@ -56,12 +56,12 @@ def login():
             db.session.commit()
             if started is not None:
                 return _locked(form, next_url, started)
-            form.password.errors.append(_("用户名或密码不正确,或账号已停用"))
+            form.password.errors.append(_("用户名或密码不正确，或账号已停用"))
         else:
             login_user(user, remember=form.remember.data)
             record("login", user, actor_id=user.id)
             db.session.commit()
-            flash(_("欢迎,%(name)s", name=user.name), "success")
+            flash(_("欢迎您，%(name)s。", name=user.name), "success")
             if user.must_change_password:
                 return redirect(url_for("account.password", next=next_url))
             return redirect(next_url or url_for("main.dashboard"))
@@ -77,5 +77,5 @@ def logout():
     record("logout", user, actor_id=user.id)
     db.session.commit()
     logout_user()
-    flash(_("已退出登录"), "info")
+    flash(_("您已退出登录。"), "info")
     return redirect(url_for("main.index"))

@@ -30,7 +30,7 @@ from consult_hub.core.timefmt import local_zone, to_local
 FORBIDDEN_CHARACTERS = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _LINE_BREAKS = re.compile("[\t\n\r\u2028\u2029]")
-CONTROL_MESSAGE = _l("含有不允许的控制字符或换行,请删除后再提交")
+CONTROL_MESSAGE = _l("含有不允许的控制字符或换行，请删除后再提交")
 # Years a date or date-time field accepts: beyond them time zone arithmetic overflows, and
 # no event, deadline or founding date of this product falls outside them.
 MIN_YEAR, MAX_YEAR = 1990, 2100

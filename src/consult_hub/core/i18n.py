@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask, current_app, has_request_context, session
 from flask_babel import get_locale, get_translations
 from flask_login import current_user
@@ -33,11 +35,26 @@ def N_(text: str) -> str:
     return text
 
 
+# Texts the system stored in records before their wording changed: half-width marks before the
+# GB/T 15834 pass ("群众满意度评价:满意"), and words docs/glossary.md no longer uses. Keyed by the
+# old text with its marks made full-width; older records then read, and translate, as new ones.
+_HALF_WIDTH = re.compile("(?<=[\u4e00-\u9fff])[,;:()?!]|[,;:()?!](?=[\u4e00-\u9fff])")
+_FULL_WIDTH = dict(zip(",;:()?!", "，；：（）？！", strict=True))
+STORED_TEXT_NOW = {
+    "群众满意度评价：满意": "居民评价：满意",  # legacy-term
+    "群众满意度评价：基本满意": "居民评价：基本满意",  # legacy-term
+    "群众满意度评价：不满意": "居民评价：不满意",  # legacy-term
+    "居民对办理结果不满意，重新办理": "居民对办理结果不满意，重新办理",
+}
+
+
 def stored_text(text: str | None) -> str:
     """Text from a record in the current locale when the system wrote it (``N_``), else as it is."""
     if not text:
         return text or ""
-    return get_translations().gettext(text)  # no %-formatting: a resident's "50%" stays intact
+    # Only known system texts are rewritten: a resident's "费用:100元" stays as they wrote it.
+    now = STORED_TEXT_NOW.get(_HALF_WIDTH.sub(lambda m: _FULL_WIDTH[m.group()], text), text)
+    return get_translations().gettext(now)  # no %-formatting: a resident's "50%" stays intact
 
 
 def select_timezone() -> str:

@@ -117,7 +117,7 @@ def _numbered(table: Iterator[list[str]], max_rows: int | None) -> Sheet:
             if not any(row):
                 continue  # blank lines above the header
             if number != 1:
-                raise SheetUnreadable(f"第 1 行应为列名,但列名在第 {number} 行;请删去上面的空行")
+                raise SheetUnreadable(f"第 1 行应为列名，但列名在第 {number} 行；请删去上面的空行")
             width = len(row)
             while width and not row[width - 1]:
                 width -= 1
@@ -129,7 +129,7 @@ def _numbered(table: Iterator[list[str]], max_rows: int | None) -> Sheet:
             if max_rows is not None and len(rows) > max_rows:
                 raise SheetTooLong(max_rows)
     if header is None:
-        raise SheetUnreadable("文件是空的:第一行应为列名")
+        raise SheetUnreadable("文件是空的：第一行应为列名")
     return Sheet(header, rows)
 
 
@@ -142,19 +142,19 @@ def _decode(data: bytes) -> str:
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError:
-        raise SheetUnreadable("无法识别文件编码:请另存为“CSV UTF-8”或 .xlsx") from None
+        raise SheetUnreadable("无法识别文件编码：请另存为“CSV UTF-8”或 .xlsx") from None
 
 
 def _csv_rows(data: bytes) -> Generator[list[str], None, None]:
     """Rows one at a time (the text is at most MAX_CONTENT_LENGTH; the rows are not kept)."""
     text = _decode(data)
     if "\x00" in text:
-        raise SheetUnreadable("这不是 CSV 文本文件;Excel 文件请保存为 .xlsx")
+        raise SheetUnreadable("这不是 CSV 文本文件；Excel 文件请保存为 .xlsx")
     try:
         for row in csv.reader(io.StringIO(text, newline="")):
             yield [cell.strip() for cell in row]
     except csv.Error as exc:
-        raise SheetUnreadable(f"CSV 格式有误:{exc}") from None
+        raise SheetUnreadable(f"CSV 格式有误：{exc}") from None
 
 
 def _xlsx_rows(data: bytes, max_rows: int | None) -> Generator[list[str], None, None]:
@@ -170,7 +170,7 @@ def _xlsx_rows(data: bytes, max_rows: int | None) -> Generator[list[str], None, 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError):
-        raise SheetUnreadable("无法打开这个 .xlsx 文件:请用 Excel 或 WPS 重新保存后再试") from None
+        raise SheetUnreadable("无法打开这个 .xlsx 文件：请用 Excel 或 WPS 重新保存后再试") from None
     try:
         sheet = book.worksheets[0]
         sheet.reset_dimensions()
@@ -227,7 +227,7 @@ def _check_unpacked(data: bytes, max_rows: int | None) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             sizes = [info.file_size for info in archive.infolist()]
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise SheetUnreadable("无法打开这个 .xlsx 文件:请用 Excel 或 WPS 重新保存后再试") from None
+        raise SheetUnreadable("无法打开这个 .xlsx 文件：请用 Excel 或 WPS 重新保存后再试") from None
     if len(sizes) > MAX_PARTS or sum(sizes) > limit:
         raise SheetTooLong(max_rows if max_rows is not None else XLSX_MAX_ROWS, unpacked=True)
 

@@ -223,21 +223,21 @@ def _minutes(demo: Demo, site: Site, row: dict[str, Any], topic: Topic, fields: 
              points: list[str]) -> str:
     start = demo.local(row["starts_at"])
     who = f"政协委员{'、'.join(members)}," if members else ""
-    expert_text = f",另邀请{experts}名律师、规划师等专业人士列席" if experts else ""
+    expert_text = f"，另邀请{experts}名律师、规划师等专业人士列席" if experts else ""
     agreed = ";".join(fill(p, fields) for p in points)
     return (
         f"{start.year}年{start.month}月{start.day}日{start:%H:%M},{site.name}围绕“{row['topic']}”"
-        f"开展协商议事活动。召集人{site.convener}主持,{who}{'、'.join(departments)}负责同志"
+        f"开展协商议事活动。召集人{site.convener}主持，{who}{'、'.join(departments)}负责同志"
         f"和居民代表{residents}人参加{expert_text}。\n"
-        f"会上,{fields['community']}通报了{topic.subject}有关情况,居民代表逐一发言,"
-        "政协委员结合前期走访调研情况提出建议,相关部门负责同志现场作了回应。\n"
-        f"经充分协商,会议形成以下共识:{agreed}。"
+        f"会上，{fields['community']}通报了{topic.subject}有关情况，居民代表逐一发言，"
+        "政协委员结合前期走访调研情况提出建议，相关部门负责同志现场作了回应。\n"
+        f"经充分协商，会议形成以下共识：{agreed}。"
     )
 
 
 def _outcome(demo: Demo, topic: Topic, fields: dict[str, Any], departments: list[str]) -> str:
     text = fill(demo.pick(topic.outcomes), fields)
-    follow = demo.pick((f"协商意见已交{departments[0]}办理落实,办理情况已向居民公示。",
+    follow = demo.pick((f"协商意见已交{departments[0]}办理落实，办理情况已向居民公示。",
                         "协商成果已纳入街道年度为民办实事项目。",
                         "相关做法被区政协作为“一线协商·共同缔造”典型案例推广。"))
     return f"{text}{follow}"

@@ -97,9 +97,9 @@ class DemoReport:
             f"{actions['reply']} replies ({actions['rework']} returned for rework), "
             f"{actions['confirm']} confirmed, {actions['request_extension']} extensions asked "
             f"({actions['approve_extension']} approved), {actions['return']} sent back",
-            f"  {self.year}: 全市共建成一线协商平台、社情民意联系点{self.platforms}个,"
+            f"  {self.year}: 全市共建成一线协商平台、社情民意联系点{self.platforms}个，"
             "开展协商议事活动"
-            f"{e.held_in_year}场次,促进了{i.resolved_in_year}个群众急难愁盼问题、房前屋后实事、"
+            f"{e.held_in_year}场次，促进了{i.resolved_in_year}个群众急难愁盼问题、房前屋后实事、"
             "基层治理难事得到解决。",
             "",
             "Demo logins (demo passwords: change or remove these accounts before real use):",

@@ -306,12 +306,12 @@ class IssueBuilder:
         draft.issue_index = demo.rng.randrange(len(topic.issues))
         title, description = (fill(t, draft.fields) for t in topic.issues[draft.issue_index])
         if draft.source is IssueSource.EVENT and meeting:
-            description = f"在“{meeting.title}”协商议事活动中,居民代表反映:{description}"
+            description = f"在“{meeting.title}”协商议事活动中，居民代表反映：{description}"
         elif draft.source is IssueSource.MEMBER:
             who = f"{draft.site.members[0][1]}委员" if draft.site.members else "政协委员"
-            description = f"{who}走访时了解到:{description}"
+            description = f"{who}走访时了解到：{description}"
         elif draft.source is IssueSource.LIAISON_POINT:
-            description = f"联系点收集到居民反映:{description}"
+            description = f"联系点收集到居民反映：{description}"
         kind = topic.kinds[0] if demo.chance(0.7) else demo.pick([k.value for k in IssueKind])
         share = {IssueSource.RESIDENT: 1.0, IssueSource.LIAISON_POINT: 0.6, IssueSource.EVENT: 0.2}
         name, phone = demo.resident() if demo.chance(share.get(draft.source, 0.0)) else (None, None)

@@ -427,17 +427,17 @@ def _unique_name(demo: Demo, slot: _Slot, district: District,
         if demo.chance(0.15):
             options.insert(0, options.pop(1 + demo.rng.randrange(len(v.CONSULT_ROOM_BRANDS))))
     elif slot.kind is PlatformKind.LIAISON_POINT:
-        options = [f"{district.name}政协社情民意联系点({where})",
+        options = [f"{district.name}政协社情民意联系点（{where}）",
                    f"{street.label}{where}社情民意联系点"]
         if demo.chance(0.5):
             options.reverse()
     elif slot.kind is PlatformKind.MEMBER_STUDIO:
-        options = [f"{district.name}政协委员工作室({street.label})"]
+        options = [f"{district.name}政协委员工作室（{street.label}）"]
         if lead:
             options.insert(0 if demo.chance(0.6) else 1, f"{lead[1]}委员工作室")
     else:
         options = [f"{street.label}协商议事之家"]
-    options.append(f"{options[0]}({demo.pick(street.communities).name})")
+    options.append(f"{options[0]}（{demo.pick(street.communities).name}）")
     for name in options:
         if name not in names:
             names.add(name)
@@ -535,17 +535,17 @@ def _address(demo: Demo, site: Site) -> str:
 def _description(demo: Demo, site: Site) -> str:
     where = site.community.name if site.community else site.street.name
     if site.kind is PlatformKind.MEMBER_STUDIO:
-        return (f"由政协委员{site.convener}领衔,{len(site.members)}名委员下沉{site.street.name},"
-                "每月固定时间接待群众来访,收集社情民意,推动房前屋后实事解决。")
+        return (f"由政协委员{site.convener}领衔，{len(site.members)}名委员下沉{site.street.name},"
+                "每月固定时间接待居民来访，收集社情民意，推动房前屋后实事解决。")
     if site.kind is PlatformKind.LIAISON_POINT:
-        return (f"设在{where},由区政协委员联系,收集辖区居民、商户和新就业群体的意见建议,"
+        return (f"设在{where}，由区政协委员联系，收集辖区居民、商户和新就业群体的意见建议，"
                 "经整理后报送区政协。")
     if site.kind is PlatformKind.CONSULT_HOME:
-        return (f"{site.street.name}协商议事之家统筹辖区各社区协商议事室,"
-                "承接跨社区、跨部门的协商议题,"
+        return (f"{site.street.name}协商议事之家统筹辖区各社区协商议事室，"
+                "承接跨社区、跨部门的协商议题，"
                 "邀请政协委员、职能部门和居民代表“有事好商量”。")
-    return (f"依托{where}党群服务中心设立,召集人{site.convener}。"
-            "坚持“居民点题、委员参与、部门回应”,"
+    return (f"依托{where}党群服务中心设立，召集人{site.convener}。"
+            "坚持“居民点题、委员参与、部门回应”，"
             f"{demo.pick(('每月', '每季度'))}至少开展一次协商议事活动。")
 
 

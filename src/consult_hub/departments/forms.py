@@ -24,7 +24,7 @@ class DepartmentForm(BaseForm):
     code = StringField(_l("单位编号"), validators=[DataRequired(REQUIRED), Length(max=32)],
                        description=_l("全市唯一"))
     name = StringField(_l("单位名称"), validators=[DataRequired(REQUIRED), Length(max=100)],
-                       description=_l("同一个区内(或市直单位之间)不能重名"))
+                       description=_l("同一个区内（或市直单位之间）不能重名"))
     district = SelectField(_l("所属"), coerce=optional_int)
 
 
@@ -54,7 +54,7 @@ class DueDaysField(IntegerField):
 
 
 class RoutingRuleForm(EditForm):
-    """A routing rule (分派规则): conditions, then the department and its default due days."""
+    """A routing rule (交办规则): conditions, then the department and its default due days."""
 
     category = SelectField(_l("议题类别"),
                            choices=select_choices([("", _l("不限")), *Category.choices()]),

@@ -34,7 +34,7 @@ def _validate(code: str, name: str, district_id: int | None,
     if district_id is not None:
         district = db.session.get(Area, district_id)
         if district is None or district.level is not AreaLevel.DISTRICT:
-            errors["district"] = _("请选择一个区,或留空表示市直单位")
+            errors["district"] = _("请选择一个区，或留空表示市直单位")
     if not name:
         errors["name"] = _("请填写单位名称")
     elif len(name) > 100:

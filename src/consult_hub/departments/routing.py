@@ -1,4 +1,4 @@
-"""Routing rules (分派规则): a district's standing answers to "which department handles this?".
+"""Routing rules (交办规则): a district's standing answers to "which department handles this?".
 
 A rule names a topic category and/or a keyword, optionally limits itself to some of the
 district's streets, and leads to a department (the district's own or a city department) with

@@ -72,7 +72,7 @@ def create():
         require(can_manage_district(current_user, form.district.data), "department:new")
     if form.validate_on_submit() and (saved := save(form, lambda: create_department(
             code=form.code.data, name=form.name.data, district_id=form.district.data))):
-        flash(_("已添加承办单位 %(name)s", name=saved.value.name), "success")
+        flash(_("已添加承办单位“%(name)s”。", name=saved.value.name), "success")
         return redirect(url_for("departments.index"), 303)
     return _render(form, None)
 
@@ -94,7 +94,7 @@ def edit(department_id: int):
     if form.validate_on_submit() and save(form, lambda: update_department(
             department, code=form.code.data, name=form.name.data,
             district_id=form.district.data)):
-        flash(_("已保存 %(name)s", name=department.name), "success")
+        flash(_("承办单位“%(name)s”的修改已保存。", name=department.name), "success")
         return redirect(url_for("departments.index"), 303)
     return _render(form, department)
 
@@ -103,8 +103,9 @@ def _set_active(department_id: int, active: bool):
     department = _load(department_id)
     set_department_active(department, active)
     db.session.commit()
-    flash(_("已恢复使用 %(name)s", name=department.name) if active
-          else _("已停用 %(name)s;已交办的问题和历史记录不受影响", name=department.name), "success")
+    flash(_("承办单位“%(name)s”已恢复使用。", name=department.name) if active
+          else _("承办单位“%(name)s”已停用；已交办的问题和历史记录不受影响。",
+                  name=department.name), "success")
     return redirect(url_for("departments.edit", department_id=department.id), 303)
 
 
@@ -120,7 +121,7 @@ def reactivate(department_id: int):
     return _set_active(department_id, True)
 
 
-# ---- routing rules (分派规则) -----------------------------------------------------------------
+# ---- routing rules (交办规则) -----------------------------------------------------------------
 
 
 def _rule(rule_id: int) -> RoutingRule:
@@ -198,7 +199,7 @@ def routing_create():
                       department=params.arg_id("department"))
     if form.validate_on_submit() and save(form, lambda: routing.create_rule(
             district_id=district.id, **form.values())):
-        flash(_("已添加分派规则"), "success")
+        flash(_("已添加交办规则。"), "success")
         return redirect(url_for("departments.routing_index"), 303)
     return _render_rule(form, district, None)
 
@@ -220,7 +221,7 @@ def routing_edit(rule_id: int):
         rule, version=form.version.data, original=form.original.data, **form.values()),
         edited=(rule, routing.FIELDS))
     if saved:
-        flash(_("已保存分派规则") if saved.value else _("没有需要保存的修改"), "success")
+        flash(_("交办规则的修改已保存。") if saved.value else _("没有需要保存的修改。"), "success")
         return redirect(url_for("departments.routing_index"), 303)
     if saved.conflict is not None:
         rule = _rule(rule_id)
@@ -236,9 +237,9 @@ def routing_delete(rule_id: int):
         abort(400)
     saved = save(None, lambda: routing.delete_rule(rule, version=form.version.data))
     if saved:
-        flash(_("已删除分派规则"), "success")
+        flash(_("已删除这条交办规则。"), "success")
         return redirect(url_for("departments.routing_index"), 303)
-    flash(_("这条规则刚被他人修改，请核对后再决定是否删除"), "warning")
+    flash(_("这条交办规则刚被他人修改，请核对后再决定是否删除。"), "warning")
     rules = list(db.session.scalars(routing.rule_query(current_user)))
     return render_template(
         "departments/routing.html", rules=rules, department=None, district_id=None,

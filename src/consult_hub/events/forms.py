@@ -56,11 +56,11 @@ class EventFields:
     format = SelectField(_l("形式"), choices=select_choices(EventFormat.choices()),
                          default=EventFormat.ONSITE.value)
     agenda = TextAreaField(_l("议程"), validators=[Optional(), Length(max=20000)],
-                           description=_l("可使用 Markdown:空行分段,“- ”开头为列表"))
+                           description=_l("可使用 Markdown：空行分段，“- ”开头为列表"))
 
 
 class PlanForm(EventFields, BaseForm):
-    is_past = BooleanField(_l("补录已经举行的活动(开始时间可早于现在,保存后填写纪要)"))
+    is_past = BooleanField(_l("补录已经举行的活动（开始时间可早于现在，保存后填写纪要）"))
 
 
 class EditEventForm(EventFields, EditForm):
@@ -102,19 +102,19 @@ class RecordFields:
     ends_at = LocalDateTimeField(_l("实际结束时间"), validators=[InputRequired(REQUIRED)])
     minutes = TextAreaField(_l("纪要"), validators=[DataRequired(_l("请填写纪要")),
                                                    Length(max=50000)],
-                            description=_l("可使用 Markdown:空行分段,“- ”开头为列表"))
+                            description=_l("可使用 Markdown：空行分段，“- ”开头为列表"))
     attendees = CheckboxListField(_l("参加的政协委员"), coerce=to_id)
     resident_count = CountField(
         _l("居民代表人数"), default=0,
-        validators=[InputRequired(_l("请填写人数(没有填 0)")),
+        validators=[InputRequired(_l("请填写人数（没有填 0）")),
                     NumberRange(min=0, max=100000, message=_l("请填写 0 或正整数"))])
     department_count = CountField(
         _l("职能部门数"), default=0,
-        validators=[InputRequired(_l("请填写数量(没有填 0)")),
+        validators=[InputRequired(_l("请填写数量（没有填 0）")),
                     NumberRange(min=0, max=1000, message=_l("请填写 0 或正整数"))])
     expert_count = CountField(
         _l("专家人数"), default=0,
-        validators=[InputRequired(_l("请填写人数(没有填 0)")),
+        validators=[InputRequired(_l("请填写人数（没有填 0）")),
                     NumberRange(min=0, max=1000, message=_l("请填写 0 或正整数"))])
     opinions = TextAreaField(_l("协商意见"), validators=[Optional(), Length(max=50000)])
 
@@ -122,7 +122,7 @@ class RecordFields:
 class ConcludeForm(BaseForm):
     outcome = TextAreaField(_l("成果转化"), validators=[DataRequired(_l("请填写成果转化情况")),
                                                       Length(max=50000)],
-                            description=_l("协商成果如何落实、反馈给群众;会在公开页面展示"))
+                            description=_l("协商成果如何落实、反馈给居民；会在公开页面展示"))
 
 
 class CancelForm(BaseForm):
@@ -131,10 +131,10 @@ class CancelForm(BaseForm):
 
 
 class PhotoForm(BaseForm):
-    photo = FileField(_l("照片"), description=_l("JPEG、PNG 或 WebP;位置等拍摄信息会被去除"))
+    photo = FileField(_l("照片"), description=_l("JPEG、PNG 或 WebP；位置等拍摄信息会被去除"))
     caption = StringField(_l("说明"),
                           validators=[Optional(), Length(max=max_length(EventPhoto.caption))],
-                          description=_l("公开页面显示这段说明,请勿写居民姓名"))
+                          description=_l("公开页面显示这段说明，请勿写居民姓名"))
 
 
 class ActionForm(BaseForm):
@@ -156,4 +156,4 @@ class FilterForm(CleanFields, Form):
                            default="")
     date_from = BoundedDateField(_l("开始日期"), validators=[Optional()])
     date_to = BoundedDateField(_l("结束日期"), validators=[Optional()])
-    missing = BooleanField(_l("只看待补纪要(已结束仍为计划中)"))
+    missing = BooleanField(_l("只看待补纪要（已结束仍为计划中）"))

@@ -61,7 +61,7 @@ EDITABLE = frozenset({S.PLANNED})
 def expect(event: Event, allowed: frozenset[EventStatus]) -> None:
     """Raise ValidationFailed (on ``status``) unless the event is in one of ``allowed``."""
     if event.status not in allowed:
-        raise ValidationFailed({"status": _l("活动当前为“%(status)s”,不能进行这项操作",
+        raise ValidationFailed({"status": _l("活动当前为“%(status)s”，不能进行这项操作",
                                              status=event.status.label)})
 
 

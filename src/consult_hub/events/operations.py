@@ -75,16 +75,16 @@ def plan_event(platform: Platform, *, actor_id: int | None, is_past: bool = Fals
     now = now or utcnow()
     errors: dict[str, str] = {}
     if platform.status is not PlatformStatus.ACTIVE:
-        errors["platform"] = _l("平台“%(name)s”当前为“%(status)s”,不能安排新活动",
+        errors["platform"] = _l("平台“%(name)s”当前为“%(status)s”，不能安排新活动",
                                 name=platform.name, status=platform.status.label)
     cleaned = _event_values(errors, values)
     starts_at = cleaned["starts_at"]
     if starts_at is not None and "starts_at" not in errors:
         if is_past and starts_at > now:
-            errors["starts_at"] = _l("补录的活动应当已经开始:开始时间不能晚于现在")
+            errors["starts_at"] = _l("补录的活动应当已经开始：开始时间不能晚于现在")
         elif not is_past and starts_at < now:
-            errors["starts_at"] = _l("开始时间已经过去。如果活动已经举行,请勾选下面的"
-                                     "“补录已经举行的活动”,保存后填写纪要")
+            errors["starts_at"] = _l("开始时间已经过去。如果活动已经举行，请勾选下面的"
+                                     "“补录已经举行的活动”，保存后填写纪要")
     if errors:
         raise ValidationFailed(errors)
     cleaned["location"] = cleaned["location"] or platform.address
@@ -114,7 +114,7 @@ def update_event(event: Event, *, version: Any = None, original: str | None = No
     starts_at = cleaned["starts_at"]
     if (starts_at is not None and "starts_at" not in errors
             and not _same_minute(starts_at, event.starts_at) and starts_at < now):
-        errors["starts_at"] = _l("新的开始时间已经过去;请填写将来的时间")
+        errors["starts_at"] = _l("新的开始时间已经过去；请填写将来的时间")
     if errors:
         raise ValidationFailed(errors)
     cleaned["location"] = cleaned["location"] or event.platform.address
@@ -157,8 +157,8 @@ def record_held(event: Event, *, starts_at: datetime | None, ends_at: datetime |
         errors.update(refused.errors)
     _check_times(errors, starts_at, ends_at)
     if starts_at is not None and "starts_at" not in errors and starts_at > now:
-        errors["starts_at"] = _l("活动还没有开始(开始时间在将来),不能记为已举行;"
-                                 "如果时间有变,请填写实际开始时间")
+        errors["starts_at"] = _l("活动还没有开始（开始时间在将来），不能记为已举行；"
+                                 "如果时间有变，请填写实际开始时间")
     minutes = (minutes or "").strip()
     if not minutes:
         errors["minutes"] = _l("请填写纪要")
@@ -171,7 +171,7 @@ def record_held(event: Event, *, starts_at: datetime | None, ends_at: datetime |
     chosen = sorted(set(attendee_ids))
     strangers = [member_id for member_id in chosen if member_id not in members]
     if strangers:
-        errors["attendees"] = _l("所选委员中有 %(n)s 位不是本平台的下沉委员,请重新选择",
+        errors["attendees"] = _l("所选委员中有 %(n)s 位不是本平台的下沉委员，请重新选择",
                                  n=len(strangers))
     errors.update(other_errors or {})
     if errors:

@@ -41,7 +41,7 @@ def read_limited(stream: IO[bytes], limit: int) -> bytes:
     """Read at most ``limit`` bytes; refuse the upload when there is more."""
     data = stream.read(limit + 1)
     if len(data) > limit:
-        raise ValidationFailed({"photo": _l("照片不能超过 %(size)s,请缩小后再上传",
+        raise ValidationFailed({"photo": _l("照片不能超过 %(size)s，请缩小后再上传",
                                             size=_readable(limit))})
     if not data:
         raise ValidationFailed({"photo": _l("请选择一张照片")})
@@ -75,7 +75,7 @@ def clean_image(data: bytes) -> CleanImage:
                 if probe.format not in FORMATS:
                     raise refused
                 if probe.width * probe.height > max_pixels:
-                    raise ValidationFailed({"photo": _l("照片像素过大,请缩小后再上传")})
+                    raise ValidationFailed({"photo": _l("照片像素过大，请缩小后再上传")})
                 probe.verify()
             # verify() leaves the image unusable: open it again to decode the pixels.
             with Image.open(BytesIO(data)) as image:

@@ -64,7 +64,7 @@ def _save(form: Form, write: Any, edited: Event | None = None) -> Saved[Any]:
     moved on to another status meanwhile (409)."""
     return save(form, write, moved_on=("status",),
                 edited=(edited, EDIT_FIELDS) if edited is not None else None,
-                stale=_("这场活动刚被他人修改,请返回活动页面核对"))
+                stale=_("这场活动刚被他人修改，请返回活动页面核对"))
 
 
 def _load(event_id: int) -> Event:
@@ -74,7 +74,7 @@ def _load(event_id: int) -> Event:
 
 
 def _wrong_status(event: Event) -> Any:
-    flash(_("活动当前为“%(status)s”,不能进行这项操作", status=event.status.label), "warning")
+    flash(_("这场活动目前是“%(status)s”，不能进行这项操作。", status=event.status.label), "warning")
     return redirect(url_for("events.detail", event_id=event.id))
 
 
@@ -127,9 +127,9 @@ def new():
         status, event = saved.status, saved.value
         if saved:
             if form.is_past.data:
-                flash(_("活动已补录,请填写纪要"), "success")
+                flash(_("活动“%(topic)s”已补录，请接着填写纪要。", topic=event.topic), "success")
                 return redirect(url_for("events.record", event_id=event.id), 303)
-            flash(_("活动已安排"), "success")
+            flash(_("活动“%(topic)s”已安排。", topic=event.topic), "success")
             return redirect(url_for("events.detail", event_id=event.id), 303)
     elif request.method == "POST":
         status = 422
@@ -164,7 +164,7 @@ def edit(event_id: int):
             actor_id=current_user.id, **{name: form[name].data for name in EDIT_FIELDS}),
             edited=event)
         if saved:
-            flash(_("修改已保存"), "success")
+            flash(_("活动的修改已保存。"), "success")
             return redirect(url_for("events.detail", event_id=event.id), 303)
         conflict, status = saved.conflict, saved.status
     elif request.method == "POST":
@@ -212,7 +212,7 @@ def conclude(event_id: int):
         event_id, EventStatus.HELD, ConcludeForm, "events/conclude.html",
         lambda event, form: operations.conclude_event(event, outcome=form.outcome.data,
                                                       actor_id=current_user.id),
-        _("成果转化已登记"))
+        _("已登记活动成果，活动状态改为“已反馈成果”。"))
 
 
 @bp.route("/<int:event_id>/cancel", methods=["GET", "POST"])
@@ -222,7 +222,7 @@ def cancel(event_id: int):
         event_id, EventStatus.PLANNED, CancelForm, "events/cancel.html",
         lambda event, form: operations.cancel_event(event, reason=form.cancel_reason.data,
                                                     actor_id=current_user.id),
-        _("活动已取消"))
+        _("活动已取消。"))
 
 
 # --- photos ---------------------------------------------------------------------------------
@@ -255,7 +255,7 @@ def upload_photo(event_id: int):
         for name in stored:  # written, then the commit lost a race
             photos.remove(name)
         return _render_detail(event, form, saved.status)
-    flash(_("照片已上传"), "success")
+    flash(_("照片已上传。"), "success")
     return redirect(url_for("events.detail", event_id=event.id, _anchor="photos"), 303)
 
 
@@ -274,7 +274,7 @@ def delete_photo(photo_id: int):
     stored_name = operations.delete_photo(photo, actor_id=current_user.id)
     db.session.commit()
     photos.remove(stored_name)  # only once the row is gone for good
-    flash(_("照片已删除"), "success")
+    flash(_("照片已删除。"), "success")
     return redirect(url_for("events.detail", event_id=event_id, _anchor="photos"), 303)
 
 

@@ -1,7 +1,7 @@
 """Parsers for spreadsheet cells: each turns the text of one cell into a value or raises CellError.
 
 Messages are in Chinese and say what the cell should look like; the importer puts the row
-number and the column name in front ("第 7 行「成立日期」:日期格式应为 2024-03-01").
+number and the column name in front ("第 7 行「成立日期」：日期格式应为 2024-03-01").
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ YES = frozenset({"是", "y", "yes", "true", "1", "√", "✓", "对"})
 NO = frozenset({"否", "n", "no", "false", "0", "×", "不是"})
 LIST_SEPARATORS = re.compile(r"[;;,,、\s]+")
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
-_TIME = re.compile(r"(\d{1,2})\s*[::时]\s*(\d{1,2})(?:\s*[::分]\s*(\d{1,2})\s*秒?)?")
+_TIME = re.compile(r"(\d{1,2})\s*[:：时]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2})\s*秒?)?")
 
 
 class CellError(ValueError):
@@ -40,7 +40,7 @@ def text(limit: int) -> Parser:
     def parse(value: str) -> str:
         value = value.strip()
         if len(value) > limit:
-            raise CellError(f"不超过 {limit} 个字符(现有 {len(value)} 个)")
+            raise CellError(f"不超过 {limit} 个字符（现有 {len(value)} 个）")
         return value
 
     return parse
@@ -77,7 +77,7 @@ def parse_date(value: str) -> date:
     try:
         return date(*(int(part) for part in match.groups()))
     except ValueError:
-        raise CellError(f"没有这个日期:{value}") from None
+        raise CellError(f"没有这个日期：{value}") from None
 
 
 def parse_local_datetime(value: str) -> datetime:
@@ -87,13 +87,13 @@ def parse_local_datetime(value: str) -> datetime:
     rest = cleaned[day_match.end():].strip() if day_match else ""
     time_match = _TIME.fullmatch(rest) if rest else None
     if not day_match or not time_match:
-        raise CellError("时间格式应为 2024-03-01 14:30(本地时间)")
+        raise CellError("时间格式应为 2024-03-01 14:30（本地时间）")
     hour, minute, second = (int(part or 0) for part in time_match.groups())
     try:
         local = datetime(*(int(part) for part in day_match.groups()), hour, minute, second,
                          tzinfo=local_zone())
     except ValueError:
-        raise CellError(f"没有这个时间:{value}") from None
+        raise CellError(f"没有这个时间：{value}") from None
     return local.astimezone(UTC)
 
 
@@ -128,7 +128,7 @@ def number(low: float, high: float) -> Parser:
         try:
             result = float(plain(value))
         except ValueError:
-            raise CellError("应为数字,例如 30.5936") from None
+            raise CellError("应为数字，例如 30.5936") from None
         if not low <= result <= high:
             raise CellError(f"应在 {low:g} 到 {high:g} 之间")
         return result
@@ -159,7 +159,7 @@ def choice(enum_cls: type[E], aliases: dict[str, str] | None = None) -> Parser:
     def parse(value: str) -> E:
         found = table.get(plain(value)) or table.get(plain(value).lower())
         if found is None:
-            raise CellError(f"应为以下之一:{allowed}")
+            raise CellError(f"应为以下之一：{allowed}")
         return found
 
     parse.allowed = allowed
@@ -168,7 +168,7 @@ def choice(enum_cls: type[E], aliases: dict[str, str] | None = None) -> Parser:
 
 def allowed_values(enum_cls: type[Enum]) -> str:
     """The labels (and values) a choice column takes, for templates and docs."""
-    return "、".join(f"{_chinese(m)}({m.value})" for m in enum_cls)
+    return "、".join(f"{_chinese(m)}（{m.value}）" for m in enum_cls)
 
 
 def _chinese(member: Enum) -> str:

@@ -46,12 +46,12 @@ def _import_command(kind: str, label: str) -> click.Command:
             raise SystemExit(1) from None
         if dry_run:
             db.session.rollback()
-            click.echo(f"检查通过,未写入 (dry run): {report.total} 行;{report.summary()}")
+            click.echo(f"检查通过，未写入 (dry run): {report.total} 行；{report.summary()}")
         else:
             db.session.commit()
-            click.echo(f"已导入{label} {report.total} 行:{report.summary()}")
+            click.echo(f"已导入{label} {report.total} 行：{report.summary()}")
         if report.areas_created:
-            click.echo(f"新建区域 {report.areas_created} 个(街道/社区)")
+            click.echo(f"新建区域 {report.areas_created} 个（街道/社区）")
 
     command.__doc__ = f"Import {kind} from a .csv or .xlsx file (all rows or none)."
     return import_cli.command(kind)(command)

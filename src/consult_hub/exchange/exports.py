@@ -42,7 +42,7 @@ from consult_hub.platforms.queries import PlatformFilters
 from consult_hub.platforms.scopes import platform_filter
 
 BATCH = 500
-PRIVATE_MARK = "(不公开)"
+PRIVATE_MARK = "（不公开）"
 KINDS = {"platforms": "平台", "events": "活动", "issues": "问题"}
 
 
@@ -211,8 +211,8 @@ HANDLING_HEADER = ["公开时间", "交办时间", "签收时间", "答复时间
                    "申请延至", "延期理由", "退回重办理由", "退回时间"]
 ISSUE_HEADER = ["编号", "平台编码", "平台名称", "所属区", "标题", "描述", "类型", "类别", "来源",
                 "状态", "承办单位", "办理期限", "计划完成日期", "答复", "活动编码", "受理时间",
-                "办结时间", "满意度", *HANDLING_HEADER]
-CONTACT_HEADER = [f"提交人姓名{PRIVATE_MARK}", f"联系电话{PRIVATE_MARK}"]
+                "办结时间", "评价", *HANDLING_HEADER]
+CONTACT_HEADER = [f"反映人姓名{PRIVATE_MARK}", f"联系电话{PRIVATE_MARK}"]
 
 
 def issues_statement(user: User, filters: issue_queries.IssueFilters,

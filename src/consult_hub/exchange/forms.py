@@ -22,6 +22,6 @@ class ImportForm(BaseForm):
     file = FileField(_l("文件"), validators=[
         FileRequired(_l("请选择一个 .csv 或 .xlsx 文件")),
         FileAllowed(["csv", "xlsx"], _l("只能导入 .csv 或 .xlsx 文件")),
-    ], description=_l("第一行是列名(见模板)。CSV 可用 UTF-8 或 GB18030 编码。"))
-    dry_run = BooleanField(_l("只检查,不写入"),
-                           description=_l("先检查一遍:报告会新增、更新多少条,但不保存任何数据。"))
+    ], description=_l("第一行是列名（见模板）。CSV 可用 UTF-8 或 GB18030 编码。"))
+    dry_run = BooleanField(_l("只检查，不写入"),
+                           description=_l("先检查一遍：报告会新增、更新多少条，但不保存任何数据。"))

@@ -44,45 +44,45 @@ FORWARD = {P: {H, C, X}, H: {C}, C: set(), X: set()}
 TEXT_LIMIT = 20000
 
 COLUMNS = (
-    Column("code", "编码", _l("活动编码,全市唯一;再次导入时按编码更新;"
-           "空 = 新活动(除非填了系统编号)"),
+    Column("code", "编码", _l("活动编码，全市唯一；再次导入时按编码更新；"
+           "空 = 新活动（除非填了系统编号）"),
            cells.code(), aliases=("code", "活动编码", "活动编号"), example="HD-2024-001"),
-    Column("id", "系统编号", _l("导出文件中的系统编号:编码为空时按它更新已有活动;新活动留空"),
+    Column("id", "系统编号", _l("导出文件中的系统编号：编码为空时按它更新已有活动；新活动留空"),
            cells.integer(1), aliases=("id", "系统id")),
-    Column("platform", "平台编码", _l("举办平台的编码,须已存在"), cells.code(upper=True),
+    Column("platform", "平台编码", _l("举办平台的编码，须已存在"), cells.code(upper=True),
            required=True, aliases=("platform", "platform_code"), example="420102-0001"),
-    Column("platform_name", "平台名称", _l("仅供阅读,导入时忽略"), ignored=True),
+    Column("platform_name", "平台名称", _l("仅供阅读，导入时忽略"), ignored=True),
     Column("topic", "议题", _l("协商议题"), cells.text(max_length(Event.topic)), required=True,
            aliases=("topic",), example="老旧小区加装电梯"),
     Column("category", "类别", _l("议题类别"), cells.choice(Category), required=True,
            aliases=("category",), allowed=cells.allowed_values(Category),
            example=Category.SOCIETY.source_label),
-    Column("starts_at", "开始时间", _l("本地时间,格式 2024-03-01 14:30"),
+    Column("starts_at", "开始时间", _l("本地时间，格式 2024-03-01 14:30"),
            cells.parse_local_datetime, required=True, aliases=("starts_at",),
            example="2024-03-01 14:30"),
-    Column("ends_at", "结束时间", _l("本地时间,晚于开始时间"), cells.parse_local_datetime,
+    Column("ends_at", "结束时间", _l("本地时间，晚于开始时间"), cells.parse_local_datetime,
            required=True, aliases=("ends_at",), example="2024-03-01 16:30"),
     Column("location", "地点", _l("空 = 平台地址"), cells.text(max_length(Event.location)),
            aliases=("location",), example="社区党群服务中心"),
     Column("format", "形式", _l("空 = 现场"), cells.choice(EventFormat), aliases=("format",),
            allowed=cells.allowed_values(EventFormat), example=EventFormat.ONSITE.source_label),
-    Column("status", "状态", _l("空 = 计划中(新活动);只能向前:计划中 → 已举行 → 已反馈成果,"
+    Column("status", "状态", _l("空 = 计划中（新活动）；只能向前：计划中 → 已举行 → 已反馈成果，"
            "计划中 → 已取消"), cells.choice(EventStatus), aliases=("status",),
            allowed=cells.allowed_values(EventStatus), example=EventStatus.HELD.source_label),
-    Column("agenda", "议程", _l("议程(可空)"), cells.text(TEXT_LIMIT), aliases=("agenda",)),
+    Column("agenda", "议程", _l("议程（可空）"), cells.text(TEXT_LIMIT), aliases=("agenda",)),
     Column("minutes", "纪要", _l("已举行、已反馈成果的活动必填"), cells.text(TEXT_LIMIT),
            aliases=("minutes",)),
     Column("opinions", "协商意见", _l("可空"), cells.text(TEXT_LIMIT), aliases=("opinions",)),
     Column("outcome", "成果转化", _l("已反馈成果的活动必填"), cells.text(TEXT_LIMIT),
            aliases=("outcome",)),
-    Column("resident_count", "居民代表人数", _l("0 或正整数(空 = 0)"), cells.integer(0),
+    Column("resident_count", "居民代表人数", _l("0 或正整数（空 = 0）"), cells.integer(0),
            aliases=("resident_count", "居民代表"), example="12"),
-    Column("department_count", "部门数", _l("参加的部门个数(空 = 0)"), cells.integer(0),
+    Column("department_count", "部门数", _l("参加的部门个数（空 = 0）"), cells.integer(0),
            aliases=("department_count", "部门个数"), example="3"),
     Column("expert_count", "专家人数", _l("空 = 0"), cells.integer(0),
            aliases=("expert_count", "专家"), example="1"),
-    Column("attendees", "参加委员编码", _l("参加的政协委员编码,分号隔开"
-           "(没有编码的委员写 #系统编号);"
+    Column("attendees", "参加委员编码", _l("参加的政协委员编码，分号隔开"
+           "（没有编码的委员写 #系统编号）；"
            "须是该平台的下沉委员"),
            cells.code_list, aliases=("attendees", "参加委员"), example="WY0001;WY0002"),
     Column("cancel_reason", "取消原因", _l("已取消的活动必填"), cells.text(2000),
@@ -184,8 +184,8 @@ class EventImporter(Importer):
         for number, key in keyed.items():
             if key in first:
                 ctx.error(number, "topic", f"与第 {first[key]} 行是同一平台、同一时间、"
-                          "相同议题的活动;"
-                          "如确是两场活动,请分别填写编码")
+                          "相同议题的活动；"
+                          "如确是两场活动，请分别填写编码")
             first.setdefault(key, number)
         return {number: found[key] for number, key in keyed.items() if key in found}
 
@@ -193,16 +193,16 @@ class EventImporter(Importer):
                   ctx: Context) -> Any:
         code, ident = row.values.get("code"), row.values.get("id")
         if ident is not None and ident not in by_id:
-            ctx.error(row, "id", f"没有系统编号为 {ident} 的活动;新活动请留空")
+            ctx.error(row, "id", f"没有系统编号为 {ident} 的活动；新活动请留空")
             return None
         old = by_code.get(code) if code else None
         if ident is not None:
             if old is not None and old.id != ident:
-                ctx.error(row, "id", f"编码 {code} 属于另一场活动(系统编号 {old.id})")
+                ctx.error(row, "id", f"编码 {code} 属于另一场活动（系统编号 {old.id}）")
                 return None
             old = by_id[ident]
             if code and old.code and old.code != code:
-                ctx.error(row, "code", f"这场活动的编码是 {old.code};编码不能在导入时修改")
+                ctx.error(row, "code", f"这场活动的编码是 {old.code}；编码不能在导入时修改")
                 return None
         return old
 
@@ -216,7 +216,7 @@ class EventImporter(Importer):
         elif platform is not None and not ctx.may_manage(platform.district_id):
             ctx.error(row, "platform", f"平台 {platform.code} 属于其他区")
         if old is not None and not ctx.may_manage(districts.get(old.platform_id)):
-            ctx.error(row, "code" if v.get("code") else "id", "这场活动属于其他区的平台,不能修改")
+            ctx.error(row, "code" if v.get("code") else "id", "这场活动属于其他区的平台，不能修改")
         elif old is not None and platform is not None and platform.id != old.platform_id:
             ctx.error(row, "platform", "已有活动不能在导入时换平台")
         values: dict[str, Any] = {k: v.get(k) for k in TEXT if ctx.has(k)}
@@ -281,11 +281,11 @@ class EventImporter(Importer):
             return
         if old is None and status is P and platform is not None \
                 and platform.status is not PlatformStatus.ACTIVE:
-            ctx.error(row, "status", f"平台当前为“{platform.status.source_label}”,不能安排新活动")
+            ctx.error(row, "status", f"平台当前为“{platform.status.source_label}”，不能安排新活动")
         starts_at = v.get("starts_at")
         if status in (H, C):
             if starts_at is not None and starts_at > ctx.now:
-                ctx.error(row, "starts_at", "活动还没有开始(开始时间在将来),不能记为已举行")
+                ctx.error(row, "starts_at", "活动还没有开始（开始时间在将来），不能记为已举行")
             if not self._given(values, old, "minutes"):
                 ctx.error(row, "minutes", "已举行的活动请填写纪要")
             if old is None or old.held_at is None:

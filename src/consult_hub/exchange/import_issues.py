@@ -95,17 +95,18 @@ def reference_cell(value: str) -> str:
 
 
 COLUMNS = (
-    Column("reference", "编号", _l("受理编号;再次导入时按编号更新。新问题留空,由系统编号"
-           "(也可填本市格式的新编号,如从旧系统迁移)"), reference_cell,
-           aliases=("reference", "受理编号", "诉求编号"), example="WH24-00123"),
-    Column("platform", "平台编码", _l("受理平台的编码,须已存在"), cells.code(upper=True),
+    Column("reference", "编号", _l("受理编号；再次导入时按编号更新。新问题留空，由系统编号"
+           "（也可填本市格式的新编号，如从旧系统迁移）"), reference_cell,
+           aliases=("reference", "受理编号", "诉求编号"),  # legacy-term: older files
+           example="WH24-00123"),
+    Column("platform", "平台编码", _l("受理平台的编码，须已存在"), cells.code(upper=True),
            required=True, aliases=("platform", "platform_code"), example="420102-0001"),
-    Column("platform_name", "平台名称", _l("仅供阅读,导入时忽略"), ignored=True),
-    Column("district_name", "所属区", _l("仅供阅读,导入时忽略"), ignored=True,
+    Column("platform_name", "平台名称", _l("仅供阅读，导入时忽略"), ignored=True),
+    Column("district_name", "所属区", _l("仅供阅读，导入时忽略"), ignored=True,
            aliases=("district",)),
-    Column("title", "标题", _l("一句话说清楚问题(公开)"), cells.text(TITLE_LENGTH), required=True,
+    Column("title", "标题", _l("一句话说清楚问题（公开）"), cells.text(TITLE_LENGTH), required=True,
            aliases=("title",), example="小区东门路灯坏了"),
-    Column("description", "描述", _l("问题描述(办理后公开;不要写姓名、电话)"), cells.text(5000),
+    Column("description", "描述", _l("问题描述（办理后公开；不要写姓名、电话）"), cells.text(5000),
            required=True, aliases=("description", "问题描述"),
            example="东门两盏路灯不亮已有一周。"),
     Column("kind", "类型", _l("问题类型"), cells.choice(IssueKind), required=True,
@@ -129,27 +130,29 @@ COLUMNS = (
            cells.parse_date, aliases=("due_on", "期限"), example="2024-04-01"),
     Column("planned_on", "计划完成日期", _l("列入计划的必填"), cells.parse_date,
            aliases=("planned_on",), example=""),
-    Column("resolution", "答复", _l("公开的办理结果、情况说明或不予受理的理由;已解决、因条件所限、"
+    Column("resolution", "答复", _l("公开的办理结果、情况说明或不予受理的理由；已解决、因条件所限、"
            "不予受理的必填"), cells.text(5000), aliases=("resolution", "答复内容", "公开答复"),
            example=""),
-    Column("reason", "状态说明", _l("重新办理的理由(已办结的问题改回已受理时必填);"
+    Column("reason", "状态说明", _l("重新办理的理由（已办结的问题改回已受理时必填）；"
            "不予受理时可代替答复"),
            cells.text(2000), aliases=("reason",), example=""),
-    Column("event", "活动编码", _l("提出问题的活动的编码或系统编号(可空),须是同一平台的活动"),
+    Column("event", "活动编码", _l("提出问题的活动的编码或系统编号（可空），须是同一平台的活动"),
            cells.code(), aliases=("event", "活动编号")),
-    Column("submitter_name", "提交人姓名", _l("不公开,只用于回访;空 = 不改"),
-           cells.text(SUBMITTER_NAME_LENGTH), aliases=("submitter_name", "姓名")),
-    Column("submitter_phone", "联系电话", _l("不公开,只用于回访;手机号或带区号的固定电话;"
+    Column("submitter_name", "反映人姓名", _l("不公开，只用于回访；空 = 不改"),
+           cells.text(SUBMITTER_NAME_LENGTH),
+           aliases=("submitter_name", "姓名", "提交人姓名")),  # legacy-term: older files
+    Column("submitter_phone", "联系电话", _l("不公开，只用于回访；手机号或带区号的固定电话；"
            "空 = 不改"),
            cells.text(32), aliases=("submitter_phone", "电话")),
-    Column("received", "受理时间", _l("新问题的受理日期或时间(空 = 导入时);已有问题忽略"),
+    Column("received", "受理时间", _l("新问题的受理日期或时间（空 = 导入时）；已有问题忽略"),
            cells.parse_date_or_datetime, aliases=("received", "受理日期", "created_at"),
            example="2024-03-01"),
-    Column("closed", "办结时间", _l("新的已办结问题的办结日期或时间(空 = 导入时);已有问题忽略"),
+    Column("closed", "办结时间", _l("新的已办结问题的办结日期或时间（空 = 导入时）；已有问题忽略"),
            cells.parse_date_or_datetime, aliases=("closed", "办结日期", "closed_at")),
-    Column("satisfaction", "满意度", _l("仅供阅读(由居民评价),导入时忽略"), ignored=True),
+    Column("satisfaction", "评价", _l("仅供阅读（由居民评价），导入时忽略"), ignored=True,
+           aliases=("满意度",)),  # legacy-term: older exports
     # Written by exports (exports.HANDLING_HEADER): how the problem was published and handled.
-    *(Column(key, header, _l("仅供阅读,导入时忽略"), ignored=True) for key, header in (
+    *(Column(key, header, _l("仅供阅读，导入时忽略"), ignored=True) for key, header in (
         ("published_at", "公开时间"), ("assigned_at", "交办时间"), ("acknowledged_at", "签收时间"),
         ("replied_at", "答复时间"), ("proposed_status", "建议办理结果"), ("reply", "承办单位答复"),
         ("requested_due_on", "申请延至"), ("extension_reason", "延期理由"),
@@ -196,12 +199,12 @@ class IssueImporter(Importer):
             old = existing.get(row.values.get("reference")) or same.get(row.number)
             if old is not None and matched.setdefault(old.id, row.number) != row.number:
                 ctx.error(row, "reference",
-                          f"与第 {matched[old.id]} 行是同一个问题({old.reference})")
+                          f"与第 {matched[old.id]} 行是同一个问题（{old.reference}）")
                 continue
             if old is None and row.values.get("reference") and \
                     not references.is_this_citys(row.values["reference"]):
-                ctx.error(row, "reference", f"没有编号为 {row.values['reference']} 的问题;"
-                          f"新问题请留空编号,或使用本市的编号格式 {prefix}24-00123")
+                ctx.error(row, "reference", f"没有编号为 {row.values['reference']} 的问题；"
+                          f"新问题请留空编号，或使用本市的编号格式 {prefix}24-00123")
                 continue
             self._check_row(row, old, platforms, departments, events, ctx, plan)
         return plan
@@ -229,8 +232,8 @@ class IssueImporter(Importer):
         first: dict[tuple[int, str, str], int] = {}
         for number, key in keyed.items():
             if key in first:
-                ctx.error(number, "title", f"与第 {first[key]} 行是同一平台、相同标题和描述的问题;"
-                          "如确是两个问题,请分别填写编号")
+                ctx.error(number, "title", f"与第 {first[key]} 行是同一平台、相同标题和描述的问题；"
+                          "如确是两个问题，请分别填写编号")
             first.setdefault(key, number)
         return {number: found[key] for number, key in keyed.items() if key in found}
 
@@ -268,7 +271,7 @@ class IssueImporter(Importer):
         if not ctx.may_manage(platform.district_id):
             ctx.error(row, "platform", f"平台 {platform.code} 属于其他区")
         if old is not None and not ctx.may_manage(old.district_id):
-            ctx.error(row, "reference", f"问题 {old.reference} 属于其他区,不能修改")
+            ctx.error(row, "reference", f"问题 {old.reference} 属于其他区，不能修改")
         values: dict[str, Any] = {k: v.get(k) for k in TEXT}
         for name in CONTACT:
             if v.get(name) or (old is None and ctx.has(name)):
@@ -276,7 +279,7 @@ class IssueImporter(Importer):
         if values.get("submitter_phone"):
             values["submitter_phone"] = normalise_phone(v["submitter_phone"])
             if values["submitter_phone"] is None:
-                ctx.error(row, "submitter_phone", "请填写有效的手机号(11 位)或带区号的固定电话")
+                ctx.error(row, "submitter_phone", "请填写有效的手机号（11 位）或带区号的固定电话")
         if v.get("event"):
             event = events.get(v["event"])
             if event is None:
@@ -292,7 +295,7 @@ class IssueImporter(Importer):
                 or departments.get(("code", cells.plain(v["department"])))
             if department is None or department.district_id not in (None, platform.district_id):
                 ctx.error(row, "department", f"找不到承办单位“{v['department']}”"
-                          "(须是市级或该平台所在区的承办单位)")
+                          "（须是市级或该平台所在区的承办单位）")
                 department = None
         if old is None:
             self._check_new(row, platform, department, values, ctx, plan)
@@ -322,7 +325,7 @@ class IssueImporter(Importer):
         if received > ctx.now:
             ctx.error(row, "received", "受理时间不能晚于现在")
         if v.get("closed") and status not in CLOSED_STATUSES:
-            ctx.error(row, "closed", "只有已办结(已解决、因条件所限、不予受理)的问题有办结时间")
+            ctx.error(row, "closed", "只有已办结（已解决、因条件所限、不予受理）的问题有办结时间")
         elif status in CLOSED_STATUSES and (closed > ctx.now or closed < received):
             ctx.error(row, "closed", "办结时间应在受理时间之后、不晚于现在")
         if ctx.failed(row):
@@ -353,7 +356,7 @@ class IssueImporter(Importer):
             ctx.error(row, "platform", "已有问题不能在导入时换平台")
         if v.get("source") is not None and v["source"] is not old.source:
             ctx.error(row, "source",
-                      f"已有问题的来源是“{old.source.source_label}”,不能在导入时修改")
+                      f"已有问题的来源是“{old.source.source_label}”，不能在导入时修改")
         status = v.get("status") or old.status
         given = {"department": department.id if department else None, "due_on": v.get("due_on"),
                  "planned_on": v.get("planned_on"), "resolution": v.get("resolution")}
@@ -371,8 +374,8 @@ class IssueImporter(Importer):
                 continue
             shown = departments[current[name]].name if name == "department" and current[name] \
                 else (current[name] or "空")
-            ctx.error(row, name, f"与系统中的不同(系统中为“{shown}”);"
-                      "办理信息只能随状态一起改变,或在问题页面办理")
+            ctx.error(row, name, f"与系统中的不同（系统中为“{shown}”）；"
+                      "办理信息只能随状态一起改变，或在问题页面办理")
         if ctx.failed(row):
             return
         before = {name: getattr(old, name) for name in (*TEXT, *CONTACT, "event_id")}
@@ -407,7 +410,7 @@ class IssueImporter(Importer):
         """The one lifecycle action from the problem's status to ``status``, with its values."""
         v = row.values
         if old.status is S.PENDING and status is S.RECEIVED:
-            ctx.error(row, "status", "居民提交的问题须在问题页面审核：填写公开标题和摘要后"
+            ctx.error(row, "status", "居民提交的问题须在问题页面受理：填写公开标题和摘要后"
                       "“受理并公开”，不能通过导入受理")
             return None, {}
         steps = self._steps_from(old)
@@ -417,7 +420,7 @@ class IssueImporter(Importer):
                          and any(t.target_for(old.status, old) is s for t in steps)]
             ctx.error(row, "status",
                       f"不能从“{old.status.source_label}”直接改为“{status.source_label}”"
-                      f"(可改为:{'、'.join(reachable)})")
+                      f"（可改为：{'、'.join(reachable)}）")
             return None, {}
         transition = found[0]
         if transition.action == "confirm" and v.get("planned_on") is not None \

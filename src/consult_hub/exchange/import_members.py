@@ -33,21 +33,21 @@ LEVEL_ALIASES = {"市": "city", "区": "district", "市级": "city", "区级": "
                  "市政协": "city", "区政协": "district"}
 
 COLUMNS = (
-    Column("code", "编码", _l("委员编码,全市唯一;再次导入时按编码更新已有委员"), cells.code(),
+    Column("code", "编码", _l("委员编码，全市唯一；再次导入时按编码更新已有委员"), cells.code(),
            required=True, aliases=("code", "委员编码", "委员编号", "编号"), example="WY0001"),
     Column("name", "姓名", _l("委员姓名"), cells.text(64), required=True, aliases=("name",),
            example="李明"),
     Column("sector", "界别", _l("所在界别"), cells.text(64), required=True, aliases=("sector",),
            example="社会福利和社会保障界"),
-    Column("level", "级别", _l("市政协委员或区政协委员(也可写“市”“区”)"),
+    Column("level", "级别", _l("市政协委员或区政协委员（也可写“市”“区”）"),
            cells.choice(MemberLevel, LEVEL_ALIASES), required=True, aliases=("level",),
            allowed=cells.allowed_values(MemberLevel), example=MemberLevel.DISTRICT.source_label),
-    Column("district", "区", _l("所属区的名称或区划代码;区政协委员必填,市政协委员可空"),
+    Column("district", "区", _l("所属区的名称或区划代码；区政协委员必填，市政协委员可空"),
            cells.text(64), aliases=("district", "所属区"), example="江岸区"),
-    Column("platforms", "所联系平台编码", _l("所联系(下沉)平台的编码,多个用分号隔开;"
-           "有这一列时,委员的平台以表中为准(空 = 不联系任何平台)"), cells.code_list,
+    Column("platforms", "所联系平台编码", _l("所联系（下沉）平台的编码，多个用分号隔开；"
+           "有这一列时，委员的平台以表中为准（空 = 不联系任何平台）"), cells.code_list,
            aliases=("platforms", "平台编码", "联系平台"), example="420102-0001;420102-0002"),
-    Column("is_active", "在任", _l("是 / 否(空 = 是)"), cells.yes_no,
+    Column("is_active", "在任", _l("是 / 否（空 = 是）"), cells.yes_no,
            aliases=("is_active", "是否在任"), allowed="是、否", example="是"),
 )
 FIELDS = ("code", "name", "sector", "level", "district_id", "is_active")
@@ -102,7 +102,7 @@ class MemberImporter(Importer):
         if ctx.has("district") and v.get("district"):
             district = book.district(v["district"])
             if district is None:
-                ctx.error(row, "district", f"找不到区“{v['district']}”:请写区的名称或区划代码")
+                ctx.error(row, "district", f"找不到区“{v['district']}”：请写区的名称或区划代码")
         if ctx.has("district") or old is None:
             values["district_id"] = district[0] if district else None
         district_id = values.get("district_id", old.district_id if old else None)

@@ -28,43 +28,45 @@ from consult_hub.platforms.models import Platform, PlatformKind, PlatformStatus
 from consult_hub.platforms.operations import CODE_PATTERN, EARLIEST_YEAR, TRANSITIONS
 
 COLUMNS = (
-    Column("code", "编码", _l("平台编码,全市唯一(字母、数字和连字符);再次导入时按编码更新已有平台"),
+    Column("code", "编码",
+           _l("平台编码，全市唯一（字母、数字和连字符）；再次导入时按编码更新已有平台"),
            cells.code(pattern=CODE_PATTERN, upper=True,
-                      hint="编码只能包含字母、数字和连字符,2 到 32 个字符"),
+                      hint="编码只能包含字母、数字和连字符，2 到 32 个字符"),
            required=True, aliases=("code", "平台编码", "平台编号", "编号"), example="420102-0001"),
     Column("name", "名称", _l("平台名称"), cells.text(120), required=True,
            aliases=("name", "平台名称"), example="二七街道协商议事室"),
-    Column("kind", "类型", _l("平台类型,写中文名称或英文值"), cells.choice(PlatformKind),
+    Column("kind", "类型", _l("平台类型，写中文名称或英文值"), cells.choice(PlatformKind),
            required=True, aliases=("kind", "平台类型"),
            allowed=cells.allowed_values(PlatformKind),
            example=PlatformKind.CONSULT_ROOM.source_label),
-    Column("district", "区", _l("所在区的名称或区划代码,须已存在"), cells.text(64), required=True,
+    Column("district", "区", _l("所在区的名称或区划代码，须已存在"), cells.text(64), required=True,
            aliases=("district", "所在区", "区县"), example="江岸区"),
-    Column("street", "街道", _l("所在街道/乡镇的名称;本区没有的会新建在该区下"), cells.text(64),
+    Column("street", "街道", _l("所在街道/乡镇的名称；本区没有的会新建在该区下"), cells.text(64),
            required=True, aliases=("street", "街道/乡镇", "乡镇"), example="二七街道"),
-    Column("community", "社区", _l("所在社区/村的名称(可空:平台设在街道);该街道没有的会新建"),
+    Column("community", "社区", _l("所在社区/村的名称（可空：平台设在街道）；该街道没有的会新建"),
            cells.text(64), aliases=("community", "社区/村", "村"), example="二七社区"),
     Column("address", "地址", _l("详细地址"), cells.text(max_length(Platform.address)),
            required=True, aliases=("address",), example="二七路 100 号"),
-    Column("latitude", "纬度", _l("WGS84 纬度,与经度同时填写或都不填"), cells.number(-90, 90),
+    Column("latitude", "纬度", _l("WGS84 纬度，与经度同时填写或都不填"), cells.number(-90, 90),
            aliases=("latitude", "lat"), example="30.6160"),
     Column("longitude", "经度", _l("WGS84 经度"), cells.number(-180, 180),
            aliases=("longitude", "long", "lng"), example="114.3055"),
-    Column("convener", "召集人", _l("召集人姓名(公开显示的职务)"), cells.text(64),
+    Column("convener", "召集人", _l("召集人姓名（公开显示的职务）"), cells.text(64),
            aliases=("convener",), example="张建国"),
-    Column("established_on", "成立日期", _l("格式 2024-03-01,不晚于今天"), cells.parse_date,
+    Column("established_on", "成立日期", _l("格式 2024-03-01，不晚于今天"), cells.parse_date,
            required=True, aliases=("established_on", "成立时间"), example="2023-05-01"),
-    Column("is_demonstration", "示范点", _l("是否示范点:是 / 否(空 = 否)"), cells.yes_no,
+    Column("is_demonstration", "示范点", _l("是否示范点：是 / 否（空 = 否）"), cells.yes_no,
            aliases=("is_demonstration", "是否示范点"), allowed="是、否", example="否"),
-    Column("demonstration_year", "示范年份", _l("评为示范点的年份;示范点必填"),
+    Column("demonstration_year", "示范年份", _l("评为示范点的年份；示范点必填"),
            cells.integer(EARLIEST_YEAR, 2100), aliases=("demonstration_year", "示范点年份"),
            example=""),
-    Column("status", "状态", _l("空 = 运行中(新平台);"
-           "已有平台改变状态须符合规则(已撤销的不能改为暂停)"),
+    Column("status", "状态", _l("空 = 运行中（新平台）；"
+           "已有平台改变状态须符合规则（已撤销的不能改为暂停）"),
            cells.choice(PlatformStatus), aliases=("status", "平台状态"),
            allowed=cells.allowed_values(PlatformStatus),
            example=PlatformStatus.ACTIVE.source_label),
-    Column("description", "简介", _l("平台简介(可空)"), cells.text(2000), aliases=("description",)),
+    Column("description", "简介", _l("平台简介（可空）"), cells.text(2000),
+           aliases=("description",)),
 )
 
 FIELDS = ("code", "name", "kind", "area_id", "district_id", "address", "latitude", "longitude",
@@ -107,21 +109,21 @@ class PlatformImporter(Importer):
         if v.get("district"):
             district = plan.book.district(v["district"])
             if district is None:
-                ctx.error(row, "district", f"找不到区“{v['district']}”:请写区的名称或区划代码")
+                ctx.error(row, "district", f"找不到区“{v['district']}”：请写区的名称或区划代码")
             elif not ctx.may_manage(district[0]):
-                ctx.error(row, "district", f"只能导入本区的平台,不能导入{district[1]}的")
+                ctx.error(row, "district", f"只能导入本区的平台，不能导入{district[1]}的")
             elif v.get("street"):
                 values["district_id"] = district[0]
                 area = plan.book.street(district[0], v["street"])
                 if v.get("community"):
                     area = plan.book.community(area, v["community"])
         if old is not None and not ctx.may_manage(old.district_id):
-            ctx.error(row, "code", f"平台 {old.code} 属于其他区,不能修改")
+            ctx.error(row, "code", f"平台 {old.code} 属于其他区，不能修改")
         if "latitude" in v or "longitude" in v:
             latitude, longitude = v.get("latitude"), v.get("longitude")
             if (latitude is None) != (longitude is None):
                 missing = "longitude" if longitude is None else "latitude"
-                ctx.error(row, missing, "经纬度须同时填写,或都不填")
+                ctx.error(row, missing, "经纬度须同时填写，或都不填")
             values["latitude"], values["longitude"] = latitude, longitude
         established = v.get("established_on") or (old.established_on if old else None)
         if v.get("established_on") and v["established_on"] > ctx.today:

@@ -68,8 +68,8 @@ class RowError:
         if self.row is None:
             return self.message
         if self.column is None:
-            return f"第 {self.row} 行:{self.message}"
-        return f"第 {self.row} 行「{self.column}」:{self.message}"
+            return f"第 {self.row} 行：{self.message}"
+        return f"第 {self.row} 行「{self.column}」：{self.message}"
 
 
 class ImportRefused(Exception):
@@ -102,7 +102,7 @@ class ImportReport:
 
     def summary(self) -> str:
         """The counts as the command line prints them (the page words them in its language)."""
-        return f"新增 {self.created},更新 {self.updated},未变 {self.unchanged}"
+        return f"新增 {self.created}，更新 {self.updated}，未变 {self.unchanged}"
 
 
 @dataclass
@@ -183,9 +183,15 @@ class Importer:
         return next(c for c in self.columns if c.key == key)
 
 
+# Marks a header may carry ("反映人姓名（不公开）"), folded like the header itself: NFKC turns
+# the full-width brackets into ASCII ones, so an unfolded mark would never match.
+HEADER_MARKS = tuple(unicodedata.normalize("NFKC", mark)
+                     for mark in ("*", "（必填）", "（选填）", "（不公开）", " "))
+
+
 def normalise_header(name: str) -> str:
     folded = unicodedata.normalize("NFKC", name or "").strip().lower()
-    for mark in ("*", "(必填)", "(选填)", "(不公开)", " "):
+    for mark in HEADER_MARKS:
         folded = folded.replace(mark, "")
     return folded
 
@@ -205,9 +211,9 @@ def map_header(importer: Importer, header: Sequence[str],
             continue
         column = names.get(normalise_header(name))
         if column is None:
-            errors.append(RowError(1, name, "不认识这个列名(可用的列名见导入模板)"))
+            errors.append(RowError(1, name, "不认识这个列名（可用的列名见导入模板）"))
         elif column.key in seen:
-            errors.append(RowError(1, name, f"与「{seen[column.key]}」是同一列,出现了两次"))
+            errors.append(RowError(1, name, f"与「{seen[column.key]}」是同一列，出现了两次"))
         else:
             seen[column.key] = name
             mapping[index] = column
@@ -236,7 +242,7 @@ def parse_rows(sheet: Sheet, mapping: dict[int, Column], ctx: Context) -> list[R
             except CellError as exc:
                 ctx.error(number, column.key, str(exc))
         if any(cells[width:]):
-            ctx.error(number, None, f"第 {width + 1} 列以后有内容,但没有列名")
+            ctx.error(number, None, f"第 {width + 1} 列以后有内容，但没有列名")
         rows.append(Row(number, values))
     return rows
 
@@ -259,7 +265,7 @@ def run_import(importer: Importer, filename: str, data: bytes, *, user: User | N
     if header_errors:
         raise ImportRefused(header_errors)
     if not sheet.rows:
-        raise ImportRefused([RowError(None, None, "文件里只有列名,没有数据行")])
+        raise ImportRefused([RowError(None, None, "文件里只有列名，没有数据行")])
     ctx = Context(user=user, now=now, columns={c.key: c for c in importer.columns},
                   headers={c.key: sheet.header[i] for i, c in mapping.items() if not c.ignored})
     rows = parse_rows(sheet, mapping, ctx)
@@ -272,10 +278,11 @@ def run_import(importer: Importer, filename: str, data: bytes, *, user: User | N
         outcome = importer.write(plan, ctx)
         db.session.flush()
     except StaleDataError:
-        raise ImportRefused([RowError(None, None, "导入期间有人修改了其中的记录;"
-                                      "没有写入任何数据,请重新导入")]) from None
+        raise ImportRefused([RowError(None, None, "导入期间有人修改了其中的记录；"
+                                      "没有写入任何数据，请重新导入")]) from None
     except sa.exc.IntegrityError as exc:
-        raise ImportRefused([RowError(None, None, f"数据库拒绝写入,没有写入任何数据:{exc.orig}")]) \
+        raise ImportRefused([RowError(None, None,
+                                      f"数据库拒绝写入，没有写入任何数据：{exc.orig}")]) \
             from None
     ctx.summary.changes = {"file": filename, "rows": len(rows), "created": outcome.created,
                            "updated": outcome.updated, "unchanged": outcome.unchanged}

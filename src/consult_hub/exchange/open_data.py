@@ -101,26 +101,26 @@ def _batches(stmt: sa.Select[Any]) -> Iterator[list[Any]]:
 # -- platforms --------------------------------------------------------------------------------
 
 PLATFORM_FIELDS = (
-    Field("code", "平台编码(全市唯一)", "platform code, unique in the city"),
+    Field("code", "平台编码（全市唯一）", "platform code, unique in the city"),
     Field("name", "平台名称", "platform name"),
-    Field("kind", "类型代码:consult_room / member_studio / liaison_point / consult_home",
+    Field("kind", "类型代码：consult_room / member_studio / liaison_point / consult_home",
           "kind code: consult_room, member_studio, liaison_point, consult_home"),
-    Field("kind_label", "类型(中文)", "kind, in Chinese"),
+    Field("kind_label", "类型（中文）", "kind, in Chinese"),
     Field("district_code", "所在区的区划代码", "district code"),
     Field("district", "所在区", "district name"),
     Field("street", "所在街道/乡镇", "street (subdistrict) or township"),
-    Field("community", "所在社区/村(设在街道的平台为空)",
+    Field("community", "所在社区/村（设在街道的平台为空）",
           "community or village (empty when the platform sits at street level)"),
     Field("address", "地址", "address"),
-    Field("latitude", "纬度(WGS84,可空)", "latitude (WGS84), may be empty"),
-    Field("longitude", "经度(WGS84,可空)", "longitude (WGS84), may be empty"),
-    Field("convener", "召集人(公开的职务,可空)", "convener (a public role), may be empty"),
+    Field("latitude", "纬度（WGS84，可空）", "latitude (WGS84), may be empty"),
+    Field("longitude", "经度（WGS84，可空）", "longitude (WGS84), may be empty"),
+    Field("convener", "召集人（公开的职务，可空）", "convener (a public role), may be empty"),
     Field("established_on", "成立日期", "date established (YYYY-MM-DD)"),
-    Field("is_demonstration", "是否示范点:1 是,0 否", "demonstration site: 1 yes, 0 no"),
+    Field("is_demonstration", "是否示范点：1 是，0 否", "demonstration site: 1 yes, 0 no"),
     Field("demonstration_year", "评为示范点的年份", "year it became a demonstration site"),
-    Field("status", "状态代码:active 运行中 / suspended 暂停 / closed 已撤销",
+    Field("status", "状态代码：active 运行中 / suspended 暂停 / closed 已撤销",
           "status code: active, suspended, closed"),
-    Field("status_label", "状态(中文)", "status, in Chinese"),
+    Field("status_label", "状态（中文）", "status, in Chinese"),
 )
 
 
@@ -147,35 +147,36 @@ def _platform_rows() -> Iterator[list[Any]]:
 # -- events -----------------------------------------------------------------------------------
 
 EVENT_FIELDS = (
-    Field("event_id", "活动的系统编号(公开活动页 /events/<编号>)",
+    Field("event_id", "活动的系统编号（公开活动页 /events/<编号>）",
           "event number (public page /events/<number>)"),
-    Field("platform_code", "举办平台的编码(见 platforms.csv)", "platform code (see platforms.csv)"),
+    Field("platform_code", "举办平台的编码（见 platforms.csv）",
+          "platform code (see platforms.csv)"),
     Field("district_code", "平台所在区的区划代码", "district code of the platform"),
     Field("topic", "议题", "topic"),
-    Field("category", "类别代码:economy / politics / culture / society / ecology",
+    Field("category", "类别代码：economy / politics / culture / society / ecology",
           "category code: economy, politics, culture, society, ecology"),
-    Field("category_label", "类别(中文:经济建设、政治建设、文化建设、社会建设、生态文明建设)",
+    Field("category_label", "类别（中文：经济建设、政治建设、文化建设、社会建设、生态文明建设）",
           "category, in Chinese"),
-    Field("starts_at", "开始时间(ISO 8601,北京时间,带 +08:00)",
+    Field("starts_at", "开始时间（ISO 8601，北京时间，带 +08:00）",
           "start (ISO 8601, China Standard Time, with offset)"),
-    Field("ends_at", "结束时间(ISO 8601,北京时间)", "end (ISO 8601, China Standard Time)"),
+    Field("ends_at", "结束时间（ISO 8601，北京时间）", "end (ISO 8601, China Standard Time)"),
     Field("location", "地点", "location"),
-    Field("format", "形式代码:onsite 现场 / online 线上 / hybrid 线上线下结合",
+    Field("format", "形式代码：onsite 现场 / online 线上 / hybrid 线上线下结合",
           "format code: onsite, online, hybrid"),
-    Field("status", "状态代码:planned 计划中 / held 已举行 / concluded 已反馈成果 / "
+    Field("status", "状态代码：planned 计划中 / held 已举行 / concluded 已反馈成果 / "
           "cancelled 已取消",
           "status code: planned, held, concluded (outcome reported), cancelled"),
-    Field("status_label", "状态(中文)", "status, in Chinese"),
-    Field("member_attendance", "参加的政协委员人数(已举行的活动)",
+    Field("status_label", "状态（中文）", "status, in Chinese"),
+    Field("member_attendance", "参加的政协委员人数（已举行的活动）",
           "number of CPPCC members who attended (held events)"),
     Field("resident_count", "参加的居民代表人数", "number of resident representatives"),
     Field("department_count", "参加的部门个数", "number of government departments taking part"),
     Field("expert_count", "参加的专家人数", "number of experts taking part"),
-    Field("agenda", "议程(Markdown)", "agenda (Markdown)"),
-    Field("minutes", "纪要(Markdown;已举行的活动)", "minutes (Markdown; held events only)"),
-    Field("opinions", "协商意见(Markdown;已举行的活动)",
+    Field("agenda", "议程（Markdown）", "agenda (Markdown)"),
+    Field("minutes", "纪要（Markdown；已举行的活动）", "minutes (Markdown; held events only)"),
+    Field("opinions", "协商意见（Markdown；已举行的活动）",
           "consultation opinions (Markdown; held events only)"),
-    Field("outcome", "成果转化(Markdown;已反馈成果的活动)",
+    Field("outcome", "成果转化（Markdown；已反馈成果的活动）",
           "outcome reported back (Markdown; concluded events only)"),
 )
 
@@ -205,38 +206,39 @@ def _event_rows() -> Iterator[list[Any]]:
 # -- outcomes ---------------------------------------------------------------------------------
 
 OUTCOME_FIELDS = (
-    Field("reference", "受理编号(公开页面 /issues/<编号>)",
+    Field("reference", "受理编号（公开页面 /issues/<编号>）",
           "receipt code (public page /issues/<code>)"),
-    Field("title", "标题(公开)", "title (public)"),
-    Field("kind", "类型代码:urgent 群众急难愁盼问题 / doorstep 房前屋后实事 / "
+    Field("title", "标题（公开）", "title (public)"),
+    Field("kind", "类型代码：urgent 群众急难愁盼问题 / doorstep 房前屋后实事 / "
           "governance 基层治理难事",
           "kind code: urgent (pressing needs), doorstep (neighbourhood matters), "
           "governance (local governance problems)"),
-    Field("kind_label", "类型(中文)", "kind, in Chinese"),
-    Field("category", "类别代码:economy / politics / culture / society / ecology",
+    Field("kind_label", "类型（中文）", "kind, in Chinese"),
+    Field("category", "类别代码：economy / politics / culture / society / ecology",
           "category code: economy, politics, culture, society, ecology"),
-    Field("category_label", "类别(中文)", "category, in Chinese"),
-    Field("status", "状态代码:received 已受理 / assigned 已交办 / acknowledged 已签收 / "
-          "in_progress 办理中(含承办单位已答复、待确认的) / resolved 已解决或采纳 / "
+    Field("category_label", "类别（中文）", "category, in Chinese"),
+    Field("status", "状态代码：received 已受理 / assigned 已交办 / acknowledged 已签收 / "
+          "in_progress 办理中（含承办单位已答复、待确认的） / resolved 已解决或采纳 / "
           "planned 列入计划正在解决 / constrained 因条件所限一时难以解决 / rejected 不予受理",
           "status code: received, assigned, acknowledged (by the department), in_progress "
           "(including a department's reply not yet confirmed), resolved, planned, constrained "
           "(cannot be solved for now), rejected"),
-    Field("status_label", "状态(中文)", "status, in Chinese"),
-    Field("is_closed", "是否已办结:1 是(resolved / constrained / rejected),0 否",
+    Field("status_label", "状态（中文）", "status, in Chinese"),
+    Field("is_closed", "是否已办结：1 是（resolved / constrained / rejected），0 否",
           "closed: 1 yes (resolved, constrained, rejected), 0 no"),
-    Field("platform_code", "受理平台的编码(见 platforms.csv)", "platform code (see platforms.csv)"),
+    Field("platform_code", "受理平台的编码（见 platforms.csv）",
+          "platform code (see platforms.csv)"),
     Field("district_code", "所在区的区划代码", "district code"),
     Field("district", "所在区", "district name"),
-    Field("department", "承办单位(可空)", "department handling it, may be empty"),
-    Field("received_on", "受理日期(北京时间)", "date received (China Standard Time)"),
-    Field("planned_on", "计划完成日期(列入计划的问题)",
+    Field("department", "承办单位（可空）", "department handling it, may be empty"),
+    Field("received_on", "受理日期（北京时间）", "date received (China Standard Time)"),
+    Field("planned_on", "计划完成日期（列入计划的问题）",
           "planned completion date (planned problems)"),
-    Field("closed_on", "办结日期(已办结的问题)", "date closed (closed problems)"),
-    Field("resolution", "公开答复:办理结果、办理计划、情况说明或不予受理的理由",
+    Field("closed_on", "办结日期（已办结的问题）", "date closed (closed problems)"),
+    Field("resolution", "公开答复：办理结果、办理计划、情况说明或不予受理的理由",
           "public answer: the result, the plan, the explanation or the reason for rejection"),
-    Field("satisfaction", "居民评价代码:satisfied 满意 / basically 基本满意 / "
-          "unsatisfied 不满意(可空)",
+    Field("satisfaction", "居民评价代码：satisfied 满意 / basically 基本满意 / "
+          "unsatisfied 不满意（可空）",
           "resident's rating: satisfied, basically (fairly satisfied), unsatisfied; may be empty"),
 )
 
@@ -322,11 +324,12 @@ def _metric_field(key: str) -> Field:
 
 def tally_fields() -> tuple[Field, ...]:
     return (
-        Field("month", "月份(YYYY-MM,北京时间的自然月)", "month (YYYY-MM, calendar month in "
+        Field("month", "月份（YYYY-MM，北京时间的自然月）", "month (YYYY-MM, calendar month in "
               "China Standard Time)"),
-        Field("scope", "范围:city 全市 / district 区", "scope: city or district"),
-        Field("district_code", "区划代码(全市一行为空)", "district code (empty for the city row)"),
-        Field("district", "区名(全市一行为空)", "district name (empty for the city row)"),
+        Field("scope", "范围：city 全市 / district 区", "scope: city or district"),
+        Field("district_code", "区划代码（全市一行为空）",
+              "district code (empty for the city row)"),
+        Field("district", "区名（全市一行为空）", "district name (empty for the city row)"),
         *(_metric_field(key) for key in metric_keys()),
     )
 
@@ -355,11 +358,11 @@ def data_files() -> list[DataFile]:
         DataFile("platforms.csv", "协商平台和社情民意联系点", "consultation platforms and "
                  "opinion liaison points", PLATFORM_FIELDS, _platform_rows),
         DataFile("events.csv", "协商议事活动", "consultation events", EVENT_FIELDS, _event_rows),
-        DataFile("outcomes.csv", "经审核公开的群众诉求及办理结果(不含任何个人信息)",
+        DataFile("outcomes.csv", "已受理并公开的问题及其办理结果（不含任何个人信息）",
                  "residents' problems published after review, and their outcomes "
                  "(no personal data)", OUTCOME_FIELDS,
                  _outcome_rows),
-        DataFile("monthly_tallies.csv", "月度统计(全市和各区,已冻结的月份)",
+        DataFile("monthly_tallies.csv", "月度统计（全市和各区，已冻结的月份）",
                  "monthly figures for the city and each district (frozen months)",
                  tally_fields(), _tally_rows),
     ]
@@ -373,7 +376,7 @@ def readme(files: list[DataFile], counts: dict[str, int], now: datetime) -> str:
         "",
         f"生成时间 Generated: {format_datetime(now)} (Asia/Shanghai)",
         "",
-        "这些文件只包含公开页面上已经公开的信息:不含居民的姓名、电话,不含内部备注和工作人员账号。"
+        "这些文件只包含公开页面上已经公开的信息：不含居民的姓名、电话，不含内部备注和工作人员账号。"
         "每天凌晨 3 点重新生成。",
         "",
         "These files hold only what the public pages already show: no resident's name or phone, "

@@ -50,7 +50,7 @@ NOT_FILTERS = ("page", "contact")
 
 
 def summary(report: ImportReport) -> str:
-    return _("新增 %(created)s,更新 %(updated)s,未变 %(unchanged)s", created=report.created,
+    return _("新增 %(created)s，更新 %(updated)s，未变 %(unchanged)s", created=report.created,
              updated=report.updated, unchanged=report.unchanged)
 
 
@@ -86,10 +86,10 @@ def import_page():
                 db.session.rollback()  # a dry run writes nothing, not even the audit row
             else:
                 db.session.commit()
-                flash(_("已导入%(label)s(%(file)s):%(summary)s", label=importer.label,
+                flash(_("已从 %(file)s 导入%(label)s：%(summary)s。", label=importer.label,
                         file=report.filename, summary=summary(report)), "success")
                 if report.areas_created:
-                    flash(_("新建了 %(n)s 个街道或社区;可在“区域”页面修改名称和区划代码。",
+                    flash(_("新建了 %(n)s 个街道或社区；可在“区域”页面修改名称和区划代码。",
                             n=report.areas_created), "info")
                 return redirect(url_for("exchange.import_page", kind=importer.kind), 303)
     status = 422 if request.method == "POST" and (refused or form.errors) else 200

@@ -60,7 +60,7 @@ def build_outcomes_feed(outcomes: Sequence[Issue], info: FeedInfo,
 def _entry(outcome: Issue, info: FeedInfo, url: str | None) -> ET.Element:
     entry = ET.Element("entry")
     _text(entry, "id", outcome_id(info.domain, outcome.reference))
-    _text(entry, "title", f"{outcome.title}({outcome.status.label})")
+    _text(entry, "title", f"{outcome.title}（{outcome.status.label}）")
     _text(entry, "updated", _rfc3339(outcome_time(outcome)))
     _text(entry, "published", _rfc3339(outcome.created_at))
     ET.SubElement(entry, "category", term=outcome.status.value, label=outcome.status.label)

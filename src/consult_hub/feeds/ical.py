@@ -229,11 +229,11 @@ def _vtimezone(key: str) -> str:
 
 # Marked for the catalogue here; translated once per calendar (gettext per event was the
 # largest cost of a city's feed).
-PLATFORM_LINE = N_("协商平台:%(name)s")
-ADDRESS_LINE = N_("地址:%(address)s")
-FORMAT_LINE = N_("形式:%(format)s")
-CANCELLED_LINE = N_("本次活动已取消:%(reason)s")
-AGENDA_LINE = N_("议程:")
+PLATFORM_LINE = N_("协商平台：%(name)s")
+ADDRESS_LINE = N_("地址：%(address)s")
+FORMAT_LINE = N_("形式：%(format)s")
+CANCELLED_LINE = N_("本次活动已取消：%(reason)s")
+AGENDA_LINE = N_("议程：")
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,7 @@ def platform_events(platform_id: int):
 def outcomes():
     city = city_name()
     info = atom.FeedInfo(
-        title=_("%(city)s群众诉求办理成果", city=city),
+        title=_("%(city)s问题办理成果", city=city),
         author=_("%(city)s政协", city=city),
         domain=_feed_domain(),
         self_url=external_url("feeds.outcomes"),

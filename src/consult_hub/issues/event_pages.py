@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from consult_hub.auth.decorators import staff_required
@@ -41,7 +42,7 @@ def record_event(event_id: int):
         return event_pages._wrong_status(event)
     form = RecordForm()
     form.attendees.choices = select_choices(
-        (m.id, f"{m.name}({m.sector})")
+        (m.id, f"{m.name}（{m.sector}）")
         for m in event_queries.platform_members_of(event.platform_id))
     status, added_rows = 200, False
     if request.method == "GET":
@@ -62,9 +63,12 @@ def record_event(event_id: int):
         status, issues = saved.status, saved.value
         if saved:
             if issues:
-                flash(_("已记为已举行,并登记了 %(n)s 个问题", n=len(issues)), "success")
+                flash(ngettext(
+                    "活动已记为已举行，纪要已保存，并登记了 %(num)s 个问题。",
+                    "活动已记为已举行，纪要已保存，并登记了 %(num)s 个问题。",
+                    len(issues)), "success")
             else:
-                flash(_("已记为已举行"), "success")
+                flash(_("活动已记为已举行，纪要已保存。"), "success")
             return redirect(url_for("events.detail", event_id=event.id), 303)
     else:
         # Show the problem rows' mistakes together with the other fields'.

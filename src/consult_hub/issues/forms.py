@@ -86,7 +86,7 @@ class IssueFilterForm(BaseForm):
     class Meta:
         csrf = False
 
-    q = SearchField(_l("搜索"), description=_l("标题中的文字或诉求编号"))
+    q = SearchField(_l("搜索"), description=_l("标题中的文字或问题编号"))
     status = StatusListField(_l("状态"), choices=select_choices(IssueStatus.choices()))
     kind = SelectField(_l("类型"), choices=_any(_l("全部类型"), IssueKind.choices()), default="")
     category = SelectField(_l("类别"), choices=_any(_l("全部类别"), Category.choices()),
@@ -118,7 +118,7 @@ class TextFields:
 
     title = StringField(_l("标题"), validators=[Needed()],
                         render_kw={"maxlength": TITLE_LENGTH},
-                        description=_l("一句话说清楚问题,例如“某小区夜间停车难”"))
+                        description=_l("一句话说清楚问题，例如“某小区夜间停车难”"))
     description = TextAreaField(_l("问题描述"), validators=[Needed()],
                                 description=_l("时间、地点、涉及多少居民、已经做过哪些努力"))
     kind = SelectField(_l("问题类型"), choices=select_choices(IssueKind.choices()),
@@ -131,12 +131,12 @@ class NewIssueForm(TextFields, BaseForm):
     platform_id = SelectField(_l("平台"), coerce=optional_int, validate_choice=False,
                               validators=[Needed()])
     event_id = SelectField(_l("提出问题的活动"), coerce=optional_int, validate_choice=False,
-                           description=_l("在协商议事活动中提出的,请选择该活动"))
+                           description=_l("在协商议事活动中提出的，请选择该活动"))
     source = SelectField(_l("来源"), choices=select_choices(IssueSource.choices()),
                        validate_choice=False)
-    submitter_name = StringField(_l("居民姓名(不公开)"), render_kw={"maxlength": 64})
-    submitter_phone = TelField(_l("联系电话(不公开)"),
-                               description=_l("手机号,或带区号的固定电话,如 027-85612345"))
+    submitter_name = StringField(_l("居民姓名（不公开）"), render_kw={"maxlength": 64})
+    submitter_phone = TelField(_l("联系电话（不公开）"),
+                               description=_l("手机号，或带区号的固定电话，如 027-85612345"))
 
 
 class IssueEditForm(TextFields, EditForm):
@@ -200,17 +200,17 @@ class ActionForm(BaseForm):
 # Texts that reach residents say so: they appear on the public timeline.
 FIELD_TEXT: dict[tuple[str, str], tuple[Any, Any]] = {
     ("assign", "department"): (_l("承办单位"), None),
-    ("assign", "due_on"): (_l("办理期限"), _l("到期仍未办结的,将提醒区政协工作人员")),
-    ("resolve", "resolution"): (_l("办理结果(公开)"),
+    ("assign", "due_on"): (_l("办理期限"), _l("到期仍未办结的，将提醒区政协工作人员")),
+    ("resolve", "resolution"): (_l("办理结果（公开）"),
                                 _l("居民在进度查询和办理成果页面看到这段文字")),
     ("plan", "planned_on"): (_l("计划完成日期"), None),
-    ("plan", "resolution"): (_l("计划说明(公开,可不填)"), _l("计划怎么解决、分几步")),
-    ("constrain", "resolution"): (_l("情况说明(公开)"),
-                                  _l("说明一时难以解决的原因,以及后续怎么办")),
-    ("reject", "reason"): (_l("不予受理的理由(公开)"), None),
-    ("reject", "duplicate_of"): (_l("重复的诉求编号(可不填)"),
-                                 _l("与已登记的诉求重复时,填写原诉求编号,如 WH24-00123")),
-    ("reopen", "reason"): (_l("重新办理的理由(公开)"), _l("例如居民回访不满意的原因")),
+    ("plan", "resolution"): (_l("计划说明（公开，可不填）"), _l("计划怎么解决、分几步")),
+    ("constrain", "resolution"): (_l("情况说明（公开）"),
+                                  _l("说明一时难以解决的原因，以及后续怎么办")),
+    ("reject", "reason"): (_l("不予受理的理由（公开）"), None),
+    ("reject", "duplicate_of"): (_l("重复问题的编号（可不填）"),
+                                 _l("与已登记的问题重复时，填写原问题的编号，如 WH24-00123")),
+    ("reopen", "reason"): (_l("重新办理的理由（公开）"), _l("例如居民回访不满意的原因")),
     ("accept", "title"): (
         _l("公开标题"), _l("居民在办理成果页面看到的标题；不写姓名、电话、门牌号")),
     ("accept", "description"): (
@@ -228,7 +228,7 @@ FIELD_TEXT: dict[tuple[str, str], tuple[Any, Any]] = {
                                 _l("不填则公开承办单位的答复内容")),
     ("note", "note"): (_l("办理进展"), _l("可以使用 Markdown:**加粗**、- 列表")),
     ("note", "is_public"): (_l("在进度查询页面公开显示"),
-                            _l("不勾选则只有工作人员能看到,例如涉及居民个人情况的记录")),
+                            _l("不勾选则只有工作人员能看到，例如涉及居民个人情况的记录")),
 }
 
 
@@ -271,5 +271,5 @@ def action_form(transition: Transition, **kwargs: Any) -> ActionForm:
 class RateForm(ActionForm):
     satisfaction = RadioField(_l("居民的评价"), choices=select_choices(Satisfaction.choices()),
                               validate_choice=False, validators=[Needed()], id="rate-satisfaction")
-    note = TextAreaField(_l("回访记录(内部,可不填)"), id="rate-note",
+    note = TextAreaField(_l("回访记录（内部，可不填）"), id="rate-note",
                          description=_l("只有工作人员能看到"))

@@ -258,7 +258,7 @@ TRANSITIONS: dict[str, Transition] = {
         Transition("rework", _lp("action", "退回重办"), frozenset({S.REPLIED}), S.IN_PROGRESS,
                    ("reason",), is_public=False, effect=_rework),
         # Outcomes staff record themselves (a problem solved on the spot, or without a reply).
-        Transition("resolve", _lp("action", "办结(已解决或采纳)"), OPEN_WORKING | {S.PLANNED},
+        Transition("resolve", _lp("action", "办结（已解决或采纳）"), OPEN_WORKING | {S.PLANNED},
                    S.RESOLVED, ("resolution",), effect=_answer),
         Transition("plan", _lp("action", "列入计划"), DEPARTMENT_WORKING, S.PLANNED,
                    ("planned_on",), optional=("resolution",), effect=_plan),
@@ -292,7 +292,7 @@ FIELD_LABELS = {
     "planned_on": _l("计划完成日期"),
     "reason": _l("理由"),
     "note": _l("进展说明"),
-    "duplicate_of": _l("重复的诉求"),
+    "duplicate_of": _l("重复的问题"),
 }
 # The dates an action sets that may not lie in the past.
 NOT_BEFORE_TODAY = {"due_on": _l("办理期限不能早于今天"),

@@ -148,7 +148,7 @@ def create_issue(
     if (submitter_phone or "").strip():
         phone = normalise_phone(submitter_phone)
         if phone is None:
-            errors["submitter_phone"] = _("请填写有效的手机号(11 位)或带区号的固定电话")
+            errors["submitter_phone"] = _("请填写有效的手机号（11 位）或带区号的固定电话")
     if event_id is not None:
         event = db.session.get(Event, event_id)
         if event is None or event.platform_id != platform.id:
@@ -203,10 +203,10 @@ def problem_row_errors(rows: list[dict[str, str]]) -> dict[str, str]:
         number = index + 1
         for name, label in PROBLEM_FIELDS.items():
             if not row.get(name):
-                errors[f"problems-{index}-{name}"] = _l("第 %(n)s 个问题:请填写“%(field)s”",
+                errors[f"problems-{index}-{name}"] = _l("第 %(n)s 个问题：请填写“%(field)s”",
                                                         n=number, field=label)
         if len(row.get("title", "")) > 200:
-            errors[f"problems-{index}-title"] = _l("第 %(n)s 个问题:标题不超过 200 个字符",
+            errors[f"problems-{index}-title"] = _l("第 %(n)s 个问题：标题不超过 200 个字符",
                                                    n=number)
         for name, enum_cls in (("kind", IssueKind), ("category", Category)):
             if row.get(name):
@@ -214,7 +214,7 @@ def problem_row_errors(rows: list[dict[str, str]]) -> dict[str, str]:
                     enum_cls(row[name])
                 except ValueError:
                     errors[f"problems-{index}-{name}"] = _l(
-                        "第 %(n)s 个问题:“%(field)s”的取值无效", n=number,
+                        "第 %(n)s 个问题：“%(field)s”的取值无效", n=number,
                         field=PROBLEM_FIELDS[name])
     return errors
 
@@ -309,9 +309,9 @@ def update_issue(
 
 # The public timeline note of a rating, stored in Chinese (shown translated: |stored_text).
 RATING_NOTES = {
-    Satisfaction.SATISFIED: N_("群众满意度评价:满意"),
-    Satisfaction.BASICALLY: N_("群众满意度评价:基本满意"),
-    Satisfaction.UNSATISFIED: N_("群众满意度评价:不满意"),
+    Satisfaction.SATISFIED: N_("居民评价：满意"),
+    Satisfaction.BASICALLY: N_("居民评价：基本满意"),
+    Satisfaction.UNSATISFIED: N_("居民评价：不满意"),
 }
 
 
@@ -334,13 +334,13 @@ def rate_issue(
     try:
         rating = Satisfaction(satisfaction)
     except ValueError:
-        raise ValidationFailed({"satisfaction": _("请选择满意度")}) from None
+        raise ValidationFailed({"satisfaction": _("请选择评价")}) from None
     if issue.status not in RATEABLE_STATUSES:
         raise ValidationFailed(
-            {"satisfaction": _("“%(status)s”的问题不能评价,办结后才能评价",
+            {"satisfaction": _("“%(status)s”的问题不能评价，办结后才能评价",
                                status=issue.status.label)})
     if issue.satisfaction is not None:
-        raise ValidationFailed({"satisfaction": _("已评价为“%(label)s”,不能重复评价",
+        raise ValidationFailed({"satisfaction": _("已评价为“%(label)s”，不能重复评价",
                                                   label=issue.satisfaction.label)})
     issue.satisfaction = rating
     issue.rated_at = now

@@ -33,7 +33,7 @@ KINDS = {
     "id_number": _l("身份证号"),
     "phone": _l("电话号码"),
     "door": _l("门牌号"),
-    "name": _l("提交人姓名"),
+    "name": _l("反映人姓名"),
 }
 # Found in the public text, these refuse publishing; the rest are marked for the reviewer.
 REFUSED = ("id_number", "phone")

@@ -63,7 +63,7 @@ from consult_hub.platforms.models import Platform
 bp = Blueprint("issues", __name__, url_prefix="/manage/issues")
 
 # Timeline entries that are not lifecycle actions.
-OTHER_ACTION_LABELS = {"receive": _l("受理"), "rate": _l("满意度评价"), "import": _l("批量导入")}
+OTHER_ACTION_LABELS = {"receive": _l("受理"), "rate": _l("评价"), "import": _l("批量导入")}
 
 
 def action_label(action: str) -> str:
@@ -167,7 +167,7 @@ def _filter_choices(form: IssueFilterForm, district_id: int | None,
     departments = queries.department_choices(department_district, everything=(
         user.role is Role.ADMIN and district_id is None))
     form.department.choices = select_choices([("", _("全部承办单位")), *(
-        (d.id, d.name if d.is_active else _("%(name)s(已停用)", name=d.name))
+        (d.id, d.name if d.is_active else _("%(name)s（已停用）", name=d.name))
         for d in departments)])
 
 
@@ -209,7 +209,7 @@ def new():
         return render_template("issues/new.html", form=form, platform=platform)
     if form.validate() and (saved := save(form, lambda: _raise(form, platform))):
         issue = saved.value
-        flash(_("已登记问题 %(reference)s", reference=issue.reference), "success")
+        flash(_("问题已登记，编号 %(reference)s。", reference=issue.reference), "success")
         return redirect(url_for("issues.detail", issue_id=issue.id), 303)
     return render_template("issues/new.html", form=form, platform=platform), 422
 
@@ -366,12 +366,12 @@ CHANGE_PHRASES = {
     "confirm": _l("确认办结"),
     "rework": _l("退回重办"),
     "start": _l("标记为开始办理"),
-    "resolve": _l("办结(已解决或采纳)"),
+    "resolve": _l("办结（已解决或采纳）"),
     "constrain": _l("标记为因条件所限一时难以解决"),
     "reject": _l("标记为不予受理"),
     "reopen": _l("重新办理"),
     "note": _l("添加了办理进展"),
-    "rate": _l("记录了满意度评价"),
+    "rate": _l("记录了居民的评价"),
 }
 
 
@@ -380,7 +380,7 @@ def _describe(update: IssueUpdate, issue: Issue) -> str:
     if update.action == "assign" and issue.department is not None:
         return _("交办给%(department)s", department=issue.department.name)
     if update.action == "plan" and issue.planned_on is not None:
-        return _("列入计划(计划 %(day)s 完成)", day=issue.planned_on.isoformat())
+        return _("列入计划（计划 %(day)s 完成）", day=issue.planned_on.isoformat())
     return str(CHANGE_PHRASES.get(update.action, action_label(update.action)))
 
 
@@ -394,16 +394,16 @@ def _conflict_message(issue: Issue, seen: Any, conflict: EditConflict | None) ->
     if news:
         last = news[-1]
         who = last.actor.name if last.actor else _("居民")
-        said = _("%(when)s,此问题已被%(who)s%(what)s。", when=format_datetime(last.created_at),
+        said = _("%(when)s，此问题已被%(who)s%(what)s。", when=format_datetime(last.created_at),
                  who=who, what=_describe(last, issue))
         if len(news) > 1:
-            said += _("(您打开页面后共有 %(count)s 处变动,见下方办理记录。)", count=len(news))
+            said += _("（您打开页面后共有 %(count)s 处变动，见下方办理记录。）", count=len(news))
     elif conflict is not None and conflict.by:
-        said = _("%(when)s,%(who)s修改了此问题的内容。", when=format_datetime(conflict.at),
+        said = _("%(when)s，%(who)s修改了此问题的内容。", when=format_datetime(conflict.at),
                  who=conflict.by)
     else:
-        said = _("您打开页面后,此问题已被他人修改。")
-    return said + _("您的操作没有执行:页面已更新为最新情况,您填写的内容仍保留,请核对后再提交。")
+        said = _("您打开页面后，此问题已被他人修改。")
+    return said + _("您的操作没有执行：页面已更新为最新情况，您填写的内容仍保留，请核对后再提交。")
 
 
 def _stale(issue: Issue, seen: Any, conflict: EditConflict | None,
@@ -428,7 +428,7 @@ def _lifecycle_values(transition: Transition, form: ActionForm, issue: Issue) ->
         original = queries.find_by_reference(current_user, reference)
         if original is None:
             raise ValidationFailed(
-                {"duplicate_of": _("找不到编号为 %(ref)s 的诉求", ref=reference)})
+                {"duplicate_of": _("找不到编号为 %(ref)s 的问题", ref=reference)})
         values["duplicate_of"] = original
     return values
 
@@ -473,34 +473,47 @@ def act(issue_id: int, action: str):
 
 
 def _done(issue: Issue, transition: Transition) -> str:
-    """What the action did, as a sentence for the flash."""
+    """What the action did, as a sentence for the flash: "已将问题 WH26-01508 交办给…"."""
     ref = issue.reference
     action = transition.action
     if action == "accept":
-        return _("已受理 %(ref)s，公开标题和摘要已发布。", ref=ref)
+        return _("已受理问题 %(ref)s，公开标题和摘要已发布。", ref=ref)
     if action == "assign" and issue.department is not None and issue.due_on is not None:
-        return _("已将 %(ref)s 交办给%(department)s，办理期限 %(due)s。", ref=ref,
+        return _("已将问题 %(ref)s 交办给%(department)s，办理期限为 %(due)s。", ref=ref,
                  department=issue.department.name, due=format_date(issue.due_on))
     if action == "acknowledge":
-        return _("已签收 %(ref)s。", ref=ref)
+        return _("已签收问题 %(ref)s。", ref=ref)
+    if action == "start":
+        return _("问题 %(ref)s 已开始办理。", ref=ref)
     if action == "reply":
-        return _("已提交 %(ref)s 的答复，等待区政协确认后向居民公开。", ref=ref)
+        return _("已提交问题 %(ref)s 的答复，区政协确认后向居民公开。", ref=ref)
     if action == "request_extension" and issue.requested_due_on is not None:
-        return _("已申请将 %(ref)s 的办理期限延至 %(due)s，等待区政协决定。", ref=ref,
+        return _("已申请将问题 %(ref)s 的办理期限延至 %(due)s，等待区政协决定。", ref=ref,
                  due=format_date(issue.requested_due_on))
     if action == "return":
-        return _("已将 %(ref)s 退回区政协，由区政协重新交办。", ref=ref)
+        return _("已将问题 %(ref)s 退回区政协，由区政协重新交办。", ref=ref)
     if action == "approve_extension" and issue.due_on is not None:
-        return _("已同意延期：%(ref)s 的办理期限改为 %(due)s。", ref=ref,
+        return _("已同意延期：问题 %(ref)s 的办理期限改为 %(due)s。", ref=ref,
                  due=format_date(issue.due_on))
     if action == "refuse_extension":
-        return _("已不同意 %(ref)s 的延期申请，办理期限不变。", ref=ref)
+        return _("已不同意问题 %(ref)s 的延期申请，办理期限不变。", ref=ref)
     if action == "confirm":
-        return _("已确认 %(ref)s 办结：%(status)s。答复已向居民公开。", ref=ref,
+        return _("已确认问题 %(ref)s 的答复：%(status)s。答复已向居民公开。", ref=ref,
                  status=issue.status.label)
     if action == "rework":
-        return _("已将 %(ref)s 退回承办单位重办。", ref=ref)
-    return _("%(reference)s:%(label)s,已保存", reference=ref, label=transition.label)
+        return _("已将问题 %(ref)s 退回承办单位重办。", ref=ref)
+    if action == "plan" and issue.planned_on is not None:
+        return _("问题 %(ref)s 已列入计划，计划 %(day)s 完成。", ref=ref,
+                 day=format_date(issue.planned_on))
+    if action in ("resolve", "constrain"):
+        return _("问题 %(ref)s 已办结：%(status)s。", ref=ref, status=issue.status.label)
+    if action == "reject":
+        return _("问题 %(ref)s 不予受理，理由已记录。", ref=ref)
+    if action == "reopen":
+        return _("问题 %(ref)s 已重新办理，状态回到“已受理”。", ref=ref)
+    if action == "note":
+        return _("已为问题 %(ref)s 添加办理进展。", ref=ref)
+    return _("已对问题 %(ref)s 执行“%(action)s”。", ref=ref, action=transition.label)
 
 
 @bp.route("/<int:issue_id>/satisfaction", methods=["POST"])
@@ -515,9 +528,9 @@ def rate(issue_id: int):
     if refused is not None:
         return refused
     if issue.satisfaction is Satisfaction.UNSATISFIED:
-        flash(_("已记录:居民不满意。可以重新办理这个问题。"), "warning")
+        flash(_("已记录居民的评价：不满意。可以在下方重新办理这个问题。"), "warning")
         return redirect(url_for("issues.detail", issue_id=issue.id, _anchor="act-reopen"), 303)
-    flash(_("已记录居民的评价:%(label)s", label=issue.satisfaction.label), "success")
+    flash(_("已记录居民的评价：%(label)s。", label=issue.satisfaction.label), "success")
     return redirect(url_for("issues.detail", issue_id=issue.id), 303)
 
 
@@ -540,5 +553,5 @@ def edit(issue_id: int):
     if not saved:
         return render_template("issues/edit.html", form=form, issue=issue,
                                conflict=saved.conflict), saved.status
-    flash(_("已保存 %(reference)s 的修改", reference=issue.reference), "success")
+    flash(_("问题 %(reference)s 的修改已保存。", reference=issue.reference), "success")
     return redirect(url_for("issues.detail", issue_id=issue.id), 303)

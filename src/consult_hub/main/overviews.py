@@ -87,7 +87,7 @@ def change_status(platform_id: int, action: str):
             return redirect(url_for(".detail", platform_id=platform.id), 303)
         if saved.raced:  # someone changed the platform at the same moment
             platform, status = platform_pages._platform_or_404(platform_id), 409
-            flash(_("平台刚被他人修改,请核对当前状态后再提交"), "warning")
+            flash(_("平台刚被他人修改，请核对当前状态后再提交。"), "warning")
     now = utcnow()
     return render_template(
         "platforms/status.html", form=form, platform=platform, action=action,

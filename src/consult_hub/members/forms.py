@@ -21,9 +21,9 @@ COMMON_SECTORS = (
 class MemberForm(BaseForm):
     name = StringField(_l("姓名"), validators=[DataRequired(REQUIRED), Length(max=64)])
     sector = StringField(_l("界别"), validators=[DataRequired(REQUIRED), Length(max=64)],
-                         description=_l("可从列表中选择,也可直接填写"))
+                         description=_l("可从列表中选择，也可直接填写"))
     level = SelectField(_l("委员级别"), choices=select_choices(MemberLevel.choices()))
     district = SelectField(_l("联系的区"), coerce=optional_int,
-                           description=_l("区政协委员必填;市政协委员填其下沉联系的区"))
+                           description=_l("区政协委员必填；市政协委员填其下沉联系的区"))
     code = StringField(_l("委员编号"), validators=[Optional(), Length(max=32)],
-                       description=_l("可不填;填写时全市唯一"))
+                       description=_l("可不填；填写时全市唯一"))

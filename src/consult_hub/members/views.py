@@ -52,7 +52,7 @@ def _load(member_id: int) -> Member:
 
 def _form(**defaults: object) -> MemberForm:
     form = MemberForm(data=defaults) if request.method == "GET" else MemberForm()
-    none = [("", _("—(未指定)"))] if can_manage_district(current_user, None) else []
+    none = [("", _("—（未指定）"))] if can_manage_district(current_user, None) else []
     form.district.choices = select_choices(none + district_choices(current_user))
     return form
 
@@ -76,7 +76,7 @@ def create():
         require(can_manage_district(current_user, form.district.data), "member:new")
     if form.validate_on_submit() and (saved := save(form, lambda: create_member(**_values(form)))):
         member = saved.value
-        flash(_("已添加委员 %(name)s", name=member.name), "success")
+        flash(_("已添加委员%(name)s。", name=member.name), "success")
         return redirect(url_for("members.detail", member_id=member.id), 303)
     return _render(form, None)
 
@@ -90,7 +90,7 @@ def edit(member_id: int):
     if form.is_submitted():  # a district outside the user's own is refused, not validated
         require(can_manage_district(current_user, form.district.data), f"member:{member.id}")
     if form.validate_on_submit() and save(form, lambda: update_member(member, **_values(form))):
-        flash(_("已保存 %(name)s", name=member.name), "success")
+        flash(_("委员%(name)s的信息已保存。", name=member.name), "success")
         return redirect(url_for("members.detail", member_id=member.id), 303)
     return _render(form, member)
 
@@ -99,8 +99,8 @@ def _set_active(member_id: int, active: bool):
     member = _load(member_id)
     set_member_active(member, active)
     db.session.commit()
-    flash(_("已恢复 %(name)s 的委员状态", name=member.name) if active
-          else _("已将 %(name)s 标为不再履职;参加活动的记录仍然保留", name=member.name), "success")
+    flash(_("%(name)s已恢复为在任委员。", name=member.name) if active
+          else _("已将%(name)s标为不再履职；参加活动的记录仍然保留。", name=member.name), "success")
     return redirect(url_for("members.detail", member_id=member.id), 303)
 
 

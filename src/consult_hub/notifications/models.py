@@ -40,6 +40,9 @@ class Notification(Base):
     subject: Mapped[str] = mapped_column(sa.String(200))
     body: Mapped[str] = mapped_column(sa.Text)
     link: Mapped[str | None] = mapped_column(sa.String(300))
+    # The facts a digest lists (its platforms, their last events), rendered by the inbox in the
+    # reader's language with a link each; ``body`` is the same as text, for the email.
+    data: Mapped[dict | None] = mapped_column(sa.JSON(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     email_status: Mapped[EmailStatus] = mapped_column(

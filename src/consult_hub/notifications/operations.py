@@ -21,6 +21,7 @@ class Message:
     subject: str
     body: str
     link: str | None = None
+    data: dict | None = None  # what a digest lists, for the inbox to render (models.py)
 
 
 def email_enabled() -> bool:
@@ -88,7 +89,8 @@ def notification_rows(
             subject, body = str(message.subject), str(message.body)
         rows.append({
             "user_id": user.id, "dedupe_key": dedupe_key[:200], "kind": kind,
-            "subject": subject[:200], "body": body, "link": message.link, "created_at": now,
+            "subject": subject[:200], "body": body, "link": message.link, "data": message.data,
+            "created_at": now,
             "read_at": None,
             "email_status": EmailStatus.PENDING if mail and user.email else EmailStatus.NONE,
             "email_attempts": 0,

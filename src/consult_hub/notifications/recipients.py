@@ -69,3 +69,9 @@ def district_staff(district_ids: Iterable[int]) -> dict[int, list[User]]:
 def department_contacts(department_ids: Iterable[int]) -> dict[int, list[User]]:
     """The active contacts (承办单位联系人) of each department."""
     return _active_by(Role.DEPARTMENT, User.department_id, department_ids)
+
+
+def city_staff() -> list[User]:
+    """The active city staff (市政协, the admin role): they oversee the districts."""
+    return list(db.session.scalars(sa.select(User).where(
+        User.role == Role.ADMIN, User.is_active.is_(True)).order_by(User.id)))

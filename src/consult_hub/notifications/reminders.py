@@ -11,6 +11,7 @@ the rest, and writes its rows together (``insert_ignoring_duplicates``).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -19,11 +20,13 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from consult_hub.core.timefmt import format_date, format_datetime, local_today
+from consult_hub.areas.models import Area
+from consult_hub.core.timefmt import format_date, format_datetime, local_today, to_local
 from consult_hub.events.models import Event, EventStatus
 from consult_hub.events.queries import inactive_clause
 from consult_hub.extensions import db
 from consult_hub.issues.models import DUE_STATUSES, Issue, IssueStatus
+from consult_hub.notifications import digests
 from consult_hub.notifications.operations import (
     Message,
     delivered,
@@ -31,12 +34,13 @@ from consult_hub.notifications.operations import (
     notification_rows,
 )
 from consult_hub.notifications.recipients import (
+    city_staff,
     coordinators_by_platform,
     department_contacts,
     district_staff,
     link,
 )
-from consult_hub.platforms.models import Platform
+from consult_hub.platforms.models import Platform, PlatformStatus
 
 # -- events -----------------------------------------------------------------------------------
 
@@ -66,9 +70,9 @@ def sweep_event_upcoming(now: datetime) -> int:
             people[event.platform_id], kind="event_upcoming", now=now, skip=sent,
             dedupe_key=keys[event.id],
             compose=lambda _user, e=event: Message(
-                _("活动提醒:%(topic)s(%(start)s)", topic=e.topic,
+                _("活动提醒：%(topic)s（%(start)s）", topic=e.topic,
                   start=format_datetime(e.starts_at)),
-                _("%(platform)s将于%(start)s至%(end)s在%(place)s举行协商议事活动“%(topic)s”,"
+                _("%(platform)s将于%(start)s至%(end)s在%(place)s举行协商议事活动“%(topic)s”，"
                   "距开始约%(hours)s小时。", platform=e.platform.name,
                   start=format_datetime(e.starts_at), end=format_datetime(e.ends_at, "%H:%M"),
                   place=e.location, topic=e.topic, hours=_hours_until(e.starts_at, now)),
@@ -104,9 +108,9 @@ def sweep_minutes_missing(now: datetime) -> int:
             people[event.platform_id], kind="minutes_missing", now=now, skip=sent,
             dedupe_key=keys[event.id],
             compose=lambda _user, e=event, d=stage[event.id]: Message(
-                _("请补录活动纪要:%(topic)s", topic=e.topic),
-                _("%(platform)s的协商议事活动“%(topic)s”已于%(end)s结束%(days)s天,仍未登记为"
-                  "已举行。请补录纪要、参加人员和协商意见;如未举行,请取消并说明原因。",
+                _("请补录活动纪要：%(topic)s", topic=e.topic),
+                _("%(platform)s的协商议事活动“%(topic)s”已于%(end)s结束%(days)s天，仍未登记为"
+                  "已举行。请补录纪要、参加人员和协商意见；如未举行，请取消并说明原因。",
                   platform=e.platform.name, topic=e.topic, end=format_datetime(e.ends_at),
                   days=d),
                 link("events.detail", ("platforms.detail", {"platform_id": e.platform_id}),
@@ -121,8 +125,9 @@ def sweep_minutes_missing(now: datetime) -> int:
 def _issue_message(issue: Issue, headline: str, detail: str) -> Message:
     department = issue.department.name if issue.department else _("未交办")
     return Message(
-        f"{headline}:{issue.reference} {issue.title}",
-        _("%(detail)s 诉求%(ref)s“%(title)s”(%(platform)s),当前状态:%(status)s,承办单位:"
+        _("%(headline)s：%(ref)s %(title)s", headline=headline, ref=issue.reference,
+          title=issue.title),
+        _("%(detail)s 问题 %(ref)s“%(title)s”（%(platform)s），当前状态：%(status)s，承办单位："
           "%(department)s。", detail=detail, ref=issue.reference, title=issue.title,
           platform=issue.platform.name, status=issue.status.label, department=department),
         link("issues.detail", ("platforms.detail", {"platform_id": issue.platform_id}),
@@ -169,8 +174,11 @@ def sweep_issue_deadlines(now: datetime) -> int:
         if late <= 0:
             calls = [("issue_due_soon", f"issue_due_soon:{row.id}:{tag}", "coordinators")]
         else:
+            # District staff hear of a missed planned date at once, unless the problem is past
+            # escalation when first seen (a first sweep over old problems): the escalation says
+            # the same to them, and one message per problem is enough.
             calls = [("issue_overdue", f"issue_overdue:{row.id}:{tag}",
-                      "both" if planned else "coordinators")]
+                      "both" if planned and late <= escalate else "coordinators")]
             if late > escalate:
                 calls.append(("issue_escalated", f"issue_escalated:{row.id}:{tag}", "staff"))
         if row.department_id is not None and row.status in DEPARTMENT_REMINDED:
@@ -210,19 +218,19 @@ def sweep_issue_deadlines(now: datetime) -> int:
                 if kind == "issue_due_soon":
                     def compose(_u: Any, i: Issue = issue, d: date = deadline) -> Message:
                         return _issue_message(
-                            i, _("诉求即将到期"), _("办理期限为%(due)s,还剩%(days)s天。",
+                            i, _("问题即将到期"), _("办理期限为%(due)s，还剩%(days)s天。",
                                                   due=format_date(d), days=(d - today).days))
                 elif kind == "issue_overdue":
                     def compose(_u: Any, i: Issue = issue, d: date = deadline,
                                 n: int = late) -> Message:
                         return _issue_message(
-                            i, _("诉求已逾期"), _("期限%(due)s已过%(days)s天。",
+                            i, _("问题已逾期"), _("期限%(due)s已过%(days)s天。",
                                               due=format_date(d), days=n))
                 else:
                     def compose(_u: Any, i: Issue = issue, d: date = deadline,
                                 n: int = late) -> Message:
                         return _issue_message(
-                            i, _("逾期超过%(n)s天,请督办", n=escalate),
+                            i, _("逾期超过%(n)s天，请督办", n=escalate),
                             _("期限%(due)s已过%(days)s天。", due=format_date(d), days=n))
                 rows += notification_rows(recipients(row, who), kind=kind, now=now,
                                           dedupe_key=key, compose=compose, skip=sent)
@@ -234,28 +242,62 @@ def sweep_issue_deadlines(now: datetime) -> int:
 
 
 def sweep_inactive_platforms(now: datetime) -> int:
-    """An active platform with no held event for N days: tell district staff, once a month."""
+    """Once a month, one digest of the district's inactive platforms to its staff, and one of
+    the city's, district by district, to city staff.
+
+    Inactive: running, set up more than INACTIVE_DAYS ago, no held event in that time (the
+    dashboards count the same platforms). Each digest lists its platforms, idle longest first,
+    with their last held event; its key names the district (or the city) and the month, so a
+    district hears once a month however many platforms it has — and the first sweep on a new
+    site, which finds every platform idle since before it existed, sends digests, not one
+    message per platform. A month with no inactive platform in a district sends it nothing.
+    """
     days = current_app.config["INACTIVE_DAYS"]
     today = local_today(now)
-    last_held = (sa.select(sa.func.max(Event.starts_at)).where(
-        Event.platform_id == Platform.id, Event.happened).scalar_subquery())
-    rows = db.session.execute(sa.select(Platform, last_held).where(inactive_clause(now))).all()
-    staff = district_staff(p.district_id for p, _last in rows)
     month = today.strftime("%Y-%m")
-    sent = delivered(f"platform_inactive:{p.id}:{month}" for p, _last in rows)
+    last_held = (sa.select(sa.func.max(Event.starts_at))
+                 .where(Event.platform_id == Platform.id, Event.happened)
+                 .correlate(Platform).scalar_subquery())
+    rows = db.session.execute(
+        sa.select(Platform.id, Platform.name, Platform.district_id, last_held.label("last"))
+        .where(inactive_clause(now))
+        .order_by(last_held.nulls_first(), Platform.name, Platform.id)).all()
+    if not rows:
+        return 0
+    by_district: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_district[row.district_id].append(digests.platform_entry(
+            row.id, row.name, to_local(row.last).date() if row.last else None))
+    keys = {district_id: f"platform_inactive_digest:{district_id}:{month}"
+            for district_id in by_district}
+    city_key = f"platform_inactive_city:{month}"
+    sent = delivered([*keys.values(), city_key])
+    staff = district_staff(by_district)
+    city = city_staff()
+    if all((key, user.id) in sent for district_id, key in keys.items()
+           for user in staff[district_id]) and all((city_key, u.id) in sent for u in city):
+        return 0  # this month's digests are out: most sweeps stop here
+    districts = db.session.execute(
+        sa.select(Area.id, Area.name).where(Area.id.in_(list(by_district)))
+        .order_by(Area.code, Area.id)).all()
+    running = dict(db.session.execute(
+        sa.select(Platform.district_id, sa.func.count(Platform.id))
+        .where(Platform.district_id.in_(list(by_district)),
+               Platform.status == PlatformStatus.ACTIVE)
+        .group_by(Platform.district_id)).all())
     queued: list[dict] = []
-    for platform, last in rows:
-        key = f"platform_inactive:{platform.id}:{month}"
+    for district_id, name in districts:
+        data = digests.district_data(district_id=district_id, district=name, days=days,
+                                     as_of=today, platforms=by_district[district_id])
         queued += notification_rows(
-            staff[platform.district_id], kind="platform_inactive", now=now, skip=sent,
-            dedupe_key=key,
-            compose=lambda _u, p=platform, last_at=last: Message(
-                _("平台长期未开展活动:%(name)s", name=p.name),
-                _("%(name)s已超过%(days)s天没有举行协商议事活动(上次:%(last)s)。",
-                  name=p.name, days=days,
-                  last=format_date(last_at) if last_at else _("从未")),
-                link("platforms.detail", platform_id=p.id)),
-        )
+            staff[district_id], kind=digests.KIND, now=now, skip=sent,
+            dedupe_key=keys[district_id], compose=lambda _u, d=data: digests.compose(d))
+    city_digest = digests.city_data(days=days, as_of=today, districts=[
+        {"id": district_id, "name": name, "running": running.get(district_id, 0),
+         "platforms": by_district[district_id]} for district_id, name in districts])
+    queued += notification_rows(city, kind=digests.KIND, now=now, skip=sent,
+                                dedupe_key=city_key,
+                                compose=lambda _u: digests.compose(city_digest))
     return insert_ignoring_duplicates(queued)
 
 

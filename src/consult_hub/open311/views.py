@@ -172,7 +172,7 @@ def _service(kind: IssueKind, category: Category) -> dict[str, Any]:
 
 def _status_notes(issue: Any, status: IssueStatus) -> str:
     if issue.resolution and status in ANSWERED_STATUSES:
-        return f"{status.source_label}:{issue.resolution}"
+        return f"{status.source_label}：{issue.resolution}"
     return status.source_label
 
 
@@ -196,7 +196,7 @@ def service_request(issue: Any, zone: ZoneInfo) -> dict[str, Any]:
         "description": (issue.title if status in DESCRIPTION_WITHHELD_STATUSES
                         else issue.description),
         "agency_responsible": issue.department_name,
-        "service_notice": f"受理平台:{issue.platform_name}",
+        "service_notice": f"受理平台：{issue.platform_name}",
         "requested_datetime": _when(issue.created_at, zone),
         "updated_datetime": _when(issue.updated_at, zone),
         "expected_datetime": _expected(issue, status, zone),
@@ -219,7 +219,7 @@ def discovery(fmt: str):
     record = {
         "changeset": CHANGESET,
         "contact": f"{current_app.config['CITY_NAME']}政协 · {site}",
-        "key_service": "不需要 API key;提交受频率限制 (no API key; submissions are rate-limited)",
+        "key_service": "不需要 API key；提交受频率限制 (no API key; submissions are rate-limited)",
         "endpoints": [{
             "specification": SPECIFICATION,
             "url": external_url("open311.discovery", fmt=fmt).rsplit("/", 1)[0],
@@ -264,7 +264,7 @@ def _parse_service_code(text: str, field: str = "service_code") -> tuple[IssueKi
         return IssueKind(kind), Category(category)
     except ValueError:
         raise Open311Error(400, [(field, f"未知的服务代码 {text.strip()!r}"
-                                         "(见 services.json)")]) from None
+                                         "（见 services.json）")]) from None
 
 
 @bp.route(f"/services/<code>.{FORMATS}")
@@ -272,7 +272,7 @@ def _parse_service_code(text: str, field: str = "service_code") -> tuple[IssueKi
 def service_definition(code: str, fmt: str):
     """No service has extra attributes (metadata is false), so there is no definition to give."""
     _parse_service_code(code)
-    raise Open311Error(404, [("service_code", f"服务 {code} 没有附加属性(metadata 为 false)")])
+    raise Open311Error(404, [("service_code", f"服务 {code} 没有附加属性（metadata 为 false）")])
 
 
 # -- reading requests ---------------------------------------------------------------------------
@@ -285,7 +285,7 @@ def _parse_time(name: str) -> datetime | None:
     try:  # a time without offset is local time; years far from date's limits
         return params.to_datetime(text, local_zone())
     except params.BadParam:
-        raise Open311Error(400, [(name, "应为 ISO 8601 时间,例如 2024-03-01T00:00:00+08:00")]) \
+        raise Open311Error(400, [(name, "应为 ISO 8601 时间，例如 2024-03-01T00:00:00+08:00")]) \
             from None
 
 
@@ -321,7 +321,7 @@ def requests(fmt: str):
     statuses = _list_arg("status")
     unknown = [s for s in statuses if s not in ("open", "closed")]
     if unknown:
-        raise Open311Error(400, [("status", f"应为 open 或 closed,不是 {unknown[0]!r}")])
+        raise Open311Error(400, [("status", f"应为 open 或 closed，不是 {unknown[0]!r}")])
     start, end = _parse_time("start_date"), _parse_time("end_date")
     if start and end and start > end:
         raise Open311Error(400, [("end_date", "end_date 不能早于 start_date")])
@@ -332,21 +332,21 @@ def requests(fmt: str):
         before_ref = request.args["before"].strip()
         older_than = queries.position(normalise_reference(before_ref))
         if older_than is None:
-            raise Open311Error(400, [("before", f"没有编号为 {before_ref[:32]} 的诉求")])
+            raise Open311Error(400, [("before", f"没有编号为 {before_ref[:32]} 的问题")])
     size = _count_arg("page_size", MAX_RESULTS, MAX_RESULTS)
     if references:  # a lookup by receipts answers all of them
         size = max(size, min(len(references), MAX_REFERENCES))
     page = _count_arg("page", 1)
     offset = (page - 1) * size
     if offset >= pagination.BROWSE_LIMIT:
-        raise Open311Error(400, [("page", f"只能翻到最新的 {pagination.BROWSE_LIMIT} 条;"
-                                          "更早的请跟随 Link 头的 next 链接(before 参数)")])
+        raise Open311Error(400, [("page", f"只能翻到最新的 {pagination.BROWSE_LIMIT} 条；"
+                                          "更早的请跟随 Link 头的 next 链接（before 参数）")])
     # end_date names a second, shown to the second: it includes that whole second.
     try:
         before = end.replace(microsecond=0) + timedelta(seconds=1) if end else None
     except OverflowError:
         raise Open311Error(
-            400, [("end_date", "应为 ISO 8601 时间,例如 2024-03-01T00:00:00+08:00")]) from None
+            400, [("end_date", "应为 ISO 8601 时间，例如 2024-03-01T00:00:00+08:00")]) from None
     found = queries.requests(references=references[:MAX_REFERENCES], services=services,
                              start=start, end=before, statuses=statuses, limit=size + 1,
                              offset=offset, older_than=older_than)
@@ -365,7 +365,7 @@ def requests(fmt: str):
 def request_detail(service_request_id: str, fmt: str):
     found = queries.request_by_reference(normalise_reference(service_request_id))
     if found is None:
-        raise Open311Error(404, [("service_request_id", f"没有编号为 {service_request_id} 的诉求")])
+        raise Open311Error(404, [("service_request_id", f"没有编号为 {service_request_id} 的问题")])
     return _answer(fmt, "service_requests", "request", [service_request(found, local_zone())])
 
 
@@ -387,7 +387,7 @@ def _coordinate(name: str, low: float, high: float) -> float | None:
     try:
         value = float(text)
     except ValueError:
-        raise Open311Error(400, [(name, "应为数字(WGS84 度)")]) from None
+        raise Open311Error(400, [(name, "应为数字（WGS84 度）")]) from None
     if not low <= value <= high:
         raise Open311Error(400, [(name, f"应在 {low:g} 到 {high:g} 之间")])
     return value
@@ -408,11 +408,11 @@ def _platform() -> Any:
         raise Open311Error(400, [("long" if longitude is None else "lat",
                                   "lat 和 long 须同时提供")])
     if latitude is None or longitude is None:
-        raise Open311Error(400, [("attribute[platform]", "请提供受理平台(attribute[platform] 或 "
-                                  "platform_id),或位置 lat/long 以选择最近的平台")])
+        raise Open311Error(400, [("attribute[platform]", "请提供受理平台（attribute[platform] 或 "
+                                  "platform_id)，或位置 lat/long 以选择最近的平台")])
     found = queries.nearest_active_platform(latitude, longitude)
     if found is None:
-        raise Open311Error(400, [("lat", "附近没有登记了位置的运行中平台;"
+        raise Open311Error(400, [("lat", "附近没有登记了位置的运行中平台；"
                                          "请提供 attribute[platform]")])
     return found
 
@@ -440,7 +440,7 @@ def create_request(fmt: str):
                                       "含有不允许的控制字符")])
     code = _form_value("service_code")
     if not code:
-        raise Open311Error(400, [("service_code", "请提供 service_code(见 services.json)")])
+        raise Open311Error(400, [("service_code", "请提供 service_code（见 services.json）")])
     kind, category = _parse_service_code(code)
     description = _form_value("description")
     if not description:
@@ -463,7 +463,7 @@ def create_request(fmt: str):
     # Nothing of the submission is echoed: it is private until staff review it.
     track = external_url("public.issue", reference=issue.reference)
     notice = (f"已收到，受理编号 {issue.reference}（受理平台：{platform.name}）。"
-              f"工作人员审核受理后，问题和办理进展会在 {track} 公开；审核前不公开。"
+              f"工作人员受理后，问题和办理进展会在 {track} 公开；受理前不公开。"
               "留了电话的，可凭编号和电话后四位查询进度。")
     return _answer(fmt, "service_requests", "request", [{
         "service_request_id": issue.reference, "service_notice": notice, "account_id": None,

@@ -52,7 +52,7 @@ class PlatformForm(EditForm):
     """The facts of a platform; the version fields are used only when editing."""
 
     code = StringField(_l("平台编号"), validators=[DataRequired(REQUIRED), Length(max=32)],
-                       description=_l("字母、数字和连字符,全市唯一"))
+                       description=_l("字母、数字和连字符，全市唯一"))
     name = StringField(_l("平台名称"), validators=[DataRequired(REQUIRED), Length(max=120)])
     kind = SelectField(_l("类型"), choices=select_choices(PlatformKind.choices()),
                        validators=[InputRequired(REQUIRED)])
@@ -64,15 +64,15 @@ class PlatformForm(EditForm):
                           description=_l("列表只含所选区的街道和社区"))
     address = StringField(_l("地址"), validators=[DataRequired(REQUIRED), Length(max=200)])
     latitude = FloatField(_l("纬度"), validators=[Optional()],
-                          description=_l("可选,如 30.6152"))
+                          description=_l("可选，如 30.6152"))
     longitude = FloatField(_l("经度"), validators=[Optional()],
-                           description=_l("可选,如 114.3051"))
+                           description=_l("可选，如 114.3051"))
     convener = StringField(_l("召集人"), validators=[Optional(), Length(max=64)])
     established_on = DateField(_l("成立日期"), validators=[InputRequired(REQUIRED)])
     description = TextAreaField(_l("简介"), validators=[Optional(), Length(max=5000)])
     is_demonstration = BooleanField(_l("示范点"))
     demonstration_year = IntegerField(_l("示范点年份"), validators=[Optional()],
-                                      description=_l("选为示范点的年份;勾选示范点时必填"))
+                                      description=_l("选为示范点的年份；勾选示范点时必填"))
 
     def values(self) -> dict[str, Any]:
         """The submitted facts, as keyword arguments of the platform operations."""

@@ -47,7 +47,7 @@ def _clean(values: dict[str, Any], *, today: date,
     if not code:
         errors["code"] = _("请填写平台编号")
     elif not CODE_PATTERN.fullmatch(code):
-        errors["code"] = _("编号只能包含字母、数字和连字符,2 到 32 个字符")
+        errors["code"] = _("编号只能包含字母、数字和连字符，2 到 32 个字符")
     elif queries.code_taken(code, exclude_id=platform_id):
         errors["code"] = _("编号 %(code)s 已被其他平台使用", code=code)
     out["code"] = code
@@ -120,7 +120,7 @@ def _clean_position(values: dict[str, Any], out: dict[str, Any], errors: dict[st
         errors["longitude"] = _("经度应在 -180 到 180 之间")
     if (latitude is None) != (longitude is None):
         missing = "longitude" if longitude is None else "latitude"
-        errors.setdefault(missing, _("经纬度须同时填写,或都不填"))
+        errors.setdefault(missing, _("经纬度须同时填写，或都不填"))
     out["latitude"], out["longitude"] = latitude, longitude
 
 
@@ -160,7 +160,7 @@ def change_status(platform: Platform, action: str, *, reason: str | None,
     sources, target = TRANSITIONS[action]
     errors: dict[str, str] = {}
     if platform.status not in sources:
-        errors["reason"] = _("平台当前为「%(status)s」,不能执行此操作",
+        errors["reason"] = _("平台当前为「%(status)s」，不能执行此操作",
                              status=platform.status.label)
     reason = _text(reason)
     if not reason:

@@ -47,10 +47,12 @@ from consult_hub.platforms.scopes import platform_filter
 bp = Blueprint("platforms", __name__, url_prefix="/manage/platforms")
 MANAGERS = OFFICE_ROLES
 STATUS_ACTIONS = {
-    "suspend": {"title": _l("暂停平台"), "button": _l("暂停"), "done": _l("平台已暂停")},
-    "close": {"title": _l("撤销平台"), "button": _l("确认撤销"), "done": _l("平台已撤销")},
+    "suspend": {"title": _l("暂停平台"), "button": _l("暂停"),
+                "done": _l("平台已暂停，暂停期间不能安排新的活动。")},
+    "close": {"title": _l("撤销平台"), "button": _l("确认撤销"),
+              "done": _l("平台已撤销，以往的活动和问题记录都会保留。")},
     "reactivate": {"title": _l("恢复运行"), "button": _l("恢复运行"),
-                   "done": _l("平台已恢复运行")},
+                   "done": _l("平台已恢复运行。")},
 }
 
 
@@ -85,12 +87,9 @@ def _manageable(platform_id: int) -> Platform:
 
 def _save(form: Any, write: Any, edited: Platform | None = None) -> Saved[Any]:
     """``save`` as the platform forms use it: a code taken meanwhile is the code's mistake;
-    a message no field shows is flashed."""
-    saved = save(form, write, edited=(edited, operations.FIELDS) if edited else None,
-                 taken={"code": _("编号已被其他平台使用,请换一个")})
-    for message in saved.leftover:
-        flash(message, "error")
-    return saved
+    a message no field shows is among the form's own errors, in the page's error summary."""
+    return save(form, write, edited=(edited, operations.FIELDS) if edited else None,
+                taken={"code": _("编号已被其他平台使用，请换一个")})
 
 
 # ---- the list --------------------------------------------------------------------------------
@@ -159,7 +158,7 @@ def _area_choices(form: PlatformForm, platform: Platform | None = None) -> Area 
     form.district_id.data = district.id if district else None
     choices = select_choices([("", _("请选择街道或社区"))])
     for street, communities in queries.areas_by_street(district.id) if district else []:
-        choices += select_choices([(street.id, _("%(street)s(街道本级)", street=street.name)),
+        choices += select_choices([(street.id, _("%(street)s（街道本级）", street=street.name)),
                                    *((c.id, c.name) for c in communities)], group=street.name)
     form.area_id.choices = choices
     return district
@@ -191,7 +190,7 @@ def new():
     if form.validate_on_submit() and (saved := _save(form, lambda: operations.create_platform(
             today=local_today(utcnow()), **form.values()))):
         platform = saved.value
-        flash(_("已新建平台 %(name)s", name=platform.name), "success")
+        flash(_("已新建平台“%(name)s”。", name=platform.name), "success")
         return redirect(url_for(".detail", platform_id=platform.id), 303)
     return _render_form(form, None, district, status=422)
 
@@ -213,7 +212,7 @@ def edit(platform_id: int):
         platform, version=form.version.data, original=form.original.data,
         today=local_today(utcnow()), **form.values()), edited=platform)
     if saved:
-        flash(_("已保存修改") if saved.value else _("没有需要保存的修改"), "success")
+        flash(_("平台的修改已保存。") if saved.value else _("没有需要保存的修改。"), "success")
         return redirect(url_for(".detail", platform_id=platform.id), 303)
     if saved.conflict is not None:
         platform = _platform_or_404(platform_id)
@@ -258,7 +257,7 @@ def _person(model: type[User] | type[Member], form: LinkForm) -> Any:
 def _people_write(platform: Platform, section: str, write: Any,
                   done: str):
     """Run one link/unlink write: commit and go back, or show the people page with the reason."""
-    race = {"person_id": _("名单刚被他人修改,请核对后再操作")}
+    race = {"person_id": _("名单刚被他人修改，请核对后再操作")}
     saved = save(None, write, taken=race)
     if saved.raced:  # someone made the same change at the same moment
         return _render_people(_platform_or_404(platform.id), race, section, 409)
@@ -282,7 +281,7 @@ def link_coordinator(platform_id: int):
         platform, "coordinators",
         lambda: operations.link_coordinator(platform, user,
                                             district_id=staff_district_id(current_user)),
-        _("已将 %(name)s 设为联络员", name=user.name))
+        _("已将%(name)s设为本平台的联络员。", name=user.name))
 
 
 @bp.route("/<int:platform_id>/coordinators/<int:user_id>/remove", methods=["POST"])
@@ -294,7 +293,7 @@ def unlink_coordinator(platform_id: int, user_id: int):
     user = db.get_or_404(User, user_id)
     return _people_write(platform, "coordinators",
                          lambda: operations.unlink_coordinator(platform, user),
-                         _("已取消 %(name)s 的联络员身份", name=user.name))
+                         _("%(name)s已不再是本平台的联络员。", name=user.name))
 
 
 @bp.route("/<int:platform_id>/members", methods=["POST"])
@@ -305,7 +304,7 @@ def link_member(platform_id: int):
     if member is None:
         return _render_people(platform, {"person_id": _("请选择委员")}, "members", 422)
     return _people_write(platform, "members", lambda: operations.link_member(platform, member),
-                         _("已添加下沉委员 %(name)s", name=member.name))
+                         _("已将委员%(name)s添加为本平台的下沉委员。", name=member.name))
 
 
 @bp.route("/<int:platform_id>/members/<int:member_id>/remove", methods=["POST"])
@@ -316,4 +315,4 @@ def unlink_member(platform_id: int, member_id: int):
         abort(400)
     member = db.get_or_404(Member, member_id)
     return _people_write(platform, "members", lambda: operations.unlink_member(platform, member),
-                         _("已移除下沉委员 %(name)s", name=member.name))
+                         _("委员%(name)s已不再是本平台的下沉委员。", name=member.name))

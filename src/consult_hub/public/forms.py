@@ -30,25 +30,25 @@ class SubmitForm(BaseForm):
     title = StringField(_l("标题"), validators=[DataRequired(_l("请填写标题")),
                                                Length(max=TITLE_LENGTH,
                                                       message=_l("标题不超过 200 个字"))],
-                        description=_l("一句话说清楚问题,例如“小区东门路灯坏了”。"))
+                        description=_l("一句话说清楚问题，例如“小区东门路灯坏了”。"))
     description = TextAreaField(
         _l("问题描述"),
         validators=[DataRequired(_l("请填写问题描述")),
                     Length(max=5000, message=_l("问题描述不超过 5000 个字"))],
-        description=_l("在哪里、什么情况、持续多久。工作人员审核后，问题以整理后的标题和摘要公开，"
+        description=_l("在哪里、什么情况、持续多久。工作人员受理后，问题以整理后的标题和摘要公开，"
                       "请尽量不写姓名、电话等个人信息。"))
-    name = StringField(_l("姓名(选填)"), validators=[Optional(), Length(max=64)])
-    phone = StringField(_l("联系电话(选填)"), validators=[Optional(), Length(max=32)],
-                        description=_l("留下电话,可以用受理编号加电话后四位查询进度。"))
+    name = StringField(_l("姓名（选填）"), validators=[Optional(), Length(max=64)])
+    phone = StringField(_l("联系电话（选填）"), validators=[Optional(), Length(max=32)],
+                        description=_l("留下电话，可以用受理编号加电话后四位查询进度。"))
     # Consent to the privacy notice (个人信息保护说明, /privacy); the version agreed to is stored.
     consent = BooleanField(_l("我已阅读并同意《个人信息保护说明》"),
                            validators=[DataRequired(_l("请阅读并同意个人信息保护说明后再提交"))])
     # A trap for robots: people never see it (hidden by CSS), so anything typed here is not theirs.
-    website = StringField(_l("网址(请留空)"))
+    website = StringField(_l("网址（请留空）"))
 
     def validate_phone(self, field: StringField) -> None:
         if field.data and normalise_phone(field.data) is None:
-            raise ValidationError(_l("请填写有效的手机号(11 位)或带区号的固定电话"))
+            raise ValidationError(_l("请填写有效的手机号（11 位）或带区号的固定电话"))
 
 
 class TrackForm(BaseForm):
@@ -56,7 +56,7 @@ class TrackForm(BaseForm):
 
     reference = StringField(_l("受理编号"), validators=[DataRequired(_l("请填写受理编号")),
                                                      Length(max=32)],
-                            description=_l("提交后页面上显示的编号,例如 WH24-00123"))
+                            description=_l("提交后页面上显示的编号，例如 WH24-00123"))
     digits = StringField(_l("联系电话后四位"), validators=[DataRequired(_l("请填写电话后四位")),
                                                       Length(max=8)])
 
@@ -68,10 +68,10 @@ class TrackForm(BaseForm):
 class RateForm(BaseForm):
     """The resident's one rating of the outcome; the comment is for staff only."""
 
-    satisfaction = RadioField(_l("您对办理结果是否满意?"),
+    satisfaction = RadioField(_l("您对办理结果是否满意？"),
                               choices=select_choices(Satisfaction.choices()),
                               validators=[InputRequired(_l("请选择一项"))])
-    comment = TextAreaField(_l("意见或建议(选填)"),
+    comment = TextAreaField(_l("意见或建议（选填）"),
                             validators=[Optional(),
                                         Length(max=1000, message=_l("不超过 1000 个字"))],
-                            description=_l("只有工作人员能看到,不会公开。"))
+                            description=_l("只有工作人员能看到，不会公开。"))

@@ -16,7 +16,7 @@ from consult_hub.notifications.recipients import coordinators_by_platform, distr
 
 # Kept in the record in the programme's language, whatever the resident's page language
 # (pages show it in theirs: the |stored_text filter).
-REOPEN_REASON = N_("居民对办理结果不满意,重新办理")
+REOPEN_REASON = N_("居民对办理结果不满意，重新办理")
 
 
 def rate_outcome(
@@ -43,9 +43,9 @@ def notify_unsatisfied(issue: Issue, *, rated_at: datetime) -> int:
 
     def compose(user: User) -> Message:
         return Message(
-            _("居民不满意,已重新办理:%(ref)s %(title)s", ref=issue.reference, title=issue.title),
-            _("居民对诉求%(ref)s“%(title)s”(%(platform)s)的办理结果评价为不满意,"
-              "问题已退回“已受理”,请重新交办并回复居民。", ref=issue.reference,
+            _("居民不满意，已重新办理：%(ref)s %(title)s", ref=issue.reference, title=issue.title),
+            _("居民对问题 %(ref)s“%(title)s”（%(platform)s）的办理结果评价为不满意。"
+              "问题已重新办理，回到“已受理”，请重新交办并答复居民。", ref=issue.reference,
               title=issue.title, platform=issue.platform.name),
             link("issues.detail", ("public.issue", {"reference": issue.reference}),
                  issue_id=issue.id),

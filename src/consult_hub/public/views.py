@@ -339,7 +339,7 @@ def track_token(token: str):
         status = 422
         if found.satisfaction is not None:
             status = 409
-            flash(_("这个问题已经评价过了,每个问题只能评价一次。"), "warning")
+            flash(_("这个问题已经评价过了，每个问题只能评价一次。"), "warning")
         elif found.status not in RATEABLE_STATUSES:
             flash(_("问题办结后才能评价。"), "warning")
         elif form.validate_on_submit():
@@ -347,11 +347,11 @@ def track_token(token: str):
                                                     form.comment.data), rest=form.satisfaction)
             if saved.raced:
                 # Rated (or changed by staff) a moment ago in another request.
-                flash(_("这个问题刚刚有了变化,请查看最新状态。"), "warning")
+                flash(_("这个问题刚刚有了变化，请查看最新状态。"), "warning")
                 return redirect(url_for("public.track_token", token=token), 303)
             if saved:
                 if form.satisfaction.data == Satisfaction.UNSATISFIED:
-                    flash(_("感谢您的评价。问题已退回重新办理,工作人员会再次联系您。"), "success")
+                    flash(_("感谢您的评价。问题已重新办理，工作人员会再次联系您。"), "success")
                 else:
                     flash(_("感谢您的评价。"), "success")
                 return redirect(url_for("public.track_token", token=token), 303)

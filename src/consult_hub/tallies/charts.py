@@ -84,7 +84,7 @@ def _series_names(table: Table) -> list[str]:
 
 
 def _describe(table: Table, kind: str) -> str:
-    return _("%(kind)s;各项数字见表格“%(table)s”。", kind=kind, table=str(table.title))
+    return _("%(kind)s；各项数字见表格“%(table)s”。", kind=kind, table=str(table.title))
 
 
 def nice_top(value: float) -> tuple[float, float]:
@@ -128,7 +128,7 @@ def columns(table: Table, chart_id: str) -> Markup:
                            anchor="middle"))
     parts.append(f'<line x1="{left}" x2="{right}" y1="{bottom}" y2="{bottom}" '
                  f'stroke="{MUTED}" stroke-width="1"/>')
-    return _svg(chart_id, str(table.title), _describe(table, _("柱状图,横轴为月份")), height,
+    return _svg(chart_id, str(table.title), _describe(table, _("柱状图，横轴为月份")), height,
                 parts)
 
 

@@ -33,7 +33,7 @@ class Metric:
 # In the order the month view lists them; definitions in docs/metrics.md.
 METRICS: dict[str, Metric] = {
     "platforms_total": Metric(_l("平台总数"), _l("个"),
-                              _l("月末已建成、未撤销的一线协商平台和社情民意联系点(暂停的也计入)")),
+                              _l("月末已建成、未撤销的一线协商平台和社情民意联系点（暂停的也计入）")),
     "platforms_new": Metric(_l("新建平台"), _l("个"), _l("当月建成的平台")),
     "platforms_active": Metric(_l("活跃平台"), _l("个"),
                                _l("当月至少开展了一场协商议事活动的平台")),
@@ -41,29 +41,29 @@ METRICS: dict[str, Metric] = {
     "events_held": Metric(_l("开展协商议事活动"), _l("场次"), _l("当月开始、已经举行的活动")),
     "events_cancelled": Metric(_l("取消的活动"), _l("场次"), _l("原定当月举行、已取消的活动")),
     "member_attendance": Metric(_l("委员参加"), _l("人次"),
-                                _l("当月活动的政协委员出席,每人每场计一次")),
+                                _l("当月活动的政协委员出席，每人每场计一次")),
     "resident_attendance": Metric(_l("居民代表参加"), _l("人次"),
                                   _l("当月活动登记的居民代表人数之和")),
-    "issues_raised": Metric(_l("新收问题"), _l("个"), _l("当月受理的群众诉求")),
+    "issues_raised": Metric(_l("新收问题"), _l("个"), _l("当月受理的问题")),
     "issues_resolved": Metric(_l("已解决或采纳"), _l("个"),
                               _l("目前已解决、且最近一次解决在当月的问题")),
     "issues_planned": Metric(_l("列入计划正在解决"), _l("个"),
                              _l("目前列入计划、且在当月列入计划的问题")),
     "issues_constrained": Metric(_l("因条件所限一时难以解决"), _l("个"),
                                  _l("目前为此结果、且在当月办结的问题")),
-    "issues_rejected": Metric(_l("不予受理"), _l("个"), _l("当月决定不予受理(含重复反映)的问题")),
+    "issues_rejected": Metric(_l("不予受理"), _l("个"), _l("当月决定不予受理（含重复反映）的问题")),
     "issues_backlog_end": Metric(_l("月末未办结"), _l("个"), _l("月末仍在办理中的问题")),
     "issues_overdue_end": Metric(_l("月末逾期"), _l("个"),
-                                 _l("月末未办结的问题中,已过办理期限或计划完成日期的")),
+                                 _l("月末未办结的问题中，已过办理期限或计划完成日期的")),
     "resolution_share": Metric(_l("解决率"), "%",
-                               _l("已解决或采纳 ÷(已解决或采纳 + 列入计划 + 因条件所限)"), SHARE),
+                               _l("已解决或采纳 ÷（已解决或采纳 + 列入计划 + 因条件所限）"), SHARE),
     "median_days_to_resolve": Metric(_l("解决用时中位数"), _l("天"),
                                      _l("当月解决的问题从受理到解决所用天数的中位数"), DAYS),
-    "satisfaction_rated": Metric(_l("群众评价"), _l("个"), _l("当月收到满意度评价的问题")),
+    "satisfaction_rated": Metric(_l("评价数"), _l("个"), _l("当月收到居民评价的问题")),
     "satisfaction_satisfied": Metric(_l("满意"), _l("个"), _l("评价为满意的")),
     "satisfaction_basically": Metric(_l("基本满意"), _l("个"), _l("评价为基本满意的")),
     "satisfaction_unsatisfied": Metric(_l("不满意"), _l("个"), _l("评价为不满意的")),
-    "satisfaction_share": Metric(_l("满意率"), "%", _l("(满意 + 基本满意)÷ 评价数"), SHARE),
+    "satisfaction_share": Metric(_l("满意率"), "%", _l("（满意 + 基本满意）÷ 评价数"), SHARE),
 }
 # The seed's three outcome classes, in its order.
 OUTCOMES = (("issues_resolved", IssueStatus.RESOLVED), ("issues_planned", IssueStatus.PLANNED),
@@ -149,7 +149,7 @@ def _column(name: str, label: Any = None) -> Column:
     unit = str(metric.unit).strip()  # blank in English for plain counts
     if label is None:
         label = metric.label if metric.kind == SHARE or not unit else _l(
-            "%(label)s(%(unit)s)", label=metric.label, unit=unit)
+            "%(label)s（%(unit)s）", label=metric.label, unit=unit)
     return Column(label, metric.kind, name)
 
 
@@ -164,9 +164,9 @@ def outcomes_table(metrics: Metrics) -> Table:
              Cell(round(metrics[name] / total, 4) if total else None, SHARE)]
             for name, status in OUTCOMES]
     return Table("outcomes", _l("办理结果"), [
-        Column(_l("办理结果"), TEXT), Column(_l("问题(个)")), Column(_l("占比"), SHARE)],
+        Column(_l("办理结果"), TEXT), Column(_l("问题（个）")), Column(_l("占比"), SHARE)],
         rows, [_text(_l("合计")), Cell(total), Cell(1.0 if total else None, SHARE)],
-        note=_l("不予受理的问题(%(n)s 个)不计入这三类。", n=f"{metrics['issues_rejected']:,}"),
+        note=_l("不予受理的问题（%(n)s 个）不计入这三类。", n=f"{metrics['issues_rejected']:,}"),
         chart=ChartSpec("bars", (2,)))
 
 
@@ -194,7 +194,7 @@ def districts_table(rows: list[tuple[Any, Metrics]], totals: Metrics, *, annual:
     names = ("platforms_total", "events_held", "issues_raised", "issues_resolved",
              "resolution_share")
     return Table("districts", _l("各区对比"), [Column(_l("区"), TEXT)]
-                 + [_column(n, _l("平台总数(年末,个)")
+                 + [_column(n, _l("平台总数（年末，个）")
                             if annual and n == "platforms_total" else None)
                     for n in names],
                  [[_text(area.name)] + _metric_cells(metrics, names) for area, metrics in rows],
@@ -221,8 +221,8 @@ def year_tables(report: YearReport) -> list[Table]:
         [[_text(month_label(row.month))] + _metric_cells(row.metrics, DETAIL_COLUMNS)
          for row in report.months],
         [_text(_l("全年"))] + _metric_cells(totals, DETAIL_COLUMNS),
-        note=_l("平台总数、月末未办结和月末逾期取年末(最后一个月)的数;活跃平台和解决用时中位数"
-                "不能由各月相加得出,全年一行不填。")))
+        note=_l("平台总数、月末未办结和月末逾期取年末（最后一个月）的数；活跃平台和解决用时中位数"
+                "不能由各月相加得出，全年一行不填。")))
     if report.departments:
         tables.append(departments_table(report.departments, city=report.scope.is_city,
                                         annual=True))
@@ -282,8 +282,8 @@ DEPARTMENT_METRICS: dict[str, Metric] = {
     "average_days_to_reply": Metric(_l("平均答复用时"), _l("天"),
                                     _l("当月各次答复距交办的自然日数的平均值，保留一位小数"),
                                     DAYS),
-    "rated": Metric(_l("群众评价"), _l("件"), _l("当月群众评价的、由该单位承办的问题")),
-    "satisfaction_share": Metric(_l("满意率"), "%", _l("（满意 + 基本满意）÷ 群众评价"),
+    "rated": Metric(_l("评价数"), _l("件"), _l("当月居民评价的、由该单位承办的问题")),
+    "satisfaction_share": Metric(_l("满意率"), "%", _l("（满意 + 基本满意）÷ 评价数"),
                                  SHARE),
     "open_end": Metric(_l("月末在办"), _l("件"),
                        _l("月末由该单位承办、尚未办结确认的问题（含已答复待确认的）")),
@@ -303,7 +303,7 @@ def _department_column(name: str, *, annual: bool) -> Column:
         label = _l("年末在办") if name == "open_end" else _l("年末逾期")
     unit = str(metric.unit).strip()
     if metric.kind != SHARE and unit:
-        label = _l("%(label)s(%(unit)s)", label=label, unit=unit)
+        label = _l("%(label)s（%(unit)s）", label=label, unit=unit)
     return Column(label, metric.kind)
 
 
