@@ -34,12 +34,12 @@ xdist=()
 echo "== tests on SQLite${pg_url:+ and, alongside, on PostgreSQL (${pg_url%%\?*})}, $workers worker(s) each =="
 # POSTGRESQL_RUN_ALONGSIDE lets a test that always uses PostgreSQL (the production stack) run
 # once, in the PostgreSQL run, rather than twice against the same server.
-env -u TEST_DATABASE_URL ${pg_url:+POSTGRESQL_RUN_ALONGSIDE=1} $PY -m pytest "${xdist[@]}" "$@" \
+env -u TEST_DATABASE_URL ${pg_url:+POSTGRESQL_RUN_ALONGSIDE=1} $PY -m pytest "${xdist[@]}" --durations=15 "$@" \
   >"$logs/sqlite.log" 2>&1 &
 sqlite_pid=$!
 if [ -n "$pg_url" ]; then
   # SQLITE_RUN_ALONGSIDE: database-independent audits (accessibility) run once, in SQLite's.
-  TEST_DATABASE_URL=$pg_url SQLITE_RUN_ALONGSIDE=1 $PY -m pytest "${xdist[@]}" "$@" \
+  TEST_DATABASE_URL=$pg_url SQLITE_RUN_ALONGSIDE=1 $PY -m pytest "${xdist[@]}" --durations=15 "$@" \
     >"$logs/postgresql.log" 2>&1 &
   pg_pid=$!
 fi

@@ -19,6 +19,7 @@ from consult_hub.config import normalise_database_url
 from consult_hub.extensions import db, limiter
 from tests.support import factories
 from tests.support.auth import AuthActions
+from tests.support.openapi import OpenApiClient
 from tests.support.world import world_for
 
 # argon2 at its production cost (about 100 ms a hash or check on these machines) is the point
@@ -38,6 +39,17 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "(tests/support/world.py) the world fixture builds")
     config.addinivalue_line("markers", "database_independent: checks what the browser gets (an "
                                        "accessibility audit); run once when both databases run")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding ``slow`` tests run first (in their usual order), then the rest.
+
+    scripts/run-tests.sh hands whole files to two workers per database (pytest-xdist,
+    ``--dist loadfile``) in this order; a half-minute file picked up last leaves the other
+    worker idle at the end, so the long ones go first and the many short ones fill in behind.
+    """
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: same order otherwise
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -88,6 +100,9 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         # connections too, so a worker re-reads the site version on every request.
         "PAGE_CACHE_RECHECK_SECONDS": 0,
     })
+    # Every test client (the `client` fixture, and any other a test opens) checks each API
+    # answer against the published OpenAPI document (tests/support/openapi.py).
+    app.test_client_class = OpenApiClient
     with app.app_context():
         from flask_migrate import upgrade
 

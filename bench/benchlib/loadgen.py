@@ -229,7 +229,9 @@ class Scheduler:
         return self.process.returncode
 
     def failures(self) -> list[str]:
-        return [line for line in self.lines if "failed" in line or "Traceback" in line]
+        # A job's failure logs "<job> failed in …"; a successful run's counts may include
+        # "'failed': 0" (the email and SMS outboxes), which is no failure.
+        return [line for line in self.lines if " failed in " in line or "Traceback" in line]
 
 
 # -- HTTP client and forms -------------------------------------------------------------------

@@ -84,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     from consult_hub.accounts.views import bp as users
     from consult_hub.api.tokens import bp as tokens
     from consult_hub.api.views import bp as api
+    from consult_hub.apikeys.views import bp as apikeys
     from consult_hub.areas.views import bp as areas
     from consult_hub.audit_log.views import bp as audit
     from consult_hub.auth.account import bp as account
@@ -105,7 +106,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (main, auth, users, areas, departments, members, platforms, events, issues,
                       notifications, tallies, audit, public, feeds, api, tokens, open311, exchange,
-                      account):
+                      account, apikeys):
         app.register_blueprint(blueprint)
 
 

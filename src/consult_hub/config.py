@@ -47,6 +47,21 @@ def _limit(name: str, default: str) -> str:
     return raw
 
 
+def _check_tile_urls(raw: str, key: str, subdomains: list[str]) -> None:
+    """A tile template that cannot work stops the start (as a rate-limit typo does) instead of
+    hiding every map without saying why."""
+    for template in raw.split():
+        if not template.lower().startswith(("https://", "http://")):
+            raise ValueError(f"MAP_TILE_URL must be http(s) addresses, not {template!r}")
+        missing = [name for name in ("{z}", "{x}", "{y}") if name not in template]
+        if missing:
+            raise ValueError(f"MAP_TILE_URL {template!r} lacks {', '.join(missing)}")
+        if "{s}" in template and not subdomains:
+            raise ValueError("MAP_TILE_URL uses {s}: set MAP_TILE_SUBDOMAINS (e.g. 0,1,2,3)")
+        if "{key}" in template and not key:
+            raise ValueError("MAP_TILE_URL uses {key}: set MAP_TILE_KEY")
+
+
 class Config:
     """Every setting the application reads, each from an environment variable."""
 
@@ -87,6 +102,15 @@ class Config:
         self.MAIL_FROM = os.environ.get("MAIL_FROM", "consult-hub@localhost")
         self.MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", 20))
         self.MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", 6))
+        # Text messages to residents who ask for them (notifications/sms.py): "log" writes
+        # them to the log, "off" queues none, "module:Class" names a provider's adapter.
+        self.SMS_SENDER = os.environ.get("SMS_SENDER", "log")
+        self.SMS_MAX_ATTEMPTS = int(os.environ.get("SMS_MAX_ATTEMPTS", 6))
+        # What residents are told to expect (tracking page): a submission is reviewed (受理)
+        # within this many working days.
+        self.REVIEW_WORKING_DAYS = int(os.environ.get("REVIEW_WORKING_DAYS", 3))
+        # Photos a resident may send with a problem.
+        self.SUBMISSION_MAX_PHOTOS = int(os.environ.get("SUBMISSION_MAX_PHOTOS", 3))
         # Reminder offsets (comma-separated): hours before an event; days after its end
         # while minutes are missing; days before a problem's due date.
         self.EVENT_REMINDER_HOURS = _ints("EVENT_REMINDER_HOURS", "72,24")
@@ -140,9 +164,42 @@ class Config:
             "TRACKING_REFERENCE_RATE_LIMIT", "10 per hour;20 per day")
         self.API_READ_RATE_LIMIT = os.environ.get("API_READ_RATE_LIMIT", "600 per minute")
         self.API_WRITE_RATE_LIMIT = os.environ.get("API_WRITE_RATE_LIMIT", "120 per minute")
+        # Open311 submissions with an integrating system's API key: the limit a new key gets
+        # (each key keeps its own, set when issued), counted per key instead of per address.
+        self.OPEN311_KEY_RATE_LIMIT = _limit("OPEN311_KEY_RATE_LIMIT", "600 per hour")
         # Reverse proxies in front of the app (each sets X-Forwarded-For/-Proto); 0 = none.
         # Rate limits and audit IPs need the real client address behind a proxy.
         self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
+        # The footer of a government site (templates/base.html): the organiser (主办单位;
+        # unset: the city's CPPCC), a contact line (unset: go to a platform or write online),
+        # and the registration lines, each shown only when set: 网站标识码 (the government
+        # site's code), ICP备案 (links to beian.miit.gov.cn) and 公安备案 (to beian.gov.cn).
+        self.SITE_ORGANISER = os.environ.get("SITE_ORGANISER", "").strip()
+        self.SITE_CONTACT = os.environ.get("SITE_CONTACT", "").strip()
+        self.SITE_ID_CODE = os.environ.get("SITE_ID_CODE", "").strip()
+        self.SITE_ICP_NUMBER = os.environ.get("SITE_ICP_NUMBER", "").strip()
+        self.SITE_PSB_NUMBER = os.environ.get("SITE_PSB_NUMBER", "").strip()
+        # Maps on the platform and outcome pages (public/maps.py): off unless MAP_TILE_URL is
+        # set. The server fetches a few tiles from that provider, composes one image, keeps it
+        # in INSTANCE_PATH/maps and serves it itself: a visitor's browser never asks a third
+        # party. MAP_TILE_URL: one tile template, or several separated by spaces (layers drawn
+        # in order: 天地图's vec_w, then its labels cva_w), with {z} {x} {y}, {s} (one of
+        # MAP_TILE_SUBDOMAINS) and {key} (MAP_TILE_KEY); http(s) only. MAP_ATTRIBUTION is
+        # printed under each map (the provider and its 审图号).
+        self.MAP_TILE_URL = " ".join(os.environ.get("MAP_TILE_URL", "").split())
+        self.MAP_TILE_KEY = os.environ.get("MAP_TILE_KEY", "").strip()
+        self.MAP_TILE_SUBDOMAINS = _names("MAP_TILE_SUBDOMAINS")
+        _check_tile_urls(self.MAP_TILE_URL, self.MAP_TILE_KEY, self.MAP_TILE_SUBDOMAINS)
+        self.MAP_ATTRIBUTION = os.environ.get("MAP_ATTRIBUTION", "").strip()
+        self.MAP_ZOOM = int(os.environ.get("MAP_ZOOM", 16))
+        self.MAP_FOLDER = os.environ.get("MAP_FOLDER", str(Path(self.INSTANCE_PATH) / "maps"))
+        # Seconds allowed for all of one map's tiles; a slower or failing provider hides the
+        # map, and it is not asked again for that map for MAP_RETRY_SECONDS.
+        self.MAP_FETCH_TIMEOUT = float(os.environ.get("MAP_FETCH_TIMEOUT", 4))
+        self.MAP_RETRY_SECONDS = float(os.environ.get("MAP_RETRY_SECONDS", 900))
+        # New maps composed per hour by one process (each asks the provider for up to 6 tiles
+        # a layer): a crawler walking every platform must not spend the key's daily quota.
+        self.MAP_BUILDS_PER_HOUR = int(os.environ.get("MAP_BUILDS_PER_HOUR", 200))
         # Public pages for anonymous visitors are kept in memory this long (0 = off); another
         # process's write shows within PAGE_CACHE_RECHECK_SECONDS (core/pagecache.py).
         self.PAGE_CACHE_SECONDS = float(os.environ.get("PAGE_CACHE_SECONDS", 60))

@@ -1,5 +1,6 @@
 """Every model, imported in one place so that metadata (and Alembic) sees them all."""
 
+from consult_hub.apikeys.models import ApiKey
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.audit.models import AuditLog
 from consult_hub.auth.models import ApiToken, Role, User
@@ -17,6 +18,7 @@ from consult_hub.events.models import (
 from consult_hub.issues.models import (
     Issue,
     IssueKind,
+    IssuePhoto,
     IssueSource,
     IssueStatus,
     IssueUpdate,
@@ -24,7 +26,7 @@ from consult_hub.issues.models import (
     Satisfaction,
 )
 from consult_hub.members.models import Member, MemberLevel
-from consult_hub.notifications.models import EmailStatus, Notification
+from consult_hub.notifications.models import EmailStatus, Notification, TextMessage
 from consult_hub.platforms.models import (
     Platform,
     PlatformKind,
@@ -35,9 +37,10 @@ from consult_hub.platforms.models import (
 from consult_hub.tallies.models import MonthlyTally, TallyScope
 
 __all__ = [
-    "ApiToken", "Area", "AreaLevel", "AuditLog", "Category", "Department", "EmailStatus",
-    "Event", "EventFormat", "EventPhoto", "EventStatus", "Issue", "IssueKind", "IssueSource",
-    "IssueStatus", "IssueUpdate", "Member", "MemberLevel", "MonthlyTally", "Notification",
+    "ApiKey", "ApiToken", "Area", "AreaLevel", "AuditLog", "Category", "Department", "EmailStatus",
+    "Event", "EventFormat", "EventPhoto", "EventStatus", "Issue", "IssueKind", "IssuePhoto",
+    "IssueSource", "IssueStatus", "IssueUpdate", "Member", "MemberLevel", "MonthlyTally",
+    "Notification", "TextMessage",
     "Platform", "PlatformKind", "PlatformStatus", "ReferenceCounter", "Role", "Satisfaction",
     "SchedulerHeartbeat", "SiteVersion", "TallyScope", "User",
     "event_attendees", "platform_coordinators", "platform_members",

@@ -57,6 +57,13 @@ def send_email(now: datetime) -> Any:
         total.update(batch)
 
 
+def send_sms(now: datetime) -> Any:
+    """Text residents who asked for it about each public step (notifications/sms.py)."""
+    from consult_hub.notifications.sms import run
+
+    return run(now)
+
+
 def freeze_tallies(now: datetime) -> Any:
     from consult_hub.tallies.compute import catch_up
 
@@ -145,6 +152,7 @@ JOBS: tuple[tuple[str, Callable[[datetime], Any], dict[str, Any]], ...] = (
     ("reminders", sweep_reminders,
      {"trigger": "interval", "minutes": 5, "misfire_grace_time": 300}),
     ("email", send_email, {"trigger": "interval", "minutes": 1, "misfire_grace_time": 60}),
+    ("sms", send_sms, {"trigger": "interval", "minutes": 1, "misfire_grace_time": 60}),
     ("monthly_tally", freeze_tallies,
      {"trigger": "cron", "day": 1, "hour": 2, "minute": 0, "misfire_grace_time": 86400}),
     # The month so far, for the reports: a nation's month took 24 s to count per request.

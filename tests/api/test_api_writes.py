@@ -323,3 +323,35 @@ def test_last_use_is_noted(app, client, world):
         row = db.session.scalar(sa.select(ApiToken).where(
             ApiToken.token_hash == hash_token(world.tokens["admin"])))
         assert row.last_used_at is not None
+
+
+def test_accepting_a_relayed_submission_chooses_its_platform_and_classification(
+        app, client, world):
+    """A hotline's submission comes with an address only: the answer before the review shows
+    no platform, kind or category (nulls the document lists), and accepting sets them."""
+    from consult_hub.issues.operations import create_issue
+
+    with app.test_request_context():
+        relayed = create_issue(platform=None, title="路口积水", description="下雨后路口积水很深",
+                               source="resident", needs_review=True,
+                               reported_address="解放大道 1 号附近")
+        db.session.commit()
+        reference = relayed.reference
+    url = f"/api/v1/issues/{reference}/actions"
+    noted = client.post(f"{url}/note", json={"note": "已核实地址", "is_public": False},
+                        headers=bearer(world.tokens["admin"]))
+    assert noted.status_code == 200
+    assert (noted.json["platform"], noted.json["kind"], noted.json["category"]) == (None,) * 3
+    body = {"title": "路口积水", "description": "雨后路口积水，影响通行。", "kind": "doorstep",
+            "category": "society", "address": "解放大道"}
+    unknown = client.post(f"{url}/accept", json={**body, "platform_id": 999999},
+                          headers=bearer(world.tokens["admin"]))
+    assert unknown.status_code == 422 and "platform_id" in unknown.json["error"]["fields"]
+    missing = client.post(f"{url}/accept", json=body, headers=bearer(world.tokens["admin"]))
+    assert missing.status_code == 422 and "platform_id" in missing.json["error"]["fields"]
+    accepted = client.post(f"{url}/accept", json={**body, "platform_id": world.platform_id},
+                           headers=bearer(world.tokens["admin"]))
+    assert accepted.status_code == 200, accepted.json
+    assert accepted.json["platform"]["id"] == world.platform_id
+    assert (accepted.json["kind"], accepted.json["category"]) == ("doorstep", "society")
+    assert client.get(f"/api/v1/issues/{reference}").json["status"] == "received"

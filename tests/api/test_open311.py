@@ -3,6 +3,7 @@ and XML."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 
@@ -98,7 +99,8 @@ def test_a_client_posts_a_request_and_reads_it_back_once_staff_published_it(
     accept(app, reference)
     [read] = client.get(f"/open311/v2/requests/{reference}.json").json
     assert read["status"] == "open" and read["status_notes"] == "已受理"
-    assert read["description"] == PUBLIC_TITLE  # taken up yet? Not before it is assigned
+    # The public summary staff wrote, from publication on: never a (truncated) title.
+    assert read["description"] == PUBLIC_SUMMARY
     assert read["service_code"] == "doorstep.society"
     assert read["address"] == "二七路 100 号" and (read["lat"], read["long"]) == (30.6, 114.3)
     assert read["requested_datetime"].endswith("+08:00")
@@ -256,8 +258,8 @@ def test_request_list_filters(app, client, platform):
     assert shown[made["planned"]]["status_notes"] == "列入计划正在解决：明年春天施工。"
     assert shown[made["planned"]]["expected_datetime"].endswith("T23:59:59+08:00")
     assert shown[made["assigned"]]["expected_datetime"] is not None
-    # Until a problem is taken up, its description stays private: the title stands in.
-    assert shown[made["received"]]["description"] == "小区停车难"
+    # Every request's description is its public summary, from publication on.
+    assert shown[made["received"]]["description"] == "晚上车位不足，车辆占用消防通道。"
     xml = client.get("/open311/v2/requests.xml?status=closed")
     [resolved] = xml_records(xml.text, "request")
     assert resolved["status_notes"] == "已解决或采纳：已清理。"
@@ -305,7 +307,7 @@ def test_requests_come_a_page_at_a_time(app, client, platform, monkeypatch):
     assert "requests.xml?" in xml.headers["Link"]
 
 
-@pytest.mark.parametrize("query", ["page=0", "page=x", "page=9999999999", "page=999999999",
+@pytest.mark.parametrize("query", ["page=0", "page=x", "page=9999999999",
                                    "page_size=3", "page_size=0", "page_size=-1"])
 def test_bad_paging_names_the_field(client, monkeypatch, query):
     from consult_hub.open311 import views
@@ -365,3 +367,321 @@ def test_receipt_lookups_answer_every_receipt_and_end_date_out_of_range_is_refus
     assert sorted(refs(asked)) == sorted(newest) and "Link" not in asked.headers
     late = client.get("/open311/v2/requests.json?end_date=9999-12-31T23:59:59Z")
     assert late.status_code == 400 and late.json[0]["description"].startswith("end_date: ")
+
+
+# -- integrating systems: API keys ------------------------------------------------------------
+
+HOTLINE = {"REMOTE_ADDR": "10.12.34.5"}  # every call a hotline relays comes from this address
+
+
+def issue_key_as_city_staff(app: Flask, client, auth, *, rate_limit: str = "") -> str:
+    """City staff issue a key on its page; the key is shown once, on the answer."""
+    with app.app_context():
+        factories.user("admin", username="city")
+        db.session.commit()
+    auth.login("city")
+    page = client.get("/manage/api-keys/")
+    assert page.status_code == 200
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
+    made = client.post("/manage/api-keys/", data={
+        "csrf_token": token, "name": "12345 热线", "system": "市民服务热线（市政务服务中心）",
+        "rate_limit": rate_limit})
+    assert made.status_code == 201, made.text
+    key = re.search(r"o311_[A-Za-z0-9_-]{43}", made.text).group(0)
+    assert key not in client.get("/manage/api-keys/").text  # never shown again
+    auth.logout()
+    return key
+
+
+def audit_actions(app: Flask) -> list[str]:
+    from consult_hub.models import AuditLog
+
+    with app.app_context():
+        return list(db.session.scalars(sa.select(AuditLog.action)
+                                       .where(AuditLog.entity_type == "api_keys")
+                                       .order_by(AuditLog.id)))
+
+
+def test_a_hotline_with_a_key_posts_all_day_while_a_keyless_client_is_limited(
+        app, client, auth, platform):
+    key = issue_key_as_city_staff(app, client, auth)
+    assert audit_actions(app) == ["api_key_issue"]
+    for n in range(20):  # an hour of calls on a hotline, all from one server address
+        relayed = client.post("/open311/v2/requests.json", environ_base=HOTLINE, data={
+            "api_key": key, "service_code": "doorstep.society", "description": f"{DESCRIPTION}{n}",
+            "attribute[platform]": platform.code})
+        assert relayed.status_code == 201, (n, relayed.text)
+    # The keyed posts did not use up the address's residents' limit: a keyless client there
+    # still has its own, and no more.
+    limit = int(app.config["SUBMISSION_RATE_LIMIT"].split()[0])
+    for _ in range(limit):
+        assert client.post("/open311/v2/requests.json", environ_base=HOTLINE, data={
+            "service_code": "doorstep.society", "description": DESCRIPTION,
+            "attribute[platform]": platform.code}).status_code == 201
+    refused = client.post("/open311/v2/requests.json", environ_base=HOTLINE, data={
+        "service_code": "doorstep.society", "description": DESCRIPTION,
+        "attribute[platform]": platform.code})
+    assert refused.status_code == 429
+    with app.app_context():
+        from consult_hub.models import ApiKey
+
+        row = db.session.scalar(sa.select(ApiKey))
+        assert row.last_used_at is not None and row.rate_limit == "600 per hour"
+        assert db.session.scalar(sa.select(sa.func.count(Issue.id))) == 20 + limit
+
+
+def test_each_key_has_its_own_limit(app, client, auth, platform):
+    key = issue_key_as_city_staff(app, client, auth, rate_limit="3 per hour")
+    data = {"api_key": key, "service_code": "doorstep.society", "description": DESCRIPTION,
+            "attribute[platform]": platform.code}
+    assert [client.post("/open311/v2/requests.json", data=data).status_code
+            for _ in range(4)] == [201, 201, 201, 429]
+
+
+def test_a_revoked_or_unknown_key_is_refused_naming_api_key(app, client, auth, platform):
+    key = issue_key_as_city_staff(app, client, auth)
+    auth.login("city")
+    with app.app_context():
+        from consult_hub.models import ApiKey
+
+        key_id = db.session.scalar(sa.select(ApiKey.id))
+    page = client.get("/manage/api-keys/")
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
+    revoked = client.post(f"/manage/api-keys/{key_id}/revoke", data={"csrf_token": token})
+    assert revoked.status_code == 303
+    assert "已吊销" in client.get("/manage/api-keys/").text
+    auth.logout()
+    assert audit_actions(app) == ["api_key_issue", "api_key_revoke"]
+    for offered, fmt in ((key, "json"), (key, "xml"), ("o311_" + "x" * 43, "json"),
+                         ("not-a-key", "xml")):
+        answer = post(client, fmt, api_key=offered, **{"attribute[platform]": platform.code})
+        assert answer.status_code == 403, offered
+        [error] = answer.json if fmt == "json" else xml_records(answer.text, "error")
+        assert str(error["code"]) == "403" and error["description"].startswith("api_key: ")
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Issue.id))) == 0
+
+
+@pytest.mark.parametrize(("role", "status"), [("district_admin", 403), ("coordinator", 403)])
+def test_only_city_staff_issue_keys(app, client, auth, role, status):
+    with app.app_context():
+        factories.user(role, username="someone")
+        db.session.commit()
+    auth.login("someone")
+    assert client.get("/manage/api-keys/").status_code == status
+
+
+def test_a_key_with_a_bad_limit_is_refused_naming_the_field(app, client, auth):
+    with app.app_context():
+        factories.user("admin", username="city")
+        db.session.commit()
+    auth.login("city")
+    page = client.get("/manage/api-keys/")
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
+    refused = client.post("/manage/api-keys/", data={
+        "csrf_token": token, "name": "12345 热线", "system": "热线", "rate_limit": "lots"})
+    assert refused.status_code == 422
+    assert 'id="rate_limit-error"' in refused.text or "600 per hour" in refused.text
+    assert audit_actions(app) == []
+
+
+def test_discovery_says_integrating_systems_need_a_key_to_post(client):
+    found = client.get("/open311/v2/discovery.json").json
+    assert "api_key" in found["key_service"] and "12345" in found["key_service"]
+    assert found["endpoints"][0]["formats"] == ["text/xml", "application/json"]
+    root = ET.fromstring(client.get("/open311/v2/discovery.xml").text)
+    assert "api_key" in root.findtext("key_service")
+
+
+# -- a hotline's location, contact and photo -----------------------------------------------------
+
+ADDRESS = "洪山区珞喻路 1037 号 3 栋 502"  # as the caller said it, door number and all
+PUBLISHED_ADDRESS = "洪山区珞喻路 1037 号附近"
+
+
+def test_an_address_without_platform_waits_for_staff_to_choose_one(app, client, auth, platform):
+    created = post(client, address_string=ADDRESS, address_id="HS-0012345",
+                   email="caller@example.org", media_url="https://12345.example.org/p/1.jpg",
+                   phone=PHONE)
+    assert created.status_code == 201, created.text
+    reference = created.json[0]["service_request_id"]
+    assert ADDRESS not in created.text and "caller@" not in created.text
+    with app.app_context():
+        stored = db.session.scalar(sa.select(Issue).where(Issue.reference == reference))
+        assert stored.platform_id is None and stored.district_id is None
+        assert (stored.submitted_address, stored.address_id, stored.address) == (
+            ADDRESS, "HS-0012345", None)
+        assert stored.submitter_email == "caller@example.org"
+        assert stored.media_url == "https://12345.example.org/p/1.jpg"
+        issue_id = stored.id
+        factories.user("admin", username="city")
+        db.session.commit()
+    # Private until published: no reader sees it, or its address.
+    for path in (f"/open311/v2/requests/{reference}.json", "/open311/v2/requests.json",
+                 "/open311/v2/requests.xml", f"/issues/{reference}"):
+        assert ADDRESS not in client.get(path).text
+
+    # City staff review it: the reported address, the email and the photo link are on the
+    # page; accepting without a platform is refused, naming it.
+    auth.login("city")
+    assert reference in client.get("/manage/issues/?status=pending").text  # city staff's list
+    page = client.get(f"/manage/issues/{issue_id}")
+    assert page.status_code == 200
+    assert ADDRESS in page.text and "caller@example.org" in page.text and "HS-0012345" in page.text
+    assert 'href="https://12345.example.org/p/1.jpg"' in page.text
+    assert 'name="platform"' in page.text
+    version = re.search(r'name="version"[^>]*value="(\d+)"', page.text).group(1)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
+    form = {"csrf_token": token, "version": version, "title": PUBLIC_TITLE,
+            "description": PUBLIC_SUMMARY, "address": PUBLISHED_ADDRESS,
+            **classification(page.text)}
+    refused = client.post(f"/manage/issues/{issue_id}/act/accept", data=form)
+    assert refused.status_code == 422 and "请选择受理平台" in refused.text
+    leaking = client.post(f"/manage/issues/{issue_id}/act/accept", data={
+        **form, "platform": str(platform.id), "address": "珞喻路 13912345678"})
+    assert leaking.status_code == 422
+    accepted = client.post(f"/manage/issues/{issue_id}/act/accept",
+                           data={**form, "platform": str(platform.id)})
+    assert accepted.status_code == 303, accepted.text
+    with app.app_context():
+        stored = db.session.get(Issue, issue_id)
+        assert stored.platform_id == platform.id and stored.district_id == platform.district_id
+        assert stored.address == PUBLISHED_ADDRESS and stored.submitted_address == ADDRESS
+
+    # Published: GET shows the location staff published and their summary, never the
+    # reported address, the email or the photo link.
+    [read] = client.get(f"/open311/v2/requests/{reference}.json").json
+    assert read["address"] == PUBLISHED_ADDRESS and read["description"] == PUBLIC_SUMMARY
+    assert read["address_id"] is None and read["media_url"] is None
+    [as_xml] = xml_records(client.get(f"/open311/v2/requests/{reference}.xml").text, "request")
+    assert as_xml["address"] == PUBLISHED_ADDRESS
+    for text in (client.get(f"/open311/v2/requests/{reference}.json").text,
+                 client.get("/open311/v2/requests.xml").text):
+        for private in (ADDRESS, "502", "HS-0012345", "caller@", "12345.example.org", PHONE):
+            assert private not in text
+
+
+def classification(page: str) -> dict[str, str]:
+    """The kind and category the accept form offers, if it asks for them (a submission in
+    plain words is classified at review)."""
+    chosen = {}
+    for name, value in (("kind", "doorstep"), ("category", "society")):
+        if re.search(rf'name="{name}"', page):
+            chosen[name] = value
+    return chosen
+
+
+def test_a_platform_or_position_still_places_a_request_with_an_address(app, client, platform):
+    created = post(client, address_string="二七路 100 号", lat="30.601", long="114.301")
+    assert created.status_code == 201
+    with app.app_context():
+        stored = db.session.scalar(sa.select(Issue))
+        assert stored.platform_id == platform.id and stored.submitted_address == "二七路 100 号"
+
+
+@pytest.mark.parametrize(("fields", "field"), [
+    ({"email": "not an email"}, "email"),
+    ({"media_url": "javascript:alert(1)"}, "media_url"),
+    ({"media_url": "ftp://example.org/a.jpg"}, "media_url"),
+    ({"media_url": "http://[::1"}, "media_url"),
+    ({"address_string": "路" * 201}, "address_string"),
+])
+def test_bad_location_and_contact_name_the_field(app, client, platform, fields, field):
+    response = post(client, **{"attribute[platform]": platform.code, **fields})
+    assert response.status_code == 400
+    [error] = response.json
+    assert error["description"].startswith(f"{field}: ")
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Issue.id))) == 0
+
+
+# -- errors everywhere, whole days, pages past the end --------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "path", "status", "fmt"), [
+    ("GET", "/open311/v2/tokens/abc.json", 404, "json"),
+    ("GET", "/open311/v2/requests.csv", 404, "json"),
+    ("GET", "/open311/v2/services.html", 404, "json"),
+    ("GET", "/open311/v2/nothing.xml", 404, "xml"),
+    ("GET", "/open311/", 404, "json"),
+    ("GET", "/open311/v3/requests.xml", 404, "xml"),
+    ("DELETE", "/open311/v2/requests.json", 405, "json"),
+    ("PUT", "/open311/v2/requests/WH24-00001.xml", 405, "xml"),
+])
+def test_unknown_paths_and_formats_answer_georeport_errors(client, method, path, status, fmt):
+    response = client.open(path, method=method)
+    assert response.status_code == status
+    if fmt == "json":
+        assert response.content_type.startswith("application/json")
+        [error] = response.json
+    else:
+        assert response.content_type.startswith("text/xml")
+        [error] = xml_records(response.text, "error")
+    assert str(error["code"]) == str(status) and error["description"]
+    assert "<html" not in response.text
+
+
+def test_a_date_only_end_date_covers_the_whole_day(app, client, platform):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    day = utcnow().astimezone(shanghai).date() - timedelta(days=3)
+    late = datetime(day.year, day.month, day.day, 23, 30, tzinfo=shanghai)
+    with app.test_request_context():
+        reference = factories.issue(platform_id=platform.id, now=late).reference
+        next_day = factories.issue(platform_id=platform.id,
+                                   now=late + timedelta(hours=1)).reference
+        db.session.commit()
+    found = refs(client.get(f"/open311/v2/requests.json?end_date={day.isoformat()}"))
+    assert reference in found and next_day not in found
+    within = refs(client.get("/open311/v2/requests.json", query_string={
+        "start_date": day.isoformat(), "end_date": day.isoformat()}))
+    assert within == [reference]
+
+
+def test_a_page_past_the_last_answers_an_empty_list(app, client, platform, monkeypatch):
+    from consult_hub.open311 import views
+
+    monkeypatch.setattr(views, "MAX_RESULTS", 2)
+    _numbered(app, platform.id, 3)
+    for fmt in ("json", "xml"):
+        response = client.get(f"/open311/v2/requests.{fmt}?page=999999999")
+        assert response.status_code == 200, response.text
+        if fmt == "json":
+            assert response.json == []
+        else:
+            assert xml_records(response.text, "request") == []
+
+
+def test_relayed_contact_and_location_are_erased_with_the_phone(app, client, platform):
+    """The retention sweep erases the email, the reported address and the photo link with
+    the name and phone; the location staff published stays."""
+    from consult_hub.issues.retention import erase_expired_contacts
+
+    reference = post(client, address_string=ADDRESS, email="caller@example.org",
+                     media_url="https://12345.example.org/p/1.jpg", phone=PHONE,
+                     **{"attribute[platform]": platform.code}).json[0]["service_request_id"]
+    accept(app, reference)
+    with app.test_request_context():
+        issue = db.session.scalar(sa.select(Issue).where(Issue.reference == reference))
+        issue.address = PUBLISHED_ADDRESS
+        change_status(issue, "resolve", actor_id=None, resolution="已处理。",
+                      now=utcnow() - timedelta(days=400))
+        db.session.commit()
+        assert erase_expired_contacts(utcnow())["erased"] == 1
+        db.session.expire_all()
+        issue = db.session.scalar(sa.select(Issue).where(Issue.reference == reference))
+        assert (issue.submitter_email, issue.submitted_address, issue.media_url,
+                issue.submitter_phone) == (None, None, None, None)
+        assert issue.address == PUBLISHED_ADDRESS
+
+
+def test_staff_export_a_submission_still_without_a_platform(app, client, auth):
+    reference = post(client, address_string=ADDRESS).json[0]["service_request_id"]
+    with app.app_context():
+        factories.user("admin", username="city")
+        db.session.commit()
+    auth.login("city")
+    exported = client.get("/manage/export/issues.csv")
+    assert exported.status_code == 200 and reference in exported.text

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+import zipfile
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from consult_hub.core.db import utcnow
+from consult_hub.core.sheets import MAX_WIDTH, XLSX_TYPE
 from consult_hub.extensions import db
 from consult_hub.issues.operations import change_status
 from consult_hub.models import AuditLog, EventStatus, Issue
@@ -222,3 +227,125 @@ def test_command_line_exports_everything_and_builds_the_open_data(app, make, wor
         assert audit.changes["via"] == "cli"
     built = runner.invoke(args=["export", "open-data"])
     assert built.exit_code == 0 and "outcomes.csv 3" in built.output
+
+
+# -- issue 17, item 4: spreadsheets with real types --------------------------------------------
+
+
+def xlsx_table(response) -> tuple[Any, dict[str, int], list[tuple[Any, ...]]]:
+    """The first sheet of an XLSX download, its columns by name, and its rows of cells."""
+    assert response.status_code == 200, response.text[:300]
+    assert response.headers["Content-Type"] == XLSX_TYPE
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/")]
+    assert sheets and not [n for n in sheets if b"<f>" in archive.read(n)]  # no formula at all
+    sheet = load_workbook(io.BytesIO(response.data)).worksheets[0]
+    rows = list(sheet.iter_rows())
+    return sheet, {cell.value: index for index, cell in enumerate(rows[0])}, rows[1:]
+
+
+@pytest.fixture()
+def typed(app, make, auth) -> dict[str, Any]:
+    """A platform whose texts look like formulas and errors, and two events with local times
+    that fall on another day than in UTC (one of them at local midnight)."""
+    platform = make("platform", code="A-0001", name='=HYPERLINK("http://x","看")',
+                    description="#N/A", latitude=30.5936, longitude=114.3055,
+                    established_on=date(2019, 5, 4), demonstration_year=2021,
+                    is_demonstration=True)
+    held_start = datetime(2024, 3, 1, 16, 30, 45, tzinfo=UTC)  # 2024-03-02 00:30 in Shanghai
+    make("event", platform_id=platform.id, topic="+1 号楼加装电梯", starts_at=held_start,
+         ends_at=held_start + timedelta(hours=2), status=EventStatus.HELD, minutes="纪要",
+         resident_count=12)
+    midnight = datetime.combine(date.today() + timedelta(days=30), time(0),
+                                tzinfo=ZoneInfo("Asia/Shanghai"))
+    make("event", platform_id=platform.id, topic="零点开始的活动", starts_at=midnight,
+         ends_at=midnight + timedelta(hours=1))
+    make("user", role="admin", username="city")
+    auth.login("city")
+    return {"platform": platform, "midnight": midnight.replace(tzinfo=None)}
+
+
+def test_xlsx_cells_are_dates_numbers_and_text_never_formulas(client, typed):
+    sheet, column, rows = xlsx_table(client.get("/manage/export/platforms.xlsx"))
+    [row] = rows
+    founded = row[column["成立日期"]]
+    assert founded.is_date and founded.value == datetime(2019, 5, 4)
+    assert founded.number_format == "yyyy-mm-dd"
+    assert [(row[column[name]].data_type, row[column[name]].value)
+            for name in ("纬度", "经度", "示范年份")] == [("n", 30.5936), ("n", 114.3055),
+                                                        ("n", 2021)]
+    # Text is a string cell as it is: no apostrophe, never a formula or an error value.
+    assert [(row[column[name]].data_type, row[column[name]].value)
+            for name in ("编码", "名称", "简介")] == [
+        ("s", "A-0001"), ("s", '=HYPERLINK("http://x","看")'), ("s", "#N/A")]
+
+    sheet, column, rows = xlsx_table(client.get("/manage/export/events.xlsx"))
+    by_topic = {row[column["议题"]].value: row for row in rows}
+    held = by_topic["+1 号楼加装电梯"]
+    start = held[column["开始时间"]]
+    # Shanghai's wall-clock time, to the minute, in a date-and-time cell (Excel has no zones).
+    assert start.is_date and start.value == datetime(2024, 3, 2, 0, 30)
+    assert start.number_format == "yyyy-mm-dd hh:mm"
+    assert held[column["结束时间"]].value == datetime(2024, 3, 2, 2, 30)
+    assert (held[column["居民代表人数"]].data_type, held[column["居民代表人数"]].value) == ("n", 12)
+    assert held[column["系统编号"]].data_type == "n"
+    assert by_topic["零点开始的活动"][column["开始时间"]].value == typed["midnight"]
+    assert held[column["取消原因"]].value is None  # empty is an empty cell, not ""
+
+
+def test_csv_keeps_the_formula_guard_and_the_same_times(client, typed):
+    response = client.get("/manage/export/events.csv")
+    [held] = [r for r in rows_of(response) if "号楼" in r["议题"]]
+    assert (held["议题"], held["开始时间"], held["结束时间"]) == \
+        ("'+1 号楼加装电梯", "2024-03-02 00:30", "2024-03-02 02:30")
+    [platform] = rows_of(client.get("/manage/export/platforms.csv"))
+    assert (platform["名称"], platform["成立日期"]) == ("'=HYPERLINK(\"http://x\",\"看\")",
+                                                         "2019-05-04")
+
+
+def test_csv_downloads_say_their_charset_once(client, typed):
+    for path in ("/manage/export/issues.csv", "/manage/export/events.csv",
+                 "/manage/import/template/platforms.csv"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers.getlist("Content-Type") == ["text/csv; charset=utf-8"], path
+
+
+def test_xlsx_columns_fit_what_they_hold(app, client, make, auth):
+    long_name = "百步亭花园社区居民议事协商平台第一议事室"  # 20 CJK characters: 40 units
+    make("platform", code="A-0001", name=long_name, description="很长的简介。" * 1000,
+         address="Wuhan Road 1")
+    make("user", role="admin", username="city")
+    auth.login("city")
+    sheet, column, _rows = xlsx_table(client.get("/manage/export/platforms.xlsx"))
+
+    def width(name: str) -> float:
+        return sheet.column_dimensions[get_column_letter(column[name] + 1)].width
+
+    assert 40 <= width("名称") <= 46  # CJK characters count double
+    assert width("编码") < 12  # "A-0001": six Latin characters
+    assert 12 <= width("地址") < 20  # "Wuhan Road 1" is wider than its header 地址
+    assert width("简介") == MAX_WIDTH  # 6,000 characters: capped
+
+
+def test_xlsx_export_with_dates_and_a_midnight_start_imports_back_unchanged(
+        app, client, typed, runner, tmp_path):
+    for kind in ("events", "platforms"):
+        path = tmp_path / f"{kind}.xlsx"
+        path.write_bytes(client.get(f"/manage/export/{kind}.xlsx").data)
+        result = runner.invoke(args=["import", kind, str(path)])
+        assert result.exit_code == 0, result.output
+        assert "新增 0，更新 0，未变" in result.output, result.output
+
+
+def test_open_data_files_unpack_readable_by_everyone(app, client, world):
+    with app.app_context():
+        from consult_hub.exchange.open_data import archive_path
+
+        archive_path().unlink(missing_ok=True)
+    with client.get("/open-data/consult_hub_open_data.zip") as response:  # a file: closed
+        assert response.status_code == 200
+        with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+            members = archive.infolist()
+    assert members and {(m.filename, m.external_attr >> 16) for m in members} == \
+        {(m.filename, 0o100644) for m in members}  # a regular file, rw-r--r--

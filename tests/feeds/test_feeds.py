@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import feedparser
 import icalendar
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -286,3 +287,90 @@ def test_the_subscription_page_lists_the_feeds(client: FlaskClient,
     for link in ("/feeds/events.ics", "/feeds/outcomes.atom", "/feeds/districts/420102.ics"):
         assert link in page.text
 
+
+
+# -- RFC 5545 DTSTAMP and LAST-MODIFIED; HTTP Last-Modified -------------------------------------
+
+
+def test_dtstamp_is_when_the_calendar_was_made_and_last_modified_the_events_change(
+        app: Flask, client: FlaskClient, make: Callable[..., Any]) -> None:
+    """With METHOD:PUBLISH, DTSTAMP is when the calendar was generated (RFC 5545 3.8.7.2)."""
+    platform = make("platform")
+    changed = datetime(2024, 3, 1, 6, 30, tzinfo=UTC)
+    make("event", platform_id=platform.id, topic="上周改过的活动",
+         created_at=changed - timedelta(days=2), updated_at=changed)
+    before = utcnow().replace(microsecond=0)
+    calendar = parse_calendar(client, "/feeds/events.ics")
+    after = utcnow()
+    assert str(calendar["METHOD"]) == "PUBLISH"
+    event = vevents(calendar)["上周改过的活动"]
+    assert event.decoded("LAST-MODIFIED") == changed
+    assert event.decoded("CREATED") == changed - timedelta(days=2)
+    assert before <= event.decoded("DTSTAMP") <= after
+
+
+def test_feeds_answer_last_modified_and_not_modified_since_then(
+        app: Flask, client: FlaskClient, calendar_world: dict[str, Any],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Calendar and feed readers that keep only Last-Modified get 304 until something
+    changes, whether the page comes from the page cache or is rendered afresh."""
+    import consult_hub.feeds.views as feed_views
+    from consult_hub.core.pagecache import SiteVersion
+
+    # The site last changed a while ago (whole seconds apart from the change below).
+    long_ago = datetime(2024, 1, 1, tzinfo=UTC)
+    monkeypatch.setattr(feed_views, "STARTED", long_ago)
+    with app.app_context():
+        db.session.execute(sa.update(SiteVersion).values(changed_at=long_ago))
+        db.session.commit()
+    paths = ("/feeds/events.ics", "/feeds/districts/420102.ics", "/feeds/outcomes.atom",
+             f"/feeds/platforms/{calendar_world['platform'].id}.ics")
+    stamps = {}
+    for path in paths:
+        answer = client.get(path)
+        assert answer.status_code == 200 and answer.headers["ETag"], path
+        assert long_ago <= answer.last_modified < utcnow() - timedelta(seconds=1), path
+        stamps[path] = answer.headers["Last-Modified"]
+        for fresh in (False, True):
+            if fresh and "page_cache" in app.extensions:
+                app.extensions["page_cache"].clear()  # rendered again, not served from memory
+            again = client.get(path, headers={"If-Modified-Since": stamps[path]})
+            assert (again.status_code, again.data) == (304, b""), (path, fresh)
+    # The too old event left the window 10 days ago: the calendars changed then.
+    assert client.get(paths[0]).last_modified > utcnow() - timedelta(days=10, minutes=1)
+    # An older copy is sent in full, and If-None-Match wins over If-Modified-Since.
+    city = paths[0]
+    old = "Mon, 01 Jan 2024 00:00:00 GMT"
+    assert client.get(city, headers={"If-Modified-Since": old}).status_code == 200
+    assert client.get(city, headers={"If-Modified-Since": stamps[city],
+                                     "If-None-Match": 'W/"other"'}).status_code == 200
+
+    with app.app_context():
+        db.session.get(Event, calendar_world["events"]["planned"].id).topic = "加装电梯（改期）"
+        db.session.commit()
+    for path in paths:
+        answer = client.get(path, headers={"If-Modified-Since": stamps[path]})
+        assert answer.status_code == 200, path
+        assert answer.last_modified > utcnow() - timedelta(minutes=1)
+    assert "加装电梯（改期）" in client.get(city).get_data(as_text=True)
+
+
+def test_a_calendar_made_again_keeps_its_etag(app: Flask, client: FlaskClient,
+                                              calendar_world: dict[str, Any],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its DTSTAMPs move with the clock; its ETag is of the events, so a client revalidates."""
+    import consult_hub.feeds.views as feed_views
+
+    first = client.get("/feeds/events.ics")
+    if "page_cache" in app.extensions:
+        app.extensions["page_cache"].clear()
+    later = utcnow() + timedelta(minutes=5)
+    monkeypatch.setattr(feed_views, "utcnow", lambda: later)
+    second = client.get("/feeds/events.ics")
+    assert b"DTSTAMP:" + f"{later:%Y%m%dT%H%M%SZ}".encode() in second.data
+    assert second.data != first.data
+    assert second.headers["ETag"] == first.headers["ETag"]
+    if "page_cache" in app.extensions:
+        app.extensions["page_cache"].clear()
+    assert client.get("/feeds/events.ics",
+                      headers={"If-None-Match": first.headers["ETag"]}).status_code == 304

@@ -131,7 +131,7 @@ def test_directory_filters_by_district_street_kind_and_demonstration(
 
     def names(query: str) -> set[str]:
         html = client.get(f"/platforms?{query}").text
-        return set(re.findall(r'<h3 class="pub-item-title">'
+        return set(re.findall(r'<h2 class="pub-item-title">'
                               r'<a href="/platforms/\d+">([^<]+)</a>', html))
 
     assert names("") == {"后湖街幸福社区议事室", "一元街议事室", "武昌示范点"}

@@ -64,8 +64,12 @@ def test_a_resident_submits_a_problem_and_gets_a_receipt(app: Flask, client: Fla
                                                          make) -> None:
     platform = make("platform", name="百步亭社区协商议事室")
     form = client.get(f"/submit?platform={platform.id}").text
-    assert f'<option selected value="{platform.id}">百步亭社区协商议事室</option>' in form
-    assert "仅用于回访，不会公开" in form
+    assert re.search(rf'<option selected value="{platform.id}">百步亭社区协商议事室[^<]*</option>',
+                     form)
+    # Plain words: the resident is not asked to classify the problem in programme terms.
+    assert 'name="kind"' not in form and 'name="category"' not in form
+    assert "问题类型" not in form and "所属领域" not in form
+    assert "仅用于回访和短信通知，不会公开" in form
     honeypot = re.search(r'<div class="pub-hp-field" aria-hidden="true">.*?</div>', form, re.S)
     assert (honeypot and 'tabindex="-1"' in honeypot.group()
             and 'autocomplete="off"' in honeypot.group())
@@ -119,10 +123,11 @@ def test_choosing_a_district_lists_its_active_platforms(client: FlaskClient, mak
 @pytest.mark.parametrize(("fields", "field", "message"), [
     ({"title": "  "}, "title", "请填写标题"),
     ({"description": ""}, "description", "请填写问题描述"),
-    ({"kind": ""}, "kind", "请选择问题类型"),
-    ({"category": ""}, "category", "请选择所属领域"),
     ({"phone": "call me"}, "phone", "请填写有效的手机号"),
-    ({"platform": ""}, "platform", "请选择协商平台"),
+    ({"platform": ""}, "platform", "请选择问题所在的地方"),
+    ({"subject": "nonsense"}, "subject", "无效的取值"),
+    ({"sms": "y"}, "sms", "要接收短信通知，请在上面填写手机号"),
+    ({"sms": "y", "phone": "027-85612345"}, "sms", "要接收短信通知，请在上面填写手机号"),
 ])
 def test_a_bad_submission_names_the_field_and_stores_nothing(
     app: Flask, client: FlaskClient, make, fields: dict, field: str, message: str
@@ -141,9 +146,9 @@ def test_a_suspended_platform_takes_no_submissions(app: Flask, client: FlaskClie
     suspended = make("platform", status=PlatformStatus.SUSPENDED)
     path = f"/submit?platform={active.id}"
     answer = client.post(path, data={
-        "csrf_token": csrf_token(client, path), "platform": suspended.id, "kind": "urgent",
-        "category": "society", "title": "标题", "description": "描述", "consent": "y"})
-    assert answer.status_code == 422 and "请选择协商平台" in answer.text
+        "csrf_token": csrf_token(client, path), "platform": suspended.id,
+        "title": "标题", "description": "描述", "consent": "y"})
+    assert answer.status_code == 422 and "请选择问题所在的地方" in answer.text
     assert stored_issues(app) == []
 
 
@@ -316,7 +321,7 @@ def test_no_public_page_shows_a_residents_name_phone_private_note_or_staff(
         stored = db.session.get(Issue, issue.id)
         stored.event_id = event.id
         change_status(stored, "accept", actor_id=staff.id, title="东门路灯损坏",
-                      description="东门两盏路灯损坏。")
+                      description="东门两盏路灯损坏。", kind="doorstep", category="society")
         change_status(stored, "note", actor_id=staff.id, note=note, is_public=False)
         change_status(stored, "resolve", actor_id=staff.id, resolution="已修好。")
         db.session.commit()

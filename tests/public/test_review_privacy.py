@@ -82,7 +82,7 @@ def accept_and_resolve(app: Flask, reference: str, staff_id: int, *, event_id: i
         issue = db.session.scalar(sa.select(Issue).where(Issue.reference == reference))
         issue.event_id = event_id
         change_status(issue, "accept", actor_id=staff_id, title=PUBLIC_TITLE,
-                      description=PUBLIC_SUMMARY)
+                      description=PUBLIC_SUMMARY, kind="doorstep", category="society")
         change_status(issue, "resolve", actor_id=staff_id, resolution="路灯已更换。")
         db.session.commit()
 

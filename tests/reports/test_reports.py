@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import xml.etree.ElementTree as ET
+import zipfile
 from datetime import UTC, date, datetime
 
 import pytest
@@ -192,9 +193,13 @@ def test_a_platform_named_like_a_formula_is_text_in_every_report_download(
     assert answer.status_code == 200
     book = load_workbook(io.BytesIO(answer.data))
     names = [cell for cell in book["各平台"]["A"] if cell.value and "HYPERLINK" in str(cell.value)]
-    assert [(c.value, c.data_type) for c in names] == [("'" + trap, "s")]
+    # A string cell shows the name as it is, no apostrophe, and never runs (issue 17, item 4).
+    assert [(c.value, c.data_type) for c in names] == [(trap, "s")]
+    archive = zipfile.ZipFile(io.BytesIO(answer.data))
+    assert not [n for n in archive.namelist() if b"<f>" in archive.read(n)]  # no formula at all
     assert book["各平台"]["A1"].font.bold and book["各平台"].freeze_panes == "B2"
     table = client.get("/manage/reports/2024-07/download.csv?table=platforms")
+    assert table.headers.getlist("Content-Type") == ["text/csv; charset=utf-8"]  # one charset
     assert ["'" + trap] == [row[0] for row in csv_rows(table.data) if "HYPERLINK" in row[0]]
 
 

@@ -45,6 +45,7 @@ from tests.support.access import all_routes
 from tests.support.hostile import Harness, Mutation, Outcome, as_pairs
 
 HYPOTHESIS = hostile.hypothesis_settings(12)
+pytestmark = pytest.mark.slow  # about 200 routes × 12 examples: tens of seconds in all
 REFUSALS = {400, 403, 404, 409, 413, 415, 422}
 # Look-ups that answer "no match" as a whole: saying which half was wrong would help guessing.
 LOOKUPS = {"public.track"}

@@ -39,7 +39,8 @@ def test_every_response_carries_the_security_headers(client: FlaskClient, path: 
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
     assert answer.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
     assert answer.headers["X-Frame-Options"] == "DENY"
-    assert "geolocation=()" in answer.headers["Permissions-Policy"]
+    # Only the site itself may ask for the position ("near me" on the submission form).
+    assert "geolocation=(self)" in answer.headers["Permissions-Policy"]
     assert "Strict-Transport-Security" not in answer.headers
 
 

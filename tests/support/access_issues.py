@@ -45,6 +45,16 @@ def _issue_after(*actions: str, pending: bool = False) -> Callable[[World], None
     return setup
 
 
+def _photo_submission(world: World) -> None:
+    """A resident's submission with one photo (the row is enough: access is decided first)."""
+    from consult_hub.issues.models import IssuePhoto
+
+    issue = factories.issue(platform_id=world.platform.id, needs_review=True)
+    issue.photos.append(IssuePhoto(stored_name=f"{issue.id:032x}.jpg", content_type="image/jpeg",
+                                   size=1, width=1, height=1))
+    world.objects["issue"] = issue
+
+
 def _version(world: World, **data: Any) -> dict[str, Any]:
     return {"version": str(world.issue.version), **data}
 
@@ -101,6 +111,9 @@ ROUTES = [
     # A resident's submission is reviewed (accepted or rejected) by staff, not a coordinator.
     _act("reject", lambda w: _version(w, reason="不属于受理范围"), _issue_after(pending=True),
          STAFF_ONLY, name="issues.act-reject-pending"),
+    # Showing or withholding a resident's photo: whoever reviews the problem.
+    Route("issues.photo_public", lambda w: f"/manage/issues/photos/{w.issue.photos[0].id}/public",
+          STAFF_ONLY, data=lambda w: {"show": "no"}, setup=_photo_submission),
     Route("issues.rate", lambda w: f"/manage/issues/{w.issue.id}/satisfaction", staff(),
           data=lambda w: _version(w, satisfaction="satisfied"),
           setup=_issue_after("assign", "resolve")),

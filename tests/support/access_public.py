@@ -26,4 +26,7 @@ ROUTES = [
           data=lambda w: {"reference": w.issue.reference, "digits": PHONE[-4:]}),
     Route("public.track_token", lambda w: f"/track/{w.issue.tracking_token}", EVERYONE,
           setup=resolved_issue, data=lambda w: {"satisfaction": "satisfied"}),
+    # 长者模式 on or off: a display cookie, nothing stored (no token: core/display.py).
+    Route("public.display", lambda w: "/display", EVERYONE,
+          data=lambda w: {"elder": "1", "next": "/platforms"}),
 ]

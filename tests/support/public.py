@@ -19,8 +19,8 @@ from tests.support.auth import csrf_token
 def submit(client: FlaskClient, platform_id: int, **fields: Any):
     """Post the submission form as a resident would, with valid values unless overridden."""
     path = f"/submit?platform={platform_id}"
-    data = {"csrf_token": csrf_token(client, path), "platform": platform_id, "kind": "doorstep",
-            "category": "society", "title": "小区东门路灯坏了",
+    data = {"csrf_token": csrf_token(client, path), "platform": platform_id,
+            "title": "小区东门路灯坏了",
             "description": "东门两盏路灯不亮已有一周，晚上出行不便。", "name": "", "phone": "",
             "website": "", "consent": "y"}
     data.update(fields)

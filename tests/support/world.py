@@ -198,6 +198,8 @@ class ReviewJourneyWorld:
     department: str
     department_user: tuple[str, str]
     other_department: str
+    street: str  # the platform's street, which a resident searches for on the form
+    neighbour: str  # another platform in the same street, in another community
 
 
 def review_journey_world(request: pytest.FixtureRequest) -> ReviewJourneyWorld:
@@ -211,6 +213,13 @@ def review_journey_world(request: pytest.FixtureRequest) -> ReviewJourneyWorld:
         district = factories.district(name="江岸区")
         platform = factories.platform(district_id=district.id, name="百步亭花园协商议事室",
                                       address="百步亭花园路 18 号")
+        # Real-sounding places: the resident finds the platform by its street's name, which
+        # also holds a second community with its own platform to choose between.
+        street = platform.area.parent
+        street.name, platform.area.name = "后湖街道", "百步亭花园社区"
+        neighbour = factories.platform(district_id=district.id, name="幸福家园协商议事室",
+                                       address="后湖大道 86 号")
+        neighbour.area.name, neighbour.area.parent = "幸福家园社区", street
         factories.user(Role.DISTRICT_ADMIN, username="jiangan", name="周建国",
                        district_id=district.id)
         department = factories.department(district_id=district.id, name="江岸区城市管理执法局")
@@ -222,7 +231,8 @@ def review_journey_world(request: pytest.FixtureRequest) -> ReviewJourneyWorld:
         return ReviewJourneyWorld(
             platform=platform.name, district_admin=("jiangan", "周建国"),
             department="江岸区城市管理执法局", department_user=("chengguan", "陈刚"),
-            other_department="江岸区住房和城市更新局")
+            other_department="江岸区住房和城市更新局", street=street.name,
+            neighbour=neighbour.name)
 
 
 def feeds_world(request: pytest.FixtureRequest) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""WCAG 2.2 AA: axe-core in headless Chromium over the public pages, in Chinese and English.
+"""WCAG 2.2 AA: axe-core in headless Chromium over the public pages, in Chinese and English,
+in the standard display and in 长者模式.
 
 Needs Debian's /usr/bin/chromium, Playwright for Python (the ``browser`` extra) and
 ``node_modules/axe-core`` (``npm ci``); ``make test`` installs all three. Without them
@@ -26,6 +27,7 @@ def page_paths(app: Flask, world: World) -> dict[str, str]:
         "public.events": {}, "public.event": {"event_id": world.event},
         "public.outcomes": {}, "public.issue": {"reference": world.issue},
         "public.submit": {}, "public.track": {}, "public.track_token": {"token": world.token},
+        "public.privacy": {}, "public.about": {},
     }
     with app.test_request_context():
         paths = {endpoint: url_for(endpoint, **args) for endpoint, args in pages.items()}
@@ -40,9 +42,10 @@ def form_paths(app: Flask, world: World) -> list[str]:
         return [url_for(endpoint, **args) for endpoint, args in forms.items()]
 
 
+@pytest.mark.parametrize("mode", ["standard", "elder"])
 @pytest.mark.parametrize("locale", ["zh", "en"])
 def test_public_pages_meet_wcag_22_aa(app: Flask, browser: Any, live_server: str, world: World,  # noqa: F811
-                                      locale: str) -> None:
+                                      locale: str, mode: str) -> None:
     context = browser.new_context(bypass_csp=True, locale="zh-CN" if locale == "zh" else "en-US",
                                   viewport={"width": 1280, "height": 800})
     try:
@@ -52,6 +55,10 @@ def test_public_pages_meet_wcag_22_aa(app: Flask, browser: Any, live_server: str
             page.click(".lang-switch a[lang=en]")
             page.wait_for_load_state()
             assert page.locator("html").get_attribute("lang") == "en"
+        if mode == "elder":  # 长者模式: its switch in the header, remembered on every page
+            with page.expect_navigation():
+                page.click(".display-switch button")
+            assert page.locator("html").get_attribute("class") == "elder"
         reports = []
         for name, path in page_paths(app, world).items():
             answer = page.goto(live_server + path)
@@ -71,7 +78,7 @@ def test_public_pages_meet_wcag_22_aa(app: Flask, browser: Any, live_server: str
                 reports.append(describe(f"{path} (sent empty)", violations))
     finally:
         context.close()
-    assert not reports, f"WCAG 2.2 AA violations ({locale}):\n" + "\n".join(reports)
+    assert not reports, f"WCAG 2.2 AA violations ({locale}, {mode}):\n" + "\n".join(reports)
 
 
 def test_the_check_finds_violations_when_there_are_some(browser: Any) -> None:  # noqa: F811

@@ -266,14 +266,14 @@ def test_plan_hold_assign_resolve_and_follow_on_the_public_site(
     expect(past).to_contain_text("已举行")
     on_phone(page)
     shots(page, "3b-public-platform")
-    calendar_href = page.get_by_role("link", name="订阅本平台活动日历").get_attribute("href")
+    subscribe = page.get_by_role("link", name="订阅本平台活动日历").get_attribute("href")
+    calendar_href = page.get_by_role("link", name="下载日历文件").get_attribute("href")
     platform_url = page.url
 
     page.get_by_role("link", name="向这个平台反映问题").click()
-    chosen = page.get_by_role("combobox", name=re.compile("^协商平台"))
-    expect(chosen.locator("option:checked")).to_have_text(world.platform)  # from the link
-    page.get_by_label("房前屋后实事").check()
-    page.get_by_label("所属领域").select_option(label="社会建设")
+    chosen = page.get_by_role("combobox", name=re.compile("^在哪里"))
+    expect(chosen.locator("option:checked")).to_contain_text(world.platform)  # from the link
+    page.get_by_role("radio", name="路灯", exact=True).check()  # an everyday subject, no jargon
     page.get_by_label("标题").fill(RESIDENT["title"])
     page.get_by_label("问题描述").fill(RESIDENT["description"])
     page.get_by_label("姓名（选填）").fill(RESIDENT["name"])
@@ -307,8 +307,10 @@ def test_plan_hold_assign_resolve_and_follow_on_the_public_site(
     # test_review_department_journey.py follows it through review).
     assert page.request.get(f"{base}/issues/{receipt}").status == 404
 
-    # The calendar linked from the platform page holds the event, as it was held.
+    # The calendar linked from the platform page holds the event, as it was held; the calendar
+    # app's subscribe link is the same address under webcal://.
     assert calendar_href, f"no calendar link on {platform_url}"
+    assert subscribe == "webcal://" + calendar_href.split("://", 1)[1]
     answer = page.request.get(calendar_href)
     assert answer.ok and answer.headers["content-type"].startswith("text/calendar")
     calendar = icalendar.Calendar.from_ical(answer.body())

@@ -226,9 +226,8 @@ def public_pages(world: World) -> dict[str, list[str]]:
                                        "Parts ordered.", "Doorstep matters",
                                        "Resident's rating: Satisfied"],
         f"/track/{world.token}": ["Progress", "Resolved or adopted", "Satisfied"],
-        "/submit": ["Raise a problem", "Find a consultation platform"],
-        f"/submit?platform={world.platform_id}": ["Test Room 1", "Residents' pressing concerns",
-                                                  "Submit"],
+        "/submit": ["Raise a problem", "Where is the problem?"],
+        f"/submit?platform={world.platform_id}": ["Test Room 1", "Street lights", "Submit"],
         "/track": ["Track a problem", "Reference", "Last four digits of your phone"],
         "/feeds/": ["Subscribe", "Riverside District"],
         "/login": ["Staff sign-in", "Username", "Password"],
@@ -275,7 +274,7 @@ def test_the_same_pages_stay_chinese_by_default(app: Flask, client: FlaskClient)
         f"/platforms/{world.platform_id}": ["协商议事室", "示范点", "召集人"],
         f"/events/{world.planned_id}": ["线上线下结合", "议程"],
         f"/issues/{world.reference}": ["已解决或采纳", "房前屋后实事", "居民评价：满意"],
-        f"/submit?platform={world.platform_id}": ["群众急难愁盼问题", "提交"],
+        f"/submit?platform={world.platform_id}": ["路灯", "提交"],
         "/login": ["工作人员登录"],
     }
     for path, words in expected.items():
@@ -330,7 +329,8 @@ def test_a_resident_submits_and_follows_a_problem_in_english(app: Flask,
     with app.app_context():
         issue = db.session.scalars(db.select(Issue).filter_by(title="Noisy pump")).one()
         change_status(issue, "accept", actor_id=None, title="Noisy water pump",
-                      description="A water pump hums all night.")
+                      description="A water pump hums all night.", kind="doorstep",
+                      category="society")
         change_status(issue, "resolve", actor_id=None, resolution="The pump was fixed.")
         db.session.commit()
         token = issue.tracking_token

@@ -152,13 +152,13 @@ RESPONSES = {
     code: {"description": description,
            "content": {"application/json": {"schema": ref("Error")}},
            **({"headers": {"WWW-Authenticate": {
-               "schema": {"type": "string"},
+               "schema": {"type": "string"}, "required": True,
                "description": 'Bearer realm="consult-hub"'}}} if code == "401" else {})}
     for code, description in ERRORS.items()
 }
-LINK_HEADER = {"Link": {"schema": {"type": "string"},
+LINK_HEADER = {"Link": {"schema": {"type": "string"}, "required": True,
                         "description": 'RFC 8288 links: rel="next", "prev", "first", "last"'}}
-LOCATION_HEADER = {"Location": {"schema": {"type": "string"},
+LOCATION_HEADER = {"Location": {"schema": {"type": "string", "format": "uri"}, "required": True,
                                 "description": "The new resource in the API"}}
 
 

@@ -100,6 +100,7 @@ def event(found: Event) -> dict[str, Any]:
         "topic": found.topic, **labelled("category", found.category),
         "starts_at": stamp(found.starts_at), "ends_at": stamp(found.ends_at),
         "location": found.location, **labelled("format", found.format),
+        **labelled("attendance", found.attendance), "attendance_note": found.attendance_note,
         "agenda": found.agenda, **labelled("status", found.status),
         "minutes": found.minutes, "opinions": found.opinions,
         "resident_count": found.resident_count, "department_count": found.department_count,
@@ -142,7 +143,9 @@ def issue(found: Issue, today: date) -> dict[str, Any]:
                         else found.description),
         **labelled("kind", found.kind), **labelled("category", found.category),
         **labelled("source", found.source), **labelled("status", status),
-        "platform": platform_ref(found.platform),
+        # None only for a submission still waiting for review (a hotline's, relayed with an
+        # address alone), which only a staff action's answer shows.
+        "platform": platform_ref(found.platform) if found.platform is not None else None,
         "event": ({"id": found.event.id, "topic": found.event.topic,
                    "url": external_url("api.event", event_id=found.event.id)}
                   if found.event is not None else None),

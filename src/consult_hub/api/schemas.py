@@ -12,7 +12,7 @@ from typing import Any
 from consult_hub.core.categories import Category
 from consult_hub.core.db import max_length
 from consult_hub.core.pagination import BROWSE_LIMIT
-from consult_hub.events.models import Event, EventFormat, EventStatus
+from consult_hub.events.models import Event, EventAttendance, EventFormat, EventStatus
 from consult_hub.issues.lifecycle import TRANSITIONS
 from consult_hub.issues.models import (
     PROPOSABLE_STATUSES,
@@ -37,9 +37,17 @@ MIN_YEAR, MAX_YEAR = 1990, 2100
 
 
 def nullable(schema: Schema) -> Schema:
-    """Allow ``null`` besides ``schema``'s type."""
+    """Allow ``null`` besides ``schema``'s type.
+
+    An ``enum`` lists every value the field takes, whatever its ``type`` says: null must be
+    among them too, or every null fails validation (and clients generated from the document
+    refuse it).
+    """
     kind = schema["type"]
-    return {**schema, "type": [*(kind if isinstance(kind, list) else [kind]), "null"]}
+    widened = {**schema, "type": [*(kind if isinstance(kind, list) else [kind]), "null"]}
+    if "enum" in schema and None not in schema["enum"]:
+        widened["enum"] = [*schema["enum"], None]
+    return widened
 
 
 def text(max_length: int, *, min_length: int | None = None, **extra: Any) -> Schema:
@@ -79,6 +87,8 @@ ID = integer(1, MAX_ID)
 DATE: Schema = {"type": "string", "format": "date"}
 DATE_TIME: Schema = {"type": "string", "format": "date-time"}
 BOOLEAN: Schema = {"type": "boolean"}
+# Links are absolute, on the deployment's SITE_URL.
+URL: Schema = {"type": "string", "format": "uri"}
 VERSION = integer(1, MAX_ID, description="The version last read; a stale one answers 409.")
 
 
@@ -86,7 +96,9 @@ def with_labels(name: str, enum_cls: type[Enum], *, optional: bool = False) -> d
     """``name`` and ``name_label`` properties for an enum field."""
     value, label = choice(enum_cls), {"type": "string"}
     if optional:
-        value, label = nullable(value), nullable(label)
+        # The title names the enum: without it, openapi-python-client splits the nullable
+        # type into three copies of the enum (IssueSatisfactionType1 | …Type2Type1 | …).
+        value, label = nullable({**value, "title": name}), nullable(label)
     return {name: value, f"{name}_label": label}
 
 
@@ -102,13 +114,13 @@ ERROR = obj({
 }, required=["error"])
 
 LINKS = obj({
-    "self": {"type": "string"},
-    "first": {"type": "string"},
-    "last": {"type": "string"},
-    "next": nullable({"type": "string", "description": (
+    "self": URL,
+    "first": URL,
+    "last": URL,
+    "next": nullable({**URL, "description": (
         "The following page; from the last numbered page of a longer list, "
         "the items after its last one (after=)")}),
-    "prev": nullable({"type": "string"}),
+    "prev": nullable(URL),
 }, required=["self", "first", "last", "next", "prev"])
 
 
@@ -157,8 +169,8 @@ _PLATFORM_FIELDS = {
     "established_on": DATE,
     "is_demonstration": BOOLEAN,
     "demonstration_year": nullable({"type": "integer"}),
-    "url": {"type": "string", "description": "This platform in the API"},
-    "html_url": {"type": "string", "description": "The public page"},
+    "url": {**URL, "description": "This platform in the API"},
+    "html_url": {**URL, "description": "The public page"},
 }
 PLATFORM = obj(_PLATFORM_FIELDS, required=list(_PLATFORM_FIELDS))
 PLATFORM_DETAIL = obj({**_PLATFORM_FIELDS, "members": array(ref("Member"))},
@@ -169,7 +181,10 @@ _EVENT_FIELDS = {
     "platform": ref("PlatformRef"),
     "topic": {"type": "string"}, **with_labels("category", Category),
     "starts_at": DATE_TIME, "ends_at": DATE_TIME, "location": {"type": "string"},
-    **with_labels("format", EventFormat), "agenda": nullable({"type": "string"}),
+    **with_labels("format", EventFormat),
+    **with_labels("attendance", EventAttendance, optional=True),
+    "attendance_note": nullable({"type": "string"}),
+    "agenda": nullable({"type": "string"}),
     **with_labels("status", EventStatus),
     "minutes": nullable({"type": "string"}), "opinions": nullable({"type": "string"}),
     "resident_count": {"type": "integer"}, "department_count": {"type": "integer"},
@@ -178,13 +193,13 @@ _EVENT_FIELDS = {
     "concluded_at": nullable(DATE_TIME), "cancel_reason": nullable({"type": "string"}),
     "cancelled_at": nullable(DATE_TIME),
     "version": ID,
-    "url": {"type": "string"}, "html_url": {"type": "string"},
+    "url": URL, "html_url": URL,
 }
 EVENT = obj(_EVENT_FIELDS, required=list(_EVENT_FIELDS))
 ISSUE_REF = obj({"reference": {"type": "string"}, "title": {"type": "string"},
-                 **with_labels("status", IssueStatus), "url": {"type": "string"}},
+                 **with_labels("status", IssueStatus), "url": URL},
                 required=["reference", "title", "status", "status_label", "url"])
-PHOTO = obj({"id": ID, "url": {"type": "string"}, "caption": nullable({"type": "string"}),
+PHOTO = obj({"id": ID, "url": URL, "caption": nullable({"type": "string"}),
              "width": {"type": "integer"}, "height": {"type": "integer"}},
             required=["id", "url", "caption", "width", "height"])
 EVENT_DETAIL = obj({**_EVENT_FIELDS, "attendees": array(ref("Member")),
@@ -195,10 +210,14 @@ _ISSUE_FIELDS = {
     "reference": {"type": "string"}, "title": {"type": "string"},
     "description": nullable({"type": "string", "description":
                              "Published once the problem is accepted (null before)"}),
-    **with_labels("kind", IssueKind), **with_labels("category", Category),
+    # A submission waiting for review may lack its classification and platform (staff give
+    # them when accepting it): only the answer to a staff action on it shows those nulls.
+    **with_labels("kind", IssueKind, optional=True),
+    **with_labels("category", Category, optional=True),
     **with_labels("source", IssueSource), **with_labels("status", IssueStatus),
-    "platform": ref("PlatformRef"),
-    "event": {"anyOf": [obj({"id": ID, "topic": {"type": "string"}, "url": {"type": "string"}},
+    "platform": {"anyOf": [ref("PlatformRef"), {"type": "null"}], "description": (
+        "null only for a submission waiting for review that came without one")},
+    "event": {"anyOf": [obj({"id": ID, "topic": {"type": "string"}, "url": URL},
                             required=["id", "topic", "url"]), {"type": "null"}]},
     "department": {"anyOf": [obj({"id": ID, "name": {"type": "string"}},
                                  required=["id", "name"]), {"type": "null"}]},
@@ -211,12 +230,13 @@ _ISSUE_FIELDS = {
     "closed_at": nullable(DATE_TIME),
     **with_labels("satisfaction", Satisfaction, optional=True),
     "version": ID,
-    "url": {"type": "string"}, "html_url": {"type": "string"},
+    "url": URL, "html_url": URL,
 }
 ISSUE = obj(_ISSUE_FIELDS, required=list(_ISSUE_FIELDS))
 TIMELINE_ENTRY = obj({
     "action": {"type": "string"},
-    "from_status": nullable(choice(IssueStatus)), "to_status": choice(IssueStatus),
+    "from_status": nullable(choice(IssueStatus, title="from_status")),
+    "to_status": choice(IssueStatus),
     "to_status_label": {"type": "string"},
     "note": nullable({"type": "string"}), "created_at": DATE_TIME,
 }, required=["action", "from_status", "to_status", "to_status_label", "note", "created_at"])
@@ -285,6 +305,10 @@ EVENT_FIELDS: dict[str, Schema] = {
     "ends_at": DATE_TIME,
     "location": nullable(text(max_length(Event.location),
                               description="Empty or omitted: the platform's address")),
+    "attendance": nullable(choice(EventAttendance, description=(
+        "Whether residents can come: open to residents or by invitation; null: not stated"))),
+    "attendance_note": nullable(text(max_length(Event.attendance_note), description=(
+        "How to attend (a place to sign up, the platform's public phone); shown publicly"))),
     "agenda": nullable(AGENDA),
 }
 EVENT_PLAN = obj({
@@ -345,6 +369,15 @@ ACTION_FIELDS: dict[str, tuple[str, Schema]] = {
     "proposed_status": ("proposed_status", {"type": "string", "enum": [
         status.value for status in PROPOSABLE_STATUSES]}),
     "requested_due_on": ("requested_due_on", DATE),
+    # Review of a resident's or a hotline's submission: the platform when it came without one,
+    # the classification, and the address published with it.
+    "platform": ("platform_id", integer(1, MAX_ID, description=(
+        "The platform of a submission that came without one (a hotline relays only an "
+        "address); refused when it already has one"))),
+    "kind": ("kind", choice(IssueKind)),
+    "category": ("category", choice(Category)),
+    "address": ("address", text(max_length(Issue.address), description=(
+        "The location published with the problem: a road or an estate, no house number"))),
 }
 
 

@@ -130,7 +130,9 @@ def _check_string(schema: Schema, value: str, path: str, errors: dict[str, str])
         errors[path] = _("至少 %(n)s 个字符", n=schema["minLength"])
         return None
     if "enum" in schema and value not in schema["enum"]:
-        errors[path] = _("取值应为：%(values)s", values=", ".join(schema["enum"]))
+        # A nullable enum lists null too (schemas.nullable); null never reaches here.
+        values = ", ".join(v for v in schema["enum"] if v is not None)
+        errors[path] = _("取值应为：%(values)s", values=values)
         return None
     if "pattern" in schema and not re.search(schema["pattern"], value):
         errors[path] = _("格式不对")

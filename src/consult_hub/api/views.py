@@ -26,6 +26,7 @@ from consult_hub.api.errors import register as register_errors
 from consult_hub.api.validation import json_body, query_args
 from consult_hub.auth.decorators import public
 from consult_hub.auth.scopes import (
+    can_manage_platform,
     can_take_action,
     is_department_contact,
     require,
@@ -473,7 +474,8 @@ def issue_action(reference: str, action: str):
     values = _lifecycle_values(found, body)
     _commit(lambda: change_status(found, action, actor_id=current_user.id, version=version,
                                   **values),
-            renames={"department": "department_id"}, conflicts=("action",), version=version)
+            renames={"department": "department_id", "platform": "platform_id"},
+            conflicts=("action",), version=version)
     return json_response(present.issue(found, local_today(utcnow())))
 
 
@@ -499,6 +501,13 @@ def _lifecycle_values(found: Issue, body: dict[str, Any]) -> dict[str, Any]:
             raise ApiError(422, _("请修改标出的字段"), fields={
                 "department_id": _("不是可交办给这个问题的承办单位")})
         values["department"] = offered[wanted]
+    if "platform_id" in values:
+        # The staff's own platforms, as the review form offers; any other id reaches the
+        # lifecycle's check as a bare number, which it refuses naming the field.
+        wanted = values.pop("platform_id")
+        chosen = db.session.get(Platform, wanted)
+        values["platform"] = (chosen if chosen is not None
+                              and can_manage_platform(current_user, chosen) else wanted)
     if "duplicate_of" in values:
         original = issue_queries.find_by_reference(current_user, values["duplicate_of"])
         if original is None:

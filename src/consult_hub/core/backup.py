@@ -55,7 +55,7 @@ def _tool(name: str) -> str:
     return path
 
 
-PHOTOS_FOLDER = "event-photos"  # under UPLOAD_FOLDER (events/photos.py SUBFOLDER)
+PHOTOS_FOLDER = "event-photos"  # under UPLOAD_FOLDER (core/images.py SUBFOLDER): all photos
 
 
 def photos_archive(backup_file: Path) -> Path:

@@ -41,10 +41,11 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "form-action 'self'",
     "frame-ancestors 'none'",
 ])
+# The submission form's "near me" asks for the position on the resident's tap (js/submit.js):
+# this site's own pages may ask; embedded frames and other origins never.
 PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
-    "accelerometer", "camera", "geolocation", "gyroscope", "magnetometer", "microphone",
-    "payment", "usb",
-))
+    "accelerometer", "camera", "gyroscope", "magnetometer", "microphone", "payment", "usb",
+)) + ", geolocation=(self)"
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -140,7 +141,9 @@ def cache_policy(response: Response) -> Response:
     if g.get("shows_flash"):
         response.headers["Cache-Control"] = NO_STORE
         return response
-    response.set_etag(_body_etag(response), weak=True)
+    # A view whose body carries the moment it was made tags what the body says instead
+    # (``g.content_etag``, feeds/views.py): a digest of every byte would change every second.
+    response.set_etag(g.get("content_etag") or _body_etag(response), weak=True)
     # A page tied to the visitor's session (CSRF token, language) is theirs alone.
     bound_to_session = session.modified or bool(session)
     response.headers["Cache-Control"] = "private, no-cache" if bound_to_session else "no-cache"

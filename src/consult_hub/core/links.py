@@ -34,6 +34,17 @@ def external_url(endpoint: str, **values: object) -> str:
     return _under_site(url_for(endpoint, **values))
 
 
+def webcal_url(url: str) -> str:
+    """An http(s) calendar link as a ``webcal://`` one: calendar apps (iOS and macOS Calendar,
+    Outlook, Thunderbird) open it as a subscription that keeps updating, where the https link
+    downloads a copy once. The clients fetch it over https when SITE_URL is https, so it
+    carries nothing the https link does not; anything else is returned unchanged."""
+    scheme, separator, rest = url.partition("://")
+    if separator and scheme.lower() in ("http", "https"):
+        return "webcal://" + rest
+    return url
+
+
 def current_url_without_query() -> str:
     """The address of the current request's page (no query string) on ``SITE_URL``."""
     return site_url() + request.path

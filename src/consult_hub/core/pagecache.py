@@ -7,7 +7,8 @@ the database and the template altogether.
 
 What is cached: a ``200`` answer to an anonymous ``GET`` (no session or remember cookie,
 no ``Authorization`` header) of a view marked ``@shared_page``, that set no cookie and
-showed no one-time message. The key is the host, scheme, path and query string. Pages
+showed no one-time message. The key is the host, scheme, path and query string, and the
+display mode (长者模式, core/display.py: its own cookie, one copy of a page per mode). Pages
 carry no host of their own (every absolute link is built on ``SITE_URL``, ``core/links.py``),
 but the host stays in the key so that a request naming a forged one never reaches an entry:
 it is a miss, answered by Flask (400 outside ``TRUSTED_HOSTS``, which is never stored). The
@@ -38,14 +39,17 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from werkzeug.http import parse_date
 
+from consult_hub.core import display
 from consult_hub.core.db import Base, UTCDateTime, utcnow
 
 F = TypeVar("F", bound=Callable[..., Any])
 ENVIRON_FLAG = "consult_hub.shared_page"
 # Tables no public page shows: writing them leaves cached pages valid.
 PRIVATE_TABLES = frozenset({"users", "api_tokens", "notifications", "audit_log",
-                            "reference_counters", "site_versions", "scheduler_heartbeats"})
+                            "reference_counters", "site_versions", "scheduler_heartbeats",
+                            "text_messages"})
 MAX_ENTRIES = 4000
 MAX_BODY_BYTES = 2 * 1024 * 1024
 _CHANGED = "pagecache.changed"
@@ -200,6 +204,7 @@ class Entry:
     headers: list[tuple[str, str]]
     body: bytes
     etag: str | None
+    last_modified: datetime | None = None
 
 
 class PageCache:
@@ -239,9 +244,10 @@ class PageCache:
         cookies = environ.get("HTTP_COOKIE", "")
         if cookies and any(name in cookies for name in self.cookie_names):
             return None
+        # The display mode (长者模式, a cookie of its own) renders other HTML: one copy each.
         return (environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", ""),
                 environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
-                environ.get("QUERY_STRING", ""))
+                environ.get("QUERY_STRING", ""), display.cache_variant(environ))
 
     def __call__(self, environ: dict[str, Any],
                  start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -268,7 +274,13 @@ class PageCache:
     def _serve(self, entry: Entry, environ: dict[str, Any],
                start_response: Callable[..., Any]) -> Iterable[bytes]:
         match = environ.get("HTTP_IF_NONE_MATCH")
-        if entry.etag and match and entry.etag in (tag.strip() for tag in match.split(",")):
+        if match:
+            unchanged = bool(entry.etag) and entry.etag in (tag.strip() for tag in match.split(","))
+        else:  # RFC 9110 13.1.3: If-Modified-Since only where If-None-Match is absent
+            since = parse_date(environ.get("HTTP_IF_MODIFIED_SINCE"))
+            unchanged = (entry.last_modified is not None and since is not None
+                         and entry.last_modified <= since)
+        if unchanged:
             headers = [(name, value) for name, value in entry.headers
                        if name.lower() not in ("content-length", "content-type")]
             start_response("304 NOT MODIFIED", headers)
@@ -298,8 +310,10 @@ class PageCache:
         if (captured.get("status", "").startswith("200") and len(body) <= MAX_BODY_BYTES
                 and not any(name.lower() == "set-cookie" for name, _ in headers)):
             etag = next((value for name, value in headers if name.lower() == "etag"), None)
+            modified = parse_date(next((value for name, value in headers
+                                        if name.lower() == "last-modified"), None))
             entry = Entry(version, time.monotonic() + self.ttl, captured["status"],
-                          list(headers), body, etag)
+                          list(headers), body, etag, modified)
             with self.lock:
                 self.entries[key] = entry
                 self.entries.move_to_end(key)

@@ -1,24 +1,33 @@
-"""Spreadsheets in and out: CSV (UTF-8 or GB18030) and XLSX, as rows of text.
+"""Spreadsheets in and out: CSV (UTF-8 or GB18030) and XLSX.
 
 Reading turns every cell into text as a person reads it in Excel (``420102`` rather than
 ``420102.0``, ``2024-03-01`` for a date cell), so that the importers parse one kind of
 value whatever the file type. Writing puts a byte-order mark before CSV, so Excel opens
 the Chinese headers correctly, and streams it row by row.
+
+Written XLSX cells carry real types: a date is a date cell, a moment a date-and-time cell
+(the wall-clock time in the site's zone, to the minute: Excel has no time zones), a number
+a number cell, and text a string cell, which a spreadsheet never runs as a formula.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 from decimal import Decimal
+from functools import lru_cache
+from itertools import chain, islice
 from pathlib import PurePath
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
@@ -174,19 +183,40 @@ def _xlsx_rows(data: bytes, max_rows: int | None) -> Generator[list[str], None, 
     try:
         sheet = book.worksheets[0]
         sheet.reset_dimensions()
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        for number, row in enumerate(sheet.iter_rows(), start=1):
             if len(row) > MAX_COLUMNS:
-                if any(value is not None for value in row[MAX_COLUMNS:]):
+                if any(cell.value is not None for cell in row[MAX_COLUMNS:]):
                     raise SheetUnreadable(
                         f"第 {number} 行在第 {MAX_COLUMNS} 列以后还有内容；"
                         f"一次最多读 {MAX_COLUMNS} 列")
                 row = row[:MAX_COLUMNS]  # cells that are formatted but empty
-            yield [cell_text(value) for value in row]
+            yield [_shown(cell) for cell in row]
     except (KeyError, OSError, ValueError, SyntaxError, zipfile.BadZipFile):
         # A part that fails its CRC (inflated past its claimed size), or broken XML.
         raise SheetUnreadable("无法读取这个 .xlsx 文件：请用 Excel 或 WPS 重新保存后再试") from None
     finally:
         book.close()
+
+
+def _shown(cell: Any) -> str:
+    """A read cell as text; a moment at midnight keeps its time where the cell shows one.
+
+    openpyxl gives every date cell as a datetime, so ``cell_text`` shows one at midnight
+    as a bare date (what Excel shows for a date cell); an event that starts at 00:00,
+    exported as a date-and-time cell, must still read back as a time.
+    """
+    value = cell.value
+    if isinstance(value, datetime) and value.time() == time(0) \
+            and _shows_time(cell.number_format or ""):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return cell_text(value)
+
+
+@lru_cache(maxsize=64)
+def _shows_time(number_format: str) -> bool:
+    """Whether an Excel number format shows hours (quoted text and [colours] aside)."""
+    bare = re.sub(r'"[^"]*"|\[[^\]]*\]|\\.', "", number_format)
+    return "h" in bare.lower()
 
 
 def _size_from_head(self: ReadOnlyWorksheet) -> None:
@@ -255,13 +285,18 @@ def undefuse(text: str) -> str:
 
 
 def csv_stream(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[bytes]:
-    """The CSV in chunks of a few hundred rows, starting with a UTF-8 byte-order mark."""
+    """The CSV in chunks of a few hundred rows, starting with a UTF-8 byte-order mark.
+
+    Dates and moments are written as the XLSX shows them (``2024-03-01``, ``2024-03-01 14:30``
+    in the site's zone) and text that a spreadsheet would run is defused: a CSV cell has no
+    type, so Excel would read ``=HYPERLINK(…)`` as a formula.
+    """
     out = io.StringIO(newline="")
     writer = csv.writer(out)
     out.write("\ufeff")
     writer.writerow([defuse(h) for h in header])
     for count, row in enumerate(rows, start=1):
-        writer.writerow(["" if c is None else defuse(c) for c in row])
+        writer.writerow([_csv_cell(c) for c in row])
         if count % 500 == 0:
             yield out.getvalue().encode("utf-8")
             out.seek(0)
@@ -269,8 +304,33 @@ def csv_stream(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[byt
     yield out.getvalue().encode("utf-8")
 
 
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return f"{local_moment(value):%Y-%m-%d %H:%M}"
+    if isinstance(value, date):
+        return value.isoformat()
+    return defuse(value)
+
+
 def csv_bytes(header: list[str], rows: Iterable[Iterable[Any]]) -> bytes:
     return b"".join(csv_stream(header, rows))
+
+
+def local_moment(value: datetime, zone: tzinfo | None = None) -> datetime:
+    """A moment as naive wall-clock time in the site's zone (``zone``, else the app's), to the
+    minute (what files hold).
+
+    Excel stores no time zone; an aware value is converted, a naive one is taken as local.
+    """
+    if value.tzinfo is not None:
+        if zone is None:
+            from consult_hub.core.timefmt import local_zone
+
+            zone = local_zone()
+        value = value.astimezone(zone)
+    return value.replace(tzinfo=None, second=0, microsecond=0)
 
 
 @dataclass(frozen=True)
@@ -285,7 +345,11 @@ class Formatted:
 class SheetSpec:
     """One worksheet to write: a title, a header and rows of plain values (or ``Formatted``).
 
-    ``foot`` rows (totals) follow the rows in bold; ``freeze`` is the first cell that scrolls.
+    Values are written by type: ``str`` as text, ``int``/``float``/``Decimal`` as numbers,
+    ``date`` and ``datetime`` as date cells (``local_moment``); ``None`` and ``""`` leave the
+    cell empty. ``foot`` rows (totals) follow the rows in bold; ``freeze`` is the first cell
+    that scrolls. ``widths`` overrides the column widths, which otherwise fit the header,
+    the first ``WIDTH_SAMPLE`` rows and the foot.
     """
 
     title: str
@@ -297,46 +361,132 @@ class SheetSpec:
     freeze: str = "A2"
 
 
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+# Column widths, in Excel's units (about one Latin character; a CJK character takes two).
+MIN_WIDTH, MAX_WIDTH, WIDTH_PADDING = 6, 50, 2
+# Widths are measured on this many rows, kept in memory until the columns are set (a
+# write-only sheet must have its widths before its first row); the rest stream past.
+WIDTH_SAMPLE = 1000
+# East Asian wide and full-width characters, which Excel draws about two units wide.
+_WIDE = re.compile("[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff"
+                   "\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60"
+                   "\uffe0-\uffe6\U00020000-\U0003fffd]")
+
+
 def xlsx_bytes(sheets: list[SheetSpec]) -> bytes:
     """A workbook with one sheet per spec, written in streaming mode (little memory).
 
     Every spreadsheet this site writes goes through here or ``csv_stream`` (exports, report
-    downloads, open data, import templates), so every text cell passes ``defuse``: a
-    platform named ``=HYPERLINK(…)`` is written as text, never as a live formula.
+    downloads, open data, import templates). Text is always a string cell (never a formula
+    or an error value, whatever it starts with), so it needs no apostrophe: a platform named
+    ``=HYPERLINK(…)`` shows as that text and never runs.
     """
     book = Workbook(write_only=True)
     bold = Font(bold=True)
+    zone = _site_zone()
     for spec in sheets:
         sheet = book.create_sheet(spec.title[:31])
-        widths = spec.widths or [max(8, min(40, 2 + 2 * len(h))) for h in spec.header]
+        rows = iter(spec.rows)
+        sample = list(islice(rows, WIDTH_SAMPLE))
+        foot = list(spec.foot)
+        widths = spec.widths or column_widths(spec.header, chain(sample, foot))
         for index, width in enumerate(widths, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = width
         sheet.freeze_panes = spec.freeze
-        sheet.append([_cell(sheet, h, None, bold) for h in spec.header])
+        sheet.append([_cell(sheet, h, None, bold, zone) for h in spec.header])
         wrap = Alignment(wrap_text=True, vertical="top") if spec.wrap else None
-        for count, row in enumerate(spec.rows, start=1):
+        for count, row in enumerate(chain(sample, rows), start=1):
             if count > XLSX_MAX_ROWS:
                 break
-            sheet.append([_cell(sheet, v, wrap, None) for v in row])
-        for row in spec.foot:
-            sheet.append([_cell(sheet, v, None, bold) for v in row])
+            sheet.append([_cell(sheet, v, wrap, None, zone) for v in row])
+        for row in foot:
+            sheet.append([_cell(sheet, v, None, bold, zone) for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
-def _cell(sheet: Any, value: Any, wrap: Alignment | None, font: Font | None) -> Any:
-    """A value defused, as a plain value where it needs no style (cheaper to write)."""
+def column_widths(header: list[str], rows: Iterable[Iterable[Any]]) -> list[int]:
+    """Widths that fit the header and ``rows`` (the longest line of each), within bounds."""
+    widths = [display_width(h) for h in header]
+    for row in rows:
+        for index, value in enumerate(row):
+            width = display_width(value)
+            if index >= len(widths):
+                widths.append(width)
+            elif width > widths[index]:
+                widths[index] = width
+    return [min(MAX_WIDTH, max(MIN_WIDTH, w + WIDTH_PADDING)) for w in widths]
+
+
+def display_width(value: Any) -> int:
+    """About how many units wide Excel shows ``value`` (CJK characters count double)."""
+    if value is None:
+        return 0
+    if isinstance(value, Formatted):
+        return display_width(_formatted_text(value))
+    if isinstance(value, datetime):
+        return 16  # 2024-03-01 14:30
+    if isinstance(value, date):
+        return 10
+    text = value if isinstance(value, str) else str(value)
+    longest = 0
+    for line in text.split("\n") if "\n" in text else (text,):
+        line = line[:MAX_WIDTH]  # past this the column is at its widest anyway
+        width = len(line) if line.isascii() else len(line) + len(_WIDE.findall(line))
+        longest = max(longest, width)
+    return longest
+
+
+def _formatted_text(value: Formatted) -> str:
+    """A number about as its number format shows it (``0.0%``, ``#,##0``), for widths."""
+    number, pattern = value.value, value.number_format
+    if number is None:
+        return ""
+    decimals = len(pattern.split(".", 1)[1].rstrip("%")) if "." in pattern else 0
+    if pattern.endswith("%"):
+        return f"{number * 100:.{decimals}f}%"
+    return f"{number:{',' if ',' in pattern else ''}.{decimals}f}"
+
+
+def _site_zone() -> tzinfo | None:
+    """The site's zone, looked up once per workbook (None outside an app: then per moment)."""
+    from flask import has_app_context
+
+    if not has_app_context():
+        return None
+    from consult_hub.core.timefmt import local_zone
+
+    return local_zone()
+
+
+def _cell(sheet: Any, value: Any, wrap: Alignment | None, font: Font | None,
+          zone: tzinfo | None) -> Any:
+    """One typed cell; a plain value where it needs no style and no forced type (cheaper)."""
     number_format = None
     if isinstance(value, Formatted):
         value, number_format = value.value, value.number_format
-    value = defuse(value)
+    if value == "":
+        value = None
+    elif isinstance(value, datetime):
+        value, number_format = local_moment(value, zone), number_format or DATETIME_FORMAT
+    elif isinstance(value, date):
+        number_format = number_format or DATE_FORMAT
+    elif isinstance(value, str):
+        if ILLEGAL_CHARACTERS_RE.search(value):
+            value = ILLEGAL_CHARACTERS_RE.sub("", value)  # XML cannot carry them
+    elif value is not None and not isinstance(value, bool | int | float | Decimal):
+        value = str(value)  # lazy strings, enums: their text
+    # openpyxl infers a formula from a leading "=" and an error value from "#N/A" and its
+    # kind; text is text, so such a value gets an explicit string type.
+    forced = isinstance(value, str) and (value.startswith("=") or value in ERROR_CODES)
     wrapped = wrap is not None and isinstance(value, str)
-    if not wrapped and font is None and number_format is None:
+    if not wrapped and font is None and number_format is None and not forced:
         return value
-    from openpyxl.cell import WriteOnlyCell
-
     cell = WriteOnlyCell(sheet, value=value)
+    if forced:
+        cell.data_type = "s"
     if wrapped:
         cell.alignment = wrap
     if font is not None:

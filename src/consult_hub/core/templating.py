@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Flask, request, url_for
 
 from consult_hub.core import timefmt
+from consult_hub.core.display import elder_mode, is_public_page
 from consult_hub.core.i18n import city_name, stored_text
-from consult_hub.core.links import external_url
+from consult_hub.core.links import external_url, webcal_url
 from consult_hub.core.markdown import render_markdown
 
 
@@ -18,6 +21,15 @@ def init_templating(app: Flask) -> None:
     app.add_template_filter(stored_text, "stored_text")
     # Absolute links (subscriptions) on SITE_URL, never on the Host header this request came with.
     app.add_template_global(external_url, "external_url")
+    app.add_template_global(webcal_url, "webcal_url")
+    app.add_template_global(elder_mode, "elder_mode")  # 长者模式 (core/display.py)
+    app.add_template_global(is_public_page, "is_public_page")
+
+    @app.template_filter("iso")
+    def iso(value: datetime | None) -> str:
+        """A ``<time datetime>`` value: to the second, as HTML allows (at most three fractional
+        digits; Python's isoformat gives six)."""
+        return "" if value is None else value.isoformat(timespec="seconds")
 
     @app.template_filter("number")
     def number(value: int | float | None) -> str:

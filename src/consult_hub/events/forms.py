@@ -31,10 +31,17 @@ from consult_hub.core.forms import (
     select_choices,
     to_id,
 )
-from consult_hub.events.models import Event, EventFormat, EventPhoto, EventStatus
+from consult_hub.events.models import (
+    Event,
+    EventAttendance,
+    EventFormat,
+    EventPhoto,
+    EventStatus,
+)
 
 # The fields an edit form carries and compares on a conflict.
-EDIT_FIELDS = ["topic", "category", "starts_at", "ends_at", "location", "format", "agenda"]
+EDIT_FIELDS = ["topic", "category", "starts_at", "ends_at", "location", "format", "attendance",
+               "attendance_note", "agenda"]
 
 
 def _blank(choices: list[tuple[str, str]]) -> list[SelectChoice]:
@@ -55,6 +62,16 @@ class EventFields:
                            description=_l("留空则使用平台地址"))
     format = SelectField(_l("形式"), choices=select_choices(EventFormat.choices()),
                          default=EventFormat.ONSITE.value)
+    # Blank means "not stated": the public page then says nothing rather than guess.
+    attendance = SelectField(_l("居民能否参加"),
+                             choices=select_choices([("", _l("暂不说明")),
+                                                     *EventAttendance.choices()]),
+                             default="")
+    attendance_note = StringField(
+        _l("参加方式"),
+        validators=[Optional(), Length(max=max_length(Event.attendance_note))],
+        description=_l("如“直接到社区居委会会议室”“到社区居委会报名”或平台的公开电话；"
+                       "会在公开页面和日历中显示，请勿填写个人手机号"))
     agenda = TextAreaField(_l("议程"), validators=[Optional(), Length(max=20000)],
                            description=_l("可使用 Markdown：空行分段，“- ”开头为列表"))
 

@@ -24,6 +24,13 @@ class EventFormat(LabelledEnum):
     HYBRID = "hybrid", _l("线上线下结合")
 
 
+class EventAttendance(LabelledEnum):
+    """Whether residents can come to a planned event (null: the coordinator did not say)."""
+
+    OPEN = "open", _l("欢迎居民参加")
+    INVITED = "invited", _l("邀请参加")
+
+
 class EventStatus(LabelledEnum):
     PLANNED = "planned", _l("计划中")
     HELD = "held", _l("已举行")
@@ -77,6 +84,10 @@ class Event(TimestampMixin, Base):
         enum_column(EventFormat, "event_format"), default=EventFormat.ONSITE
     )
     agenda: Mapped[str | None] = mapped_column(sa.Text)
+    # Who may come and how (报名方式); null on events planned before it was asked (0020).
+    attendance: Mapped[EventAttendance | None] = mapped_column(
+        enum_column(EventAttendance, "event_attendance"))
+    attendance_note: Mapped[str | None] = mapped_column(sa.String(200))
     status: Mapped[EventStatus] = mapped_column(
         enum_column(EventStatus, "event_status"), default=EventStatus.PLANNED
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import IO, Any
@@ -15,12 +16,23 @@ from consult_hub.core.conflicts import check_version, values_of
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.events import lifecycle, photos
-from consult_hub.events.models import HAPPENED_STATUSES, Event, EventFormat, EventPhoto, EventStatus
+from consult_hub.events.models import (
+    HAPPENED_STATUSES,
+    Event,
+    EventAttendance,
+    EventFormat,
+    EventPhoto,
+    EventStatus,
+)
 from consult_hub.events.queries import platform_members_of
 from consult_hub.extensions import db
 from consult_hub.platforms.models import Platform, PlatformStatus
 
 SCHEDULE_FIELDS = ("starts_at", "ends_at", "location")  # a change here is a reschedule
+ATTENDANCE_NOTE_MAX = 200
+# An 11-digit mainland mobile number: how to attend is public (page, calendar, API), and a
+# coordinator's own mobile is personal data; a platform's landline or a place is what fits.
+MOBILE_NUMBER = re.compile(r"(?<!\d)1[3-9]\d(?:[ -]?\d){8}(?!\d)")
 
 
 def _parse_enum(errors: dict[str, str], name: str, enum_cls: type, value: Any) -> Any:
@@ -45,12 +57,32 @@ def _event_values(errors: dict[str, str], values: dict[str, Any]) -> dict[str, A
         "starts_at": values.get("starts_at"),
         "ends_at": values.get("ends_at"),
         "location": (values.get("location") or "").strip(),
+        "attendance": _attendance(errors, values.get("attendance")),
+        "attendance_note": _attendance_note(errors, values.get("attendance_note")),
         "agenda": (values.get("agenda") or "").strip() or None,
     }
     if len(cleaned["location"]) > 200:
         errors["location"] = _l("地点不超过 200 个字符")
     _check_times(errors, cleaned["starts_at"], cleaned["ends_at"])
     return cleaned
+
+
+def _attendance(errors: dict[str, str], value: Any) -> EventAttendance | None:
+    """Blank (or absent: an older API client, a file without the column) is "not stated"."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return _parse_enum(errors, "attendance", EventAttendance,
+                       value.strip() if isinstance(value, str) else value)
+
+
+def _attendance_note(errors: dict[str, str], value: Any) -> str | None:
+    note = " ".join(str(value or "").split())
+    if len(note) > ATTENDANCE_NOTE_MAX:
+        errors["attendance_note"] = _l("参加方式不超过 %(n)s 个字符", n=ATTENDANCE_NOTE_MAX)
+    elif MOBILE_NUMBER.search(note):
+        errors["attendance_note"] = _l("参加方式会公开显示，请不要填写个人手机号；"
+                                       "可以写平台的公开电话或报名地点")
+    return note or None
 
 
 def _same_minute(a: datetime | None, b: datetime | None) -> bool:

@@ -26,7 +26,7 @@ from consult_hub.auth.scopes import (
 )
 from consult_hub.core import params
 from consult_hub.core.categories import Category
-from consult_hub.core.timefmt import format_datetime, local_today
+from consult_hub.core.timefmt import local_today
 from consult_hub.departments.models import Department
 from consult_hub.events import queries as event_queries
 from consult_hub.events.forms import FilterForm as EventFilterForm
@@ -61,12 +61,14 @@ def _yes(value: bool) -> str:
     return "是" if value else "否"
 
 
-def _day(value: date | None) -> str:
-    return value.isoformat() if value else ""
+# Dates and moments stay values: the XLSX writer makes date cells of them (a moment as its
+# wall-clock time in the site's zone), the CSV writer the text an import reads back.
+def _day(value: date | None) -> date | None:
+    return value
 
 
-def _moment(value: datetime | None) -> str:
-    return format_datetime(value) if value else ""
+def _moment(value: datetime | None) -> datetime | None:
+    return value
 
 
 def _number(value: float | None) -> Any:
@@ -159,8 +161,8 @@ def event_filters(args: Mapping[str, Any]) -> event_queries.EventFilters:
 
 
 EVENT_HEADER = ["系统编号", "编码", "平台编码", "平台名称", "议题", "类别", "开始时间", "结束时间",
-                "地点", "形式", "状态", "议程", "纪要", "协商意见", "成果转化", "居民代表人数",
-                "部门数", "专家人数", "参加委员编码", "取消原因"]
+                "地点", "形式", "居民能否参加", "参加方式", "状态", "议程", "纪要", "协商意见",
+                "成果转化", "居民代表人数", "部门数", "专家人数", "参加委员编码", "取消原因"]
 
 
 def events_table(user: User, args: Mapping[str, Any], now: datetime) -> Table:
@@ -180,7 +182,9 @@ def _event_rows(stmt: sa.Select[Any]) -> Iterator[list[Any]]:
         for e in batch:
             yield [e.id, e.code or "", e.platform.code, e.platform.name, e.topic,
                    e.category.source_label, _moment(e.starts_at), _moment(e.ends_at), e.location,
-                   e.format.source_label, e.status.source_label, e.agenda or "", e.minutes or "",
+                   e.format.source_label,
+                   e.attendance.source_label if e.attendance is not None else "",
+                   e.attendance_note or "", e.status.source_label, e.agenda or "", e.minutes or "",
                    e.opinions or "", e.outcome or "", e.resident_count, e.department_count,
                    e.expert_count, ";".join(attendees.get(e.id, [])), e.cancel_reason or ""]
 
@@ -253,9 +257,13 @@ def _issue_rows(stmt: sa.Select[Any], contact: bool,
             sa.select(Event.id, sa.func.coalesce(Event.code, sa.cast(Event.id, sa.String)))
             .where(Event.id.in_({i.event_id for i in batch if i.event_id}))).all())
         for i in batch:
-            row = [i.reference, i.platform.code, i.platform.name,
-                   areas.get(i.district_id, ("",))[0], i.title, i.description, i.kind.source_label,
-                   i.category.source_label, i.source.source_label, i.status.source_label,
+            # No platform yet: an Open311 submission waiting for staff to choose one.
+            row = [i.reference, i.platform.code if i.platform else "",
+                   i.platform.name if i.platform else "",
+                   areas.get(i.district_id, ("",))[0], i.title, i.description,
+                   i.kind.source_label if i.kind else "",
+                   i.category.source_label if i.category else "", i.source.source_label,
+                   i.status.source_label,
                    departments.get(i.department_id, ""), _day(i.due_on), _day(i.planned_on),
                    i.resolution or "", events.get(i.event_id, ""), _moment(i.created_at),
                    _moment(i.closed_at), i.satisfaction.source_label if i.satisfaction else "",

@@ -19,7 +19,14 @@ from flask_babel import lazy_gettext as _l
 
 from consult_hub.core.categories import Category
 from consult_hub.core.db import max_length
-from consult_hub.events.models import Event, EventFormat, EventStatus, event_attendees
+from consult_hub.events.models import (
+    Event,
+    EventAttendance,
+    EventFormat,
+    EventStatus,
+    event_attendees,
+)
+from consult_hub.events.operations import MOBILE_NUMBER
 from consult_hub.exchange import cells
 from consult_hub.exchange.importing import (
     Column,
@@ -66,6 +73,13 @@ COLUMNS = (
            aliases=("location",), example="社区党群服务中心"),
     Column("format", "形式", _l("空 = 现场"), cells.choice(EventFormat), aliases=("format",),
            allowed=cells.allowed_values(EventFormat), example=EventFormat.ONSITE.source_label),
+    Column("attendance", "居民能否参加", _l("空 = 未说明"), cells.choice(EventAttendance),
+           aliases=("attendance", "能否参加"), allowed=cells.allowed_values(EventAttendance),
+           example=EventAttendance.OPEN.source_label),
+    Column("attendance_note", "参加方式",
+           _l("如何参加（可空），公开显示：报名地点或平台的公开电话，不写个人手机号"),
+           cells.text(max_length(Event.attendance_note)),
+           aliases=("attendance_note", "报名方式"), example="到社区居委会报名"),
     Column("status", "状态", _l("空 = 计划中（新活动）；只能向前：计划中 → 已举行 → 已反馈成果，"
            "计划中 → 已取消"), cells.choice(EventStatus), aliases=("status",),
            allowed=cells.allowed_values(EventStatus), example=EventStatus.HELD.source_label),
@@ -88,8 +102,8 @@ COLUMNS = (
     Column("cancel_reason", "取消原因", _l("已取消的活动必填"), cells.text(2000),
            aliases=("cancel_reason",)),
 )
-TEXT = ("topic", "category", "starts_at", "ends_at", "location", "format", "agenda", "minutes",
-        "opinions", "outcome", "cancel_reason")
+TEXT = ("topic", "category", "starts_at", "ends_at", "location", "format", "attendance",
+        "attendance_note", "agenda", "minutes", "opinions", "outcome", "cancel_reason")
 COUNTS = ("resident_count", "department_count", "expert_count")
 FIELDS = ("code", "platform_id", "status", *TEXT, *COUNTS, "held_at", "concluded_at",
           "cancelled_at", "sequence")
@@ -220,9 +234,13 @@ class EventImporter(Importer):
         elif old is not None and platform is not None and platform.id != old.platform_id:
             ctx.error(row, "platform", "已有活动不能在导入时换平台")
         values: dict[str, Any] = {k: v.get(k) for k in TEXT if ctx.has(k)}
-        for name in ("agenda", "minutes", "opinions", "outcome", "cancel_reason"):
+        for name in ("attendance", "attendance_note", "agenda", "minutes", "opinions", "outcome",
+                     "cancel_reason"):
             if name in values:
                 values[name] = values[name] or None
+        if values.get("attendance_note") and MOBILE_NUMBER.search(values["attendance_note"]):
+            ctx.error(row, "attendance_note", "参加方式会公开显示，请不要填写个人手机号；"
+                      "可以写平台的公开电话或报名地点")
         if platform is not None:
             values["platform_id"] = platform.id
             if not values.get("location"):

@@ -12,6 +12,7 @@ column lists that write the files, so the two cannot disagree.
 from __future__ import annotations
 
 import os
+import stat
 import uuid
 import zipfile
 from collections import Counter
@@ -429,6 +430,10 @@ def build_open_data(now: datetime | None = None) -> dict[str, Any]:
 def _info(name: str, now: datetime) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=to_local(now).timetuple()[:6])
     info.compress_type = zipfile.ZIP_DEFLATED
+    # A regular file readable by all (rw-r--r--): without it the stored mode is 0000, which
+    # Info-ZIP unzip extracts as owner-only (0600) files that a web server cannot serve.
+    info.create_system = 3  # Unix, so that the mode below is read
+    info.external_attr = (stat.S_IFREG | 0o644) << 16
     return info
 
 

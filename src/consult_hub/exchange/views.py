@@ -55,7 +55,8 @@ def summary(report: ImportReport) -> str:
 
 
 def _download(data: object, ext: str, ascii_stem: str, stem: str) -> Response:
-    response = Response(data, mimetype=MIMETYPES[ext])
+    # content_type, not mimetype: Werkzeug would add a second charset to text/csv's.
+    response = Response(data, content_type=MIMETYPES[ext])
     response.headers["Content-Disposition"] = (
         f"attachment; filename=\"{ascii_stem}.{ext}\"; "
         f"filename*=UTF-8''{quote(f'{stem}.{ext}', safe='')}")

@@ -6,10 +6,15 @@ under everything its text is made of: the event's and its platform's row identit
 version counter, last change) and the :class:`Rendering` (locale's words, time zone, UID
 domain, link base). A change to any of them is a different key, so a cached text is never
 stale; only the rows no longer cached are read in full and written again.
+
+The one line of a VEVENT that is not the event's is DTSTAMP: with METHOD:PUBLISH it is when
+this calendar was generated (RFC 5545 3.8.7.2), so it is written in front of each cached
+text as the calendar is put together. The event's own last change is LAST-MODIFIED.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 import threading
@@ -26,7 +31,7 @@ from flask_babel import get_translations
 
 from consult_hub.core.categories import Category
 from consult_hub.core.i18n import N_
-from consult_hub.events.models import EventFormat, EventStatus
+from consult_hub.events.models import EventAttendance, EventFormat, EventStatus
 
 PRODID = "-//Consult Hub//一线协商·共同缔造//ZH"
 REFRESH = timedelta(hours=6)  # how often a calendar client should fetch the feed again
@@ -116,13 +121,15 @@ class VEventCache:
 
 
 def build_calendar(entries: Sequence[EntryKey], *, name: str, rendering: Rendering,
-                   load: Loader, cache: VEventCache | None = None) -> bytes:
+                   load: Loader, cache: VEventCache | None = None,
+                   generated: datetime | None = None) -> bytes:
     """One VCALENDAR with the zone's VTIMEZONE and a VEVENT per entry, in the entries' order.
 
     ``entries`` name the events by identity (id first); ``load`` reads the full rows of those
-    not in ``cache``. Written directly (RFC 5545 escaping and line folding) rather than through
-    the icalendar package's object model, which took about a millisecond per event. The tests
-    read every feed back with the icalendar parser.
+    not in ``cache``. ``generated`` (now, by default) is every VEVENT's DTSTAMP. Written
+    directly (RFC 5545 escaping and line folding) rather than through the icalendar package's
+    object model, which took about a millisecond per event. The tests read every feed back
+    with the icalendar parser, ical.js and vobject.
     """
     zone = rendering.zone
     lines = [
@@ -147,22 +154,36 @@ def build_calendar(entries: Sequence[EntryKey], *, name: str, rendering: Renderi
             cache.put_many(rendering, fresh.values())
         texts = [text if text is not None else fresh.get(key[0], (None, b""))[1]
                  for key, text in zip(entries, texts, strict=True)]
-    return b"".join([head.encode("utf-8"), *texts, b"END:VCALENDAR\r\n"])
+    begin = stamp_line(generated or datetime.now(UTC))
+    return b"".join([head.encode("utf-8"), *(part for text in texts if text
+                                             for part in (begin, text)),
+                     b"END:VCALENDAR\r\n"])
+
+
+def stamp_line(generated: datetime) -> bytes:
+    """What opens each VEVENT: BEGIN and the DTSTAMP of the calendar generated at ``generated``."""
+    return f"BEGIN:VEVENT\r\nDTSTAMP:{_utc(generated)}\r\n".encode("ascii")
+
+
+def content_tag(body: bytes, generated: datetime) -> str:
+    """A digest of a calendar as generated at ``generated``, its DTSTAMPs aside: the same for
+    the same events, whenever generated (an ETag that changed every second would never let
+    a client revalidate)."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(body.replace(stamp_line(generated), b"BEGIN:VEVENT\r\n"))
+    return digest.hexdigest()
 
 
 def _vevent(event: Any, rendering: Rendering) -> str:
     """One VEVENT from a row with the event's columns and ``platform_name``,
-    ``platform_address``."""
+    ``platform_address``; without its first lines (``stamp_line``), which are the calendar's."""
     zone, tzid, words = rendering.zone, rendering.tzid, rendering.words
     url = rendering.event_url(event.id)
-    changed = _utc(event.updated_at)
     # Fixed-width ASCII lines need no folding; only those carrying text or links may.
     lines = [
-        "BEGIN:VEVENT",
         _fold(f"UID:{_text(event_uid(event.id, rendering.uid_domain))}"),
-        f"DTSTAMP:{changed}",
         f"CREATED:{_utc(event.created_at)}",
-        f"LAST-MODIFIED:{changed}",
+        f"LAST-MODIFIED:{_utc(event.updated_at)}",  # the event's own last change
         f"SEQUENCE:{int(event.sequence or 0)}",
         f"DTSTART{tzid}:{event.starts_at.astimezone(zone):%Y%m%dT%H%M%S}",
         f"DTEND{tzid}:{event.ends_at.astimezone(zone):%Y%m%dT%H%M%S}",
@@ -234,6 +255,8 @@ ADDRESS_LINE = N_("地址：%(address)s")
 FORMAT_LINE = N_("形式：%(format)s")
 CANCELLED_LINE = N_("本次活动已取消：%(reason)s")
 AGENDA_LINE = N_("议程：")
+ATTENDANCE_LINE = N_("居民能否参加：%(attendance)s")
+ATTENDANCE_NOTE_LINE = N_("参加方式：%(note)s")
 
 
 @dataclass(frozen=True)
@@ -247,18 +270,23 @@ class _Words:
     agenda: str
     formats: dict[EventFormat, str]
     categories: dict[Category, str]
+    attendance: str = ""
+    attendance_note: str = ""
+    attendances: dict[EventAttendance, str] | None = None
 
     @classmethod
     def now(cls) -> _Words:
         tr = get_translations().gettext
         return cls(tr(PLATFORM_LINE), tr(ADDRESS_LINE), tr(FORMAT_LINE), tr(CANCELLED_LINE),
                    tr(AGENDA_LINE), {f: str(f.label) for f in EventFormat},
-                   {c: str(c.label) for c in Category})
+                   {c: str(c.label) for c in Category}, tr(ATTENDANCE_LINE),
+                   tr(ATTENDANCE_NOTE_LINE), {a: str(a.label) for a in EventAttendance})
 
     @property
     def key(self) -> tuple[str, ...]:
         return (self.platform, self.address, self.format, self.cancelled, self.agenda,
-                *self.formats.values(), *self.categories.values())
+                *self.formats.values(), *self.categories.values(), self.attendance,
+                self.attendance_note, *(self.attendances or {}).values())
 
 
 def _description(event: Any, words: _Words) -> str:
@@ -268,6 +296,11 @@ def _description(event: Any, words: _Words) -> str:
         words.address % {"address": event.platform_address},
         words.format % {"format": words.formats[event.format]},
     ]
+    # Whether and how residents can come, only where the coordinator said (null: never asked).
+    if event.attendance is not None and words.attendances:
+        lines.append(words.attendance % {"attendance": words.attendances[event.attendance]})
+    if event.attendance_note:
+        lines.append(words.attendance_note % {"note": event.attendance_note})
     if event.status is EventStatus.CANCELLED:
         lines.append(words.cancelled % {"reason": event.cancel_reason or ""})
     if event.agenda:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.core.db import utcnow
+from consult_hub.core.pagecache import SiteVersion
 from consult_hub.events.models import Event
 from consult_hub.extensions import db
 from consult_hub.issues.models import Issue
@@ -41,8 +42,8 @@ def _entry_key(event: Any) -> tuple[Any, ...]:
 
 _VEVENT_COLUMNS = (
     Event.topic, Event.category, Event.starts_at, Event.ends_at, Event.location, Event.format,
-    Event.agenda, Event.status, Event.cancel_reason, Event.sequence, Event.created_at,
-    Event.updated_at, Platform.name.label("platform_name"),
+    Event.agenda, Event.attendance, Event.attendance_note, Event.status, Event.cancel_reason,
+    Event.sequence, Event.created_at, Event.updated_at, Platform.name.label("platform_name"),
     Platform.address.label("platform_address"),
 )
 _ID_CHUNK = 500
@@ -99,6 +100,30 @@ def vevent_rows(event_ids: list[int]) -> Iterator[tuple[tuple[Any, ...], Any]]:
         chunk = event_ids[start:start + _ID_CHUNK]
         for row in connection.execute(stmt.where(Event.id.in_(chunk))):
             yield tuple(row[:width]), row
+
+
+def site_changed_at() -> datetime | None:
+    """When the public site last changed (any write residents can see; core/pagecache.py).
+
+    Read before the feed's rows: a write committed in between then makes the feed look older
+    than it is (a client fetches once more), never newer (a client would miss the write).
+    """
+    return db.session.scalar(sa.select(SiteVersion.changed_at).where(SiteVersion.id == 1))
+
+
+def last_left_at(*, platform_id: int | None = None, district_id: int | None = None,
+                 now: datetime) -> datetime | None:
+    """When the latest event to leave the calendar's window (``PAST_DAYS``) left it: leaving
+    changes the calendar without any write."""
+    stmt = sa.select(sa.func.max(Event.starts_at)).where(
+        Event.starts_at < now - timedelta(days=PAST_DAYS))
+    if platform_id is not None:
+        stmt = stmt.where(Event.platform_id == platform_id)
+    if district_id is not None:
+        stmt = stmt.where(Event.platform_id.in_(
+            sa.select(Platform.id).where(Platform.district_id == district_id)))
+    latest = db.session.scalar(stmt)
+    return latest + timedelta(days=PAST_DAYS) if latest is not None else None
 
 
 def district_by_code(code: str) -> Area | None:

@@ -1,16 +1,25 @@
-"""iCal and Atom feeds."""
+"""iCal and Atom feeds.
+
+Both answer ``Last-Modified`` besides the ETag (calendar clients often send only
+``If-Modified-Since``): the last change to what residents can see (``site_versions``), the
+moment this process started (a new release may write the same rows differently) or, for a
+calendar, the moment its latest event left its window, whichever came last. That can be
+later than the feed's own last change, never earlier.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
-from flask import Blueprint, Response, abort, current_app, render_template
+from flask import Blueprint, Response, abort, current_app, g, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from consult_hub.auth.decorators import public
+from consult_hub.core.db import utcnow
 from consult_hub.core.i18n import city_name
-from consult_hub.core.links import external_url, site_url
+from consult_hub.core.links import external_url, site_url, webcal_url
 from consult_hub.core.pagecache import shared_page
 from consult_hub.core.timefmt import local_zone
 from consult_hub.extensions import db
@@ -25,6 +34,7 @@ ATOM_TYPE = "application/atom+xml; charset=utf-8"
 # Rendered VEVENTs kept per application (about 1.3 kB each with its key, so some 13 MB): the
 # city's calendar (at most queries.MAX_EVENTS) and the districts' and platforms' asked most.
 CACHED_VEVENTS = 10_000
+STARTED = datetime.now(UTC).replace(microsecond=0)
 
 
 @bp.route("/")
@@ -32,13 +42,19 @@ CACHED_VEVENTS = 10_000
 @shared_page
 def index():
     # One link built and one label translated, then each district's code and name filled in:
-    # a nation lists 3,000 district calendars here.
+    # a nation lists 3,000 district calendars here. Each calendar twice: the https address
+    # (download once, or paste into "add calendar from URL") and its webcal:// twin (a tap
+    # subscribes on a phone).
     marker = "0000000000"
     link = external_url("feeds.district_events", code=marker)
     label = _("%(name)s协商议事活动日历", name=marker)
-    calendars = [(link.replace(marker, quote(d.code)), label.replace(marker, d.name))
-                 for d in public_queries.district_choices()]
-    return render_template("feeds/index.html", calendars=calendars)
+    calendars = []
+    for d in public_queries.district_choices():
+        url = link.replace(marker, quote(d.code))
+        calendars.append((url, webcal_url(url), label.replace(marker, d.name)))
+    city = external_url("feeds.city_events")
+    return render_template("feeds/index.html", calendars=calendars, city_calendar=city,
+                           city_subscription=webcal_url(city))
 
 
 @bp.route("/events.ics")
@@ -46,7 +62,7 @@ def index():
 @shared_page
 def city_events():
     name = _("%(city)s协商议事活动", city=city_name())
-    return _calendar(name, queries.calendar_entries(), "events.ics")
+    return _calendar(name, "events.ics")
 
 
 @bp.route("/districts/<code>.ics")
@@ -57,7 +73,7 @@ def district_events(code: str):
     if district is None:
         abort(404)
     name = _("%(name)s协商议事活动", name=district.name)
-    return _calendar(name, queries.calendar_entries(district_id=district.id), f"{code}.ics")
+    return _calendar(name, f"{code}.ics", district_id=district.id)
 
 
 @bp.route("/platforms/<int:platform_id>.ics")
@@ -66,14 +82,14 @@ def district_events(code: str):
 def platform_events(platform_id: int):
     platform = db.get_or_404(Platform, platform_id)
     name = _("%(name)s协商议事活动", name=platform.name)
-    return _calendar(name, queries.calendar_entries(platform_id=platform.id),
-                     f"platform-{platform.id}.ics")
+    return _calendar(name, f"platform-{platform.id}.ics", platform_id=platform.id)
 
 
 @bp.route("/outcomes.atom")
 @public
 @shared_page
 def outcomes():
+    changed = _last_change()
     city = city_name()
     info = atom.FeedInfo(
         title=_("%(city)s问题办理成果", city=city),
@@ -86,10 +102,28 @@ def outcomes():
     body = atom.build_outcomes_feed(
         queries.latest_outcomes(), info,
         lambda reference: _public_url("public.issue", reference=reference))
-    return Response(body, content_type=ATOM_TYPE)
+    response = Response(body, content_type=ATOM_TYPE)
+    response.last_modified = changed
+    return response
 
 
-def _calendar(name: str, entries: list, filename: str) -> Response:
+def _last_change(*later: datetime | None) -> datetime:
+    """The feed's Last-Modified (see the module's docstring), in whole seconds, never ahead."""
+    now = utcnow()
+    found = max((moment for moment in (queries.site_changed_at(), STARTED, *later)
+                 if moment is not None), default=STARTED)
+    return min(found, now).replace(microsecond=0)
+
+
+def _calendar(name: str, filename: str, *, platform_id: int | None = None,
+              district_id: int | None = None) -> Response:
+    now = utcnow()
+    changed = _last_change(queries.last_left_at(platform_id=platform_id,
+                                                district_id=district_id, now=now))
+    entries = queries.calendar_entries(platform_id=platform_id, district_id=district_id,
+                                       now=now)
+    if len(entries) >= queries.MAX_EVENTS:
+        changed = now.replace(microsecond=0)  # events may have fallen off the end unwritten
     # One link built, then the id spliced in: building 2,000 URLs one by one cost more than
     # the rest of the feed.
     sample = _public_url("public.event", event_id=1)
@@ -99,9 +133,12 @@ def _calendar(name: str, entries: list, filename: str) -> Response:
         event_url=(lambda event_id: f"{head}{event_id}") if head else (
             lambda event_id: _public_url("public.event", event_id=event_id)))
     body = ical.build_calendar(entries, name=name, rendering=rendering,
-                               load=queries.vevent_rows, cache=vevent_cache())
+                               load=queries.vevent_rows, cache=vevent_cache(), generated=now)
     response = Response(body, content_type=ICAL_TYPE)
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    # The DTSTAMPs say when the calendar was generated; the ETag (core/http.py) is of the rest.
+    g.content_etag = ical.content_tag(body, now)
+    response.last_modified = changed
     return response
 
 

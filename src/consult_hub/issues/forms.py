@@ -48,7 +48,7 @@ from consult_hub.issues.models import (
     IssueStatus,
     Satisfaction,
 )
-from consult_hub.issues.operations import TITLE_LENGTH
+from consult_hub.issues.operations import ADDRESS_LENGTH, TITLE_LENGTH
 
 
 class Needed:
@@ -215,6 +215,12 @@ FIELD_TEXT: dict[tuple[str, str], tuple[Any, Any]] = {
         _l("公开标题"), _l("居民在办理成果页面看到的标题；不写姓名、电话、门牌号")),
     ("accept", "description"): (
         _l("公开摘要"), _l("用自己的话概括问题；含有电话号码或身份证号时不能公开")),
+    ("accept", "platform"): (
+        _l("受理平台"), _l("提交时没有指定平台（例如热线只转来了地址），请按地址选择")),
+    ("accept", "kind"): (_l("问题类型"), _l("居民不再自己分类：由工作人员在受理时选择")),
+    ("accept", "category"): (_l("类别"), None),
+    ("accept", "address"): (
+        _l("公开地址（可不填）"), _l("问题所在的位置，随问题公开；只写到路名或小区，不写门牌号")),
     ("reply", "reply"): (_l("答复内容"), _l("经区政协确认后作为办理结果向居民公开；"
                                            "一时难以解决的，请说明原因")),
     ("reply", "proposed_status"): (_l("建议办理结果"), None),
@@ -246,6 +252,19 @@ def _field(action: str, name: str, required: bool) -> Any:
     if name == "title":
         return StringField(label, validators=marks, render_kw={"maxlength": TITLE_LENGTH},
                            **common)
+    if name == "platform":
+        return SelectField(label, coerce=optional_int, validate_choice=False, validators=marks,
+                           **common)
+    if name in ("kind", "category"):
+        # Optional in the table (an Open311 request may come classified), but a problem is
+        # never published without both: the form marks them required and starts from the
+        # problem's own or its everyday subject's (views._prefill).
+        enum_cls = IssueKind if name == "kind" else Category
+        return SelectField(label, choices=_any(_l("请选择"), enum_cls.choices()),
+                           validate_choice=False, validators=[Needed()], **common)
+    if name == "address":
+        return StringField(label, validators=marks,
+                           render_kw={"maxlength": ADDRESS_LENGTH}, **common)
     if name in ("due_on", "planned_on", "requested_due_on"):
         return DateField(label, validators=[Optional(), *marks], **common)
     if name == "is_public":
@@ -266,6 +285,12 @@ def _action_form_class(action: str) -> type[ActionForm]:
 def action_form(transition: Transition, **kwargs: Any) -> ActionForm:
     """The form for one action, with exactly the fields its transition names."""
     return _action_form_class(transition.action)(**kwargs)
+
+
+class PhotoToggleForm(BaseForm):
+    """Show (``yes``) or withhold (``no``) one resident's photo on the public page: CSRF only."""
+
+    show = HiddenField()
 
 
 class RateForm(ActionForm):

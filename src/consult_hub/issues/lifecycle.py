@@ -18,18 +18,22 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
 
+from consult_hub.core.categories import Category
 from consult_hub.core.db import Base, max_length, utcnow
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.extensions import db
 from consult_hub.issues.models import (
     CLOSED_STATUSES,
     DUE_STATUSES,
     OPEN_STATUSES,
     PROPOSABLE_STATUSES,
     Issue,
+    IssueKind,
     IssueStatus,
     IssueUpdate,
 )
-from consult_hub.issues.privacy import public_text_errors
+from consult_hub.issues.privacy import ID_NUMBER, PHONE, public_text_errors
+from consult_hub.platforms.models import Platform
 
 S = IssueStatus
 # A problem waiting on triage or on its department may be assigned (again) or resolved.
@@ -62,7 +66,22 @@ HANDLING_CLEARED = dict.fromkeys((
 def _accept(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
     # The public title and description staff wrote replace the working text; the resident's
     # own words stay in submitted_title / submitted_text.
-    return {"title": values["title"], "description": values["description"]}
+    changes = {"title": values["title"], "description": values["description"]}
+    # The location staff publish (the reported address, tidied), and the platform they chose
+    # for a submission that arrived without one (Open311 with only an address). ``platform``
+    # comes as its id; its district is read with it (the view passed the row: no query).
+    if values.get("address"):
+        changes["address"] = values["address"]
+    # The classification staff give a resident's submission (it came without one), or their
+    # correction of the one it came with.
+    for name, enum_cls in (("kind", IssueKind), ("category", Category)):
+        if values.get(name):
+            changes[name] = enum_cls(values[name])
+    if values.get("platform") is not None:
+        platform = db.session.get(Platform, values["platform"])
+        changes["platform_id"] = values["platform"]
+        changes["district_id"] = platform.district_id if platform is not None else None
+    return changes
 
 
 def _assign(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
@@ -168,6 +187,36 @@ def _check_public_text(values: Mapping[str, Any], record: Any) -> dict[str, Any]
     return errors
 
 
+def _check_accept(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
+    """The public text, the published location, and a platform: chosen now when the
+    submission arrived without one (nothing public lacks a place)."""
+    errors = _check_public_text(values, record)
+    address = values.get("address")
+    if address:
+        if PHONE.search(address) or ID_NUMBER.search(address):
+            errors["address"] = _("公开地址中含有电话号码或身份证号，请删除后再公开")
+        elif len(address.strip()) > max_length(Issue.address):
+            errors["address"] = _("地址不超过 %(n)s 个字符", n=max_length(Issue.address))
+    platform = values.get("platform")
+    if platform is not None and not isinstance(platform, Platform):
+        errors["platform"] = _("请从列表中选择平台")
+    elif platform is None and column(record, "platform_id") is None:
+        errors["platform"] = _("这个问题提交时没有指定平台，请选择受理平台")
+    elif platform is not None and column(record, "platform_id") is not None:
+        errors["platform"] = _("这个问题已有受理平台")
+    # Nothing public is unclassified: a submission without a kind or category gets them now.
+    for name, enum_cls in (("kind", IssueKind), ("category", Category)):
+        given = values.get(name)
+        if given:
+            try:
+                enum_cls(given)
+            except ValueError:
+                errors[name] = _("无效的取值 %(value)s", value=repr(given))
+        elif column(record, name) is None:
+            errors[name] = _("请选择%(field)s", field=FIELD_LABELS[name])
+    return errors
+
+
 @dataclass(frozen=True)
 class Transition:
     action: str
@@ -229,8 +278,9 @@ TRANSITIONS: dict[str, Transition] = {
     for t in (
         # Review (受理): staff write the public title and description and publish the problem.
         Transition("accept", _lp("action", "受理并公开"), frozenset({S.PENDING}), S.RECEIVED,
-                   ("title", "description"), effect=_accept, stamps_at=("published_at",),
-                   check=_check_public_text),
+                   ("title", "description"),
+                   optional=("platform", "address", "kind", "category"),
+                   effect=_accept, stamps_at=("published_at",), check=_check_accept),
         Transition("assign", _lp("action", "交办"), OPEN_WORKING | {S.REPLIED}, S.ASSIGNED,
                    ("department", "due_on"), effect=_assign, stamps_at=("assigned_at",)),
         # The department's side (承办单位).
@@ -293,6 +343,10 @@ FIELD_LABELS = {
     "reason": _l("理由"),
     "note": _l("进展说明"),
     "duplicate_of": _l("重复的问题"),
+    "platform": _l("受理平台"),
+    "address": _l("公开地址"),
+    "kind": _l("问题类型"),
+    "category": _l("类别"),
 }
 # The dates an action sets that may not lie in the past.
 NOT_BEFORE_TODAY = {"due_on": _l("办理期限不能早于今天"),

@@ -100,6 +100,10 @@ class Issue(TimestampMixin, Base):
         ),
         sa.CheckConstraint("status != 'pending' OR published_at IS NULL",
                            name="pending_is_unpublished"),
+        # A submission relayed without a platform (an Open311 hotline with only an address)
+        # gets one from staff when they accept it: nothing public lacks a place.
+        sa.CheckConstraint("published_at IS NULL OR (platform_id IS NOT NULL AND "
+                           "district_id IS NOT NULL)", name="published_has_platform"),
         sa.CheckConstraint(
             "status NOT IN ('resolved', 'constrained', 'rejected') OR resolution IS NOT NULL",
             name="closed_has_resolution",
@@ -109,6 +113,10 @@ class Issue(TimestampMixin, Base):
         sa.CheckConstraint("status != 'resolved' OR resolved_at IS NOT NULL",
                            name="resolved_has_time"),
         sa.CheckConstraint("satisfaction IS NULL OR rated_at IS NOT NULL", name="rating_has_time"),
+        # A resident's submission waits unclassified; staff give it a kind and category when
+        # they accept it, and a public problem always has both.
+        sa.CheckConstraint("published_at IS NULL OR (kind IS NOT NULL AND category IS NOT NULL)",
+                           name="published_is_classified"),
         sa.Index("ix_issues_status_due_on", "status", "due_on"),
         sa.Index("ix_issues_status_planned_on", "status", "planned_on"),
         sa.Index("ix_issues_platform_id_created_at", "platform_id", "created_at"),
@@ -137,15 +145,28 @@ class Issue(TimestampMixin, Base):
     reference: Mapped[str] = mapped_column(sa.String(16), unique=True)
     title: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str] = mapped_column(sa.Text)
-    kind: Mapped[IssueKind] = mapped_column(enum_column(IssueKind, "issue_kind"))
-    category: Mapped[Category] = mapped_column(enum_column(Category, "category"))
-    platform_id: Mapped[int] = mapped_column(sa.ForeignKey("platforms.id"))
-    district_id: Mapped[int] = mapped_column(sa.ForeignKey("areas.id"))
+    # None only while a resident's submission waits for review (published_is_classified).
+    kind: Mapped[IssueKind | None] = mapped_column(enum_column(IssueKind, "issue_kind"))
+    category: Mapped[Category | None] = mapped_column(enum_column(Category, "category"))
+    # The everyday subject (常见问题) the resident picked, if any: issues/subjects.py's code.
+    subject: Mapped[str | None] = mapped_column(sa.String(32))
+    # None only while a submission that named no platform waits for review (Open311).
+    platform_id: Mapped[int | None] = mapped_column(sa.ForeignKey("platforms.id"))
+    district_id: Mapped[int | None] = mapped_column(sa.ForeignKey("areas.id"))
     event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("events.id"), index=True)
     source: Mapped[IssueSource] = mapped_column(enum_column(IssueSource, "issue_source"))
     # Private: kept for follow-up, never shown on a public surface.
     submitter_name: Mapped[str | None] = mapped_column(sa.String(64))
     submitter_phone: Mapped[str | None] = mapped_column(sa.String(32))
+    submitter_email: Mapped[str | None] = mapped_column(sa.String(254))
+    # Where the problem is, as reported (Open311 address_string / address_id): private, like
+    # the resident's words; ``address`` is what staff publish when they accept it.
+    submitted_address: Mapped[str | None] = mapped_column(sa.String(200))
+    address_id: Mapped[str | None] = mapped_column(sa.String(64))
+    address: Mapped[str | None] = mapped_column(sa.String(200))
+    # A photo link the relaying system sent (Open311 media_url): for staff only, never
+    # fetched by the server and never public.
+    media_url: Mapped[str | None] = mapped_column(sa.String(2048))
     tracking_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
     due_on: Mapped[date | None] = mapped_column(sa.Date)
@@ -170,6 +191,8 @@ class Issue(TimestampMixin, Base):
     submitted_text: Mapped[str | None] = mapped_column(sa.Text)
     # The version of the privacy notice (个人信息保护说明) the submitter consented to.
     consent_version: Mapped[str | None] = mapped_column(sa.String(16))
+    # When the resident asked for a text message (短信) on each public step, with their phone.
+    sms_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # When the retention sweep erased the submitter's contact details.
     contact_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Department handling (承办): when it was last assigned, acknowledged (签收) and answered.
@@ -200,6 +223,9 @@ class Issue(TimestampMixin, Base):
     created_by = relationship("User")
     updates: Mapped[list[IssueUpdate]] = relationship(
         back_populates="issue", order_by="IssueUpdate.id", cascade="all, delete-orphan"
+    )
+    photos: Mapped[list[IssuePhoto]] = relationship(
+        back_populates="issue", order_by="IssuePhoto.id", cascade="all, delete-orphan"
     )
 
     @property
@@ -252,6 +278,37 @@ class IssueUpdate(Base):
 
     issue: Mapped[Issue] = relationship(back_populates="updates")
     actor = relationship("User")
+
+
+class IssuePhoto(Base):
+    """A photo a resident sent with their problem; the file lives in UPLOAD_FOLDER under a
+    random name (core/images.py). Staff see it from the start; the public only once the
+    problem is published and while ``is_public`` (staff may withhold one at review)."""
+
+    __tablename__ = "issue_photos"
+    __table_args__ = (
+        sa.CheckConstraint("size > 0 AND width > 0 AND height > 0", name="positive_dimensions"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(sa.ForeignKey("issues.id", ondelete="CASCADE"),
+                                          index=True)
+    stored_name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(sa.String(32))
+    size: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    is_public: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    issue: Mapped[Issue] = relationship(back_populates="photos")
+
+    @property
+    def shown_publicly(self) -> bool:
+        return self.is_public and self.issue.is_published
+
+    def __repr__(self) -> str:
+        return f"<IssuePhoto {self.id} of issue {self.issue_id}>"
 
 
 class ReferenceCounter(Base):

@@ -6,6 +6,7 @@ import re
 import secrets
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -21,7 +22,7 @@ from consult_hub.core.timefmt import local_today
 from consult_hub.events import operations as event_operations
 from consult_hub.events.models import Event
 from consult_hub.extensions import db
-from consult_hub.issues import lifecycle
+from consult_hub.issues import lifecycle, subjects
 from consult_hub.issues.models import (
     RATEABLE_STATUSES,
     Issue,
@@ -73,6 +74,7 @@ def new_tracking_token() -> str:
 
 TITLE_LENGTH = max_length(Issue.title)
 SUBMITTER_NAME_LENGTH = max_length(Issue.submitter_name)
+ADDRESS_LENGTH = max_length(Issue.address)
 # A mobile number (optionally +86), or a landline with its area code: 3 digits for 010 and
 # 02x, 4 for the rest; separators (spaces, hyphens, brackets) are ignored.
 _MOBILE = re.compile(r"(?:\+?86)?(1[3-9]\d{9})")
@@ -102,25 +104,66 @@ def _check_enums(errors: dict[str, str], **pairs: tuple[Any, Any]) -> dict[str, 
 
 
 def _check_text(errors: dict[str, str], *, title: str, description: str,
-                kind: IssueKind | str, category: Category | str) -> dict[str, Any]:
-    """The problem's own words and classification, checked and tidied, as model values."""
+                kind: IssueKind | str | None, category: Category | str | None,
+                unclassified: bool = False) -> dict[str, Any]:
+    """The problem's own words and classification, checked and tidied, as model values.
+
+    ``unclassified``: a resident's submission, which may come without a kind and category
+    (staff give them at review); given ones are still checked."""
     if not (title or "").strip():
         errors["title"] = _("请填写标题")
     elif len(title.strip()) > TITLE_LENGTH:
         errors["title"] = _("标题不超过 %(n)s 个字符", n=TITLE_LENGTH)
     if not (description or "").strip():
         errors["description"] = _("请填写问题描述")
-    parsed = _check_enums(errors, kind=(IssueKind, kind), category=(Category, category))
+    pairs = {name: (enum_cls, value) for name, enum_cls, value in (
+        ("kind", IssueKind, kind), ("category", Category, category))
+        if not (unclassified and value in (None, ""))}
+    parsed = {"kind": None, "category": None, **_check_enums(errors, **pairs)}
     return {"title": (title or "").strip(), "description": (description or "").strip(), **parsed}
+
+
+EMAIL_LENGTH = max_length(Issue.submitter_email)
+ADDRESS_ID_LENGTH = max_length(Issue.address_id)
+MEDIA_URL_LENGTH = max_length(Issue.media_url)
+# One @, no spaces, a dot in the domain: enough to call the resident back; not verified.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _check_location(errors: dict[str, str], *, email: str | None, address: str | None,
+                    address_id: str | None, media_url: str | None) -> dict[str, Any]:
+    """A relayed submission's contact email, reported location and photo link, checked.
+
+    All private: the email beside the phone, the address and its id until staff publish a
+    location, the photo link for staff only (never fetched here: it is the relaying
+    system's, opened by staff in their own browser)."""
+    email, address = (email or "").strip() or None, (address or "").strip() or None
+    address_id, media_url = (address_id or "").strip() or None, (media_url or "").strip() or None
+    if email and (len(email) > EMAIL_LENGTH or not _EMAIL.fullmatch(email)):
+        errors["submitter_email"] = _("请填写有效的电子邮箱地址")
+    if address and len(address) > ADDRESS_LENGTH:
+        errors["submitted_address"] = _("地址不超过 %(n)s 个字符", n=ADDRESS_LENGTH)
+    if address_id and len(address_id) > ADDRESS_ID_LENGTH:
+        errors["address_id"] = _("地址编号不超过 %(n)s 个字符", n=ADDRESS_ID_LENGTH)
+    if media_url:
+        try:
+            parts = urlsplit(media_url)
+            web = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        except ValueError:  # a malformed host, such as an unclosed [IPv6
+            web = False
+        if not web or len(media_url) > MEDIA_URL_LENGTH or re.search(r"\s", media_url):
+            errors["media_url"] = _("照片链接应为以 http:// 或 https:// 开头的网址")
+    return {"submitter_email": email, "submitted_address": address, "address_id": address_id,
+            "media_url": media_url}
 
 
 def create_issue(
     *,
-    platform: Platform,
+    platform: Platform | None,
     title: str,
     description: str,
-    kind: IssueKind | str,
-    category: Category | str,
+    kind: IssueKind | str | None = None,
+    category: Category | str | None = None,
     source: IssueSource | str,
     event_id: int | None = None,
     submitter_name: str | None = None,
@@ -129,17 +172,28 @@ def create_issue(
     now: datetime | None = None,
     needs_review: bool = False,
     consent_version: str | None = None,
+    subject: str | None = None,
+    sms_consent: bool = False,
+    submitter_email: str | None = None,
+    reported_address: str | None = None,
+    address_id: str | None = None,
+    media_url: str | None = None,
 ) -> Issue:
     """Record a new problem with its first timeline entry.
 
     Staff raise problems as received and published (they wrote the text). A resident's own
     submission (``needs_review``: the web form, Open311) waits as pending, private, with the
-    resident's words kept as submitted, until staff accept and publish it.
+    resident's words kept as submitted, until staff accept and publish it; it may come
+    without a kind and category (staff classify it then), with an everyday ``subject``
+    (issues/subjects.py) and with the resident's wish for text messages (``sms_consent``,
+    which needs a mobile number).
     """
     now = now or utcnow()
     errors: dict[str, str] = {}
     parsed = _check_text(errors, title=title, description=description, kind=kind,
-                         category=category)
+                         category=category, unclassified=needs_review)
+    if subject and subjects.subject_of(subject) is None:
+        errors["subject"] = _("无效的取值 %(value)s", value=repr(subject))
     parsed.update(_check_enums(errors, source=(IssueSource, source)))
     name = (submitter_name or "").strip() or None
     if name and len(name) > SUBMITTER_NAME_LENGTH:
@@ -149,10 +203,17 @@ def create_issue(
         phone = normalise_phone(submitter_phone)
         if phone is None:
             errors["submitter_phone"] = _("请填写有效的手机号（11 位）或带区号的固定电话")
+    if sms_consent and "submitter_phone" not in errors and (phone is None or "-" in phone):
+        errors["submitter_phone"] = _("要接收短信通知，请填写手机号")
     if event_id is not None:
         event = db.session.get(Event, event_id)
-        if event is None or event.platform_id != platform.id:
+        if event is None or platform is None or event.platform_id != platform.id:
             errors["event_id"] = _("所选活动不属于这个平台")
+    if platform is None and not needs_review:
+        # Only a submission waiting for review may lack a platform: staff choose it then.
+        errors["platform"] = _("请选择平台")
+    located = _check_location(errors, email=submitter_email, address=reported_address,
+                              address_id=address_id, media_url=media_url)
     if errors:
         raise ValidationFailed(errors)
     status = IssueStatus.PENDING if needs_review else IssueStatus.RECEIVED
@@ -162,8 +223,11 @@ def create_issue(
         submitted_title=parsed["title"] if needs_review else None,
         submitted_text=parsed["description"] if needs_review else None,
         consent_version=consent_version,
-        platform_id=platform.id,
-        district_id=platform.district_id,
+        subject=subject or None,
+        sms_consent_at=now if sms_consent else None,
+        platform_id=platform.id if platform is not None else None,
+        district_id=platform.district_id if platform is not None else None,
+        **located,
         event_id=event_id,
         submitter_name=name,
         submitter_phone=phone,

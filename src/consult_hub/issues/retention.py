@@ -6,7 +6,8 @@ ID-card numbers in their own words with them. The scheduler runs ``erase_expired
 daily; like every sweeper it asks "what is due and not yet done?" at ``now``, so a rerun, a
 missed day or a second process does no harm.
 
-What is erased: ``submitter_name``, ``submitter_phone`` (set to NULL), and
+What is erased: ``submitter_name``, ``submitter_phone``, ``submitter_email``, the reported
+``submitted_address`` and ``media_url`` (set to NULL), and
 ``submitted_title`` / ``submitted_text`` passed through ``privacy.redact`` (phone and ID-card
 numbers), with the submitter's name taken out of them too while it is still known. The public text,
 the answer, the timeline, ratings and the tallies stay as they are, and so do the problem's
@@ -40,7 +41,8 @@ from consult_hub.issues.privacy import redact
 # must not hold them all in memory or one transaction.
 BATCH = 500
 ERASED_ACTION = "issue_contact_erased"
-CONTACT_FIELDS = ("submitter_name", "submitter_phone", "submitted_title", "submitted_text")
+CONTACT_FIELDS = ("submitter_name", "submitter_phone", "submitter_email", "submitted_title",
+                  "submitted_text", "submitted_address", "media_url")
 REMOVED = "［已删除］"  # the mark privacy.redact puts in place of a number
 
 
@@ -68,7 +70,10 @@ def _without_name(text: str | None, name: str | None) -> str | None:
 
 
 def _erased_values(issue: Issue) -> dict[str, Any]:
-    return {"submitter_name": None, "submitter_phone": None,
+    # The reported address and photo link (Open311) go too: the published ``address`` is
+    # staff's wording and stays.
+    return {"submitter_name": None, "submitter_phone": None, "submitter_email": None,
+            "submitted_address": None, "media_url": None,
             **{name: redact(_without_name(getattr(issue, name), issue.submitter_name))
                for name in ("submitted_title", "submitted_text")}}
 

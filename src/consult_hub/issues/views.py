@@ -34,13 +34,15 @@ from consult_hub.core.timefmt import format_date, format_datetime, local_today
 from consult_hub.departments.routing import suggestion
 from consult_hub.events.models import Event
 from consult_hub.extensions import db
-from consult_hub.issues import privacy, queries
+from consult_hub.issues import photos as issue_photos
+from consult_hub.issues import privacy, queries, subjects
 from consult_hub.issues.forms import (
     EDIT_FIELDS,
     ActionForm,
     IssueEditForm,
     IssueFilterForm,
     NewIssueForm,
+    PhotoToggleForm,
     RateForm,
     action_form,
 )
@@ -50,7 +52,7 @@ from consult_hub.issues.lifecycle import (
     Transition,
     allowed_actions,
 )
-from consult_hub.issues.models import Issue, IssueStatus, IssueUpdate, Satisfaction
+from consult_hub.issues.models import Issue, IssuePhoto, IssueStatus, IssueUpdate, Satisfaction
 from consult_hub.issues.operations import (
     RATEABLE_STATUSES,
     change_status,
@@ -260,6 +262,14 @@ def _prefill(issue: Issue, action: str, form: ActionForm, today: Any) -> Any:
         # Staff edit the resident's own words into the public title and summary.
         form["title"].data = issue.submitted_title or issue.title
         form["description"].data = issue.submitted_text or issue.description
+        # The reported location (Open311 address_string), for staff to trim to what may be
+        # public (a road or an estate, not a door number).
+        form["address"].data = issue.address or issue.submitted_address
+        # The classification: the problem's own, else the one its everyday subject suggests.
+        suggested_by = subjects.subject_of(issue.subject)
+        for name in ("kind", "category"):
+            value = getattr(issue, name) or (getattr(suggested_by, name) if suggested_by else None)
+            form[name].data = value.value if value is not None else ""
     elif action == "confirm":
         form["resolution"].data = issue.reply
     elif action == "reply" and issue.reply:
@@ -322,6 +332,10 @@ def _detail_page(issue: Issue, *, status: int = 200, posted: tuple[str, ActionFo
         if transition.action == "assign":
             form["department"].choices = select_choices([("", _("请选择承办单位")), *(
                 (d.id, d.name) for d in queries.assignable_departments(issue.district_id))])
+        if transition.action == "accept" and issue.platform_id is None:
+            # Relayed without a platform: staff choose it from the address while reviewing.
+            form["platform"].choices = select_choices([("", _("请选择平台")), *(
+                (p.id, f"{p.name}（{p.district.name}）") for p in queries.scoped_platforms(user))])
         if fresh:
             suggested = _prefill(issue, transition.action, form, today) or suggested
         form.start_from(issue)
@@ -350,6 +364,9 @@ def _detail_page(issue: Issue, *, status: int = 200, posted: tuple[str, ActionFo
         by_department=handles_issue(user, issue),
         shows_contact=can_see_contact(user, issue),
         review=_review(issue), returned=_returned(issue), suggested=suggested,
+        subject=subjects.subject_of(issue.subject),
+        # Whether a photo is published is part of publishing: district staff decide, as 受理.
+        photo_form=PhotoToggleForm() if can_assign_issue(user, issue) else None,
         handling=issue.status in DEPARTMENT_WORKING,
         offer_reopen=issue.satisfaction is Satisfaction.UNSATISFIED,
     ), status
@@ -417,6 +434,12 @@ def _stale(issue: Issue, seen: Any, conflict: EditConflict | None,
 def _lifecycle_values(transition: Transition, form: ActionForm, issue: Issue) -> dict[str, Any]:
     """The form's values as ``lifecycle.apply`` takes them: departments and problems as rows."""
     values = form.values(transition)
+    if values.get("platform") is not None:
+        chosen_platform = db.session.get(Platform, values["platform"])
+        if (chosen_platform is None or chosen_platform.status.value == "closed"
+                or not can_manage_platform(current_user, chosen_platform)):
+            raise ValidationFailed({"platform": _("请从列表中选择平台")})
+        values["platform"] = chosen_platform
     if values.get("department") is not None:
         departments = {d.id: d for d in queries.assignable_departments(issue.district_id)}
         chosen = departments.get(values["department"])
@@ -514,6 +537,25 @@ def _done(issue: Issue, transition: Transition) -> str:
     if action == "note":
         return _("已为问题 %(ref)s 添加办理进展。", ref=ref)
     return _("已对问题 %(ref)s 执行“%(action)s”。", ref=ref, action=transition.label)
+
+
+@bp.route("/photos/<int:photo_id>/public", methods=["POST"])
+@platform_staff_required
+def photo_public(photo_id: int):
+    """Show or withhold one of a resident's photos on the problem's public page."""
+    photo = db.get_or_404(IssuePhoto, photo_id)
+    issue = _load(photo.issue_id)
+    require(can_assign_issue(current_user, issue), f"issue:{issue.id}:photo")
+    form = PhotoToggleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if form.show.data not in ("yes", "no"):
+        abort(400, description=_("“%(field)s”只能是 yes（显示）或 no（不显示）。", field="show"))
+    shown = form.show.data == "yes"
+    issue_photos.set_public(photo, shown, actor_id=current_user.id)
+    db.session.commit()
+    flash(_("照片将在公开页面显示。") if shown else _("照片不会在公开页面显示。"), "success")
+    return redirect(url_for("issues.detail", issue_id=issue.id, _anchor="photos"), 303)
 
 
 @bp.route("/<int:issue_id>/satisfaction", methods=["POST"])

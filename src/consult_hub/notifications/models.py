@@ -55,3 +55,40 @@ class Notification(Base):
     email_last_error: Mapped[str | None] = mapped_column(sa.Text)
 
     user = relationship("User")
+
+
+class TextStatus(LabelledEnum):
+    PENDING = "pending", _l("待发送")
+    SENDING = "sending", _l("发送中")
+    SENT = "sent", _l("已发送")
+    FAILED = "failed", _l("发送失败")
+
+
+class TextMessage(Base):
+    """One text message (短信) to a resident about one public step of their problem.
+
+    Queued by the scheduler's sweep (notifications/sms.py), one per public timeline entry:
+    ``update_id`` is unique, so a sweep that runs twice cannot text the same step twice. The
+    phone number is not copied here: it is read from the problem when sending, so the retention
+    sweep's erasure also stops any message still queued.
+    """
+
+    __tablename__ = "text_messages"
+    __table_args__ = (
+        sa.Index("ix_text_messages_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(sa.ForeignKey("issues.id", ondelete="CASCADE"),
+                                          index=True)
+    update_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("issue_updates.id", ondelete="CASCADE"), unique=True)
+    body: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[TextStatus] = mapped_column(enum_column(TextStatus, "text_status"),
+                                               default=TextStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -16,14 +16,16 @@ from consult_hub.extensions import db
 from consult_hub.issues.models import CLOSED_STATUSES, Issue, IssueKind
 from consult_hub.platforms.models import Platform, PlatformStatus
 
-# What a request shows, and nothing more: the problem's public fields, its platform (the
-# place) and its department (the agency); never a person. Plain rows, not ORM objects: a
+# What a request shows, and nothing more: the problem's public fields (the location staff
+# published, never the reported address), its platform (the place) and its department (the
+# agency); never a person. Plain rows, not ORM objects: a
 # list of a thousand problems spent more time building objects than querying.
 REQUEST_COLUMNS = (
     Issue.reference, Issue.status, Issue.kind, Issue.category, Issue.title, Issue.description,
     Issue.resolution, Issue.created_at, Issue.updated_at, Issue.planned_on, Issue.due_on,
-    Platform.name.label("platform_name"), Platform.address, Platform.latitude,
-    Platform.longitude, Department.name.label("department_name"),
+    Issue.address.label("published_address"),
+    Platform.name.label("platform_name"), Platform.address.label("platform_address"),
+    Platform.latitude, Platform.longitude, Department.name.label("department_name"),
 )
 NEWEST_FIRST = (Issue.created_at.desc(), Issue.id.desc())
 # Only problems staff reviewed and published: a submission waiting for review (or rejected

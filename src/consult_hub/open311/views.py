@@ -7,10 +7,13 @@ as JSON or XML (``.json`` / ``.xml``); errors are GeoReport error lists naming t
 What a request shows is what the public problem page shows: only problems staff reviewed and
 published (a submission waiting for review answers 404 like an unknown one), no submitter's
 name or phone, no private note, the public status (an unconfirmed reply reads 办理中), and the
-description only once the problem has been taken up (until then its title stands in). A POST
+the public summary staff wrote when they accepted it, and the location they published. A POST
 is a resident's submission, under the same checks and the same rate limit as the web form; it
-waits for review, private, and its answer echoes none of it. Consent to the privacy notice is
-the relaying system's to collect (consent_version stays empty; docs/open311.md).
+waits for review, private, and its answer echoes none of it. An integrating system (a 12345
+hotline) sends the ``api_key`` city staff issued it and is counted under that key's own limit.
+Consent to the privacy notice is the relaying system's to collect (consent_version stays
+empty; docs/open311.md). Everything under /open311/, unknown paths and formats included,
+answers GeoReport error lists.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, request
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from consult_hub.apikeys.models import ApiKey
+from consult_hub.apikeys.operations import default_rate_limit, live_key, mark_used
 from consult_hub.auth.decorators import public
 from consult_hub.core import pagination, params
 from consult_hub.core.categories import Category
@@ -37,7 +42,6 @@ from consult_hub.core.timefmt import local_zone
 from consult_hub.extensions import csrf, limiter
 from consult_hub.issues.models import (
     ANSWERED_STATUSES,
-    DESCRIPTION_WITHHELD_STATUSES,
     DUE_STATUSES,
     PUBLIC_STATUS,
     IssueKind,
@@ -63,7 +67,11 @@ DESCRIPTION_LIMIT = 5000
 POST_FIELDS = {"title": "attribute[title]", "description": "description",
                "kind": "service_code", "category": "service_code", "source": "service_code",
                "submitter_name": "first_name", "submitter_phone": "phone",
-               "event_id": "service_code"}
+               "event_id": "service_code", "submitter_email": "email",
+               "submitted_address": "address_string", "address_id": "address_id",
+               "media_url": "media_url", "platform": "attribute[platform]"}
+PREFIX = "/open311/"
+DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class Open311Error(Exception):
@@ -75,6 +83,42 @@ class Open311Error(Exception):
 
 def submission_limit() -> str:
     return current_app.config["SUBMISSION_RATE_LIMIT"]
+
+
+# -- API keys of integrating systems ----------------------------------------------------------
+# A POST with ``api_key`` is counted under that key's own limit, per key, instead of the
+# residents' limit per address (a hotline relays every call from one address). A key that is
+# unknown or revoked is refused (403) before anything is stored, so it lifts no limit.
+
+
+def _offered_key() -> str:
+    return request.form.get("api_key", "").strip() if request.method == "POST" else ""
+
+
+def _key() -> ApiKey | None:
+    """The live key the request offers (looked up once per request), or None."""
+    if "open311_key" not in g:
+        offered = _offered_key()
+        g.open311_key = live_key(offered) if offered else None
+    return g.open311_key
+
+
+def _keyed() -> bool:
+    return bool(_offered_key())
+
+
+def _without_live_key() -> bool:
+    return _key() is None
+
+
+def key_limit() -> str:
+    found = _key()
+    return found.rate_limit if found is not None else default_rate_limit()
+
+
+def key_bucket() -> str:
+    found = _key()
+    return f"open311-key:{found.id}" if found is not None else "open311-key:none"
 
 
 # -- rendering --------------------------------------------------------------------------------
@@ -140,7 +184,37 @@ def http_error(error: HTTPException):
         return error
     message = {404: "not found", 429: "too many requests: please try again later"}.get(
         error.code, error.description or error.name)
-    return _errors(_fmt(), error.code, [("", message)])
+    response = _errors(_fmt(), error.code, [("", message)])
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
+KNOWN_FORMATS = ("json", "xml")
+
+
+@bp.before_app_request
+def unrouted():
+    """A URL under /open311/ that matches no route (an unknown path, a format other than
+    .json/.xml, a method the resource does not take) answers a GeoReport error list, in XML
+    for .xml and JSON otherwise, not the site's HTML page. The blueprint's own handlers only
+    see routed requests; this runs before routing errors are raised."""
+    failed = request.routing_exception
+    if failed is None or not (request.path + "/").startswith(PREFIX):
+        return None
+    if not isinstance(failed, HTTPException) or failed.code is None or failed.code < 400:
+        return None  # a redirect (a missing trailing slash …) stays one
+    name, _dot, extension = request.path.rpartition("/")[2].rpartition(".")
+    fmt = "xml" if extension == "xml" else "json"
+    if isinstance(failed, MethodNotAllowed):
+        response = _errors(fmt, 405, [("", f"{request.method} is not allowed here")])
+        response.headers["Allow"] = ", ".join(failed.valid_methods or ())
+        return response
+    if name and extension and extension not in KNOWN_FORMATS:
+        message = f"unknown format .{extension[:16]}: use .json or .xml"
+    else:
+        message = "not found: see /open311/v2/discovery.json"
+    return _errors(fmt, failed.code, [("", message)])
 
 
 def _when(value: datetime | None, zone: ZoneInfo) -> str | None:
@@ -193,14 +267,15 @@ def service_request(issue: Any, zone: ZoneInfo) -> dict[str, Any]:
         "status_notes": _status_notes(issue, status),
         "service_name": f"{issue.kind.source_label} · {issue.category.source_label}",
         "service_code": service_code(issue.kind, issue.category),
-        "description": (issue.title if status in DESCRIPTION_WITHHELD_STATUSES
-                        else issue.description),
+        # The public summary staff wrote when they accepted it: every request here has one.
+        "description": issue.description,
         "agency_responsible": issue.department_name,
         "service_notice": f"受理平台：{issue.platform_name}",
         "requested_datetime": _when(issue.created_at, zone),
         "updated_datetime": _when(issue.updated_at, zone),
         "expected_datetime": _expected(issue, status, zone),
-        "address": issue.address,
+        # The location staff published, else the platform's address (the place it is handled).
+        "address": issue.published_address or issue.platform_address,
         "address_id": None,
         "zipcode": None,
         "lat": issue.latitude,
@@ -219,7 +294,15 @@ def discovery(fmt: str):
     record = {
         "changeset": CHANGESET,
         "contact": f"{current_app.config['CITY_NAME']}政协 · {site}",
-        "key_service": "不需要 API key；提交受频率限制 (no API key; submissions are rate-limited)",
+        # GeoReport: how to get an API key. Reading needs none; integrating systems need one
+        # to POST beyond the residents' limit.
+        "key_service": (
+            "对接系统（如 12345 热线）提交问题须在表单中带 api_key，"
+            f"由{current_app.config['CITY_NAME']}政协工作人员签发，联系 {site}；"
+            "读取不需要 api_key。不带 api_key 的提交按居民提交计，"
+            f"每个地址限 {submission_limit()}。 (Integrating systems must POST with an api_key "
+            "issued by the city CPPCC staff, each counted under its own rate limit; reads need "
+            "no key; keyless POSTs count as residents' submissions, rate-limited per address.)"),
         "endpoints": [{
             "specification": SPECIFICATION,
             "url": external_url("open311.discovery", fmt=fmt).rsplit("/", 1)[0],
@@ -338,18 +421,19 @@ def requests(fmt: str):
         size = max(size, min(len(references), MAX_REFERENCES))
     page = _count_arg("page", 1)
     offset = (page - 1) * size
+    before = _end_bound(end)
+    filters: dict[str, Any] = {"references": references[:MAX_REFERENCES], "services": services,
+                               "start": start, "end": before, "statuses": statuses,
+                               "older_than": older_than}
     if offset >= pagination.BROWSE_LIMIT:
-        raise Open311Error(400, [("page", f"只能翻到最新的 {pagination.BROWSE_LIMIT} 条；"
-                                          "更早的请跟随 Link 头的 next 链接（before 参数）")])
-    # end_date names a second, shown to the second: it includes that whole second.
-    try:
-        before = end.replace(microsecond=0) + timedelta(seconds=1) if end else None
-    except OverflowError:
-        raise Open311Error(
-            400, [("end_date", "应为 ISO 8601 时间，例如 2024-03-01T00:00:00+08:00")]) from None
-    found = queries.requests(references=references[:MAX_REFERENCES], services=services,
-                             start=start, end=before, statuses=statuses, limit=size + 1,
-                             offset=offset, older_than=older_than)
+        # Past the numbered pages: as in the JSON API, a list that ends before them answers
+        # an empty page like any page past its end; only a longer list refuses the page,
+        # whose OFFSET would walk every earlier request (the next links reach them).
+        if queries.requests(limit=1, offset=pagination.BROWSE_LIMIT, **filters):
+            raise Open311Error(400, [("page", f"只能翻到最新的 {pagination.BROWSE_LIMIT} 条；"
+                                              "更早的请跟随 Link 头的 next 链接（before 参数）")])
+        return _answer(fmt, "service_requests", "request", [])
+    found = queries.requests(limit=size + 1, offset=offset, **filters)
     zone = local_zone()
     response = _answer(fmt, "service_requests", "request",
                        [service_request(row, zone) for row in found[:size]])
@@ -358,6 +442,21 @@ def requests(fmt: str):
         query = urlencode({**args, "before": found[size - 1].reference, "page_size": size})
         response.headers["Link"] = f'<{current_url_without_query()}?{query}>; rel="next"'
     return response
+
+
+def _end_bound(end: datetime | None) -> datetime | None:
+    """The first moment ``end_date`` leaves out: a date alone covers that whole day in the
+    people's zone (Asia/Shanghai); a time covers the whole second it names."""
+    if end is None:
+        return None
+    try:
+        if DATE_ONLY.fullmatch(request.args.get("end_date", "").strip()):
+            day = end.astimezone(local_zone()).date() + timedelta(days=1)
+            return datetime.combine(day, time(0), tzinfo=local_zone())
+        return end.replace(microsecond=0) + timedelta(seconds=1)
+    except OverflowError:
+        raise Open311Error(
+            400, [("end_date", "应为 ISO 8601 时间，例如 2024-03-01T00:00:00+08:00")]) from None
 
 
 @bp.route(f"/requests/<service_request_id>.{FORMATS}")
@@ -395,7 +494,9 @@ def _coordinate(name: str, low: float, high: float) -> float | None:
 
 def _platform() -> Any:
     """The platform named by ``attribute[platform]`` / ``platform_id``, else the one nearest
-    lat/long."""
+    lat/long; None when only an address is given (``address_string`` / ``address_id``): the
+    submission waits for review without a platform and staff choose one from the address."""
+    located = bool(_form_value("address_string", "address_id"))
     for name in ("attribute[platform]", "platform_id"):
         key = _form_value(name)
         if key:
@@ -408,12 +509,14 @@ def _platform() -> Any:
         raise Open311Error(400, [("long" if longitude is None else "lat",
                                   "lat 和 long 须同时提供")])
     if latitude is None or longitude is None:
+        if located:
+            return None
         raise Open311Error(400, [("attribute[platform]", "请提供受理平台（attribute[platform] 或 "
-                                  "platform_id)，或位置 lat/long 以选择最近的平台")])
+                                  "platform_id)、位置 lat/long，或地址 address_string")])
     found = queries.nearest_active_platform(latitude, longitude)
-    if found is None:
+    if found is None and not located:
         raise Open311Error(400, [("lat", "附近没有登记了位置的运行中平台；"
-                                         "请提供 attribute[platform]")])
+                                         "请提供 attribute[platform] 或 address_string")])
     return found
 
 
@@ -432,8 +535,14 @@ def _title(description: str) -> str:
 
 @bp.route(f"/requests.{FORMATS}", methods=["POST"])
 @public
-@limiter.limit(submission_limit, methods=["POST"])
+@limiter.limit(submission_limit, methods=["POST"], exempt_when=_keyed)
+@limiter.limit(key_limit, key_func=key_bucket, methods=["POST"], exempt_when=_without_live_key)
 def create_request(fmt: str):
+    if _keyed():
+        key = _key()
+        if key is None:
+            raise Open311Error(403, [("api_key", "API 密钥无效或已吊销；请向市政协工作人员申请")])
+        mark_used(key)  # stored with the submission
     for name, value in request.form.items(multi=True):
         if FORBIDDEN_CHARACTERS.search(name + value):
             raise Open311Error(400, [(FORBIDDEN_CHARACTERS.sub("", name)[:64],
@@ -455,6 +564,9 @@ def create_request(fmt: str):
         platform=platform, title=_form_value("attribute[title]", "title") or _title(description),
         description=description, kind=kind, category=category, source=IssueSource.RESIDENT,
         submitter_name=_submitter_name() or None, submitter_phone=_form_value("phone") or None,
+        submitter_email=_form_value("email") or None,
+        reported_address=_form_value("address_string") or None,
+        address_id=_form_value("address_id") or None, media_url=_form_value("media_url") or None,
         needs_review=True, consent_version=None))
     if not saved:
         raise Open311Error(400, [(POST_FIELDS.get(name, name), str(message))
@@ -462,7 +574,8 @@ def create_request(fmt: str):
     issue = saved.value
     # Nothing of the submission is echoed: it is private until staff review it.
     track = external_url("public.issue", reference=issue.reference)
-    notice = (f"已收到，受理编号 {issue.reference}（受理平台：{platform.name}）。"
+    place = f"受理平台：{platform.name}" if platform is not None else "受理平台由工作人员按地址选择"
+    notice = (f"已收到，受理编号 {issue.reference}（{place}）。"
               f"工作人员受理后，问题和办理进展会在 {track} 公开；受理前不公开。"
               "留了电话的，可凭编号和电话后四位查询进度。")
     return _answer(fmt, "service_requests", "request", [{

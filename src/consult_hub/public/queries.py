@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.core.categories import Category
+from consult_hub.core.db import contains_text
 from consult_hub.core.pagecache import site_version
 from consult_hub.events.models import Event, EventStatus
 from consult_hub.extensions import db
@@ -78,14 +79,38 @@ def district_choices() -> list[DistrictChoice]:
 
 
 def platform_directory(filters: PlatformFilters) -> sa.Select[tuple[Platform]]:
-    """The directory's platforms, active ones first; closed and suspended ones keep their status."""
-    return (
+    """The directory's platforms, active ones first; closed and suspended ones keep their status.
+
+    A search lists the platforms whose name holds the words before those where only the
+    address does: "百步" is looking for 百步亭社区协商议事室, not every platform on 百步亭路.
+    """
+    stmt = (
         sa.select(Platform).where(*filters.clauses())
         .options(joinedload(Platform.district), joinedload(Platform.area).joinedload(Area.parent))
-        # 'active' sorts before 'closed' and 'suspended': active ones first, and the order
-        # is an index's (ix_platforms_directory), so a nation's directory needs no sort.
-        .order_by(Platform.status, Platform.district_id, Platform.name, Platform.id)
     )
+    if filters.q:
+        # A search's matches are few (the text narrows them): sorting them costs nothing.
+        stmt = stmt.order_by(sa.case((contains_text(Platform.name, filters.q), 0), else_=1))
+    # 'active' sorts before 'closed' and 'suspended': active ones first, and the order
+    # is an index's (ix_platforms_directory), so a nation's directory needs no sort.
+    return stmt.order_by(Platform.status, Platform.district_id, Platform.name, Platform.id)
+
+
+def platforms_named_or_placed(q: str) -> sa.Select[tuple[int]]:
+    """The ids of platforms whose name, address or code holds ``q``, or whose community or
+    street is named by it: what a search of events and outcomes means by "where".
+
+    The platforms' own text is looked up as the directory does (PostgreSQL's trigram index,
+    two-character searches by the doubled text); a place name matches its areas, then the
+    platforms in them or in their communities.
+    """
+    # Never correlated with the list's own joins (an event list by district joins platforms).
+    places = sa.select(Area.id).where(Area.level != AreaLevel.DISTRICT,
+                                      contains_text(Area.name, q)).correlate(None)
+    in_place = sa.or_(Platform.area_id.in_(places), Platform.area_id.in_(
+        sa.select(Area.id).where(Area.parent_id.in_(places)).correlate(None)))
+    return sa.select(Platform.id).where(
+        sa.or_(sa.and_(*PlatformFilters(q=q).clauses()), in_place)).correlate(None)
 
 
 def platform_page(platform_id: int) -> Platform | None:
@@ -130,10 +155,15 @@ def upcoming_events(now: datetime, *, limit: int = 6) -> list[Event]:
 
 def event_list(
     now: datetime, *, when: str = "upcoming", district_id: int | None = None,
-    platform_id: int | None = None,
+    platform_id: int | None = None, q: str = "",
 ) -> sa.Select[tuple[Event]]:
-    """Upcoming planned events (soonest first) or past ones (latest first)."""
+    """Upcoming planned events (soonest first) or past ones (latest first); with ``q``, those
+    whose topic, place or agenda holds it or whose platform's name, address or street does."""
     stmt = sa.select(Event).options(EVENT_PLACE)
+    if q:
+        stmt = stmt.where(sa.or_(
+            *(contains_text(column, q) for column in (Event.topic, Event.location, Event.agenda)),
+            Event.platform_id.in_(platforms_named_or_placed(q))))
     if when == "past":
         stmt = stmt.where(Event.starts_at < now).order_by(Event.starts_at.desc(), Event.id.desc())
     else:
@@ -163,9 +193,11 @@ def _outcome_time() -> sa.ColumnElement[datetime]:
 
 def outcome_list(
     *, status: IssueStatus | None = None, district_id: int | None = None,
-    category: Category | None = None, platform_id: int | None = None,
+    category: Category | None = None, platform_id: int | None = None, q: str = "",
 ) -> sa.Select[tuple[Issue]]:
-    """Problems with an outcome (resolved, planned, constrained), newest outcome first."""
+    """Problems with an outcome (resolved, planned, constrained), newest outcome first; with
+    ``q``, those whose title or public answer holds it or whose platform's name, address or
+    street does (the same substring search as the directory's)."""
     # The outcome statuses as literals, written exactly as ix_issues_outcome_time's WHERE, so
     # that both databases see the partial index applies (a bound parameter would hide it).
     stmt = sa.select(Issue).where(OUTCOME_CLAUSE).options(
@@ -178,6 +210,9 @@ def outcome_list(
         stmt = stmt.where(Issue.district_id == district_id)
     if category:
         stmt = stmt.where(Issue.category == category)
+    if q:
+        stmt = stmt.where(sa.or_(contains_text(Issue.title, q), contains_text(Issue.resolution, q),
+                                 Issue.platform_id.in_(platforms_named_or_placed(q))))
     return stmt.order_by(_outcome_time().desc(), Issue.id.desc())
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from enum import Enum
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
+import segno
 from flask import (
     Blueprint,
     abort,
@@ -16,13 +18,17 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     session,
     url_for,
 )
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from consult_hub.auth.decorators import public
-from consult_hub.core import params
+from consult_hub.auth.scopes import can_view_issue
+from consult_hub.core import display as display_mode
+from consult_hub.core import images, params
 from consult_hub.core.categories import Category
 from consult_hub.core.db import utcnow
 from consult_hub.core.forms import select_choices
@@ -30,24 +36,31 @@ from consult_hub.core.links import external_url
 from consult_hub.core.pagecache import shared_page
 from consult_hub.core.pagination import paginate
 from consult_hub.core.saving import save
+from consult_hub.core.security import safe_next
 from consult_hub.events import queries as event_queries
-from consult_hub.extensions import db, limiter
-from consult_hub.issues.models import IssueSource, IssueStatus, Satisfaction
+from consult_hub.extensions import csrf, db, limiter
+from consult_hub.issues import photos as issue_photos
+from consult_hub.issues import subjects
+from consult_hub.issues.models import IssuePhoto, IssueSource, IssueStatus, Satisfaction
 from consult_hub.issues.operations import RATEABLE_STATUSES, create_issue
 from consult_hub.issues.references import normalise_reference
 from consult_hub.platforms import queries as platform_queries
 from consult_hub.platforms.models import Platform, PlatformKind
 from consult_hub.platforms.queries import PlatformFilters
-from consult_hub.public import queries
+from consult_hub.public import maps, queries, submission
 from consult_hub.public.forms import RateForm, SubmitForm, TrackForm
 from consult_hub.public.operations import rate_outcome
 
 bp = Blueprint("public", __name__, url_prefix=None)
+# Templates ask for a place's map (templates/_macros/maps.html); None hides it.
+bp.add_app_template_global(maps.map_for, "static_map")
 
 E = TypeVar("E", bound=Enum)
 SEARCH_MAX = 50
 # How many past events and outcomes a platform page lists before linking to the full list.
 PLATFORM_LIST_LIMIT = 10
+# How long browsers keep a published problem's photo.
+PHOTO_MAX_AGE = 3600
 # create_issue's names for the fields of the submission form.
 SUBMIT_FIELDS = {"submitter_name": "name", "submitter_phone": "phone"}
 
@@ -177,10 +190,12 @@ def events():
     districts = queries.district_choices()
     district_id = _chosen("district", districts)
     for_platform = _platform_arg()
+    search = _search_arg()
     stmt = queries.event_list(utcnow(), when=when, district_id=district_id,
-                              platform_id=for_platform.id if for_platform else None)
+                              platform_id=for_platform.id if for_platform else None, q=search)
     return render_template("public/events.html", page=_paginate(stmt), when=when,
-                           districts=districts, district_id=district_id, platform=for_platform)
+                           districts=districts, district_id=district_id, platform=for_platform,
+                           search=search)
 
 
 @bp.route("/events/<int:event_id>")
@@ -208,12 +223,13 @@ def outcomes():
         status = None
     category = _enum_arg(Category, "category")
     for_platform = _platform_arg()
+    search = _search_arg()
     stmt = queries.outcome_list(status=status, district_id=district_id, category=category,
-                                platform_id=for_platform.id if for_platform else None)
+                                platform_id=for_platform.id if for_platform else None, q=search)
     return render_template(
         "public/outcomes.html", page=_paginate(stmt), districts=districts,
         district_id=district_id, status=status, statuses=queries.OUTCOME_STATUSES,
-        category=category, categories=Category, platform=for_platform)
+        category=category, categories=Category, platform=for_platform, search=search)
 
 
 @bp.route("/issues/<reference>")
@@ -228,6 +244,16 @@ def issue(reference: str):
         return redirect(url_for("public.issue", reference=canonical), 301)
     return render_template("public/issue.html", issue=found,
                            timeline=queries.public_timeline(found.id))
+
+
+# -- maps -------------------------------------------------------------------------------------
+
+
+@bp.route("/maps/<filename>")
+@public
+def map_image(filename: str):
+    """A composed map (public/maps.py), served from this site, never from the tile provider."""
+    return maps.send(filename)
 
 
 # -- the privacy notice -----------------------------------------------------------------------
@@ -245,6 +271,44 @@ def privacy():
                            retention_months=current_app.config["CONTACT_RETENTION_MONTHS"])
 
 
+# -- about the programme, and the display mode ------------------------------------------------
+
+
+@bp.route("/about")
+@public
+@shared_page
+def about():
+    return render_template("public/about.html")
+
+
+@bp.route("/display", methods=["POST"])
+@public
+@csrf.exempt  # no token: public pages carry none, so that they stay shareable (page cache)
+def display():
+    """Turn 长者模式 on or off for this browser and go back to the page.
+
+    A choice of how pages look, stored in a cookie of its own and nowhere else: a forged
+    request could only enlarge the text. Still, cross-site posts are refused by the browser's
+    own statement of where the request came from (Sec-Fetch-Site, else Origin), which a page
+    on another site cannot forge.
+    """
+    fetched_from = request.headers.get("Sec-Fetch-Site")
+    origin = request.headers.get("Origin")
+    if fetched_from not in (None, "same-origin", "none") or (
+            fetched_from is None and origin and urlsplit(origin).netloc != request.host):
+        abort(403)
+    on = request.form.get("elder") == display_mode.ELDER_ON
+    response = redirect(safe_next(request.form.get("next")) or url_for("main.index"), 303)
+    if on:
+        response.set_cookie(
+            display_mode.ELDER_COOKIE, display_mode.ELDER_ON,
+            max_age=display_mode.ELDER_COOKIE_DAYS * 86400, httponly=True, samesite="Lax",
+            secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    else:
+        response.delete_cookie(display_mode.ELDER_COOKIE, httponly=True, samesite="Lax")
+    return response
+
+
 # -- submitting a problem ---------------------------------------------------------------------
 
 
@@ -259,7 +323,9 @@ def submit():
         session.pop("receipt", None)
         return redirect(url_for("public.receipt"), 303)
 
-    # The platform asked for in the link (?platform=) and, on POST, the one chosen in the form.
+    # Where: the platform asked for in the link (?platform=) and, on POST, the one chosen; the
+    # places found by a search (district, street or community name) or near the point the
+    # browser gave ("near me": ?lat=&lon=, sent only when the resident taps the button).
     hinted = queries.active_platform(_int_arg("platform"))
     chosen = queries.active_platform(form.platform.data) if request.method == "POST" else hinted
     districts = queries.district_choices()
@@ -267,31 +333,81 @@ def submit():
     if district_id is None and (chosen or hinted):
         district_id = (chosen or hinted).district_id
     search = _search_arg()
-    choices = queries.submission_platforms(district_id, search)
-    for extra in (hinted, chosen):
-        if extra is not None and extra not in choices:
-            choices.insert(0, extra)
-    form.platform.choices = select_choices(
-        [("", _("请选择平台…")), *((p.id, p.name) for p in choices)])
-    if request.method == "GET" and hinted is not None:
-        form.platform.data = hinted.id
+    point = submission.coordinates(request.args.get("lat"), request.args.get("lon"))
+    nearby = submission.nearest_platforms(*point) if point else []
+    if nearby:
+        found = [near.platform for near in nearby]
+        groups = {_("离您最近"): [(near.platform.id, _("%(name)s（约 %(distance)s）",
+                                                       name=near.platform.name,
+                                                       distance=_distance(near.metres)))
+                                  for near in nearby]}
+    else:
+        found = submission.matching_platforms(district_id, search)
+        groups = submission.grouped_choices(found)
+    extras = [p for p in (hinted, chosen) if p is not None and p not in found]
+    choices = [*select_choices([("", _("请选择…"))])]
+    if extras:
+        choices += select_choices([(p.id, p.name) for p in extras],
+                                  group=_("已选择"))
+    for group, pairs in groups.items():
+        choices += select_choices(pairs, group=group)
+    form.platform.choices = choices
+    form.subject.choices = select_choices(
+        [("", _("不确定")), *((s.code, s.label) for s in subjects.offered())])
+    if request.method == "GET":
+        if hinted is not None:
+            form.platform.data = hinted.id
+        elif len(nearby) == 1 or (not nearby and len(found) == 1):
+            form.platform.data = found[0].id
+        form.subject.data = form.subject.data or ""
+
+    uploads = [(upload.stream, upload.filename) for upload in request.files.getlist("photos")
+               if upload and upload.filename]
+    stored: list[str] = []  # photo files written, removed again if the commit fails
+
+    def create() -> Any:
+        cleaned = issue_photos.clean_uploads(uploads)
+        issue = create_issue(
+            platform=chosen, title=form.title.data, description=form.description.data,
+            subject=form.subject.data or None, source=IssueSource.RESIDENT,
+            submitter_name=form.name.data, submitter_phone=form.phone.data,
+            sms_consent=bool(form.sms.data), needs_review=True,
+            consent_version=PRIVACY_NOTICE_VERSION)
+        stored.extend(issue_photos.attach(issue, cleaned))
+        return issue
 
     if form.validate_on_submit():
         if chosen is None:
-            form.platform.errors.append(_("请选择协商平台"))
-        elif saved := save(form, lambda: create_issue(
-                platform=chosen, title=form.title.data, description=form.description.data,
-                kind=form.kind.data, category=form.category.data, source=IssueSource.RESIDENT,
-                submitter_name=form.name.data, submitter_phone=form.phone.data,
-                needs_review=True, consent_version=PRIVACY_NOTICE_VERSION),
-                aliases=SUBMIT_FIELDS, rest=form.platform):
-            session["receipt"] = saved.value.tracking_token
-            return redirect(url_for("public.receipt"), 303)
+            form.platform.errors.append(_("请选择问题所在的地方"))
+        else:
+            try:
+                saved = save(form, create, aliases=SUBMIT_FIELDS, rest=form.platform)
+            except Exception:
+                db.session.rollback()
+                for name in stored:
+                    images.remove(name)
+                raise
+            if saved:
+                session["receipt"] = saved.value.tracking_token
+                return redirect(url_for("public.receipt"), 303)
+            for name in stored:
+                images.remove(name)
 
     return render_template(
         "public/submit.html", form=form, districts=districts, district_id=district_id,
-        search=search, platform_count=len(choices), chosen=chosen,
+        search=search, platform_count=len(found) + len(extras), chosen=chosen,
+        nearby=nearby, near=point is not None,
+        photos_dropped=request.method == "POST" and bool(uploads),
+        max_photos=current_app.config["SUBMISSION_MAX_PHOTOS"],
+        max_photo_bytes=current_app.config["MAX_PHOTO_BYTES"],
     ), 422 if request.method == "POST" else 200
+
+
+def _distance(metres: float) -> str:
+    """"350 米" or "1.2 公里": rounded as a resident would say it."""
+    if metres < 1000:
+        return _("%(n)s 米", n=max(10, int(round(metres, -1))))
+    return _("%(n)s 公里", n=format(metres / 1000, ".1f"))
 
 
 @bp.route("/submit/receipt")
@@ -299,10 +415,39 @@ def submit():
 def receipt():
     token = session.get("receipt")
     submitted = queries.issue_by_token(token) if token else None
+    track_url = external_url("public.track_token", token=token) if submitted else None
     return _private(current_app.make_response(render_template(
-        "public/receipt.html", issue=submitted,
-        track_url=external_url("public.track_token", token=token)
-        if submitted else None)))
+        "public/receipt.html", issue=submitted, track_url=track_url,
+        qr=tracking_qr(track_url) if track_url else None)))
+
+
+def tracking_qr(url: str) -> str:
+    """The tracking link as a QR code, an SVG data URI drawn here (no outside service)."""
+    return segno.make(url, error="m").svg_data_uri(scale=5, border=2)
+
+
+@bp.route("/problem-photos/<int:photo_id>")
+@public
+def problem_photo(photo_id: int):
+    """A resident's photo of a problem: for staff who may see the problem always; for the
+    public once the problem is published and unless staff withheld the photo."""
+    found = db.session.get(IssuePhoto, photo_id)
+    if found is None:
+        abort(404)
+    is_staff = current_user.is_authenticated and can_view_issue(current_user, found.issue)
+    if not issue_photos.may_show(found, is_staff=is_staff):
+        abort(404)  # not "forbidden": do not confirm that the photo exists
+    path = images.path_of(found.stored_name)
+    if not path.is_file():
+        abort(404)
+    public_now = found.shown_publicly
+    response = send_file(path, mimetype=found.content_type, conditional=True,
+                         max_age=PHOTO_MAX_AGE if public_now else 0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Disposition"] = "inline"
+    if not public_now:
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 # -- following a problem ----------------------------------------------------------------------
@@ -358,5 +503,6 @@ def track_token(token: str):
     ratable = found.status in RATEABLE_STATUSES and found.satisfaction is None
     response = current_app.make_response((render_template(
         "public/tracking.html", issue=found, timeline=queries.public_timeline(found.id),
-        form=form if ratable else None), status))
+        form=form if ratable else None, next_step=submission.next_step(found, utcnow())),
+        status))
     return _private(response)

@@ -141,8 +141,12 @@ def collect(month: date, district_ids: Collection[int] | None = None,
             .group_by(Issue.platform_id, Issue.category, Issue.kind)):
         counts = sheet.counts[platform_id]
         counts["issues_raised"] += n
-        counts[f"issues_raised.category.{Category(category).value}"] += n
-        counts[f"issues_raised.kind.{IssueKind(kind).value}"] += n
+        # A submission still waiting for review has no kind or category yet (staff give
+        # them at 受理): it counts as raised, and in the splits once classified.
+        if category is not None:
+            counts[f"issues_raised.category.{Category(category).value}"] += n
+        if kind is not None:
+            counts[f"issues_raised.kind.{IssueKind(kind).value}"] += n
     # Problems resolved: one row each (a month's are few), for the splits and the median.
     for platform_id, category, kind, created, resolved_at in session.execute(
             sa.select(Issue.platform_id, Issue.category, Issue.kind, Issue.created_at,
@@ -198,7 +202,9 @@ def collect(month: date, district_ids: Collection[int] | None = None,
             .group_by(Issue.platform_id, Issue.satisfaction)):
         sheet.counts[platform_id]["satisfaction_rated"] += n
         sheet.counts[platform_id][f"satisfaction_{Satisfaction(satisfaction).value}"] += n
-    strays = sorted(set(sheet.counts) - set(districts))  # activity before a recorded founding
+    # Activity before a recorded founding; a submission waiting for review without a
+    # platform (Open311) counts for no platform.
+    strays = sorted(set(sheet.counts) - set(districts) - {None})
     if strays:
         districts.update(session.execute(
             sa.select(Platform.id, Platform.district_id).where(Platform.id.in_(strays))).all())

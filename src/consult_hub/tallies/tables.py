@@ -338,14 +338,11 @@ def to_xlsx(tables: list[Table]) -> bytes:
     """One sheet per table; numbers stay numbers, with the page's number formats.
 
     Written by the site's one XLSX writer, so a platform or district named like a formula
-    (``=HYPERLINK(…)``) stays text.
+    (``=HYPERLINK(…)``) stays text, and the columns fit what they hold.
     """
     return xlsx_bytes([SheetSpec(
         SHEET_FORBIDDEN.sub(" ", str(table.title)), table.header,
         [_xlsx_row(row) for row in table.rows],
-        widths=[min(60, 2 + 2 * max([len(str(column.label))]
-                                    + [len(row[index].text) for row in table.all_rows()]))
-                for index, column in enumerate(table.columns)],
         foot=[_xlsx_row(table.foot)] if table.foot else [], freeze="B2") for table in tables])
 
 

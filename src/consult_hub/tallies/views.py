@@ -288,7 +288,8 @@ def _download(tables: list[Table], ext: str, scope: ReportScope, title: str,
     stem = f"{_scope_name(scope)}{title}" + (f"_{tables[0].title}" if name else "")
     place = re.sub(r"[^A-Za-z0-9_-]", "", scope.district.code) if scope.district else "city"
     ascii_stem = f"report-{period}-{place}" + (f"-{name}" if name else "")
-    response = Response(data, mimetype=MIMETYPES[ext])
+    # content_type, not mimetype: Werkzeug would add a second charset to text/csv's.
+    response = Response(data, content_type=MIMETYPES[ext])
     response.headers["Content-Disposition"] = (
         f"attachment; filename=\"{ascii_stem}.{ext}\"; "
         f"filename*=UTF-8''{quote(f'{stem}.{ext}', safe='')}")
