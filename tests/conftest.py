@@ -22,6 +22,9 @@ from tests.support.auth import AuthActions
 from tests.support.openapi import OpenApiClient
 from tests.support.world import world_for
 
+# The browser tests' fixtures: browser, live_server, shots.
+pytest_plugins = ("tests.support.browser",)
+
 # argon2 at its production cost (about 100 ms a hash or check on these machines) is the point
 # in production and only waiting here: the suite signs in well over a thousand times. Hashes
 # made here carry their own (cheap) parameters, so they verify anywhere; the production
@@ -37,8 +40,10 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "the per-test DELETEs are skipped")
     config.addinivalue_line("markers", "world(name, **params): which member of the world family "
                                        "(tests/support/world.py) the world fixture builds")
-    config.addinivalue_line("markers", "database_independent: checks what the browser gets (an "
-                                       "accessibility audit); run once when both databases run")
+    config.addinivalue_line("markers", "database_independent: finds the same whichever database "
+                                       "the run uses (an accessibility audit, a phone layout, a "
+                                       "subprocess on its own SQLite file); run once when both "
+                                       "databases run")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -6,7 +6,6 @@ Screenshots land in artifacts/inbox/<database>/ (ignored by git).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -24,8 +23,6 @@ from tests.support.auth import TEST_PASSWORD
 from tests.support.e2e import (
     ARTIFACTS,
     PHONE,
-    chromium,
-    chromium_missing,
     flash,
     new_page,
     on_phone,
@@ -39,16 +36,6 @@ expect = sync_api.expect
 
 # What the phone shows: laid out the same whatever the database, so checked once.
 pytestmark = [pytest.mark.slow, pytest.mark.database_independent]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    reason = chromium_missing()
-    if reason:
-        pytest.skip(reason)
-    expect.set_options(timeout=10_000)
-    with chromium(sync_api) as launched:
-        yield launched
 
 
 def first_morning(app: Flask) -> str:

@@ -68,6 +68,7 @@ def test_every_table_is_created(app):
     assert "alembic_version" in tables
 
 
+@pytest.mark.database_independent  # its own SQLite file, whatever the run's database
 def test_upgrade_then_check_on_a_fresh_sqlite_file(tmp_path):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}",
            "INSTANCE_PATH": str(tmp_path)}

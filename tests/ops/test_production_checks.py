@@ -122,6 +122,7 @@ def check_config(tmp_path: Path, *args: str, **env: str) -> subprocess.Completed
                           cwd=ROOT, timeout=90)
 
 
+@pytest.mark.database_independent  # gunicorn on its own SQLite file (production_env)
 def test_gunicorn_with_several_workers_refuses_memory_storage(tmp_path) -> None:
     refused = check_config(tmp_path, "-w", "2")
     assert refused.returncode != 0
@@ -134,6 +135,7 @@ def test_gunicorn_with_several_workers_refuses_memory_storage(tmp_path) -> None:
     assert "rate limits count per worker" in accepted.stderr
 
 
+@pytest.mark.database_independent  # gunicorn on its own SQLite file (production_env)
 def test_gunicorn_with_several_workers_starts_on_redis(tmp_path) -> None:
     if not redis_answers():
         pytest.skip("no Redis on 127.0.0.1:6379 (or the redis package is missing)")

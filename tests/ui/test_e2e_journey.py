@@ -22,7 +22,6 @@ Screenshots of every step land in artifacts/e2e/<database>/ (ignored by git).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -36,22 +35,18 @@ from consult_hub.extensions import db
 from consult_hub.models import Event
 from tests.support.auth import TEST_PASSWORD
 from tests.support.e2e import (
-    ARTIFACTS,
     DESKTOP,
     PHONE,
-    chromium,
-    chromium_missing,
     flash,
     new_page,
     on_phone,
-    serve,
-    shoot,
 )
 from tests.support.world import JourneyWorld as World
 
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="Playwright missing (pip install -e '.[browser]')")
 expect = sync_api.expect
+SHOTS = "e2e"  # artifacts/e2e/<database>/ (tests/support/browser.py)
 
 pytestmark = [pytest.mark.slow, pytest.mark.world("journey")]
 
@@ -65,29 +60,6 @@ RESOLUTION = "已在东门施划禁停标线并安装隔离桩，城管夜间巡
 PRIVATE_NOTE = "已电话回访提出问题的刘阿姨，电话 13907150042"
 RESIDENT = {"title": "小区路灯不亮", "description": "12 栋旁边两盏路灯坏了一个月，晚上很黑。",
             "name": "王小红", "phone": "13800138123"}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    reason = chromium_missing()
-    if reason:
-        pytest.skip(reason)
-    expect.set_options(timeout=10_000)
-    with chromium(sync_api) as launched:
-        yield launched
-
-
-@pytest.fixture()
-def live_server(app: Flask) -> Iterator[str]:
-    with serve(app) as url:
-        yield url
-
-
-@pytest.fixture()
-def shots(app: Flask) -> Any:
-    with app.app_context():
-        folder = ARTIFACTS / "e2e" / db.engine.dialect.name
-    return lambda page, name: shoot(page, folder, name)
 
 
 def sign_in(page: Any, base: str, username: str, name: str) -> None:

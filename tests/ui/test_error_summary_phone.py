@@ -7,14 +7,13 @@ person holding a 390 × 844 phone sees.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 
 from tests.support.auth import TEST_PASSWORD
-from tests.support.e2e import PHONE, chromium, chromium_missing, new_page, on_phone, serve
+from tests.support.e2e import PHONE, new_page, on_phone, serve
 
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="Playwright missing (pip install -e '.[browser]')")
@@ -24,15 +23,6 @@ expect = sync_api.expect
 pytestmark = [pytest.mark.slow, pytest.mark.database_independent]
 
 PAST = "2020-01-01"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    reason = chromium_missing()
-    if reason:
-        pytest.skip(reason)
-    with chromium(sync_api) as launched:
-        yield launched
 
 
 def test_a_refused_assignment_is_on_the_first_screen_and_focused(app: Flask, browser: Any,

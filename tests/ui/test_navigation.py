@@ -10,7 +10,6 @@ imports/exports are on the 工具 page, not in the bar. Browser tests run Debian
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,15 +21,10 @@ from consult_hub.notifications.models import Notification
 from tests.support.a11y import AXE, WCAG_TAGS, describe
 from tests.support.auth import TEST_PASSWORD
 from tests.support.e2e import (
-    ARTIFACTS,
     DESKTOP,
     PHONE,
-    chromium,
-    chromium_missing,
     new_page,
     on_phone,
-    serve,
-    shoot,
 )
 
 ROLES = ("admin", "district_admin", "coordinator", "department")
@@ -224,29 +218,7 @@ def test_the_public_bar_keeps_what_residents_do_in_view(client: FlaskClient) -> 
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="Playwright missing (pip install -e '.[browser]')")
 expect = sync_api.expect
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    reason = chromium_missing()
-    if reason:
-        pytest.skip(reason)
-    expect.set_options(timeout=10_000)
-    with chromium(sync_api) as launched:
-        yield launched
-
-
-@pytest.fixture()
-def live_server(app: Flask) -> Iterator[str]:
-    with serve(app) as url:
-        yield url
-
-
-@pytest.fixture()
-def shots(app: Flask) -> Any:
-    with app.app_context():
-        folder = ARTIFACTS / "navigation" / db.engine.dialect.name
-    return lambda page, name: shoot(page, folder, name)
+SHOTS = "navigation"  # artifacts/navigation/<database>/ (tests/support/browser.py)
 
 
 def sign_in(page: Any, base: str, username: str) -> None:

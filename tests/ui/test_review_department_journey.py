@@ -26,7 +26,6 @@ artifacts/e2e-review/<database>/ (ignored by git).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from io import BytesIO
 from pathlib import Path
@@ -38,25 +37,20 @@ from flask import Flask
 from PIL import Image, ImageDraw
 
 from consult_hub.core.timefmt import local_zone
-from consult_hub.extensions import db
 from tests.support.auth import TEST_PASSWORD
 from tests.support.e2e import (
-    ARTIFACTS,
     DESKTOP,
     PHONE,
-    chromium,
-    chromium_missing,
     flash,
     new_page,
     on_phone,
-    serve,
-    shoot,
 )
 from tests.support.world import ReviewJourneyWorld as World
 
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="Playwright missing (pip install -e '.[browser]')")
 expect = sync_api.expect
+SHOTS = "e2e-review"  # artifacts/e2e-review/<database>/ (tests/support/browser.py)
 
 pytestmark = [pytest.mark.slow, pytest.mark.world("review_journey")]
 
@@ -92,29 +86,6 @@ def qr_text(locator: Any) -> list[str]:
     """What a phone's camera reads from the QR code as the page draws it on the screen."""
     with Image.open(BytesIO(locator.screenshot())) as shown:
         return [found.text for found in zxingcpp.read_barcodes(shown)]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    reason = chromium_missing()
-    if reason:
-        pytest.skip(reason)
-    expect.set_options(timeout=10_000)
-    with chromium(sync_api) as launched:
-        yield launched
-
-
-@pytest.fixture()
-def live_server(app: Flask) -> Iterator[str]:
-    with serve(app) as url:
-        yield url
-
-
-@pytest.fixture()
-def shots(app: Flask) -> Any:
-    with app.app_context():
-        folder = ARTIFACTS / "e2e-review" / db.engine.dialect.name
-    return lambda page, name: shoot(page, folder, name)
 
 
 def sign_in(page: Any, base: str, username: str, name: str) -> None:
