@@ -121,17 +121,6 @@ def platform_page(platform_id: int) -> Platform | None:
             selectinload(Platform.members)))
 
 
-def submission_platforms(district_id: int | None, search: str = "") -> list[Platform]:
-    """Active platforms a resident may raise a problem with, narrowed by district and name."""
-    if not district_id and not search:
-        return []
-    filters = PlatformFilters(q=search or None, district_id=district_id,
-                              status=PlatformStatus.ACTIVE)
-    return list(db.session.scalars(
-        sa.select(Platform).where(*filters.clauses())
-        .options(joinedload(Platform.district)).order_by(Platform.name, Platform.id)))
-
-
 def active_platform(platform_id: int | None) -> Platform | None:
     if not platform_id:
         return None

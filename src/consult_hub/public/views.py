@@ -400,6 +400,10 @@ def submit():
         photos_dropped=request.method == "POST" and bool(uploads),
         max_photos=current_app.config["SUBMISSION_MAX_PHOTOS"],
         max_photo_bytes=current_app.config["MAX_PHOTO_BYTES"],
+        # The whole request must stay under MAX_CONTENT_LENGTH, or it is refused (413) before
+        # any field is read and the typed text is lost: the page checks the photos' sum first,
+        # leaving 256 KiB for the text fields.
+        max_total_bytes=current_app.config["MAX_CONTENT_LENGTH"] - 256 * 1024,
     ), 422 if request.method == "POST" else 200
 
 

@@ -37,16 +37,23 @@
     var photoStatus = form.querySelector("[data-photo-status]");
     var maxCount = parseInt(form.getAttribute("data-max-photos"), 10) || 3;
     var maxBytes = parseInt(form.getAttribute("data-max-photo-bytes"), 10) || 8388608;
+    var maxTotal = parseInt(form.getAttribute("data-max-total-bytes"), 10) || 0;
     var problem = function () {
       var files = Array.prototype.slice.call(input.files || []);
       if (files.length > maxCount) {
         return form.getAttribute("data-too-many") || ("最多上传 " + maxCount + " 张照片");
       }
+      var total = 0;
       for (var i = 0; i < files.length; i += 1) {
         if (files[i].size > maxBytes) {
           return (form.getAttribute("data-too-large") || "第 {n} 张照片太大，请缩小后再上传")
             .replace("{n}", String(i + 1));
         }
+        total += files[i].size;
+      }
+      // Past the server's request limit nothing would be read, the typed text included.
+      if (maxTotal && total > maxTotal) {
+        return form.getAttribute("data-too-much") || "照片合计太大，请少选一张或缩小后再上传";
       }
       return "";
     };
