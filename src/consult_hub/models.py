@@ -27,6 +27,12 @@ from consult_hub.issues.models import (
 )
 from consult_hub.members.models import Member, MemberLevel
 from consult_hub.notifications.models import EmailStatus, Notification, TextMessage
+from consult_hub.opinions.models import (
+    OpinionReport,
+    OpinionStatus,
+    opinion_report_events,
+    opinion_report_issues,
+)
 from consult_hub.platforms.models import (
     Platform,
     PlatformKind,
@@ -34,14 +40,25 @@ from consult_hub.platforms.models import (
     platform_coordinators,
     platform_members,
 )
+from consult_hub.proposals.models import (
+    Proposal,
+    ProposalDepartment,
+    ProposalMember,
+    ProposalStatus,
+    ProposalUpdate,
+    proposal_issues,
+    proposal_opinion_reports,
+)
 from consult_hub.tallies.models import MonthlyTally, TallyScope
 
 __all__ = [
     "ApiKey", "ApiToken", "Area", "AreaLevel", "AuditLog", "Category", "Department", "EmailStatus",
     "Event", "EventFormat", "EventPhoto", "EventStatus", "Issue", "IssueKind", "IssuePhoto",
     "IssueSource", "IssueStatus", "IssueUpdate", "Member", "MemberLevel", "MonthlyTally",
-    "Notification", "TextMessage",
+    "Notification", "OpinionReport", "OpinionStatus", "Proposal", "ProposalDepartment",
+    "ProposalMember", "ProposalStatus", "ProposalUpdate", "TextMessage",
     "Platform", "PlatformKind", "PlatformStatus", "ReferenceCounter", "Role", "Satisfaction",
     "SchedulerHeartbeat", "SiteVersion", "TallyScope", "User",
-    "event_attendees", "platform_coordinators", "platform_members",
+    "event_attendees", "opinion_report_events", "opinion_report_issues",
+    "platform_coordinators", "platform_members", "proposal_issues", "proposal_opinion_reports",
 ]

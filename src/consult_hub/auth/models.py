@@ -16,6 +16,8 @@ class Role(LabelledEnum):
     COORDINATOR = "coordinator", _l("平台联络员")
     # A department's contact (承办单位联系人): acts on the problems assigned to that department.
     DEPARTMENT = "department", _l("承办单位联系人")
+    # A CPPCC member (政协委员) with an account: their own proposals and opinion reports.
+    MEMBER = "member", _l("政协委员")
 
 
 # City and district staff: the roles that manage records beyond their own platforms.
@@ -33,6 +35,10 @@ class User(UserMixin, TimestampMixin, Base):
             "role != 'department' OR department_id IS NOT NULL",
             name="department_user_has_department",
         ),
+        sa.CheckConstraint(
+            "role != 'member' OR member_id IS NOT NULL",
+            name="member_user_has_member",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,6 +51,9 @@ class User(UserMixin, TimestampMixin, Base):
     # For the department role: the department (承办单位) whose problems the user handles.
     department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"),
                                                       index=True)
+    # For the member role: the Member record (政协委员) the account belongs to.
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"), index=True,
+                                                  unique=True)
     is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     locale: Mapped[str] = mapped_column(sa.String(10), default="zh", server_default="zh")
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -56,6 +65,7 @@ class User(UserMixin, TimestampMixin, Base):
 
     district = relationship("Area")
     department = relationship("Department")
+    member = relationship("Member")
     platforms = relationship(
         "Platform", secondary="platform_coordinators", back_populates="coordinators",
         order_by="Platform.name",
