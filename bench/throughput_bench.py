@@ -4,15 +4,18 @@ Run with ``make bench`` or ``.venv/bin/python bench/throughput_bench.py [--only 
 For each dataset, Consult Hub (``wsgi:app``, production configuration: SECRET_KEY set, no
 debug, scheduler off) and a hello-world Flask app (``bench/benchlib/hello.py``) are served in
 turn by gunicorn with the same settings — by default those of the README's production
-section, ``-w 4`` sync workers — and loaded by ``wrk`` for a fixed time (2 threads,
-16 connections, 10 s, after a 2 s warm-up). The judged platform page is one busy platform's,
-requested over and over like hello-world's one URL; 200 different platform pages (a wrk Lua
-script) are loaded too, for information. Hello-world runs before and after Consult Hub and its
-mean is the ceiling (both runs are kept: on a busy machine they show how far to trust the
-ratio). The ratio app/hello is the share of the framework's ceiling the page
-reaches; target ≥ 0.5. The same two pages are then loaded with the page cache off
-(``PAGE_CACHE_SECONDS=0``: every request rendered), for information. Without wrk a small
-Python load generator stands in (noted).
+section (``deploy/gunicorn.conf.py``: 2 gthread workers of 4 threads) — and loaded by ``wrk``
+for a fixed time (2 threads, 16 connections, 10 s, after a 2 s warm-up). The judged platform
+page is one busy platform's, requested over and over like hello-world's one URL; 200 different
+platform pages and the residents' mix (about 1,300 URLs: platform, event and outcome pages,
+directory and outcome list pages and filters; ``resident_paths``) are loaded through a wrk Lua
+script. Hello-world runs before and after Consult Hub and its mean is the ceiling (both runs
+are kept: on a busy machine they show how far to trust the ratio). The ratio app/hello is the
+share of the framework's ceiling a page reaches: home and platform page ≥ 0.5 (page cache on);
+with the page cache off (``PAGE_CACHE_SECONDS=0``: every request rendered) the home page
+≥ 0.15 and the residents' mix ≥ 0.20 (issue 18). Each row also has the server's CPU time per
+request and hello-world's ÷ the row's (``cpu ratio``), which a busy machine barely changes.
+Without wrk a small Python load generator stands in (noted).
 Rows go into the same table and ``bench/results/<dataset>.json`` as scale_bench's.
 """
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import re
 import shutil
 import signal
@@ -51,7 +55,12 @@ from benchlib.measure import Row  # noqa: E402
 
 OWNER = "throughput_bench"
 TARGET_RATIO = 0.5
+# The README's production settings (deploy/gunicorn.conf.py): 2 gthread workers of 4 threads.
+WORKERS, WORKER_CLASS, WORKER_THREADS, PRELOAD = 2, "gthread", 4, False
 GUNICORN = Path(sys.executable).with_name("gunicorn")
+
+
+SERVERS: dict[str, int] = {}  # base URL → gunicorn master's pid, while it serves
 
 
 def free_port() -> int:
@@ -69,6 +78,8 @@ def gunicorn(app_spec: str, env: dict[str, str], args: argparse.Namespace, log: 
                "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
     if args.worker_class == "gthread":
         command += ["--threads", str(args.worker_threads)]
+    if args.preload:
+        command.append("--preload")
     if pythonpath:
         command += ["--pythonpath", pythonpath]
     command.append(app_spec)
@@ -91,14 +102,40 @@ def gunicorn(app_spec: str, env: dict[str, str], args: argparse.Namespace, log: 
                 raise RuntimeError(f"gunicorn {app_spec} did not start; see {log}:\n"
                                    + log.read_text()[-2000:])
             time.sleep(0.3)
+        SERVERS[base] = process.pid
         yield base
     finally:
+        SERVERS.pop(base, None)
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _server_cpu_seconds(master: int) -> float | None:
+    """CPU time (user + system) used so far by gunicorn's master and workers (Linux /proc);
+    None elsewhere. Beside requests/s it gives CPU per request, which the machine's other
+    work barely changes (requests/s falls with every other busy process)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0.0
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        pid, parent = int(entry), int(fields[1])
+        if pid == master or parent == master:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 # -- load generators ---------------------------------------------------------------------------
@@ -195,77 +232,183 @@ def platform_paths(dataset: Any, instance: str, count: int) -> list[str]:
     return [f"/platforms/{i}" for i in ids]
 
 
+MIX_DETAIL_PAGES = 400  # of each kind: platform, event and outcome pages
+MIX_LIST_PAGES = {"directory": 50, "outcomes": 20}  # at most, from page 1 on
+
+
+def resident_paths(dataset: Any, instance: str) -> list[str]:
+    """The residents' mix: pages residents open, each once in the list (wrk picks at random).
+
+    400 random platform pages, 400 event pages and 400 published outcome pages (ids drawn
+    over the whole id range), the directory's pages 1..n (up to 50) and the outcome list's
+    (up to 20), and the lists filtered by each district, platform kind, outcome status and
+    category: about 1,280 URLs on the city dataset. The same seed gives the same list.
+    """
+    import random
+
+    import sqlalchemy as sa
+
+    from benchlib.pages import _sample_ids
+    from consult_hub.areas.models import Area, AreaLevel
+    from consult_hub.core.categories import Category
+    from consult_hub.events.models import Event
+    from consult_hub.extensions import db
+    from consult_hub.issues.models import OUTCOME_STATUSES, Issue
+    from consult_hub.platforms.models import Platform, PlatformKind
+
+    app = make_app(dataset, instance)
+    rng = random.Random(18)
+    with app.app_context():
+        per_page = app.config["PER_PAGE"]
+        session = db.session
+        platforms = _sample_ids(Platform.id, [], MIX_DETAIL_PAGES, rng)
+        events = _sample_ids(Event.id, [], MIX_DETAIL_PAGES, rng)
+        published = [Issue.status.in_(OUTCOME_STATUSES), Issue.published_at.is_not(None)]
+        outcome_ids = _sample_ids(Issue.id, published, MIX_DETAIL_PAGES, rng)
+        references = list(session.scalars(sa.select(Issue.reference).where(
+            Issue.id.in_(outcome_ids))))
+        n_platforms = session.scalar(sa.select(sa.func.count()).select_from(Platform)) or 0
+        n_outcomes = session.scalar(sa.select(sa.func.count()).select_from(Issue)
+                                    .where(*published)) or 0
+        districts = list(session.scalars(sa.select(Area.id).where(
+            Area.level == AreaLevel.DISTRICT).order_by(Area.code)))
+        wanted = set(dataset.sample.get("city_district_ids") or [])
+        districts = [d for d in districts if d in wanted] or districts
+        db.session.remove()
+        db.engine.dispose()
+    paths = ([f"/platforms/{i}" for i in platforms] + [f"/events/{i}" for i in events]
+             + [f"/issues/{r}" for r in references])
+    for name, count in (("directory", n_platforms), ("outcomes", n_outcomes)):
+        base = "/platforms" if name == "directory" else "/outcomes"
+        last = min(MIX_LIST_PAGES[name], max(1, -(-count // per_page)))
+        paths += [base] + [f"{base}?page={n}" for n in range(2, last + 1)]
+    paths += [f"/platforms?district={d}" for d in districts[:30]]
+    paths += [f"/platforms?kind={k.value}" for k in PlatformKind]
+    paths += [f"/outcomes?district={d}" for d in districts[:30]]
+    paths += [f"/outcomes?status={s.value}" for s in OUTCOME_STATUSES]
+    paths += [f"/outcomes?category={c.value}" for c in Category]
+    rng.shuffle(paths)
+    return paths
+
+
+def measured(load: Any, base: str, paths: list[str], args: argparse.Namespace,
+             folder: Path) -> dict[str, Any]:
+    """``load`` after a warm-up, with the server's CPU milliseconds per request."""
+    load(base, paths, args.warmup, args, folder)
+    master = SERVERS.get(base)
+    before = _server_cpu_seconds(master) if master else None
+    figures = load(base, paths, args.duration, args, folder)
+    after = _server_cpu_seconds(master) if master else None
+    if before is not None and after is not None and figures["requests"]:
+        figures["cpu_ms"] = round((after - before) * 1000 / figures["requests"], 3)
+    return figures
+
+
 def run_hello(env: dict[str, str], args: argparse.Namespace, log: Path, load: Any,
               folder: Path) -> dict[str, Any]:
     with gunicorn("benchlib.hello:app", env, args, log, pythonpath=str(HERE)) as base:
-        load(base, ["/"], args.warmup, args, folder)
-        hello = load(base, ["/"], args.duration, args, folder)
+        hello = measured(load, base, ["/"], args, folder)
     print(f"  hello-world Flask: {hello['rps']:,.0f} req/s", flush=True)
     return hello
+
+
+MIX = "residents' mix"
+# Judged rows and their targets (requests/s ÷ hello-world's, same run); the others inform.
+JUDGED = {
+    "home page": TARGET_RATIO,
+    "platform page": TARGET_RATIO,
+    "home page (page cache off)": 0.15,
+    f"{MIX} (page cache off)": 0.20,
+}
+
+
+def gunicorn_settings(args: argparse.Namespace) -> str:
+    return (f"gunicorn -w {args.workers} -k {args.worker_class}"
+            + (f" --threads {args.worker_threads}" if args.worker_class == "gthread" else "")
+            + (" --preload" if args.preload else ""))
 
 
 def run(name: str, args: argparse.Namespace) -> list[Row]:
     dataset = load_dataset(name, scale=args.scale)
     load = run_wrk if shutil.which("wrk") and not args.python_load else run_python
     tool = "wrk" if load is run_wrk else "python"
-    settings = (f"gunicorn -w {args.workers} -k {args.worker_class}"
-                + (f" --threads {args.worker_threads}" if args.worker_class == "gthread" else "")
+    settings = (gunicorn_settings(args)
                 + f"; {tool} -t{args.threads} -c{args.connections} -d{args.duration:g}s")
     print(f"\n{name}: {settings}", flush=True)
     results: dict[str, dict[str, Any]] = {}
+    wanted = re.compile(args.rows) if args.rows else None
     with tempfile.TemporaryDirectory() as folder:
         folder_path = Path(folder)
         instance = str(folder_path / "instance")
         many = platform_paths(dataset, instance, 200)
+        mix = resident_paths(dataset, instance)
         busy = (dataset.sample.get("busy_platform_ids") or [])[:1]
         one = [f"/platforms/{busy[0]}"] if busy else many[:1]
         # Judged: the home page and one (busy) platform page, each requested over and over as
-        # hello-world's one URL is. Informative: 200 different platform pages (each worker's
-        # page cache fills during the run, so the figure depends on how fast it renders).
-        targets = {"home page": ["/"], "platform page": one,
-                   "platform pages (200 different)": many}
+        # hello-world's one URL is, and the residents' mix (wrk picks one of its URLs at random
+        # for each request). Informative: 200 different platform pages (each worker's page
+        # cache fills during the run, so the figure depends on how fast it renders).
+        cached = {"home page": ["/"], "platform page": one,
+                  "platform pages (200 different)": many, MIX: mix}
+        # Every request rendered (the page cache off): what a cache miss costs.
+        uncached = {"home page": ["/"], "platform page": one, MIX: mix}
+        print(f"  {MIX}: {len(mix):,} URLs", flush=True)
         log = folder_path / "gunicorn.log"
         env = production_env(dataset, instance)
         hellos = [run_hello(env, args, log, load, folder_path)]
-        with gunicorn("wsgi:app", env, args, log) as base:
-            for label, paths in targets.items():
-                load(base, paths, args.warmup, args, folder_path)
-                results[label] = load(base, paths, args.duration, args, folder_path)
-                print(f"  Consult Hub {label}: {results[label]['rps']:,.0f} req/s", flush=True)
+        passes = [("", env, cached)]
         if not args.no_uncached:
-            # The same pages rendered every time (the page cache off): what a cache miss costs.
-            with gunicorn("wsgi:app", {**env, "PAGE_CACHE_SECONDS": "0"}, args, log) as base:
-                for label, paths in list(targets.items())[:2]:
-                    label = f"{label} (page cache off)"
-                    load(base, paths, args.warmup, args, folder_path)
-                    results[label] = load(base, paths, args.duration, args, folder_path)
+            passes.append((" (page cache off)", {**env, "PAGE_CACHE_SECONDS": "0"}, uncached))
+        for suffix, pass_env, targets in passes:
+            targets = {label + suffix: paths for label, paths in targets.items()
+                       if wanted is None or wanted.search(label + suffix)}
+            if not targets:
+                continue
+            with gunicorn("wsgi:app", pass_env, args, log) as base:
+                for label, paths in targets.items():
+                    results[label] = measured(load, base, paths, args, folder_path)
                     print(f"  Consult Hub {label}: {results[label]['rps']:,.0f} req/s",
                           flush=True)
         hellos.append(run_hello(env, args, log, load, folder_path))
         # Before and after the app, so that a change in the machine's load shows (and averages).
         hello = {"rps": round(sum(h["rps"] for h in hellos) / len(hellos), 1),
                  "errors": sum(h["errors"] for h in hellos), "runs": hellos}
+        cpu = [h["cpu_ms"] for h in hellos if h.get("cpu_ms")]
+        if len(cpu) == len(hellos):
+            hello["cpu_ms"] = round(sum(cpu) / len(cpu), 3)
         server_log = log.read_text()[-3000:] if log.exists() else ""
     rows = []
     for label, figures in results.items():
         ratio = round(figures["rps"] / hello["rps"], 3) if hello["rps"] else None
+        # Hello-world's CPU per request over the page's: the ratio an idle machine would show
+        # when the server is CPU-bound (informative; requests/s is judged).
+        cpu_ratio = (round(hello["cpu_ms"] / figures["cpu_ms"], 3)
+                     if figures.get("cpu_ms") and hello.get("cpu_ms") else None)
         row = Row("throughput", label, {
             "app_rps": figures["rps"], "hello_rps": hello["rps"], "ratio": ratio,
+            "app_cpu_ms": figures.get("cpu_ms"), "cpu_ratio": cpu_ratio,
             "errors": figures["errors"] + hello["errors"], "app": figures, "hello": hello,
-            "settings": settings,
+            "settings": settings, **({"urls": len(mix)} if label.startswith(MIX) else {}),
         }, note=settings + ("; errors!" if figures["errors"] + hello["errors"] else ""))
-        if "cache off" in label:
+        if label.startswith(MIX):
+            row.note = f"{len(mix):,} URLs at random; " + row.note
+        if label in JUDGED:
+            row.judge(ratio, -JUDGED[label], "ratio")
+        elif "cache off" in label:
             row.note = "informative: every request rendered; " + row.note
         elif "different" in label:
             row.note = "informative: hits once each worker has rendered each page; " + row.note
         else:
-            row.judge(ratio, -TARGET_RATIO, "ratio")
+            row.note = "informative; " + row.note
         rows.append(row)
     info = measure.machine(dataset.database_url)
     print()
     print(measure.table(rows, f"throughput_bench — {name}"))
     if server_log.strip():
         print("gunicorn log (tail):\n" + server_log)
+    if wanted is not None:
+        print("--rows given: a partial run, not written to the results file")
+        return rows
     path = measure.Results(results_name(dataset, args.scale)).save(rows, owner=OWNER, extra={
         "throughput_machine": info, "throughput_settings": settings})
     print(f"written to {path.relative_to(ROOT)}")
@@ -280,10 +423,16 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2, help="warm-up seconds (2)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (4, as README)")
-    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (sync)")
-    parser.add_argument("--worker-threads", type=int, default=4,
-                        help="threads per worker with --worker-class gthread (4)")
+    parser.add_argument("--workers", type=int, default=WORKERS,
+                        help="gunicorn workers (as README: %(default)s)")
+    parser.add_argument("--worker-class", default=WORKER_CLASS,
+                        help="gunicorn worker class (as README: %(default)s)")
+    parser.add_argument("--worker-threads", type=int, default=WORKER_THREADS,
+                        help="threads per worker with --worker-class gthread (%(default)s)")
+    parser.add_argument("--preload", action=argparse.BooleanOptionalAction, default=PRELOAD,
+                        help="load the app before forking the workers (as README: %(default)s)")
+    parser.add_argument("--rows", help="only the rows whose name matches this regex (a partial "
+                        "run, for trying things out: not written to the results file)")
     parser.add_argument("--no-uncached", action="store_true",
                         help="skip the runs with the page cache off")
     parser.add_argument("--python-load", action="store_true",

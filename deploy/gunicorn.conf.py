@@ -3,8 +3,17 @@
     cd /srv/consult-hub && .venv/bin/gunicorn -c deploy/gunicorn.conf.py
 
 (`deploy/systemd/consult-hub-web.service` runs exactly this.) Settings from the environment:
-``WEB_CONCURRENCY`` workers (default 4) and ``GUNICORN_BIND`` (default 127.0.0.1:8000, where
-nginx proxies to). Command-line options override what is here.
+``WEB_CONCURRENCY`` workers (default 2), ``GUNICORN_THREADS`` threads in each (default 4) and
+``GUNICORN_BIND`` (default 127.0.0.1:8000, where nginx proxies to). Command-line options
+override what is here.
+
+Threaded workers (gthread), one per core: a page the cache cannot answer costs CPU, so more
+processes than cores only take turns, while threads let a worker serve cached pages and wait
+on the database for one request while another renders; each worker's page cache serves all
+its threads (fewer workers, fewer copies to fill). Unlike sync workers they keep connections
+open, so nginx's upstream ``keepalive`` (deploy/nginx/consult-hub.conf) saves a connection per
+request. Measured on a 2-core host with bench/throughput_bench.py (issue 18): as many
+requests/s as 4 sync workers or more, with half the processes.
 
 Logging: one access line per request on stdout (the journal under systemd) —
 client address, method, path, status, duration and the worker's pid:
@@ -25,7 +34,14 @@ from consult_hub.core.requestlog import logged_path
 wsgi_app = "wsgi:app"
 bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")]
 # Several workers need RATELIMIT_STORAGE_URI=redis://… (the app refuses memory:// then).
-workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Idle connections from nginx stay open longer than nginx keeps them (its upstream
+# keepalive_timeout, 60 s): nginx closes them first, never sending on one gunicorn just closed.
+keepalive = 75
+# No preload_app: `systemctl reload` (HUP) must start workers on a release's new code, which a
+# preloaded master would not re-import; it saved no time per request either (bench/).
 timeout = 60
 graceful_timeout = 30
 # Requests come from nginx on this host; it sets X-Forwarded-For/-Proto (TRUSTED_PROXIES=1).

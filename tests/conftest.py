@@ -124,6 +124,9 @@ def _clean_database(request: pytest.FixtureRequest, app: Flask) -> Iterator[None
     limiter.reset()  # every test starts with fresh rate limits
     if "page_cache" in app.extensions:
         app.extensions["page_cache"].clear()  # the DELETEs below bypass the site version
+    app.extensions.get("main.headline", {}).clear()  # the home page's figures, likewise
+    app.extensions.pop("public.list_totals", None)  # the public lists' totals, likewise
+    app.extensions.pop("tallies.final_parts", None)  # the reports' final months, likewise
     if request.node.get_closest_marker("rolled_back"):
         return
     with app.app_context():

@@ -135,7 +135,7 @@ COLUMNS = {
                 ("match", "same")),
     "jobs": (("seconds", "time"), ("written", "rows")),
     "throughput": (("app_rps", "app"), ("hello_rps", "hello"), ("ratio", "ratio"),
-                   ("errors", "err")),
+                   ("app_cpu_ms", "cpu ms"), ("cpu_ratio", "cpu ratio"), ("errors", "err")),
 }
 
 

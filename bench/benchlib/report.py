@@ -22,7 +22,8 @@ SHOWN = {
     "pages": (("p50_ms", "p50"), ("p95_ms", "p95"), ("cached_p95_ms", "cache95")),
     "tallies": (("app_ms", "app"), ("floor_ms", "floor"), ("ratio", "×floor")),
     "jobs": (("seconds", "s"), ("written", "rows")),
-    "throughput": (("app_rps", "app"), ("hello_rps", "hello"), ("ratio", "ratio")),
+    "throughput": (("app_rps", "app"), ("hello_rps", "hello"), ("ratio", "ratio"),
+                   ("cpu_ratio", "cpu ratio")),
 }
 MARK = {"PASS": "ok", "MISS": "MISS", "ERROR": "ERR", "SKIP": "skip", "": ""}
 

@@ -100,14 +100,17 @@ def _register_blueprints(app: Flask) -> None:
     from consult_hub.members.views import bp as members
     from consult_hub.notifications.views import bp as notifications
     from consult_hub.open311.views import bp as open311
+    from consult_hub.opinions.views import bp as opinions
     from consult_hub.platforms.views import bp as platforms
+    from consult_hub.proposals.views import bp as proposals
     from consult_hub.public.views import bp as public
     from consult_hub.tallies.views import bp as tallies
 
     for blueprint in (main, auth, users, areas, departments, members, platforms, events, issues,
                       notifications, tallies, audit, public, feeds, api, tokens, open311, exchange,
-                      account, apikeys):
+                      account, apikeys, proposals):
         app.register_blueprint(blueprint)
+    app.register_blueprint(opinions)
 
 
 def _check_secret_key(app: Flask) -> None:

@@ -14,7 +14,7 @@ from consult_hub.auth.models import Role
 from consult_hub.core.saving import save
 from consult_hub.extensions import db
 
-user_cli = AppGroup("user", help="Manage staff accounts.")
+user_cli = AppGroup("user", help="Manage staff and members' accounts.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
 scheduler_cli = AppGroup("scheduler", help="The reminder and tally scheduler.")
 tally_cli = AppGroup("tally", help="Monthly tallies (docs/metrics.md).")
@@ -30,9 +30,11 @@ tally_cli = AppGroup("tally", help="Monthly tallies (docs/metrics.md).")
               help="Platform id, for coordinator; repeat for several.")
 @click.option("--department", "department_code",
               help="Department code (承办单位), for department.")
+@click.option("--member", "member_ref",
+              help="Member (政协委员) id or code, for member: one account per member.")
 def create_user_command(username: str, role: str, name: str | None, email: str | None,
                         district_code: str | None, platform_ids: tuple[int, ...],
-                        department_code: str | None) -> None:
+                        department_code: str | None, member_ref: str | None) -> None:
     """Create a user; the password comes from CONSULT_HUB_PASSWORD or a prompt."""
     from consult_hub.accounts.operations import create_user
 
@@ -42,13 +44,16 @@ def create_user_command(username: str, role: str, name: str | None, email: str |
     saved = save(None, lambda: create_user(username=username, password=password, role=role,
                                            name=name, email=email, district_code=district_code,
                                            platform_ids=list(platform_ids),
-                                           department_code=department_code))
+                                           department_code=department_code,
+                                           member_ref=member_ref))
     if not saved:
         for field_name, message in saved.errors.items():
             click.echo(f"error: {field_name}: {message}", err=True)
         raise SystemExit(1)
     user = saved.value
     where = f", department {user.department.code}" if user.department else ""
+    if user.member is not None:
+        where = f", member {user.member.id} {user.member.name}"
     click.echo(f"created user {user.username} ({user.role.value}{where}), id {user.id}")
 
 

@@ -37,6 +37,7 @@ from consult_hub.platforms.models import (
     Platform,
     PlatformKind,
     PlatformStatus,
+    PlatformStatusChange,
     platform_coordinators,
     platform_members,
 )
@@ -57,7 +58,8 @@ __all__ = [
     "IssueSource", "IssueStatus", "IssueUpdate", "Member", "MemberLevel", "MonthlyTally",
     "Notification", "OpinionReport", "OpinionStatus", "Proposal", "ProposalDepartment",
     "ProposalMember", "ProposalStatus", "ProposalUpdate", "TextMessage",
-    "Platform", "PlatformKind", "PlatformStatus", "ReferenceCounter", "Role", "Satisfaction",
+    "Platform", "PlatformKind", "PlatformStatus", "PlatformStatusChange",
+    "ReferenceCounter", "Role", "Satisfaction",
     "SchedulerHeartbeat", "SiteVersion", "TallyScope", "User",
     "event_attendees", "opinion_report_events", "opinion_report_issues",
     "platform_coordinators", "platform_members", "proposal_issues", "proposal_opinion_reports",

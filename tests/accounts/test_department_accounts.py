@@ -186,5 +186,5 @@ def test_account_scope_of_department_contacts_agrees_with_its_sql_filter(ctx):
             user_filter(actor), User.id.in_([u.id for u in contacts]))))
         assert by_function == by_sql, actor
     assert {u.id for u in contacts if scopes.can_manage_user(actors[1], u)} == {contacts[0].id}
-    assert scopes.grantable_roles(actors[1]) == (Role.COORDINATOR, Role.DEPARTMENT)
+    assert scopes.grantable_roles(actors[1]) == (Role.COORDINATOR, Role.DEPARTMENT, Role.MEMBER)
     assert scopes.grantable_roles(contacts[0]) == ()

@@ -235,6 +235,19 @@ def test_a_generated_client_reads_every_read_operation(app, client, world: ApiWo
             assert detail.timeline[0].from_status is None
             assert detail.timeline[-1].to_status.value == "assigned"
             assert detail.created_at.tzinfo is not None
+            proposals = call("list_proposals", "proposals", per_page=100)
+            assert {p.id for p in proposals.items} == {world.proposal_ids["accepted"],
+                                                       world.proposal_ids["replied"]}
+            handling = next(p for p in proposals.items
+                            if p.id == world.proposal_ids["accepted"])
+            assert handling.outcome is None and handling.reply is None
+            assert handling.collective_kind.value == "party" and handling.proposers == []
+            proposal = call("get_proposal", "proposals",
+                            proposal_id=world.proposal_ids["replied"])
+            assert isinstance(proposal, models.ProposalDetail)
+            assert proposal.outcome.value == "resolved" and proposal.outcome_letter.value == "A"
+            assert proposal.collective_kind is None and len(proposal.proposers) == 2
+            assert proposal.issues[0].reference == world.issue_refs["resolved"]
             departments = call("list_departments", "places", per_page=100)
             assert world.department_id in {d.id for d in departments.items}
             city = call("get_city_tally", "tallies", month=month)
@@ -248,6 +261,11 @@ def test_a_generated_client_reads_every_read_operation(app, client, world: ApiWo
             department = call("get_department_tally", "tallies", month=month,
                               department_id=world.department_id)
             assert department.department.id == world.department_id
+            review = call("get_city_year_review", "tallies", year=int(month[:4]))
+            assert review.scope.value == "city" and review.proposals.submitted >= 0
+            one = call("get_district_year_review", "tallies", year=int(month[:4]),
+                       code=world.district_code)
+            assert one.district.code == world.district_code
     reads = {_snake(op["operationId"]) for ops in document.document["paths"].values()
              for method, op in ops.items() if method == "get"}
     assert set(seen) == reads, "every read operation is called once"

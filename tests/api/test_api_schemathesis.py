@@ -47,6 +47,9 @@ def _aim(case: Any, world: ApiWorld) -> None:
                                     params["event_id"]], case)
     if "reference" in params:
         params["reference"] = _pick([*world.all_refs, params["reference"]], case)
+    if "proposal_id" in params:  # accepted ones, and a draft (404)
+        params["proposal_id"] = _pick([*world.proposal_ids.values(), params["proposal_id"]],
+                                      case)
     if "platform_id" in params:
         params["platform_id"] = _pick([world.platform_id, params["platform_id"]], case)
     if "month" in params:

@@ -102,6 +102,24 @@ def test_list_is_paginated_and_keeps_its_filters(app, make):
     assert "第31场" in second and "第00场" not in second
 
 
+def test_list_search_finds_topics_and_platform_names_in_list_order(app, make):
+    """The page's ids are sorted apart from its rows: the order and the search still hold."""
+    near, far = make("platform", name="花桥社区议事厅"), make("platform", name="百步亭议事室")
+    now = utcnow()
+    for platform, topic, days in ((near, "加装电梯协商", 3), (far, "花桥停车协商", -2),
+                                  (far, "垃圾分类协商", -9), (far, "花桥路灯协商", 1)):
+        make("event", platform_id=platform.id, topic=topic,
+             status=EventStatus.PLANNED if days > 0 else EventStatus.HELD,
+             starts_at=now + timedelta(days=days), ends_at=now + timedelta(days=days, hours=2))
+    client = signed_in(app, make("user", role="admin").username)
+    page = client.get("/manage/events/?q=花桥").text
+    assert "垃圾分类协商" not in page
+    # Upcoming soonest first (by its topic, by its platform's name), then the past.
+    order = [page.index(topic) for topic in ("花桥路灯协商", "加装电梯协商", "花桥停车协商")]
+    assert order == sorted(order)
+    assert "百步亭议事室" in page and "花桥社区议事厅" in page
+
+
 # --- plan -------------------------------------------------------------------------------------
 
 def test_plan_stores_the_event_with_the_platform_address_and_audits_it(app, make):

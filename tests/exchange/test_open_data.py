@@ -14,13 +14,16 @@ from consult_hub.exchange.open_data import archive_path, build_open_data
 from consult_hub.extensions import db
 from consult_hub.issues.operations import change_status
 from consult_hub.models import EventStatus
+from consult_hub.proposals.operations import change_status as proposal_action
+from consult_hub.proposals.operations import create_proposal
 from consult_hub.scheduler import JOBS
 from consult_hub.tallies.compute import freeze_month
 from tests.support import factories
 
 NAME, PHONE = "欧阳秀英", "13912345678"
 PRIVATE_NOTE = "回访时居民说他住在 3 栋 502"
-FILES = ["platforms.csv", "events.csv", "outcomes.csv", "monthly_tallies.csv", "README.md"]
+FILES = ["platforms.csv", "events.csv", "outcomes.csv", "monthly_tallies.csv",
+         "proposal_reviews.csv", "proposals.csv", "README.md"]
 
 
 def planted(app) -> dict[str, str]:
@@ -108,3 +111,72 @@ def test_the_scheduler_rebuilds_it_daily_at_three(app):
     assert "2024-11-22 03:00" in second["README.md"]  # generated at 03:00 in Wuhan
     assert leftovers == []
 
+
+
+def test_proposals_csv_holds_accepted_proposals_with_their_public_replies(app):
+    """One row per accepted proposal, with what its public page shows; never a draft, one
+    waiting for review or not accepted, nor anything of the residents behind it."""
+    with app.test_request_context():
+        platform = factories.platform()
+        issue = factories.issue(platform_id=platform.id, source="resident",
+                                submitter_name=NAME, submitter_phone=PHONE,
+                                description="住在 3 栋 502 的老人上下楼难")
+        lead = factories.department(name="市住房测试局", code="ZJ-T")
+        co = factories.department(name="市财政测试局", code="CZ-T")
+        lead_member, joint = factories.member(name="李明"), factories.member(name="张华")
+        ids = {}
+        for name, kind, steps in (
+                ("草稿", "member", []),
+                ("待审查", "member", [("submit", {})]),
+                ("不予立案", "member", [("submit", {}),
+                                    ("not_accept", {"reason": "理由不公开"})]),
+                ("联名", "joint", [("submit", {}),
+                                 ("accept", {"lead_department": lead, "co_departments": [co]}),
+                                 ("reply", {"outcome": "planned", "reply": "列入明年计划。"})]),
+                ("不公开", "member", [("submit", {}), ("accept", {"lead_department": lead}),
+                                   ("reply", {"outcome": "resolved", "reply": "办复不公开"})]),
+                ("集体", "collective", [("submit", {}),
+                                      ("accept", {"lead_department": co, "is_key": True})])):
+            people = ({"collective_kind": "party", "collective_name": "民盟测试市委",
+                       "lead_member_id": None, "co_member_ids": []} if kind == "collective"
+                      else {"collective_kind": None, "collective_name": None,
+                            "lead_member_id": lead_member.id,
+                            "co_member_ids": [joint.id] if kind == "joint" else []})
+            proposal = create_proposal(
+                actor=None, title=f"{name}提案", reasons="案由。", suggestions="建议。",
+                category="society", timing="session", year=2024, proposer_kind=kind,
+                issues=[issue], **people)
+            for action, values in steps:
+                proposal_action(proposal, action, actor=None, values=values)
+            if name == "不公开":
+                proposal.reply_public = False
+            ids[name] = proposal.id
+        db.session.commit()
+        build_open_data()
+        files = read_zip(archive_path().read_bytes())
+    rows = {row["title"]: row for row in csv.DictReader(io.StringIO(files["proposals.csv"]))}
+    assert sorted(rows) == ["不公开提案", "联名提案", "集体提案"]
+    joint_row = rows["联名提案"]
+    assert joint_row["proposal_id"] == str(ids["联名"])
+    assert joint_row["number"].startswith("2024-") and joint_row["year"] == "2024"
+    assert (joint_row["proposers"], joint_row["proposer_kind_label"]) == ("李明、张华", "委员联名")
+    assert (joint_row["lead_department_code"], joint_row["lead_department"]) == (
+        "ZJ-T", "市住房测试局")
+    assert (joint_row["co_department_codes"], joint_row["co_departments"]) == (
+        "CZ-T", "市财政测试局")
+    assert (joint_row["outcome"], joint_row["outcome_letter"]) == ("planned", "B")
+    assert joint_row["outcome_label"] == "列入计划正在解决"
+    assert joint_row["reply"] == "列入明年计划。" and joint_row["reply_public"] == "1"
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", joint_row["replied_on"])
+    hidden = rows["不公开提案"]
+    assert hidden["reply"] == "" and hidden["reply_public"] == "0"
+    assert hidden["outcome"] == "resolved"
+    body = rows["集体提案"]
+    assert body["proposers"] == "" and body["collective_name"] == "民盟测试市委"
+    assert body["collective_kind_label"] == "民主党派" and body["is_key"] == "1"
+    assert body["outcome"] == "" and body["replied_on"] == "" and body["reply"] == ""
+    everything = "\n".join(files.values())
+    for secret in (NAME, PHONE, "3 栋 502", "理由不公开", "办复不公开", "TA2024"):
+        assert secret not in everything
+    assert "## proposals.csv" in files["README.md"]
+    assert "| proposals.csv | 3 |" in files["README.md"]

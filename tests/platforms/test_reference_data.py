@@ -720,6 +720,9 @@ def test_account_scope_agrees_with_its_sql_filter(ctx):
         factories.department_user(factories.department(district_id=home.id).id),
         factories.department_user(factories.department(district_id=other.id).id),
         factories.department_user(factories.department(district_id=None).id),
+        factories.user(Role.MEMBER, member_id=factories.member(district_id=home.id).id),
+        factories.user(Role.MEMBER, member_id=factories.member(district_id=other.id).id),
+        factories.user(Role.MEMBER, member_id=factories.member().id),
     ]
     for actor in accounts:
         by_function = {u.id for u in accounts if scopes.can_manage_user(actor, u)}
@@ -728,8 +731,9 @@ def test_account_scope_agrees_with_its_sql_filter(ctx):
     staff = accounts[1]
     # Not accounts[5], who also serves a platform in the other district, nor accounts[6],
     # who serves none; the contact of their own district's department (accounts[7]), not of
-    # another district's or of a city department.
+    # another district's or of a city department; the account of their district's member
+    # (accounts[10]).
     assert {u.id for u in accounts if scopes.can_manage_user(staff, u)} == {
-        accounts[1].id, accounts[3].id, accounts[7].id}
-    assert scopes.grantable_roles(staff) == (Role.COORDINATOR, Role.DEPARTMENT)
+        accounts[1].id, accounts[3].id, accounts[7].id, accounts[10].id}
+    assert scopes.grantable_roles(staff) == (Role.COORDINATOR, Role.DEPARTMENT, Role.MEMBER)
     assert scopes.grantable_roles(accounts[3]) == ()

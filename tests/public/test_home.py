@@ -90,3 +90,61 @@ def test_frozen_months_come_from_the_tallies_and_the_rest_from_the_records(app, 
     page = client.get(f"/?year={before}").text
     assert sentence.format(year=before, n=5) in page
     assert "开展协商议事活动5场次" in client.get(f"/reports/{before}").text
+
+
+def test_the_figures_are_kept_between_requests_and_follow_every_write(app):
+    """Counted once per site version and process, not per request; a new record shows at once."""
+    from tests.support.querycount import count_queries
+
+    seed_two_years(app)
+    before = utcnow().year - 2
+    with app.test_request_context():
+        years, figures = queries.home_headline(before)
+        assert years == [utcnow().year - 1, before]
+        assert (figures.year, figures.platforms, figures.events_held,
+                figures.issues_resolved) == (before, 1, 3, 1)
+    with count_queries(app) as sql, app.test_request_context():
+        assert queries.home_headline(before) == (years, figures)
+    # Only the site version was read: no event, problem, platform or tally.
+    assert all("site_versions" in statement for statement in sql), str(sql)
+    with app.test_request_context():
+        platform = factories.platform()
+        held(platform.id, datetime(before, 10, 1, 2, tzinfo=UTC))
+        db.session.commit()
+    with app.test_request_context():
+        again = queries.home_headline(before)[1]
+    assert (again.platforms, again.events_held) == (2, 4)
+
+
+def test_the_home_page_shows_a_new_held_event_at_once(app, client):
+    seed_two_years(app)
+    last = utcnow().year - 1
+    assert "开展协商议事活动2场次" in client.get(f"/?year={last}").text
+    with app.test_request_context():
+        held(factories.platform().id, datetime(last, 8, 1, 2, tzinfo=UTC))
+        db.session.commit()
+    assert "开展协商议事活动3场次" in client.get(f"/?year={last}").text
+
+
+def test_the_year_view_prints_the_opinion_and_proposal_sentences(app, client):
+    """The seed's 数读 goes on past the platforms: the 社情民意 sentence and the 提案办理回顾
+    paragraph, from the year's records, in the reader's language."""
+    from tests.reports import cppcc_records as rec
+
+    seed_two_years(app)
+    last = utcnow().year - 1
+    with app.test_request_context():
+        for n in range(4):
+            rec.report(submitted=rec.at(last, 3 + n), livelihood=n < 3)
+        rec.proposal("closed", year=last, outcome="planned", category="culture")
+        rec.proposal("not_accepted", year=last)
+        db.session.commit()
+    page = client.get(f"/?year={last}").text
+    assert "全年报送涉及民生实事的社情民意信息3条，占全年报送信息总数的75%" in page
+    assert "共提出提案2件，经审查立案1件" in page
+    assert f'href="/proposals/review/{last}"' in page
+    # A year without them prints neither.
+    assert "提案办理回顾" not in client.get(f"/?year={last - 1}").text
+    client.get("/locale/en?next=/")
+    english = client.get(f"/?year={last}").text
+    assert "2 proposals" in english and "共提出提案" not in english

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -290,3 +291,77 @@ def test_api_returns_a_departments_month_as_documented(app, client, march):
     assert client.get("/api/v1/tallies/2025-03/departments/999999").status_code == 404
     paths = openapi.document()["paths"]
     assert "/tallies/{month}/departments/{department_id}" in paths
+
+
+# --- reading a year fast (issue 18) -----------------------------------------------------------
+
+
+def _by_id(report) -> dict:
+    return {department.id: figures for department, figures in report.departments}
+
+
+def test_a_years_frozen_months_are_added_up_once_until_one_is_frozen_again(app, march):
+    now = at(12, 31, 12)  # December is counted live
+    with app.app_context():
+        for month in range(1, 12):
+            compute.freeze_month(date(2025, month, 1), now=at(12, 2))
+        report = queries.load_year(2025, ReportScope(), now, with_departments=True)
+        months = [queries.load_month(date(2025, month, 1), ReportScope(), now,
+                                     with_departments=True) for month in range(1, 13)]
+        by_month = [_by_id(month) for month in months]
+        ids = sorted({i for figures in by_month for i in figures})
+        assert _by_id(report) == {i: departments.sum_months([m.get(i, {}) for m in by_month])
+                                  for i in ids}
+        districts = {area.id: figures for area, figures in report.districts}
+        for area, _figures in months[0].districts:
+            assert districts[area.id] == queries.year_totals(
+                [dict((a.id, f) for a, f in month.districts)[area.id] for month in months])
+        assert len(app.extensions[compute.FINAL_PARTS]) == 1  # January to November, kept
+        assert _by_id(queries.load_year(2025, ReportScope(), now,
+                                        with_departments=True)) == _by_id(report)
+        assert len(app.extensions[compute.FINAL_PARTS]) == 1
+
+        # Another process freezes March again after a new assignment: the freeze time in
+        # the key retires this process's sums although it never saw the freeze.
+        kept = list(app.extensions[compute.FINAL_PARTS].items())
+        platform_id = db.session.scalar(sa.select(Issue.platform_id).limit(1))
+        extra = factories.issue(platform_id=platform_id, title="树枝挡路", now=at(3, 20))
+        _act(extra, "assign", at(3, 21),
+             department=db.session.get(departments.Department, march.own),
+             due_on=date(2025, 3, 31))
+        compute.freeze_month(MARCH, now=at(12, 3))
+        app.extensions[compute.FINAL_PARTS] = OrderedDict(kept)
+        again = _by_id(queries.load_year(2025, ReportScope(), now, with_departments=True))
+    assert again[march.own]["assigned"] == _by_id(report)[march.own]["assigned"] + 1
+
+
+def test_report_tables_escape_names(app, march):
+    with app.app_context():
+        db.session.get(departments.Department, march.own).name = "<b>住建&局</b>"
+        db.session.get(Area, march.district).name = "江岸<i>区"
+        db.session.commit()
+    page = signed_in(app, "dt_city").get("/manage/reports/2025-03").text
+    table = _table(page)
+    assert "&lt;b&gt;住建&amp;局&lt;/b&gt;" in table and "<b>住建" not in page
+    assert "江岸&lt;i&gt;区" in table and "<i>区" not in page
+
+
+def test_the_schedulers_count_of_the_current_month_is_read_until_it_counts_again(app, march):
+    with app.app_context():
+        for month in range(1, 12):
+            compute.freeze_month(date(2025, month, 1), now=at(12, 2))
+        compute.refresh_current_month(at(12, 10, 2, 0))  # the current_tally job
+        before = _by_id(queries.load_year(2025, ReportScope(), at(12, 10, 2, 5),
+                                          with_departments=True))
+        platform_id = db.session.scalar(sa.select(Issue.platform_id).limit(1))
+        extra = factories.issue(platform_id=platform_id, title="垃圾满溢", now=at(12, 10, 2, 6))
+        _act(extra, "assign", at(12, 10, 2, 7),
+             department=db.session.get(departments.Department, march.own),
+             due_on=date(2025, 12, 20))
+        # Not counted again yet: the page reads the job's count (a few minutes old).
+        assert _by_id(queries.load_year(2025, ReportScope(), at(12, 10, 2, 8),
+                                        with_departments=True)) == before
+        compute.refresh_current_month(at(12, 10, 2, 9))
+        after = _by_id(queries.load_year(2025, ReportScope(), at(12, 10, 2, 10),
+                                         with_departments=True))
+    assert after[march.own]["assigned"] == before[march.own]["assigned"] + 1

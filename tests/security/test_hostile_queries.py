@@ -1,7 +1,8 @@
 """Hostile query strings and URL paths on every GET route, as every role: never a 500.
 
 Every GET route of the URL map (but ``static``) is requested as an anonymous visitor, a city
-admin, a district admin and a coordinator, with:
+admin, a district admin, a coordinator, a department's contact and a member (政协委员; the
+proposer of the world's proposal and author of its opinion report), with:
 
 - **query parameters** drawn by hypothesis: empty, whitespace, zero, negative, numbers past
   2^31, 2^63 and 10^20, floats, full-width digits, impossible and far dates (year 0, month
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, date
+from datetime import UTC, date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -45,17 +46,18 @@ from werkzeug.routing import Rule
 
 from consult_hub.core.db import utcnow
 from consult_hub.departments import routing
+from consult_hub.events.models import EventStatus
 from consult_hub.extensions import db, limiter
 from consult_hub.open311.views import service_code
 from consult_hub.tallies import compute
-from tests.support import factories, hostile
-from tests.support.access import World
+from tests.support import factories, hostile, opinions
+from tests.support.access import World, departments, members
 from tests.support.auth import csrf_token
 from tests.support.hostile import sign_in
 from tests.support.world import build_world
 
 HYPOTHESIS = hostile.hypothesis_settings(4)
-ROLES = ("anonymous", "admin", "district_admin", "coordinator")
+ROLES = ("anonymous", "admin", "district_admin", "coordinator", "department", "member")
 REPORTS_UNAVAILABLE = {"/healthz"}
 SOURCE = Path(__file__).resolve().parents[2] / "src" / "consult_hub"
 
@@ -148,6 +150,41 @@ def _more(world: World) -> None:
     )
     world.objects["rule"] = routing.create_rule(
         district_id=world.district.id, keyword="路灯", department_id=world.objects["department"].id)
+    dept_a, _ = departments(world)
+    member_a, _ = members(world)
+    world.objects["proposal"] = _accepted_proposal(world, member_a, dept_a)
+    world.objects["report"] = _opinion_report(world, member_a)
+
+
+def _accepted_proposal(world: World, member: Any, department: Any) -> Any:
+    """An accepted proposal of the "member" role's member, made from the world's problem and
+    assigned to the "department" role's department (its staff, member, department and public
+    pages, and the year's review)."""
+    from consult_hub.proposals.operations import change_status, create_proposal
+
+    proposal = create_proposal(
+        actor=None, title="关于加装电梯的建议", reasons="老人上下楼难。", suggestions="简化审批。",
+        category="society", timing="interim", year=date.today().year, proposer_kind="joint",
+        lead_member_id=member.id, co_member_ids=[world.objects["member"].id],
+        collective_kind=None, collective_name=None, issues=[world.objects["issue"]])
+    change_status(proposal, "submit", actor=None, values={})
+    change_status(proposal, "accept", actor=None,
+                  values={"lead_department": department,
+                          "co_departments": [world.objects["department"]]})
+    change_status(proposal, "reply", actor=None,
+                  values={"outcome": "planned", "reply": "已列入明年老旧小区改造计划。"})
+    return proposal
+
+
+def _opinion_report(world: World, member: Any) -> Any:
+    """An opinion report written from the world's held event, adopted and instructed (every
+    block of its page shows)."""
+    held = factories.event(world.platform.id, status=EventStatus.HELD,
+                           starts_at=utcnow() - timedelta(days=3),
+                           ends_at=utcnow() - timedelta(days=3) + timedelta(hours=2))
+    return opinions.report("submit", "adopt", "instruct", "follow_up",
+                           author=world.users["coordinator"], platform=world.platform,
+                           member=member, events=[held], issues=[world.objects["issue"]])
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +214,7 @@ def world(app: Flask) -> Iterator[dict[str, Any]]:
                 "reference": built.issue.reference, "service_request_id": built.issue.reference,
                 "code": built.district.code, "token": "0" * 32, "year": str(today.year),
                 "month": f"{today:%Y-%m}", "filename": "x", "rule_id": str(built.rule.id),
+                "proposal_id": str(built.proposal.id), "report_id": str(built.report.id),
             },
             "service_code": service_code(built.issue.kind, built.issue.category),
         }
@@ -314,6 +352,7 @@ def _valid_value(name: str, world: dict[str, Any]) -> str:
     paths = world["paths"]
     return {"district": paths["code"], "platform": paths["platform_id"],
             "event": paths["event_id"], "parent": paths["area_id"],
+            "issue": paths["issue_id"], "report": paths["report_id"],
             "district_id": paths["area_id"], "street": "1", "page": "2",
             "year": paths["year"], "q": "测试"}.get(name, "1")
 

@@ -18,12 +18,16 @@ from tests.support.world import World
 
 # "department" is a contact of department A (承办单位联系人), "other_department" of department
 # B, both departments of the first district: problems in the matrix are assigned to A.
+# "member" and "other_member" are members (政协委员) with accounts, of the first district,
+# serving the first and the second platform: "member" is the proposer of the matrix's
+# proposals (and the author of its opinion reports).
 ROLES = ("anonymous", "admin", "district_admin", "other_district_admin", "coordinator",
-         "other_coordinator", "department", "other_department")
+         "other_coordinator", "department", "other_department", "member", "other_member")
+MEMBER_ROLES = ("member", "other_member")
 OK = "ok"  # any status below 400 (a redirect after a successful write, usually)
 LOGIN = "login"  # a redirect to the login page
 # The world's objects that ``reload_world`` brings back (built once, before every case).
-KEPT_OBJECTS = ("dept_a", "dept_b")
+KEPT_OBJECTS = ("dept_a", "dept_b", "member_a", "member_b")
 
 
 def departments(world: World) -> tuple[Any, Any]:
@@ -45,9 +49,33 @@ def departments(world: World) -> tuple[Any, Any]:
     return dept_a, dept_b
 
 
+def members(world: World) -> tuple[Any, Any]:
+    """Members A and B (政协委员) of the first district with an account each (the "member" and
+    "other_member" roles), A serving the first platform and B the second; made the first time
+    they are asked for, as ``departments``."""
+    from consult_hub.platforms.models import platform_members
+
+    if "member_a" not in world.objects:
+        member_a = factories.member(name="矩阵委员甲", district_id=world.district.id)
+        member_b = factories.member(name="矩阵委员乙", district_id=world.district.id)
+        db.session.execute(platform_members.insert(), [
+            {"platform_id": world.platform.id, "member_id": member_a.id},
+            {"platform_id": world.other_platform.id, "member_id": member_b.id}])
+        world.objects["member_a"], world.objects["member_b"] = member_a, member_b
+    member_a, member_b = world.objects["member_a"], world.objects["member_b"]
+    if "member" not in world.users:
+        world.users["member"] = factories.user("member", member_id=member_a.id,
+                                               username="m_member")
+        world.users["other_member"] = factories.user("member", member_id=member_b.id,
+                                                     username="m_other_member")
+    return member_a, member_b
+
+
 def with_departments(world: World) -> None:
-    """The matrix's world: the base world, departments A and B and a contact of each."""
+    """The matrix's world: the base world, departments A and B and a contact of each, members
+    A and B with their accounts."""
     departments(world)
+    members(world)
 
 
 def world_keys(world: World) -> dict[str, Any]:
@@ -85,6 +113,12 @@ class Route:
     method: str = "POST"
     name: str = ""
 
+    def __post_init__(self) -> None:
+        # Members (政协委员) have their proposals and opinion reports and read problems: every
+        # other write is refused to them unless a route says otherwise.
+        for role in MEMBER_ROLES:
+            self.expect.setdefault(role, 403)
+
     @property
     def id(self) -> str:
         return self.name or self.endpoint
@@ -94,15 +128,17 @@ def staff(admin: str | int = OK, district_admin: str | int = OK,
           other_district_admin: str | int = 403, coordinator: str | int = OK,
           other_coordinator: str | int = 403, anonymous: str | int = LOGIN,
           department: str | int = 403, other_department: str | int = 403,
+          member: str | int = 403, other_member: str | int = 403,
           ) -> dict[str, str | int]:
     """The usual expectations of a staff write on the first platform; override per role.
 
-    Departments' contacts work only on the problems assigned to their department: refused
-    everywhere else."""
+    Departments' contacts work only on the problems assigned to their department, members
+    (政协委员) on their own proposals and reports: refused everywhere else."""
     return {"anonymous": anonymous, "admin": admin, "district_admin": district_admin,
             "other_district_admin": other_district_admin, "coordinator": coordinator,
             "other_coordinator": other_coordinator, "department": department,
-            "other_department": other_department}
+            "other_department": other_department, "member": member,
+            "other_member": other_member}
 
 
 def everyone(value: str | int = OK, **overrides: str | int) -> dict[str, str | int]:

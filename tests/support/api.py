@@ -48,6 +48,7 @@ class ApiWorld:
     held_event_ids: list[int] = field(default_factory=list)
     event_ids: dict[str, int] = field(default_factory=dict)
     issue_refs: dict[str, str] = field(default_factory=dict)
+    proposal_ids: dict[str, int] = field(default_factory=dict)  # accepted, replied, draft
     tokens: dict[str, str] = field(default_factory=dict)
     frozen_month: str = "2024-01"
 
@@ -140,6 +141,7 @@ def build_world(app: Flask, *, freeze: bool = True) -> ApiWorld:
                       due_on=date.today() + timedelta(days=5))
         overdue.due_on = overdue_day  # as if assigned long ago
         refs["overdue"] = overdue.reference
+        world.proposal_ids = _proposals(members, department, resolved=refs["resolved"])
         db.session.commit()
         if freeze:
             freeze_month(date(2024, 1, 1))
@@ -147,6 +149,34 @@ def build_world(app: Flask, *, freeze: bool = True) -> ApiWorld:
             world.tokens[role] = token_for(db.session.get(User, user.id))
         db.session.commit()
     return world
+
+
+def _proposals(members: list[Any], department: Any, *, resolved: str) -> dict[str, int]:
+    """Proposals (提案): one being handled, one answered from a resident's problem, a draft."""
+    from consult_hub.models import Issue
+    from consult_hub.proposals.operations import change_status as proposal_action
+    from consult_hub.proposals.operations import create_proposal
+
+    issue = db.session.scalar(db.select(Issue).filter_by(reference=resolved))
+    made = {}
+    for name, kind, steps in (("accepted", "collective", ["submit", "accept"]),
+                              ("replied", "joint", ["submit", "accept", "reply"]),
+                              ("draft", "member", [])):
+        people = ({"collective_kind": "party", "collective_name": "民建测试市委员会",
+                   "lead_member_id": None, "co_member_ids": []} if kind == "collective" else
+                  {"collective_kind": None, "collective_name": None,
+                   "lead_member_id": members[0].id,
+                   "co_member_ids": [members[1].id] if kind == "joint" else []})
+        proposal = create_proposal(
+            actor=None, title=f"关于{name}的提案", reasons="案由。", suggestions="建议。",
+            category="society", timing="session", year=2024, proposer_kind=kind,
+            issues=[issue] if name == "replied" else [], **people)
+        for step in steps:
+            proposal_action(proposal, step, actor=None, values={
+                "accept": {"lead_department": department},
+                "reply": {"outcome": "resolved", "reply": "已办理。"}}.get(step, {}))
+        made[name] = proposal.id
+    return made
 
 
 def _step_values(step: str, department: Any) -> dict[str, Any]:

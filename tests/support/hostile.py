@@ -543,7 +543,8 @@ def api_routes() -> list[Route]:
 
 
 ROLE_ORDER = ("admin", "district_admin", "coordinator", "other_coordinator",
-              "other_district_admin", "department", "anonymous")
+              "other_district_admin", "department", "other_department", "member",
+              "other_member", "anonymous")
 
 
 def acting_role(route: Route) -> str:

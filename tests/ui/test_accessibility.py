@@ -8,6 +8,7 @@ the test is skipped, naming what is missing.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -19,7 +20,34 @@ from tests.support.world import ShowcaseWorld as World
 pytestmark = [pytest.mark.slow, pytest.mark.world("showcase"), pytest.mark.database_independent]
 
 
-def page_paths(app: Flask, world: World) -> dict[str, str]:
+@pytest.fixture()
+def proposal(app: Flask, world: World) -> int:
+    """An accepted proposal of the platform's two members, answered (its public page shows
+    proposers, departments, the outcome class and the reply; the year's review counts it)."""
+    from consult_hub.extensions import db
+    from consult_hub.models import Platform
+    from consult_hub.proposals.operations import change_status, create_proposal
+    from tests.support import factories
+
+    with app.app_context():
+        platform = db.session.get(Platform, world.platform)
+        lead, co = platform.members[:2]
+        made = create_proposal(
+            actor=None, title="关于加快老旧小区加装电梯的提案", reasons="老人上下楼难。",
+            suggestions="简化审批，统一补贴。", category="society", timing="session",
+            year=date.today().year, proposer_kind="joint", lead_member_id=lead.id,
+            co_member_ids=[co.id], collective_kind=None, collective_name=None)
+        change_status(made, "submit", actor=None, values={})
+        change_status(made, "accept", actor=None, values={
+            "lead_department": factories.department(platform.district_id, name="江岸区住建局"),
+            "co_departments": [factories.department(platform.district_id, name="江岸区规划局")]})
+        change_status(made, "reply", actor=None,
+                      values={"outcome": "resolved", "reply": "已出台加装电梯补贴办法。"})
+        db.session.commit()
+        return made.id
+
+
+def page_paths(app: Flask, world: World, proposal: int) -> dict[str, str]:
     """Every page a resident can reach, by name."""
     pages: dict[str, dict[str, Any]] = {
         "main.index": {}, "auth.login": {}, "feeds.index": {},
@@ -28,6 +56,8 @@ def page_paths(app: Flask, world: World) -> dict[str, str]:
         "public.outcomes": {}, "public.issue": {"reference": world.issue},
         "public.submit": {}, "public.track": {}, "public.track_token": {"token": world.token},
         "public.privacy": {}, "public.about": {},
+        "proposals.public_index": {}, "proposals.public_show": {"proposal_id": proposal},
+        "proposals.review": {"year": date.today().year},
     }
     with app.test_request_context():
         paths = {endpoint: url_for(endpoint, **args) for endpoint, args in pages.items()}
@@ -45,7 +75,7 @@ def form_paths(app: Flask, world: World) -> list[str]:
 @pytest.mark.parametrize("mode", ["standard", "elder"])
 @pytest.mark.parametrize("locale", ["zh", "en"])
 def test_public_pages_meet_wcag_22_aa(app: Flask, browser: Any, live_server: str, world: World,  # noqa: F811
-                                      locale: str, mode: str) -> None:
+                                      proposal: int, locale: str, mode: str) -> None:
     context = browser.new_context(bypass_csp=True, locale="zh-CN" if locale == "zh" else "en-US",
                                   viewport={"width": 1280, "height": 800})
     try:
@@ -60,7 +90,7 @@ def test_public_pages_meet_wcag_22_aa(app: Flask, browser: Any, live_server: str
                 page.click(".display-switch button")
             assert page.locator("html").get_attribute("class") == "elder"
         reports = []
-        for name, path in page_paths(app, world).items():
+        for name, path in page_paths(app, world, proposal).items():
             answer = page.goto(live_server + path)
             expected = 404 if name == "not-found" else 200
             if answer is None or answer.status != expected:

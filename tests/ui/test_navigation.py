@@ -33,27 +33,28 @@ DAILY = {
     "admin": ["工作台", "问题", "年度报告", "消息"],
     "district_admin": ["工作台", "活动", "问题", "消息"],
     "coordinator": ["工作台", "活动", "问题", "消息"],
-    "department": ["工作台", "问题", "消息"],
+    "department": ["工作台", "问题", "提案", "消息"],
+    "member": ["工作台", "提案", "社情民意", "消息"],
 }
 DAILY_EN = {"工作台": "Dashboard", "活动": "Events", "问题": "Problems",
-            "年度报告": "Annual reports",
+            "年度报告": "Annual reports", "提案": "Proposals", "社情民意": "Opinions",
             "消息": "Messages"}
 # Behind 更多 on a phone; at a desk the sections are in the bar and only PERSONAL stays behind it.
 EXTRA = {
-    "admin": ["活动", "平台", "委员", "承办单位", "用户", "区域", "审计日志", "工具", "我的账号",
-              "公众首页"],
-    "district_admin": ["年度报告", "平台", "委员", "承办单位", "用户", "工具", "我的账号",
-                       "公众首页"],
-    "coordinator": ["平台", "工具", "我的账号", "公众首页"],
+    "admin": ["活动", "提案", "社情民意", "平台", "委员", "承办单位", "用户", "区域", "审计日志",
+              "工具", "我的账号", "公众首页"],
+    "district_admin": ["提案", "社情民意", "年度报告", "平台", "委员", "承办单位", "用户", "工具",
+                       "我的账号", "公众首页"],
+    "coordinator": ["社情民意", "平台", "工具", "我的账号", "公众首页"],
     "department": ["我的账号", "公众首页"],
+    "member": ["我的账号", "公众首页"],
 }
 PERSONAL = ["工具", "我的账号", "公众首页"]
 # The bar's order at a desk, the same for every role (each sees the part it has).
-SECTIONS = ["工作台", "活动", "问题", "年度报告", "消息", "平台", "委员", "承办单位", "用户",
-            "区域",
-            "审计日志"]
+SECTIONS = ["工作台", "活动", "问题", "提案", "社情民意", "年度报告", "消息", "平台", "委员",
+            "承办单位", "用户", "区域", "审计日志"]
 PUBLIC_DAILY = ["活动", "办理成果", "反映问题", "进度查询"]
-PUBLIC_EXTRA = ["首页", "协商平台", "年度报告", "登录"]
+PUBLIC_EXTRA = ["首页", "协商平台", "提案办理", "年度报告", "登录"]
 # Every page the old bar linked for a role must still be one click from the bar or the tools page.
 OLD_BAR = {
     "admin": ["/dashboard", "/manage/platforms/", "/manage/events/", "/manage/issues/", "/inbox/",
@@ -65,7 +66,7 @@ OLD_BAR = {
     "department": ["/dashboard", "/manage/issues/", "/inbox/", "/account/", "/"],
 }
 NAMES = {"admin": "欧阳建华", "district_admin": "周建国", "coordinator": "陈丽",
-         "department": "司马晓燕"}
+         "department": "司马晓燕", "member": "王建设"}
 MAX_PHONE_HEIGHT = 120
 
 
@@ -73,6 +74,9 @@ def staff(make: Any, role: str, unread: int = 0) -> Any:
     """A user of ``role`` with ``unread`` messages in the inbox."""
     if role == "department":
         user = make("department_user", name=NAMES[role])
+    elif role == "member":
+        user = make("user", role=role, name=NAMES[role],
+                    member_id=make("member", name=NAMES[role]).id)
     elif role == "coordinator":
         user = make("user", role=role, name=NAMES[role],
                     platform_ids=[make("platform", name="百步亭花园协商议事室").id])
@@ -128,6 +132,19 @@ def test_each_role_has_its_daily_items_in_the_bar_and_the_rest_behind_more(
     assert labels(more, "nav-personal") == [name for name in EXTRA[role] if name in PERSONAL]
     assert f'<span class="nav-more-name">{NAMES[role]}</span>' in more
     assert 'action="/logout"' in more and 'name="csrf_token"' in more
+
+
+def test_a_member_has_proposals_and_opinion_reports_in_the_bar(
+        app: Flask, client: FlaskClient, make: Any, auth: Any) -> None:
+    with app.app_context():
+        user = staff(make, "member", unread=2)
+    auth.login(user.username)
+    nav = bar(client.get("/account/").text)
+    assert labels(row(nav), "nav-daily") == DAILY["member"]
+    assert labels(row(nav), "nav-section") == []
+    assert re.findall(r'<li class="nav-\w+"><a [^>]*>(.*?)</a></li>', panel(nav)) == EXTRA["member"]
+    assert '<span class="nav-count">2<span class="visually-hidden">条未读</span></span>' in nav
+    assert f'<span class="nav-more-name">{NAMES["member"]}</span> 政协委员' in nav
 
 
 def test_the_bar_links_no_developer_tools_but_the_tools_page_does(

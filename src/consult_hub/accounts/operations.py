@@ -19,11 +19,17 @@ from consult_hub.audit.operations import diff, record
 from consult_hub.auth.models import Role, User
 from consult_hub.auth.operations import new_session_token
 from consult_hub.auth.passwords import hash_password, password_problem
-from consult_hub.auth.scopes import can_grant_department, can_manage_platform, grantable_roles
+from consult_hub.auth.scopes import (
+    can_grant_department,
+    can_grant_member,
+    can_manage_platform,
+    grantable_roles,
+)
 from consult_hub.auth.tokens import revoke_user_tokens
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.departments.models import Department
 from consult_hub.extensions import db
+from consult_hub.members.models import Member
 from consult_hub.platforms.models import Platform
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -34,7 +40,7 @@ def account_values(user: User) -> dict[str, Any]:
     return {
         "username": user.username, "name": user.name, "email": user.email,
         "role": user.role, "district_id": user.district_id,
-        "department_id": user.department_id,
+        "department_id": user.department_id, "member_id": user.member_id,
         "platform_ids": sorted(p.id for p in user.platforms), "is_active": user.is_active,
     }
 
@@ -77,6 +83,48 @@ def _find_department(errors: dict[str, str], code: str | None,
     return department
 
 
+def _find_member(errors: dict[str, str], ref: str | int | None,
+                 member_id: int | None) -> Member | None:
+    """The member (政协委员) an account is for: by id or code (the command line's ``--member``)
+    or id (the users page)."""
+    if ref is None and member_id is None:
+        return None
+    query = sa.select(Member)
+    if member_id is not None:
+        query = query.where(Member.id == member_id)
+    else:
+        text = str(ref).strip()
+        query = query.where(sa.or_(Member.code == text, *(
+            [Member.id == int(text)] if text.isdigit() and len(text) < 10 else [])))
+    member = db.session.scalars(query.limit(1)).first()
+    if member is None:
+        errors["member"] = (_("找不到委员 %(ref)s", ref=str(ref).strip()) if member_id is None
+                            else _("找不到所选的委员"))
+    return member
+
+
+def _check_member(errors: dict[str, str], *, role: Role | None, member: Member | None,
+                  actor: User | None, user: User | None = None) -> None:
+    """A member's account names its member: one ``actor`` may grant (district staff: their own
+    district's), serving, and without another account; no other role has one."""
+    if "member" in errors:
+        return
+    if role is Role.MEMBER and member is None:
+        errors["member"] = _("政协委员账号必须指定委员（--member）")
+    elif member is not None and role is not Role.MEMBER:
+        errors["member"] = _("只有政协委员账号可以指定委员")
+    elif member is None:
+        return
+    elif actor is not None and not can_grant_member(actor, member):
+        errors["member"] = _("只能为本区的委员创建账号")
+    elif (user is None or user.member_id != member.id) and (owner := db.session.scalar(
+            sa.select(User.username).where(User.member_id == member.id))):
+        errors["member"] = _("委员%(name)s已有账号 %(username)s（每位委员一个账号）",
+                             name=member.name, username=owner)
+    elif not member.is_active and (user is None or user.member_id != member.id):
+        errors["member"] = _("%(name)s 已不在任", name=member.name)
+
+
 def _find_platforms(errors: dict[str, str], platform_ids: list[int]) -> list[Platform]:
     if not platform_ids:
         return []
@@ -115,14 +163,16 @@ def _check_department(errors: dict[str, str], *, role: Role | None,
 
 def _check_assignment(errors: dict[str, str], *, role: Role | None, district: Area | None,
                       platforms: list[Platform], actor: User | None,
-                      user: User | None = None, department: Department | None = None) -> None:
-    """Role, district, department and platforms fit together, and lie within what ``actor``
-    may grant."""
+                      user: User | None = None, department: Department | None = None,
+                      member: Member | None = None) -> None:
+    """Role, district, department, member and platforms fit together, and lie within what
+    ``actor`` may grant."""
     if role is Role.DISTRICT_ADMIN and district is None:
         errors.setdefault("district", _("区政协工作人员必须指定所属区（--district）"))
     if platforms and role is not Role.COORDINATOR:
         errors.setdefault("platform", _("只有平台联络员可以关联平台"))
     _check_department(errors, role=role, department=department, actor=actor, user=user)
+    _check_member(errors, role=role, member=member, actor=actor, user=user)
     if actor is None or role is None:
         return  # the command line acts with full rights
     if role is Role.COORDINATOR and not platforms:
@@ -153,12 +203,15 @@ def create_user(
     platform_ids: list[int] | None = None,
     department_code: str | None = None,
     department_id: int | None = None,
+    member_ref: str | None = None,
+    member_id: int | None = None,
     actor: User | None = None,
 ) -> User:
     """Validate and add a user to the session (the caller commits).
 
     A department's contact (role ``department``) names their department by code (the command
-    line's ``--department``) or id (the users page)."""
+    line's ``--department``) or id (the users page); a member (role ``member``) their Member
+    record by id or code (``--member``) or id (the users page), one account per member."""
     errors: dict[str, str] = {}
     username = (username or "").strip()
     name = (name or "").strip() or None
@@ -175,18 +228,20 @@ def create_user(
     district = _find_district(errors, district_code, district_id)
     platforms = _find_platforms(errors, platform_ids or [])
     department = _find_department(errors, department_code, department_id)
+    member = _find_member(errors, member_ref, member_id)
     _check_assignment(errors, role=parsed_role, district=district, platforms=platforms,
-                      actor=actor, department=department)
+                      actor=actor, department=department, member=member)
     if errors:
         raise ValidationFailed(errors)
     user = User(
         username=username,
-        name=name or username,
+        name=name or (member.name if member is not None else username),
         email=email,
         password_hash=hash_password(password),
         role=parsed_role,
         district=district,
         department=department,
+        member=member,
         session_token=new_session_token(),
         is_active=True,
         must_change_password=True,  # someone else chose it: the owner picks their own first
@@ -214,9 +269,10 @@ def update_user(
     platform_ids: list[int],
     actor: User,
     department_id: int | None = None,
+    member_id: int | None = None,
 ) -> None:
-    """Change an account's profile, role, district, department and platforms; audited with
-    before/after."""
+    """Change an account's profile, role, district, department, member and platforms; audited
+    with before/after."""
     errors: dict[str, str] = {}
     name = (name or "").strip()
     email = (email or "").strip() or None
@@ -227,8 +283,9 @@ def update_user(
     district = _find_district(errors, None, district_id)
     platforms = _find_platforms(errors, platform_ids)
     department = _find_department(errors, None, department_id)
+    member = _find_member(errors, None, member_id)
     _check_assignment(errors, role=parsed_role, district=district, platforms=platforms,
-                      actor=actor, user=user, department=department)
+                      actor=actor, user=user, department=department, member=member)
     if (user.role is Role.ADMIN and parsed_role is not Role.ADMIN and user.is_active
             and _active_admins() <= 1):
         errors["role"] = _("这是最后一位在用的市政协工作人员，不能更改其角色")
@@ -238,6 +295,7 @@ def update_user(
     user.name, user.email, user.role = name, email, parsed_role
     user.district = district
     user.department = department
+    user.member = member
     user.platforms = sorted(platforms, key=lambda p: p.name)
     db.session.flush()
     changes = diff(before, account_values(user))

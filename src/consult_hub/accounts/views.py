@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from consult_hub.accounts.forms import DepartmentAccountForm, NewDepartmentAccountForm
 from consult_hub.accounts.operations import create_user, set_user_active, update_user
-from consult_hub.accounts.queries import department_choices, user_filter
+from consult_hub.accounts.queries import department_choices, member_choices, user_filter
 from consult_hub.areas.queries import district_choices
 from consult_hub.auth.decorators import roles_required
 from consult_hub.auth.forms import AccountForm, PasswordResetForm
@@ -30,6 +30,7 @@ from consult_hub.core.forms import select_choices
 from consult_hub.core.saving import save
 from consult_hub.departments.models import Department
 from consult_hub.extensions import db
+from consult_hub.members.models import Member
 from consult_hub.platforms.models import Platform, platform_coordinators
 from consult_hub.platforms.scopes import platform_filter
 
@@ -43,7 +44,8 @@ SEARCH_LIMIT = 30
 def _load_user(user_id: int) -> User:
     user = db.get_or_404(User, user_id, options=[selectinload(User.platforms),
                                                  selectinload(User.district),
-                                                 selectinload(User.department)])
+                                                 selectinload(User.department),
+                                                 selectinload(User.member)])
     require(can_manage_user(current_user, user), f"user:{user.id}")
     return user
 
@@ -72,11 +74,14 @@ def index():
             Platform, Platform.id == platform_coordinators.c.platform_id
         ).where(Platform.district_id == district_id)
         of_district = sa.select(Department.id).where(Department.district_id == district_id)
+        members_of = sa.select(Member.id).where(Member.district_id == district_id)
         query = query.where(sa.or_(User.district_id == district_id, User.id.in_(in_district),
-                                   User.department_id.in_(of_district)))
+                                   User.department_id.in_(of_district),
+                                   User.member_id.in_(members_of)))
     page = db.paginate(
         query.options(selectinload(User.platforms), selectinload(User.district),
-                      selectinload(User.department))
+                      selectinload(User.department),
+                      selectinload(User.member).selectinload(Member.district))
         .order_by(User.role, User.username),
         page=params.arg_page(), per_page=30, error_out=False,
     )
@@ -100,6 +105,9 @@ def _prepare(form: AccountForm, user: User | None) -> None:
     keep = [user.department_id] if user is not None and user.department_id else []
     form["department"].choices = select_choices(
         [("", _("—（不是承办单位联系人）")), *department_choices(current_user, include=keep)])
+    mine = [user.member_id] if user is not None and user.member_id else []
+    form["member"].choices = select_choices(
+        [("", _("—（不是政协委员账号）")), *member_choices(current_user, include=mine)])
 
 
 def _platform_options(form: AccountForm, user: User | None) -> dict[str, Any]:
@@ -141,6 +149,7 @@ def _render_form(form: AccountForm, user: User | None, status: int = 200,
         options=_platform_options(form, user),
         grants=len(form.role.choices) > 1,
         offers_department=any(c.value == Role.DEPARTMENT.value for c in form.role.choices),
+        offers_member=any(c.value == Role.MEMBER.value for c in form.role.choices),
         live_tokens=len(active_tokens(user)) if user is not None else 0,
     ), status
 
@@ -161,6 +170,11 @@ def _department_for(form: AccountForm) -> int | None:
     return form["department"].data if form.role.data == Role.DEPARTMENT.value else None
 
 
+def _member_for(form: AccountForm) -> int | None:
+    """The member chosen, for a member's account (other roles have none)."""
+    return form["member"].data if form.role.data == Role.MEMBER.value else None
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def create():
@@ -177,6 +191,7 @@ def create():
         username=form.username.data, password=form.password.data,
         role=form.role.data, name=form.name.data, email=form.email.data,
         district_id=_district_for(form), department_id=_department_for(form),
+        member_id=_member_for(form),
         platform_ids=_submitted_platform_ids(form, None), actor=current_user,
     ), aliases=ALIASES)
     if not saved:
@@ -199,6 +214,7 @@ def edit(user_id: int):
     saved = save(form, lambda: update_user(
         user, name=form.name.data, email=form.email.data, role=form.role.data,
         district_id=_district_for(form), department_id=_department_for(form),
+        member_id=_member_for(form),
         platform_ids=_submitted_platform_ids(form, user), actor=current_user), aliases=ALIASES)
     if not saved:
         return _render_form(form, user, saved.status, saved.leftover)
@@ -210,6 +226,7 @@ def _initial(user: User) -> dict[str, Any]:
     """The account's stored values, in the form's field names."""
     return {"name": user.name, "email": user.email, "role": user.role.value,
             "district": user.district_id, "department": user.department_id,
+            "member": user.member_id,
             "platforms": [p.id for p in user.platforms]}
 
 

@@ -36,9 +36,14 @@ from consult_hub.api.schemas import (
     PLATFORM,
     PLATFORM_DETAIL,
     PLATFORM_REF,
+    PROPOSAL,
+    PROPOSAL_DEPARTMENT,
+    PROPOSAL_DETAIL,
+    PROPOSER,
     RECORDED,
     TALLY,
     TIMELINE_ENTRY,
+    YEAR_REVIEW,
     Schema,
     array,
     choice,
@@ -54,6 +59,7 @@ from consult_hub.events.models import EventStatus
 from consult_hub.issues.lifecycle import TRANSITIONS
 from consult_hub.issues.models import IssueKind, IssueStatus
 from consult_hub.platforms.models import PlatformKind, PlatformStatus
+from consult_hub.proposals.models import ProposalOutcome, ProposerKind
 
 TITLE = "Consult Hub API"
 VERSION = "1.0.0"
@@ -108,6 +114,20 @@ PARAMETERS: dict[str, list[Schema]] = {
         query("overdue", {"type": "boolean"},
               "true: overdue only (due or planned date passed while open); false: the others"),
     ],
+    "proposals": [
+        *PAGING,
+        query("year", integer(2000, 2100), "Proposals of this session year"),
+        query("category", choice(Category), "Field (领域)"),
+        query("outcome", choice(ProposalOutcome),
+              "Answered with this outcome class (resolved = A, planned = B, constrained = C)"),
+        query("proposer_kind", choice(ProposerKind),
+              "member: one member; joint: members jointly; collective: a body"),
+        query("is_key", {"type": "boolean"},
+              "true: key proposals (重点提案) only; false: the others"),
+        query("department", text(32),
+              "Department code (see /departments): handled by it, as lead or co-handling"),
+        query("q", text(50), "Substring of the title"),
+    ],
     "departments": [
         *PAGING,
         query("district", DISTRICT_CODE, "City departments and this district's own"),
@@ -118,6 +138,8 @@ PARAMETERS: dict[str, list[Schema]] = {
 MONTH = path("month", {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"},
              "A month that has begun, e.g. 2024-11")
 EVENT_ID = path("event_id", ID, "Event id")
+YEAR = path("year", integer(1, 9999), "A year with records, e.g. 2024")
+PROPOSAL_ID = path("proposal_id", ID, "Proposal id (as in its public page /proposals/<id>)")
 REFERENCE = path("reference", text(32, min_length=1),
                  "Receipt code, e.g. WH24-00123 (case and full-width forms are accepted)")
 
@@ -127,8 +149,10 @@ COMPONENTS: dict[str, Schema] = {
     "Event": EVENT, "EventDetail": EVENT_DETAIL, "Photo": PHOTO,
     "IssueRef": ISSUE_REF, "Issue": ISSUE, "IssueDetail": ISSUE_DETAIL,
     "TimelineEntry": TIMELINE_ENTRY, "Department": DEPARTMENT, "Tally": TALLY,
-    "DepartmentTally": DEPARTMENT_TALLY,
+    "DepartmentTally": DEPARTMENT_TALLY, "YearReview": YEAR_REVIEW,
     "Recorded": RECORDED,
+    "Proposer": PROPOSER, "ProposalDepartment": PROPOSAL_DEPARTMENT, "Proposal": PROPOSAL,
+    "ProposalDetail": PROPOSAL_DETAIL, "ProposalPage": page_of(ref("Proposal")),
     "PlatformPage": page_of(ref("Platform")), "EventPage": page_of(ref("Event")),
     "IssuePage": page_of(ref("Issue")), "DepartmentPage": page_of(ref("Department")),
     "DistrictList": obj({"items": array(ref("Area"))}, required=["items"]),
@@ -267,6 +291,11 @@ def _paths() -> dict[str, Any]:
         "/issues/{reference}": read(
             "getIssue", "One problem with its public timeline", "issues", "IssueDetail",
             parameters=[REFERENCE]),
+        "/proposals": read("listProposals", "Accepted proposals (立案), by id", "proposals",
+                           "ProposalPage", parameters=PARAMETERS["proposals"], **list_of),
+        "/proposals/{proposal_id}": read(
+            "getProposal", "One accepted proposal with the problems it grew from", "proposals",
+            "ProposalDetail", parameters=[PROPOSAL_ID]),
         "/departments": read("listDepartments", "Departments problems are assigned to",
                              "places", "DepartmentPage", parameters=PARAMETERS["departments"],
                              **list_of),
@@ -284,6 +313,14 @@ def _paths() -> dict[str, Any]:
             "acknowledged within 2 working days, replied on time, …; docs/metrics.md)",
             "tallies", "DepartmentTally",
             parameters=[MONTH, path("department_id", ID, "Department id")]),
+        "/tallies/years/{year}": read(
+            "getCityYearReview", "The city's opinion reports of a calendar year and proposal "
+            "review of a session year (提案办理回顾), with the report's sentences",
+            "tallies", "YearReview", parameters=[YEAR]),
+        "/tallies/years/{year}/districts/{code}": read(
+            "getDistrictYearReview", "One district's opinion reports and proposal review",
+            "tallies", "YearReview",
+            parameters=[YEAR, path("code", text(32, min_length=1), "District code")]),
     }
     for action, transition in TRANSITIONS.items():
         target = transition.target.value if transition.target else "unchanged"
@@ -312,7 +349,7 @@ def document() -> dict[str, Any]:
         },
         "servers": [{"url": "/api/v1"}],
         "tags": [{"name": name} for name in
-                 ("platforms", "events", "issues", "tallies", "places", "meta")],
+                 ("platforms", "events", "issues", "proposals", "tallies", "places", "meta")],
         "paths": _paths(),
         "components": {
             "schemas": COMPONENTS,

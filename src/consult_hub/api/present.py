@@ -27,6 +27,8 @@ from consult_hub.issues.models import (
 )
 from consult_hub.members.models import Member
 from consult_hub.platforms.models import Platform
+from consult_hub.proposals import models as proposal_models
+from consult_hub.proposals.models import HandlingRole, Proposal
 from consult_hub.public.queries import DistrictChoice, published
 
 
@@ -178,3 +180,47 @@ def department_ref(found: Department | None) -> dict[str, Any] | None:
 def department(found: Department) -> dict[str, Any]:
     return {"id": found.id, "code": found.code, "name": found.name,
             "district": area(found.district), "is_active": found.is_active}
+
+
+def _proposal_department(found: Department) -> dict[str, Any]:
+    return {"id": found.id, "code": found.code, "name": found.name}
+
+
+def proposal(found: Proposal) -> dict[str, Any]:
+    """An accepted proposal as its public page shows it: the outcome and reply once answered
+    (not while it is re-handled), the reply's text only when it is published."""
+    answered = found.status in proposal_models.ANSWERED_STATUSES
+    outcome = found.outcome if answered else None
+    collective = found.proposer_kind is proposal_models.ProposerKind.COLLECTIVE
+    return {
+        "id": found.id, "year": found.year, "number": found.number, "title": found.title,
+        "reasons": found.reasons, "suggestions": found.suggestions,
+        **labelled("category", found.category),
+        **labelled("proposer_kind", found.proposer_kind),
+        "proposers": [] if collective else [
+            {"id": row.member.id, "name": row.member.name, "is_lead": row.is_lead}
+            for row in found.proposers],
+        **labelled("collective_kind", found.collective_kind if collective else None),
+        "collective_name": found.collective_name if collective else None,
+        "is_key": found.is_key,
+        "lead_department": _proposal_department(found.lead_department),
+        "co_departments": [_proposal_department(row.department) for row in found.departments
+                           if row.role is HandlingRole.CO],
+        **labelled("outcome", outcome),
+        "outcome_letter": outcome.letter if outcome is not None else None,
+        "replied_at": stamp(found.replied_at) if answered else None,
+        "reply_public": found.reply_public,
+        "reply": found.reply if answered and found.reply_public else None,
+        "url": external_url("api.proposal", proposal_id=found.id),
+        "html_url": external_url("proposals.public_show", proposal_id=found.id),
+    }
+
+
+def proposal_detail(found: Proposal) -> dict[str, Any]:
+    """The proposal with the published problems it grew from, by their public title only."""
+    return {
+        **proposal(found),
+        "issues": [{"reference": i.reference, "title": i.title, "url": issue_url(i.reference),
+                    "html_url": external_url("public.issue", reference=i.reference)}
+                   for i in published(found.issues)],
+    }

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from consult_hub.areas.models import Area
 from consult_hub.core.categories import Category
+from consult_hub.core.db import contains_text
 from consult_hub.core.timefmt import local_midnight
 from consult_hub.departments.models import Department
 from consult_hub.events.models import Event, EventStatus
@@ -22,6 +23,15 @@ from consult_hub.issues.models import PUBLIC_STATUS, Issue, IssueKind, IssueStat
 from consult_hub.issues.queries import overdue_clause
 from consult_hub.platforms.models import Platform
 from consult_hub.platforms.queries import PlatformFilters
+from consult_hub.proposals.models import (
+    ACCEPTED_STATUSES,
+    ANSWERED_STATUSES,
+    Proposal,
+    ProposalDepartment,
+    ProposalMember,
+    ProposalOutcome,
+    ProposerKind,
+)
 from consult_hub.public.queries import EVENT_PLACE, PUBLISHED
 
 # A platform as the API shows it: with its district, community and street.
@@ -124,3 +134,56 @@ def department_list(district_id: int | None, active: bool | None) -> sa.Select[t
     if active is not None:
         stmt = stmt.where(Department.is_active.is_(active))
     return stmt
+
+
+@dataclass(frozen=True)
+class ProposalQuery:
+    year: int | None = None
+    category: Category | None = None
+    outcome: ProposalOutcome | None = None
+    proposer_kind: ProposerKind | None = None
+    is_key: bool | None = None
+    department_id: int | None = None
+    text: str | None = None
+
+
+# What a proposal shows beside itself: its proposers' names and the departments (public);
+# two more statements per page (selectin: a joined collection would break the page's LIMIT).
+PROPOSAL_PARTS = (selectinload(Proposal.proposers).joinedload(ProposalMember.member),
+                  joinedload(Proposal.lead_department),
+                  selectinload(Proposal.departments).joinedload(ProposalDepartment.department))
+
+
+def proposal_list(query: ProposalQuery) -> sa.Select[tuple[Proposal]]:
+    """Accepted proposals (立案) only, as on the public list; drafts, proposals waiting for
+    review and those not accepted are never read."""
+    stmt = (sa.select(Proposal).where(Proposal.status.in_(ACCEPTED_STATUSES))
+            .options(*PROPOSAL_PARTS).order_by(Proposal.id))
+    for column, value in ((Proposal.year, query.year), (Proposal.category, query.category),
+                          (Proposal.proposer_kind, query.proposer_kind)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if query.outcome is not None:
+        # An answer sent back for re-handling is not an outcome any more (办理中 again).
+        stmt = stmt.where(Proposal.outcome == query.outcome,
+                          Proposal.status.in_(ANSWERED_STATUSES))
+    if query.is_key is not None:
+        stmt = stmt.where(Proposal.is_key.is_(query.is_key))
+    if query.department_id is not None:
+        stmt = stmt.where(Proposal.id.in_(sa.select(ProposalDepartment.proposal_id).where(
+            ProposalDepartment.department_id == query.department_id)))
+    if query.text:
+        stmt = stmt.where(contains_text(Proposal.title, query.text))
+    return stmt
+
+
+def proposal_detail(proposal_id: int) -> Proposal | None:
+    """An accepted proposal with its parts and the problems it grew from, or None."""
+    return db.session.scalar(
+        sa.select(Proposal).where(Proposal.id == proposal_id,
+                                  Proposal.status.in_(ACCEPTED_STATUSES))
+        .options(*PROPOSAL_PARTS, selectinload(Proposal.issues)))
+
+
+def department_by_code(code: str) -> Department | None:
+    return db.session.scalar(sa.select(Department).where(Department.code == code))

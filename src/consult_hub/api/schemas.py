@@ -24,6 +24,7 @@ from consult_hub.issues.models import (
 )
 from consult_hub.members.models import MemberLevel
 from consult_hub.platforms.models import PlatformKind, PlatformStatus
+from consult_hub.proposals.models import CollectiveKind, ProposalOutcome, ProposerKind
 
 Schema = dict[str, Any]
 
@@ -245,7 +246,9 @@ ISSUE_DETAIL = obj({**_ISSUE_FIELDS, "timeline": array(ref("TimelineEntry"))},
 
 METRICS: Schema = {
     "type": "object",
-    "description": "The figures of docs/metrics.md; shares and the median may be null",
+    "description": "The figures of docs/metrics.md; shares and the median may be null. "
+                   "City and district rows also carry the opinion reports' (opinions_*) "
+                   "and the proposals' (proposals_*) monthly figures",
     "additionalProperties": {"type": ["number", "null"]},
 }
 TALLY = obj({
@@ -285,6 +288,109 @@ DEPARTMENT_TALLY = obj({
     "is_live": {"type": "boolean", "description": "Counted now (not frozen yet)"},
     "metrics": DEPARTMENT_METRICS,
 }, required=["month", "scope", "department", "is_live", "metrics"])
+
+# docs/metrics.md § Opinion reports (the calendar year's months summed) and § Proposals (the
+# session year's proposals in their current state: the 提案办理回顾), with the sentences.
+_COUNT: Schema = {"type": "integer", "minimum": 0}
+_SHARE: Schema = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+_BY = {"category": ("economy", "politics", "culture", "society", "ecology"),
+       "source": ("platform", "member", "district"),
+       "outcome": ("resolved", "planned", "constrained"),
+       "rating": ("satisfied", "basically", "unsatisfied")}
+
+
+def _counts(names: tuple[str, ...]) -> Schema:
+    return obj(dict.fromkeys(names, _COUNT), required=names)
+
+
+_OPINION_COUNTS = ("opinions_written", "opinions_submitted", "opinions_livelihood",
+                   "opinions_adopted", "opinions_not_adopted", "opinions_forwarded",
+                   "opinions_instructed")
+_OPINION_SPLITS = tuple(f"opinions_submitted.{d}.{v}" for d in ("category", "source")
+                        for v in _BY[d])
+_ROUNDED = obj({
+    "submitted": {"type": "string", "description": "As printed: 近1,600 for 1,590"},
+    "livelihood": {"type": "string", "description": "As printed: 660余 for 666"},
+    "livelihood_share": {"type": "string", "description": "Whole percent, as printed: 42%"},
+}, required=["submitted", "livelihood", "livelihood_share"])
+YEAR_OPINIONS = obj({
+    **dict.fromkeys(_OPINION_COUNTS + _OPINION_SPLITS, _COUNT),
+    "opinions_livelihood_share": {**_SHARE, "description": "livelihood / submitted"},
+    "rounded": {"anyOf": [_ROUNDED, {"type": "null"}],
+                "description": "The sentence's rounded forms; null when nothing was submitted"},
+}, required=[*_OPINION_COUNTS, *_OPINION_SPLITS, "opinions_livelihood_share", "rounded"])
+_REVIEW_COUNTS = ("submitted", "accepted", "accepted_member", "accepted_collective",
+                  "not_accepted", "replied", "key", "rated")
+_REVIEW_SHARES = ("accepted_member", "accepted_collective", "replied",
+                  *(f"{d}.{v}" for d in ("outcome", "category") for v in _BY[d]))
+YEAR_PROPOSALS = obj({
+    "year": {"type": "integer", "description": "The session year (the proposals' year)"},
+    **dict.fromkeys(_REVIEW_COUNTS, _COUNT),
+    "outcome": _counts(_BY["outcome"]), "category": _counts(_BY["category"]),
+    "rating": _counts(_BY["rating"]),
+    "shares": obj(dict.fromkeys(_REVIEW_SHARES, _SHARE), required=_REVIEW_SHARES,
+                  description="Of the accepted proposals, 0–1"),
+}, required=["year", *_REVIEW_COUNTS, "outcome", "category", "rating", "shares"])
+YEAR_REVIEW = obj({
+    "year": {"type": "integer"},
+    "scope": {"type": "string", "enum": ["city", "district"]},
+    "district": {"anyOf": [ref("Area"), {"type": "null"}]},
+    "opinions": YEAR_OPINIONS,
+    "proposals": YEAR_PROPOSALS,
+    "sentences": obj({
+        "opinions": {"type": ["string", "null"],
+                     "description": "The 社情民意 sentence; null when nothing was submitted"},
+        "proposals": array({"type": "string"}),
+    }, required=["opinions", "proposals"]),
+}, required=["year", "scope", "district", "opinions", "proposals", "sentences"])
+
+# Proposals (提案): the accepted ones only, with what their public page shows.
+PROPOSAL_DEPARTMENT = obj({"id": ID, "code": {"type": "string"}, "name": {"type": "string"}},
+                          required=["id", "code", "name"])
+PROPOSER = obj({"id": ID, "name": {"type": "string"},
+                "is_lead": {"type": "boolean", "description": "The lead proposer (领衔)"}},
+               required=["id", "name", "is_lead"])
+_PROPOSAL_FIELDS = {
+    "id": ID,
+    "year": {"type": "integer", "description": "The session year it belongs to"},
+    "number": {"type": "string", "description": "Case number (案号) given on acceptance, "
+               "e.g. 2024-0001"},
+    "title": {"type": "string"},
+    "reasons": {"type": "string", "description": "案由: the situation and the problem"},
+    "suggestions": {"type": "string", "description": "建议: what should be done"},
+    **with_labels("category", Category),
+    **with_labels("proposer_kind", ProposerKind),
+    "proposers": {**array(ref("Proposer")), "description": (
+        "The members who proposed it, the lead one first; empty for a collective proposal")},
+    **with_labels("collective_kind", CollectiveKind, optional=True),
+    "collective_name": nullable({"type": "string", "description": (
+        "The body that proposed a collective proposal (null otherwise)")}),
+    "is_key": {"type": "boolean", "description": "A key proposal (重点提案)"},
+    "lead_department": ref("ProposalDepartment"),
+    "co_departments": {**array(ref("ProposalDepartment")),
+                       "description": "Co-handling departments (会办)"},
+    **with_labels("outcome", ProposalOutcome, optional=True),
+    "outcome_letter": nullable({"type": "string", "enum": ["A", "B", "C"],
+                                "title": "outcome_letter"}),
+    "replied_at": nullable({**DATE_TIME, "description": "When it was answered (办复)"}),
+    "reply_public": {"type": "boolean",
+                     "description": "Whether the reply's text is published"},
+    "reply": nullable({"type": "string", "description": (
+        "The published reply; null while it is being handled or when the reply is not "
+        "published")}),
+    "url": URL, "html_url": URL,
+}
+PROPOSAL = obj(_PROPOSAL_FIELDS, required=list(_PROPOSAL_FIELDS),
+               description="An accepted proposal. outcome, outcome_letter and replied_at are "
+                           "null while it is being handled (办理中), also when it was sent "
+                           "back for re-handling")
+PROPOSAL_DETAIL = obj({
+    **_PROPOSAL_FIELDS,
+    "issues": {**array(obj({"reference": {"type": "string"}, "title": {"type": "string"},
+                            "url": URL, "html_url": URL},
+                           required=["reference", "title", "url", "html_url"])),
+               "description": "The published residents' problems it grew from"},
+}, required=[*_PROPOSAL_FIELDS, "issues"])
 
 RECORDED = obj({"event": ref("Event"), "issues": array(ref("IssueRef"))},
                required=["event", "issues"])

@@ -51,7 +51,9 @@ from consult_hub.issues.operations import change_status, create_issue
 from consult_hub.issues.references import normalise_reference, parse_reference
 from consult_hub.platforms.models import Platform, PlatformKind, PlatformStatus
 from consult_hub.platforms.queries import PlatformFilters
+from consult_hub.proposals.models import ProposalOutcome, ProposerKind
 from consult_hub.public import queries as public_queries
+from consult_hub.tallies import cppcc
 from consult_hub.tallies import queries as tally_queries
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -236,6 +238,40 @@ def issue(reference: str):
     })
 
 
+@bp.get("/proposals")
+@public
+def proposals():
+    args = query_args(openapi.PARAMETERS["proposals"])
+    query = queries.ProposalQuery(
+        year=args["year"], category=_enum(Category, args["category"]),
+        outcome=_enum(ProposalOutcome, args["outcome"]),
+        proposer_kind=_enum(ProposerKind, args["proposer_kind"]), is_key=args["is_key"],
+        department_id=_department_id(args["department"]), text=args["q"])
+    return _page(queries.proposal_list(query), args, present.proposal)
+
+
+def _department_id(code: str | None) -> int | None:
+    """The id of the department a ``department`` filter names (by code); 400 if unknown."""
+    if code is None:
+        return None
+    found = queries.department_by_code(code)
+    if found is None:
+        raise ApiError(400, _("查询参数不正确"), code="invalid_parameter",
+                       fields={"department": _("没有编码为 %(code)s 的承办单位", code=code)})
+    return found.id
+
+
+@bp.get("/proposals/<int:proposal_id>")
+@public
+def proposal(proposal_id: int):
+    """An accepted proposal; any other (a draft, one waiting for review or not accepted) is
+    404, as on the public page."""
+    found = queries.proposal_detail(proposal_id) if proposal_id <= schemas.MAX_ID else None
+    if found is None:
+        raise ApiError(404, _("找不到这件提案"))
+    return json_response(present.proposal_detail(found))
+
+
 @bp.get("/departments")
 @public
 def departments():
@@ -315,6 +351,30 @@ def department_tally(month: str, department_id: int):
     return json_response({"month": f"{when:%Y-%m}", "scope": "department",
                           "department": present.department(found), "is_live": is_live,
                           "metrics": metrics})
+
+
+def _year_review(year: int, district: Any = None) -> Response:
+    """A year's opinion reports and proposal review (docs/metrics.md), with the sentences."""
+    if year not in tally_queries.report_years(utcnow()):
+        raise ApiError(404, _("没有这一年的统计"))
+    summary = cppcc.year_summary(year, None if district is None else [district.id])
+    return json_response({"scope": "city" if district is None else "district",
+                          "district": present.area(district), **summary.as_dict()})
+
+
+@bp.get("/tallies/years/<int:year>")
+@public
+def city_year_review(year: int):
+    return _year_review(year)
+
+
+@bp.get("/tallies/years/<int:year>/districts/<code>")
+@public
+def district_year_review(year: int, code: str):
+    district = tally_queries.district_by_code(code)
+    if district is None:
+        raise ApiError(404, _("没有编码为 %(code)s 的区", code=code[:32]))
+    return _year_review(year, district)
 
 
 # --- Writes ---------------------------------------------------------------------------------

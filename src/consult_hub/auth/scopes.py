@@ -22,6 +22,7 @@ from consult_hub.auth.models import Role, User
 if TYPE_CHECKING:
     from consult_hub.departments.models import Department
     from consult_hub.issues.models import Issue
+    from consult_hub.members.models import Member
     from consult_hub.platforms.models import Platform
 
 
@@ -80,6 +81,15 @@ def handles_issue(user: User, issue: Issue) -> bool:
 def can_view_issue(user: User, issue: Issue) -> bool:
     """Whether ``user`` may open the problem's staff page (its facts and timeline)."""
     return can_update_issue(user, issue) or handles_issue(user, issue)
+
+
+def reads_issue(user: User, issue: Issue) -> bool:
+    """A member (政协委员) reads the published problems of the platforms they serve (下沉委员):
+    the facts, public text and timeline, never a resident's contact details or words as
+    submitted, and no action; they may start a proposal from them (proposals/views.py)."""
+    return (user.is_active and user.role is Role.MEMBER and user.member is not None
+            and issue.is_published
+            and any(p.id == issue.platform_id for p in user.member.platforms))
 
 
 # The statuses in which a department holds a problem (issues/models.py DEPARTMENT_STATUSES,
@@ -154,6 +164,8 @@ def can_manage_user(actor: User, user: User) -> bool:
         return user.district_id == actor.district_id
     if user.role is Role.DEPARTMENT:
         return can_grant_department(actor, user.department)
+    if user.role is Role.MEMBER:
+        return can_grant_member(actor, user.member)
     return (user.role is Role.COORDINATOR and bool(user.platforms)
             and all(p.district_id == actor.district_id for p in user.platforms))
 
@@ -169,15 +181,26 @@ def can_grant_department(actor: User, department: Department | None) -> bool:
             and department.district_id == actor.district_id)
 
 
+def can_grant_member(actor: User, member: Member | None) -> bool:
+    """Whether ``actor`` may give ``member`` (政协委员) an account, or manage theirs:
+    city staff for any member, district staff for the members of their district."""
+    if not actor.is_active or member is None:
+        return False
+    if actor.role is Role.ADMIN:
+        return True
+    return (actor.role is Role.DISTRICT_ADMIN and member.district_id is not None
+            and member.district_id == actor.district_id)
+
+
 def grantable_roles(actor: User) -> tuple[Role, ...]:
-    """The roles ``actor`` may give an account: city staff any; district staff coordinators
-    and their departments' contacts."""
+    """The roles ``actor`` may give an account: city staff any; district staff coordinators,
+    their departments' contacts and their district's members."""
     if not actor.is_active:
         return ()
     if actor.role is Role.ADMIN:
         return tuple(Role)
     if actor.role is Role.DISTRICT_ADMIN:
-        return (Role.COORDINATOR, Role.DEPARTMENT)
+        return (Role.COORDINATOR, Role.DEPARTMENT, Role.MEMBER)
     return ()
 
 

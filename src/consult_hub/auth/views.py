@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import math
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from consult_hub.audit.operations import record
 from consult_hub.auth.decorators import public, staff_required
 from consult_hub.auth.forms import LoginForm
+from consult_hub.auth.models import Role, User
 from consult_hub.auth.operations import authenticate, sign_out_everywhere
 from consult_hub.auth.throttle import Lockout, lockout, note_failure
 from consult_hub.core.security import safe_next
@@ -30,6 +31,16 @@ def _locked(form: LoginForm, next_url: str | None, locked: Lockout):
     return page, 429, {"Retry-After": str(locked.retry_after)}
 
 
+def landing_url(user: User) -> str:
+    """Where a user lands after signing in: the dashboard; a member (政协委员) their proposals
+    (or, before the proposals pages exist, their opinion reports)."""
+    if user.role is Role.MEMBER:
+        for endpoint in ("proposals.index", "opinions.index"):
+            if endpoint in current_app.view_functions:
+                return url_for(endpoint)
+    return url_for("main.dashboard")
+
+
 def _username(form: LoginForm) -> str:
     return (form.username.data or "").strip()[:64]
 
@@ -39,7 +50,7 @@ def _username(form: LoginForm) -> str:
 def login():
     next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
-        return redirect(next_url or url_for("main.dashboard"))
+        return redirect(next_url or landing_url(current_user))
     form = LoginForm()
     if form.validate_on_submit():
         username = _username(form)
@@ -63,8 +74,9 @@ def login():
             db.session.commit()
             flash(_("欢迎您，%(name)s。", name=user.name), "success")
             if user.must_change_password:
-                return redirect(url_for("account.password", next=next_url))
-            return redirect(next_url or url_for("main.dashboard"))
+                return redirect(url_for("account.password", next=next_url or (
+                    landing_url(user) if user.role is Role.MEMBER else None)))
+            return redirect(next_url or landing_url(user))
     return render_template("auth/login.html", form=form, next_url=next_url)
 
 

@@ -134,6 +134,20 @@ def select_choices(pairs: Iterable[tuple[Any, Any]],
     return [SelectChoice(value=value, label=label, optgroup=group) for value, label in pairs]
 
 
+def any_choice(label: Any, pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
+    """Choices led by an empty one that means "any" (a list's filter)."""
+    return select_choices([("", label), *pairs])
+
+
+class Needed:
+    """Mark a field as required for its label and input; the operation does the checking."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form: Any, field: Any) -> None:
+        return None
+
+
 class PlainSelect(Select):
     """WTForms' select, with plain options written directly: the same HTML, without building
     an attribute dictionary per option — a city's 360 departments in a filter took a third

@@ -120,10 +120,16 @@ def init_http(app: Flask) -> None:
 
 def security_headers(response: Response) -> Response:
     """Add the security headers, leaving any a view chose itself."""
+    # The names present, read once: asking Werkzeug's headers for a missing one raises (and
+    # builds) an exception, five of them a response with ``setdefault``.
+    headers = response.headers
+    present = {name.lower() for name in headers.keys()}
     for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if current_app.config.get("SESSION_COOKIE_SECURE"):
-        response.headers.setdefault("Strict-Transport-Security", HSTS)
+        if name.lower() not in present:
+            headers.add(name, value)
+    if (current_app.config.get("SESSION_COOKIE_SECURE")
+            and "strict-transport-security" not in present):
+        headers.add("Strict-Transport-Security", HSTS)
     return response
 
 
@@ -136,7 +142,7 @@ def cache_policy(response: Response) -> Response:
         return response
     if (request.method not in ("GET", "HEAD") or response.status_code != 200
             or response.is_streamed or not _public_view()
-            or "Cache-Control" in response.headers):  # the view decided (e.g. a secret link)
+            or _has_header(response, "cache-control")):  # the view decided (a secret link)
         return response
     if g.get("shows_flash"):
         response.headers["Cache-Control"] = NO_STORE
@@ -150,6 +156,11 @@ def cache_policy(response: Response) -> Response:
     if not bound_to_session and _shared_view():
         request.environ[pagecache.ENVIRON_FLAG] = True  # the same for every anonymous visitor
     return response.make_conditional(request)
+
+
+def _has_header(response: Response, lower_name: str) -> bool:
+    """``lower_name in response.headers``, without the exception a missing name raises there."""
+    return any(name.lower() == lower_name for name in response.headers.keys())
 
 
 def _public_view() -> bool:

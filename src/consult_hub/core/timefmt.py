@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
 from flask import current_app
-from flask_babel import get_locale
+
+from consult_hub.core.i18n import current_locale
 
 
 def local_zone() -> ZoneInfo:
@@ -27,7 +29,7 @@ def local_today(now: datetime) -> date:
 
 def _english() -> bool:
     """Whether people read English now (Chinese outside a request and by default)."""
-    locale = get_locale()
+    locale = current_locale()
     return locale is not None and locale.language == "en"
 
 
@@ -85,3 +87,17 @@ def _month_bounds(year: int, month: int, zone_key: str) -> tuple[datetime, datet
     following = date(year + month // 12, month % 12 + 1, 1)
     return (datetime(year, month, 1, tzinfo=zone).astimezone(UTC),
             datetime(following.year, following.month, 1, tzinfo=zone).astimezone(UTC))
+
+
+def month_runs(year: int, skip: Collection[date]) -> list[tuple[date, date]]:
+    """The months of ``year`` not in ``skip`` (first days), as runs of consecutive months:
+    the spans a report counts from the records where no frozen tally stands for them."""
+    runs: list[tuple[date, date]] = []
+    for month in (date(year, number, 1) for number in range(1, 13)):
+        if month in skip:
+            continue
+        if runs and runs[-1][1].month == month.month - 1:
+            runs[-1] = (runs[-1][0], month)
+        else:
+            runs.append((month, month))
+    return runs

@@ -24,6 +24,7 @@ from consult_hub.core.db import utcnow
 from consult_hub.core.timefmt import local_zone
 from consult_hub.demo import vocabulary as v
 from consult_hub.demo.context import CITY_PLATFORMS, Demo
+from consult_hub.demo.cppcc import CppccCounts, build_cppcc
 from consult_hub.demo.events import EventCounts, build_events
 from consult_hub.demo.issues import IssueCounts, build_issues
 from consult_hub.demo.world import World, build_world
@@ -32,8 +33,12 @@ from consult_hub.issues.models import OPEN_STATUSES, ReferenceCounter
 from consult_hub.platforms.models import Platform
 
 # Parents before children, so that every foreign key points at a row already written.
-TABLE_ORDER = ("areas", "departments", "members", "platforms", "users", "platform_members",
-               "platform_coordinators", "events", "event_attendees", "issues", "issue_updates")
+TABLE_ORDER = ("areas", "departments", "members", "platforms", "platform_status_changes",
+               "users", "platform_members",
+               "platform_coordinators", "events", "event_attendees", "issues", "issue_updates",
+               "opinion_reports", "opinion_report_events", "opinion_report_issues", "proposals",
+               "proposal_members", "proposal_departments", "proposal_updates", "proposal_issues",
+               "proposal_opinion_reports")
 BATCH = 5000
 
 
@@ -70,6 +75,7 @@ class DemoReport:
     issues: IssueCounts = field(default_factory=IssueCounts)
     logins: list[tuple[str, str, str, str]] = field(default_factory=list)
     coordinator_platforms: list[str] = field(default_factory=list)
+    cppcc: CppccCounts = field(default_factory=CppccCounts)
 
     def text(self) -> str:
         """A summary for the terminal, ending with the demo logins and their passwords."""
@@ -101,6 +107,7 @@ class DemoReport:
             "开展协商议事活动"
             f"{e.held_in_year}场次，促进了{i.resolved_in_year}个群众急难愁盼问题、房前屋后实事、"
             "基层治理难事得到解决。",
+            *self.cppcc.lines(self.year),
             "",
             "Demo logins (demo passwords: change or remove these accounts before real use):",
         ]
@@ -143,10 +150,13 @@ def load_demo(
     say(f"events {events.total}")
     issues = build_issues(demo, world, meetings)
     say(f"issues {issues.total}, timeline entries {issues.updates}")
+    cppcc = build_cppcc(demo, world, meetings)
+    say(f"opinion reports {cppcc.reports}, proposals {cppcc.proposals}")
     _write(demo, say)
-    _set_counters(issues.prefixes)
+    _set_counters({**issues.prefixes, **cppcc.prefixes})
     _reset_sequences()
     report = _report(demo, world, events, issues, seed, time.perf_counter() - started)
+    report.cppcc = cppcc
     record("demo_load", changes={"seed": seed, "year": year, "platforms": platforms,
                                  "events": events.total, "issues": issues.total})
     db.session.commit()

@@ -253,6 +253,8 @@ DEMO_USERS = (
     ("district", "district-demo-2024", "district_admin", "王丽"),
     ("coordinator", "coordinator-demo-2024", "coordinator", "张慧"),
     ("department", "department-demo-2024", "department", "陈刚"),
+    # A member (政协委员): the account of a real demo Member, named as they are (world.py).
+    ("member", "member-demo-2024", "member", ""),
 )
 # The demo department login works for this kind of the demo district's own offices.
 DEMO_DEPARTMENT_KIND = "urban"

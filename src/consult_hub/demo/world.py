@@ -13,6 +13,7 @@ from consult_hub.demo import vocabulary as v
 from consult_hub.demo.context import Demo, allocate
 from consult_hub.members.models import MemberLevel
 from consult_hub.platforms.models import PlatformKind, PlatformStatus
+from consult_hub.platforms.operations import status_change
 
 KIND_WEIGHTS = {PlatformKind.CONSULT_ROOM: 56, PlatformKind.LIAISON_POINT: 24,
                 PlatformKind.MEMBER_STUDIO: 12, PlatformKind.CONSULT_HOME: 8}
@@ -144,6 +145,8 @@ class World:
     # are by. The demo login for the demo department; a placeholder without a password for
     # the others, made when a problem first reaches them.
     contacts: dict[int, int] = field(default_factory=dict)
+    # The member (政协委员) the demo member login belongs to: (id, name, level).
+    demo_member: MemberRef | None = None
 
     def contact(self, demo: Demo, department: tuple[int, str]) -> int:
         """The user who acts for ``department``."""
@@ -175,10 +178,11 @@ def build_world(demo: Demo, password_hashes: dict[str, str]) -> World:
     demo_district = next(d for d in districts if d.spec.code == v.DEMO_DISTRICT)
     demo_department = demo_district.departments[v.DEMO_DEPARTMENT_KIND]
     contacts: dict[int, int] = {}
+    demo_member = _demo_member(demo_sites, members, demo_district)
     logins = build_users(demo, districts, sites, demo_sites, password_hashes, demo_department,
-                         contacts)
+                         contacts, demo_member)
     return World(districts, sites, city_departments, demo_sites, logins, demo_department,
-                 contacts)
+                 contacts, demo_member)
 
 
 # Areas ----------------------------------------------------------------------------------------
@@ -516,6 +520,16 @@ def _add_platform_row(demo: Demo, site: Site) -> None:
         status=PlatformStatus.ACTIVE if site.is_active else PlatformStatus.SUSPENDED,
         version=1, created_at=founded, updated_at=founded,
     )
+    # Its status history: opened on its founding day; a suspended one stopped at the start of
+    # the year after the demo's (it holds events in the year, none after: demo/events.py).
+    demo.add("platform_status_changes", **status_change(
+        site.id, None, PlatformStatus.ACTIVE, effective_on=site.established_on, actor_id=None,
+        now=founded).history)
+    if not site.is_active:
+        stopped = max(site.established_on, min(date(demo.year + 1, 1, 1), demo.today))
+        demo.add("platform_status_changes", **status_change(
+            site.id, PlatformStatus.ACTIVE, PlatformStatus.SUSPENDED, effective_on=stopped,
+            actor_id=None, reason="场地改造，暂停开展活动", now=demo.at(stopped, 9)).history)
 
 
 def _address(demo: Demo, site: Site) -> str:
@@ -551,20 +565,46 @@ def _description(demo: Demo, site: Site) -> str:
 
 # Users ----------------------------------------------------------------------------------------
 
+def _demo_member(demo_sites: list[Site], members: dict[int, list[MemberRef]],
+                 demo_district: District) -> MemberRef:
+    """The member of the demo member login, chosen without drawing (the rest of the demo stays
+    as it was): one serving at the demo coordinator's platforms (江岸区后湖街), preferably a
+    city member (市政协委员) of the demo district, then the one serving at most of them."""
+    known = {ref[0]: (district_id, ref) for district_id, refs in members.items() for ref in refs}
+    serving = [member_id for site in demo_sites for member_id, _name in site.members]
+    if not serving:  # a demo too small for the demo platforms' members: any member
+        return next(ref for refs in members.values() for ref in refs)
+
+    def rank(member_id: int) -> tuple[bool, bool, int, int]:
+        district_id, ref = known[member_id]
+        return (ref[2] is not MemberLevel.CITY, district_id != demo_district.id,
+                -serving.count(member_id), serving.index(member_id))
+
+    return known[min(dict.fromkeys(serving), key=rank)][1]
+
+
 def build_users(demo: Demo, districts: list[District], sites: list[Site], demo_sites: list[Site],
                 password_hashes: dict[str, str], demo_department: tuple[int, str],
-                contacts: dict[int, int]) -> list[tuple[str, str, str, str]]:
-    """The demo logins (the department one for ``demo_department``), a staff member per other
-    district and a coordinator per street."""
+                contacts: dict[int, int],
+                demo_member: MemberRef | None = None) -> list[tuple[str, str, str, str]]:
+    """The demo logins (the department one for ``demo_department``, the member one for
+    ``demo_member``), a staff member per other district and a coordinator per street."""
     demo_district = next(d for d in districts if d.spec.code == v.DEMO_DISTRICT)
     logins = []
     for username, password, role, name in v.DEMO_USERS:
         role = Role(role)
+        if role is Role.MEMBER and demo_member is None:
+            continue
         department_id = demo_department[0] if role is Role.DEPARTMENT else None
+        member_id = demo_member[0] if role is Role.MEMBER and demo_member else None
+        name = demo_member[1] if role is Role.MEMBER and demo_member else name
         user_id = _user(demo, username, name, role, password_hashes[username],
-                        demo_district.id if role is Role.DISTRICT_ADMIN else None, department_id)
+                        demo_district.id if role is Role.DISTRICT_ADMIN else None, department_id,
+                        member_id)
         where = (f"({demo_district.name})" if role is Role.DISTRICT_ADMIN
-                 else f"({demo_department[1]})" if role is Role.DEPARTMENT else "")
+                 else f"({demo_department[1]})" if role is Role.DEPARTMENT
+                 else f"({demo_member[2].label}, {member_id})" if demo_member and member_id
+                 else "")
         logins.append((username, password, role.label, name + where))
         if role is Role.DISTRICT_ADMIN:
             demo_district.staff_id = user_id
@@ -588,11 +628,12 @@ def build_users(demo: Demo, districts: list[District], sites: list[Site], demo_s
 
 
 def _user(demo: Demo, username: str, name: str, role: Role, password_hash: str,
-          district_id: int | None, department_id: int | None = None) -> int:
+          district_id: int | None, department_id: int | None = None,
+          member_id: int | None = None) -> int:
     joined = demo.at(date(demo.year - 1, 12, 1), 9)
     row = demo.add("users", id=demo.next_id("users"), username=username, name=name, email=None,
                    password_hash=password_hash, role=role, district_id=district_id,
-                   department_id=department_id, is_active=True,
+                   department_id=department_id, member_id=member_id, is_active=True,
                    locale="zh", last_login_at=None, session_token=secrets.token_hex(16),
                    created_at=joined, updated_at=joined)
     return row["id"]

@@ -67,7 +67,12 @@ class Event(TimestampMixin, Base):
         sa.CheckConstraint("status = 'planned' OR status = 'cancelled' OR held_at IS NOT NULL",
                            name="held_has_time"),
         sa.Index("ix_events_platform_id_starts_at", "platform_id", "starts_at"),
-        sa.Index("ix_events_status_starts_at", "status", "starts_at"),
+        # Its platform_id too: a year's held events per district counted from the index alone.
+        sa.Index("ix_events_status_starts_at_platform_id", "status", "starts_at", "platform_id"),
+        # Held within a year (inactive platforms), a platform's last held event (0023).
+        sa.Index("ix_events_platform_id_status_starts_at", "platform_id", "status", "starts_at"),
+        # The staff list filtered by status and category, counted and ordered from the index.
+        sa.Index("ix_events_status_category_starts_at", "status", "category", "starts_at"),
         # Newest first across the city: the public list of past events and its deep pages.
         sa.Index("ix_events_starts_at_id", "starts_at", "id"),
     )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import selectinload
+from flask_sqlalchemy.pagination import SelectPagination
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from consult_hub.auth.models import User
 from consult_hub.core.categories import Category
@@ -40,12 +42,13 @@ def missing_minutes(now: datetime) -> sa.ColumnElement[bool]:
 
 def event_list(user: User, filters: EventFilters, now: datetime) -> sa.Select[tuple[Event]]:
     """The events ``user`` may see, filtered; upcoming ones first (soonest first), then the past."""
-    query = (sa.select(Event).join(Event.platform)
-             .where(platform_id_filter(user, Event.platform_id))
+    query = (sa.select(Event).where(platform_id_filter(user, Event.platform_id))
              .options(selectinload(Event.platform)))
     if filters.q:
-        query = query.where(sa.or_(contains_text(Event.topic, filters.q),
-                                   contains_text(Platform.name, filters.q)))
+        # Only a search needs the platforms' rows (their names): joined for every event, they
+        # cost a lookup per matching event however few the page shows.
+        query = query.join(Event.platform).where(sa.or_(contains_text(Event.topic, filters.q),
+                                                        contains_text(Platform.name, filters.q)))
     if filters.status is not None:
         query = query.where(Event.status == filters.status)
     if filters.platform_id is not None:
@@ -65,6 +68,42 @@ def event_list(user: User, filters: EventFilters, now: datetime) -> sa.Select[tu
         Event.starts_at.desc(),
         Event.id.desc(),
     )
+
+
+class EventPage(SelectPagination):
+    """A page of ``event_list``: its ids sorted and counted from the indexes, then the page's
+    events with their platforms.
+
+    The list's order (upcoming first, soonest first; then the past, newest first) is no
+    index's: the database sorts every matching event. Sorting whole rows read each one
+    (3,000 events held on 社会建设 topics: 39 ms); their ids come from
+    ``ix_events_status_category_starts_at`` and its kin alone (2 ms). Two statements, as before
+    (the list, then its platforms).
+    """
+
+    def _ids(self) -> sa.Select[Any]:
+        return self._query_args["select"].options(lazyload("*")).with_only_columns(Event.id)
+
+    def _query_items(self) -> list[Any]:
+        session = self._query_args["session"]
+        ids = list(session.scalars(self._ids().limit(self.per_page).offset(self._query_offset)))
+        if not ids:
+            return []
+        found = {event.id: event for event in session.scalars(
+            sa.select(Event).where(Event.id.in_(ids)).options(joinedload(Event.platform)))}
+        return [found[ident] for ident in ids if ident in found]
+
+    def _query_count(self) -> int:
+        counted = self._ids().order_by(None).subquery()
+        return int(self._query_args["session"].scalar(
+            sa.select(sa.func.count()).select_from(counted)) or 0)
+
+
+def event_page(user: User, filters: EventFilters, now: datetime, *, page: int,
+               per_page: int) -> EventPage:
+    """One page of the staff list (``event_list``); past the end is an empty page."""
+    return EventPage(select=event_list(user, filters, now), session=db.session(), page=page,
+                     per_page=per_page, max_per_page=per_page, error_out=False, count=True)
 
 
 def platforms_query(user: User, *, active_only: bool = False,
@@ -144,10 +183,12 @@ def inactive_clause(now: datetime) -> sa.ColumnElement[bool]:
     from consult_hub.core.timefmt import local_today
 
     days = current_app.config["INACTIVE_DAYS"]
-    held_since = sa.exists().where(
+    # SELECT 1: SQLite answers from ix_events_platform_id_status_starts_at alone (EXISTS
+    # (SELECT *) read each event's row too).
+    held_since = sa.select(sa.literal_column("1")).where(
         Event.platform_id == Platform.id,
         Event.happened,
-        Event.starts_at >= now - timedelta(days=days))
+        Event.starts_at >= now - timedelta(days=days)).exists()
     return sa.and_(Platform.status == PlatformStatus.ACTIVE,
                    Platform.established_on <= local_today(now) - timedelta(days=days), ~held_since)
 

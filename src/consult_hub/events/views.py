@@ -99,8 +99,8 @@ def index():
         date_to=form.date_to.data if not form.date_to.errors else None,
         missing_minutes=bool(form.missing.data),
     )
-    page = db.paginate(queries.event_list(current_user, filters, now), page=params.arg_page(),
-                       per_page=current_app.config["PER_PAGE"], error_out=False)
+    page = queries.event_page(current_user, filters, now, page=params.arg_page(),
+                              per_page=current_app.config["PER_PAGE"])
     return render_template("events/index.html", form=form, page=page, now=now,
                            platform_list=choices is not None,
                            filtered=any(v for k, v in request.args.items() if k != "page"))

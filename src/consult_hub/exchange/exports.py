@@ -108,7 +108,7 @@ def platform_filters(user: User, args: Mapping[str, Any]) -> PlatformFilters:
 
 
 PLATFORM_HEADER = ["编码", "名称", "类型", "区", "街道", "社区", "地址", "纬度", "经度", "召集人",
-                   "成立日期", "示范点", "示范年份", "状态", "简介"]
+                   "成立日期", "示范点", "示范年份", "状态", "撤销日期", "简介"]
 
 
 def platforms_table(user: User, args: Mapping[str, Any]) -> Table:
@@ -129,7 +129,8 @@ def _platform_rows(stmt: sa.Select[Any]) -> Iterator[list[Any]]:
             yield [p.code, p.name, p.kind.source_label, district, street, community, p.address,
                    _number(p.latitude), _number(p.longitude), p.convener or "",
                    _day(p.established_on), _yes(p.is_demonstration),
-                   p.demonstration_year or "", p.status.source_label, p.description or ""]
+                   p.demonstration_year or "", p.status.source_label, _day(p.closed_on),
+                   p.description or ""]
 
 
 # -- events -----------------------------------------------------------------------------------

@@ -112,7 +112,7 @@ COLUMNS = (
     Column("kind", "类型", _l("问题类型"), cells.choice(IssueKind), required=True,
            aliases=("kind",), allowed=cells.allowed_values(IssueKind),
            example=IssueKind.DOORSTEP.source_label),
-    Column("category", "类别", _l("所属领域"), cells.choice(Category), required=True,
+    Column("category", "类别", _l("类别"), cells.choice(Category), required=True,
            aliases=("category",), allowed=cells.allowed_values(Category),
            example=Category.SOCIETY.source_label),
     Column("source", "来源", _l("问题来源"), cells.choice(IssueSource), required=True,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from consult_hub.areas.models import Area
@@ -21,11 +23,24 @@ from consult_hub.exchange.importing import (
     bulk_insert,
     bulk_update,
     changed_fields,
+    chunks,
     duplicates,
     fetch_by,
 )
-from consult_hub.platforms.models import Platform, PlatformKind, PlatformStatus
-from consult_hub.platforms.operations import CODE_PATTERN, EARLIEST_YEAR, TRANSITIONS
+from consult_hub.extensions import db
+from consult_hub.platforms.models import (
+    Platform,
+    PlatformKind,
+    PlatformStatus,
+    PlatformStatusChange,
+)
+from consult_hub.platforms.operations import (
+    CODE_PATTERN,
+    EARLIEST_YEAR,
+    TRANSITIONS,
+    record_status_changes,
+    status_change,
+)
 
 COLUMNS = (
     Column("code", "编码",
@@ -65,6 +80,11 @@ COLUMNS = (
            cells.choice(PlatformStatus), aliases=("status", "平台状态"),
            allowed=cells.allowed_values(PlatformStatus),
            example=PlatformStatus.ACTIVE.source_label),
+    Column("status_on", "状态日期", _l("状态变更的生效日期，格式 2024-03-01；空 = 导入当天。"
+           "只在状态改变（或新平台不是运行中）时使用，不早于成立日期和上一次状态变更，不晚于今天；"
+           "月度统计按各月末的状态计算"),
+           cells.parse_date, aliases=("status_on", "状态生效日期", "撤销日期", "closed_on"),
+           example=""),
     Column("description", "简介", _l("平台简介（可空）"), cells.text(2000),
            aliases=("description",)),
 )
@@ -82,6 +102,10 @@ class Plan:
     new: list[tuple[dict[str, Any], AreaRef | None]] = field(default_factory=list)
     changed: list[tuple[Any, dict[str, Any], AreaRef | None]] = field(default_factory=list)
     unchanged: int = 0
+    # The day each status change of the file takes effect, by code; the day each existing
+    # platform's latest recorded change took effect, by id (a new change cannot precede it).
+    status_on: dict[str, date] = field(default_factory=dict)
+    last_change: dict[int, date] = field(default_factory=dict)
 
 
 class PlatformImporter(Importer):
@@ -96,6 +120,14 @@ class PlatformImporter(Importer):
         existing = {r.code: r for r in fetch_by(
             Platform.code, (row.values.get("code") for row in rows),
             Platform.id, Platform.version, *(getattr(Platform, name) for name in FIELDS))}
+        ids = [platform.id for platform in existing.values()]
+        for part in chunks(ids, 1000):
+            plan.last_change.update(db.session.execute(
+                sa.select(PlatformStatusChange.platform_id,
+                          sa.func.max(PlatformStatusChange.effective_on))
+                .where(PlatformStatusChange.platform_id.in_(part),
+                       PlatformStatusChange.from_status.is_not(None))
+                .group_by(PlatformStatusChange.platform_id)).all())
         for row in rows:
             self._check_row(row, existing.get(row.values.get("code")), ctx, plan)
         return plan
@@ -129,7 +161,7 @@ class PlatformImporter(Importer):
         if v.get("established_on") and v["established_on"] > ctx.today:
             ctx.error(row, "established_on", "成立日期不能晚于今天")
         self._check_demonstration(row, old, established, values, ctx)
-        self._check_status(row, old, values, ctx)
+        self._check_status(row, old, values, ctx, plan)
         if ctx.failed(row):
             return
         if old is None:
@@ -167,17 +199,39 @@ class PlatformImporter(Importer):
             ctx.error(row, "demonstration_year", f"示范点年份不能早于成立年份 {established.year}")
         values["is_demonstration"], values["demonstration_year"] = bool(flagged), year
 
-    def _check_status(self, row: Row, old: Any, values: dict[str, Any], ctx: Context) -> None:
+    def _check_status(self, row: Row, old: Any, values: dict[str, Any], ctx: Context,
+                      plan: Plan) -> None:
         status = row.values.get("status")
         if status is None:
             return
         values["status"] = status
-        if old is None or old.status is status:
+        if old is None:
+            if status is not PlatformStatus.ACTIVE:
+                self._check_status_on(row, old, values, ctx, plan)
+            return
+        if old.status is status:
             return
         allowed = [target for sources, target in TRANSITIONS.values() if old.status in sources]
         if status not in allowed:
             ctx.error(row, "status",
                       f"不能从“{old.status.source_label}”改为“{status.source_label}”")
+        self._check_status_on(row, old, values, ctx, plan)
+
+    @staticmethod
+    def _check_status_on(row: Row, old: Any, values: dict[str, Any], ctx: Context,
+                         plan: Plan) -> None:
+        """The day a status change takes effect: the file's 状态日期, or the day of the import;
+        not after today, not before the founding or the platform's previous change."""
+        day = row.values.get("status_on") or ctx.today
+        established = values.get("established_on") or (old.established_on if old else None)
+        earliest = max(filter(None, (established, plan.last_change.get(old.id) if old else None)),
+                       default=None)
+        if day > ctx.today:
+            ctx.error(row, "status_on", "状态日期不能晚于今天")
+        elif earliest is not None and day < earliest:
+            ctx.error(row, "status_on",
+                      f"状态日期不能早于 {earliest.isoformat()}（成立或上一次状态变更的日期）")
+        plan.status_on[row.values["code"]] = day
 
     def write(self, plan: Plan, ctx: Context) -> Outcome:
         made = plan.book.create_missing(
@@ -188,14 +242,42 @@ class PlatformImporter(Importer):
             values["area_id"] = plan.book.resolve(area, made)
             new_rows.append({**values, "created_at": ctx.now, "updated_at": ctx.now,
                              "version": 1})
+        # A new platform opens active on its founding day; one imported suspended or closed
+        # changed to that status on its 状态日期 (default: the day of the import).
+        history = []
+        for row in new_rows:
+            status = row["status"]
+            opening = status_change(None, None, PlatformStatus.ACTIVE,
+                                    effective_on=row["established_on"], actor_id=ctx.actor_id,
+                                    now=ctx.now)
+            changes = [opening]
+            if status is not PlatformStatus.ACTIVE:
+                changes.append(status_change(None, PlatformStatus.ACTIVE, status,
+                                             effective_on=plan.status_on[row["code"]],
+                                             actor_id=ctx.actor_id, now=ctx.now))
+            row.update(changes[-1].platform_values)
+            history.append((row["code"], [change.history for change in changes]))
         bulk_insert(Platform, new_rows)
-        updates, audits = [], []
+        if history:
+            ids = dict(fetch_by(Platform.code, (code for code, _rows in history),
+                                Platform.code, Platform.id))
+            record_status_changes([{**change, "platform_id": ids[code]}
+                                   for code, changes in history for change in changes])
+        updates, audits, moves = [], [], []
         for old, changes, new_area in plan.changed:
             if new_area is not None:
                 changes["area_id"] = made[new_area]
+            extra: dict[str, Any] = {}
+            if "status" in changes:
+                move = status_change(old.id, old.status, changes["status"],
+                                     effective_on=plan.status_on.get(old.code, ctx.today),
+                                     actor_id=ctx.actor_id, now=ctx.now)
+                extra = move.platform_values
+                moves.append(move.history)
             updates.append({"id": old.id, "version": old.version, "updated_at": ctx.now,
-                            **changes})
+                            **extra, **changes})
             audits.append((old.id, {name: getattr(old, name) for name in changes}, changes))
         bulk_update(Platform, updates)
+        record_status_changes(moves)
         audit_rows("platform_import", Platform.__tablename__, audits, ctx)
         return Outcome(len(new_rows), len(updates), plan.unchanged, len(made))

@@ -1,5 +1,5 @@
-"""The public open-data archive: platforms, events, outcomes and monthly tallies as CSV, with a
-README.
+"""The public open-data archive: platforms, events, outcomes, monthly tallies, proposal reviews
+and accepted proposals as CSV, with a README.
 
 ``build_open_data(now)`` writes ``consult_hub_open_data.zip`` into ``instance/open_data/``
 (replacing the previous one atomically); the scheduler calls it daily at 03:00 and the
@@ -40,11 +40,25 @@ from consult_hub.issues.models import (
     Issue,
     IssueKind,
     IssueStatus,
+    Satisfaction,
 )
+from consult_hub.members.models import Member
+from consult_hub.opinions.models import OpinionSource
 from consult_hub.platforms.models import Platform
+from consult_hub.proposals.models import ACCEPTED_STATUSES as PROPOSAL_ACCEPTED
+from consult_hub.proposals.models import ANSWERED_STATUSES as PROPOSAL_ANSWERED
+from consult_hub.proposals.models import (
+    HandlingRole,
+    Proposal,
+    ProposalDepartment,
+    ProposalMember,
+    ProposalOutcome,
+    ProposerKind,
+)
+from consult_hub.proposals.review import ProposalReview, proposal_reviews
 from consult_hub.tallies import compute
 from consult_hub.tallies.models import MonthlyTally, TallyScope
-from consult_hub.tallies.tables import METRICS
+from consult_hub.tallies.tables import CPPCC_METRICS, METRICS
 
 ARCHIVE_NAME = "consult_hub_open_data.zip"
 BATCH = 1000
@@ -299,8 +313,27 @@ METRIC_EN = {
     "satisfaction_basically": "ratings: fairly satisfied",
     "satisfaction_unsatisfied": "ratings: unsatisfied",
     "satisfaction_share": "(satisfied + fairly satisfied) / ratings, 0–1; empty when none",
+    # Opinion reports and proposals: city and district rows only (docs/metrics.md).
+    "opinions_written": "public-opinion reports written in the month (drafts included)",
+    "opinions_submitted": "public-opinion reports submitted in the month",
+    "opinions_livelihood": "of those submitted, the ones on livelihood projects (民生实事)",
+    "opinions_livelihood_share": "livelihood / submitted, 0–1; empty when none",
+    "opinions_adopted": "public-opinion reports adopted (published) in the month",
+    "opinions_not_adopted": "public-opinion reports not adopted in the month",
+    "opinions_forwarded": "reports forwarded to the province or national CPPCC in the month",
+    "opinions_instructed": "reports with a leader's instruction dated in the month",
+    "proposals_submitted": "proposals submitted in the month",
+    "proposals_accepted": "proposals accepted (立案) in the month",
+    "proposals_accepted_member": "of those, by members individually or jointly",
+    "proposals_accepted_collective": "of those, by collective bodies",
+    "proposals_key": "of those, key proposals (重点提案)",
+    "proposals_not_accepted": "proposals not accepted in the month",
+    "proposals_replied": "proposals answered in the month (latest answer)",
+    "proposals_rated": "proposals rated by their proposer in the month",
 }
-DIMENSIONS = {"category": ("类别", Category), "kind": ("类型", IssueKind)}
+DIMENSIONS = {"category": ("类别", Category), "kind": ("类型", IssueKind),
+              "source": ("来源", OpinionSource), "outcome": ("办复结果", ProposalOutcome),
+              "rating": ("评价", Satisfaction)}
 
 
 def metric_keys() -> list[str]:
@@ -310,7 +343,7 @@ def metric_keys() -> list[str]:
 
 def _metric_field(key: str) -> Field:
     base, _, split = key.partition(".")
-    metric = METRICS.get(base)
+    metric = METRICS.get(base) or CPPCC_METRICS.get(base)
     name = source_text(metric.label) if metric else base
     zh = f"{name}:{source_text(metric.help)}" if metric else base
     en = METRIC_EN.get(base, base.replace("_", " "))
@@ -351,6 +384,153 @@ def _tally_rows() -> Iterator[list[Any]]:
                    *("" if metrics.get(key) is None else metrics[key] for key in keys)]
 
 
+# -- proposal reviews (docs/metrics.md § Proposals: the session year, current state) ------------
+
+REVIEW_FIELDS = (
+    Field("year", "提案所属年度", "session year of the proposals"),
+    Field("scope", "范围：city 全市 / district 区（按领衔委员所在区）",
+          "scope: city, or district (by the lead member's district)"),
+    Field("district_code", "区划代码（全市一行为空）", "district code (empty for the city row)"),
+    Field("district", "区名（全市一行为空）", "district name (empty for the city row)"),
+    Field("submitted", "提出提案（件）", "proposals submitted"),
+    Field("accepted", "立案（件）", "proposals accepted (立案)"),
+    Field("accepted_member", "委员个人或联名提案（件）",
+          "accepted, by members individually or jointly"),
+    Field("accepted_collective", "集体提案（件）", "accepted, by collective bodies"),
+    Field("not_accepted", "不予立案（件）", "not accepted"),
+    Field("replied", "已办复（件）", "accepted and answered"),
+    *(Field(f"outcome_{o.value}", f"办复结果为“{o.source_label}”的（件）",
+            f"answered with outcome {o.letter} ({o.value})") for o in ProposalOutcome),
+    *(Field(f"category_{c.value}", f"立案提案中“{c.source_label}”方面的（件）",
+            f"accepted, field {c.value}") for c in Category),
+    Field("key", "重点提案（件）", "key proposals (重点提案)"),
+)
+
+
+def _review_rows() -> Iterator[list[Any]]:
+    """Each session year with proposals: the city's review, then each district's with any."""
+    areas = _areas()
+    years = list(db.session.scalars(
+        sa.select(Proposal.year).distinct().order_by(Proposal.year)))
+    for year in years:
+        by_district = proposal_reviews(year)
+        city = ProposalReview(year)
+        for review in by_district.values():
+            city.add(review)
+        districts = sorted((areas[i] for i in by_district if i is not None and i in areas),
+                           key=lambda area: area.code)
+        for district, review in ((None, city),
+                                 *((d, by_district[d.id]) for d in districts)):
+            yield [year, "district" if district else "city",
+                   district.code if district else "", district.name if district else "",
+                   review.submitted, review.accepted, review.accepted_member,
+                   review.accepted_collective, review.not_accepted, review.replied,
+                   *(review.outcomes[o] for o in ProposalOutcome),
+                   *(review.categories[c] for c in Category), review.key]
+
+
+# -- proposals (accepted ones, as their public pages show them) ---------------------------------
+
+PROPOSAL_FIELDS = (
+    Field("proposal_id", "提案的系统编号（公开页面 /proposals/<编号>，JSON API 同此编号）",
+          "proposal number in the system (public page /proposals/<number>, the same in the "
+          "JSON API)"),
+    Field("year", "提案所属年度", "session year"),
+    Field("number", "案号（立案时编定，如 2024-0001）",
+          "case number given on acceptance, e.g. 2024-0001"),
+    Field("title", "标题", "title"),
+    Field("category", "类别代码：economy / politics / culture / society / ecology",
+          "category code: economy, politics, culture, society, ecology"),
+    Field("category_label", "类别（中文：经济建设、政治建设、文化建设、社会建设、生态文明建设）",
+          "category, in Chinese"),
+    Field("proposer_kind", "提案者类型代码：member 委员个人 / joint 委员联名 / collective 集体",
+          "proposer kind: member (one member), joint (members jointly), collective (a body)"),
+    Field("proposer_kind_label", "提案者类型（中文）", "proposer kind, in Chinese"),
+    Field("proposers", "提案委员姓名，领衔委员在前，以“、”分隔（集体提案为空）",
+          "the proposing members' names, the lead one first, separated by 、 "
+          "(empty for a collective proposal)"),
+    Field("collective_kind", "提案单位类别代码：party 民主党派 / federation 工商联 / "
+          "organisation 人民团体 / sector 界别 / committee 专门委员会（集体提案）",
+          "collective body's kind: party, federation (of industry and commerce), "
+          "organisation (people's organisation), sector, committee (special committee); "
+          "collective proposals only"),
+    Field("collective_kind_label", "提案单位类别（中文）", "collective body's kind, in Chinese"),
+    Field("collective_name", "提案单位名称（集体提案）",
+          "name of the proposing body (collective proposals)"),
+    Field("is_key", "是否重点提案：1 是，0 否", "key proposal (重点提案): 1 yes, 0 no"),
+    Field("lead_department_code", "主办单位编码", "lead department's code"),
+    Field("lead_department", "主办单位", "lead department (主办)"),
+    Field("co_department_codes", "会办单位编码，以英文分号“;”分隔",
+          "co-handling departments' codes, separated by ;"),
+    Field("co_departments", "会办单位，以“、”分隔", "co-handling departments (会办), "
+          "separated by 、"),
+    Field("reasons", "案由", "the situation and the problem (案由)"),
+    Field("suggestions", "建议", "what should be done (建议)"),
+    Field("outcome", "办复结果代码：resolved 已解决或采纳 / planned 列入计划正在解决 / "
+          "constrained 因条件所限一时难以解决（办理中的为空）",
+          "outcome class: resolved (A), planned (B), constrained (C); empty while being "
+          "handled, also when sent back for re-handling"),
+    Field("outcome_label", "办复结果（中文）", "outcome class, in Chinese"),
+    Field("outcome_letter", "办复结果类别：A / B / C", "outcome class letter: A, B, C"),
+    Field("replied_on", "办复日期（北京时间）", "date answered (China Standard Time)"),
+    Field("reply_public", "办复内容是否公开：1 是，0 否",
+          "whether the reply's text is published: 1 yes, 0 no"),
+    Field("reply", "办复内容（公开的；不公开或办理中的为空）",
+          "the reply's text (published ones; empty when not published or being handled)"),
+)
+
+
+def _proposal_rows() -> Iterator[list[Any]]:
+    accepted = Proposal.status.in_(PROPOSAL_ACCEPTED)
+    departments = {d.id: d for d in db.session.execute(
+        sa.select(Department.id, Department.code, Department.name))}
+    proposers: dict[int, list[str]] = {}
+    for row in db.session.execute(
+            sa.select(ProposalMember.proposal_id, Member.name)
+            .join(Member, Member.id == ProposalMember.member_id)
+            .join(Proposal, Proposal.id == ProposalMember.proposal_id).where(accepted)
+            .order_by(ProposalMember.proposal_id, ProposalMember.is_lead.desc(),
+                      ProposalMember.position)):
+        proposers.setdefault(row.proposal_id, []).append(row.name)
+    co: dict[int, list[Any]] = {}
+    for row in db.session.execute(
+            sa.select(ProposalDepartment.proposal_id, ProposalDepartment.department_id)
+            .join(Proposal, Proposal.id == ProposalDepartment.proposal_id)
+            .where(accepted, ProposalDepartment.role == HandlingRole.CO)
+            .order_by(ProposalDepartment.proposal_id, ProposalDepartment.id)):
+        co.setdefault(row.proposal_id, []).append(departments[row.department_id])
+    # Only public columns: never the internal reference, the review note, the due date, the
+    # proposer's rating, a co-handling department's opinion or the linked problems.
+    stmt = sa.select(
+        Proposal.id, Proposal.year, Proposal.number, Proposal.title, Proposal.category,
+        Proposal.proposer_kind, Proposal.collective_kind, Proposal.collective_name,
+        Proposal.is_key, Proposal.lead_department_id, Proposal.reasons, Proposal.suggestions,
+        Proposal.status, Proposal.outcome, Proposal.replied_at, Proposal.reply_public,
+        Proposal.reply,
+    ).where(accepted).order_by(Proposal.year, Proposal.number, Proposal.id)
+    for batch in _batches(stmt):
+        for p in batch:
+            collective = p.proposer_kind is ProposerKind.COLLECTIVE
+            answered = p.status in PROPOSAL_ANSWERED and p.outcome is not None
+            outcome = p.outcome if answered else None
+            lead = departments.get(p.lead_department_id)
+            handling = co.get(p.id, [])
+            yield [p.id, p.year, p.number or "", p.title, p.category.value,
+                   p.category.source_label, p.proposer_kind.value,
+                   p.proposer_kind.source_label,
+                   "" if collective else "、".join(proposers.get(p.id, [])),
+                   p.collective_kind.value if collective and p.collective_kind else "",
+                   p.collective_kind.source_label if collective and p.collective_kind else "",
+                   (p.collective_name or "") if collective else "", int(p.is_key),
+                   lead.code if lead else "", lead.name if lead else "",
+                   ";".join(d.code for d in handling), "、".join(d.name for d in handling),
+                   p.reasons, p.suggestions,
+                   outcome.value if outcome else "", outcome.source_label if outcome else "",
+                   outcome.letter if outcome else "",
+                   _local_day(p.replied_at) if answered else "", int(p.reply_public),
+                   (p.reply or "") if answered and p.reply_public else ""]
+
+
 # -- the archive --------------------------------------------------------------------------------
 
 
@@ -366,6 +546,12 @@ def data_files() -> list[DataFile]:
         DataFile("monthly_tallies.csv", "月度统计（全市和各区，已冻结的月份）",
                  "monthly figures for the city and each district (frozen months)",
                  tally_fields(), _tally_rows),
+        DataFile("proposal_reviews.csv", "提案办理回顾（按提案所属年度，全市和各区）",
+                 "proposal reviews by session year, for the city and each district",
+                 REVIEW_FIELDS, _review_rows),
+        DataFile("proposals.csv", "已立案的提案及其办复（公开的内容）",
+                 "accepted proposals and their replies (what their public pages show)",
+                 PROPOSAL_FIELDS, _proposal_rows),
     ]
 
 

@@ -26,7 +26,6 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
-from wtforms.fields import SelectChoice
 from wtforms.validators import Length, Optional
 
 from consult_hub.core.categories import Category
@@ -34,7 +33,9 @@ from consult_hub.core.forms import (
     BaseForm,
     CleanFields,
     EditForm,
+    Needed,
     PlainSelect,
+    any_choice,
     optional_int,
     select_choices,
 )
@@ -49,21 +50,6 @@ from consult_hub.issues.models import (
     Satisfaction,
 )
 from consult_hub.issues.operations import ADDRESS_LENGTH, TITLE_LENGTH
-
-
-class Needed:
-    """Mark a field as required for its label and input; the operation does the checking."""
-
-    field_flags = {"required": True}
-
-    def __call__(self, form: Any, field: Any) -> None:
-        return None
-
-
-def _any(label: Any, pairs: list[tuple[str, str]]) -> list[SelectChoice]:
-    """Choices led by an empty one that means "any"."""
-    return select_choices([("", label), *pairs])
-
 
 # --- The list's filters ---------------------------------------------------------------------
 
@@ -88,10 +74,11 @@ class IssueFilterForm(BaseForm):
 
     q = SearchField(_l("搜索"), description=_l("标题中的文字或问题编号"))
     status = StatusListField(_l("状态"), choices=select_choices(IssueStatus.choices()))
-    kind = SelectField(_l("类型"), choices=_any(_l("全部类型"), IssueKind.choices()), default="")
-    category = SelectField(_l("类别"), choices=_any(_l("全部类别"), Category.choices()),
+    kind = SelectField(_l("类型"),
+                       choices=any_choice(_l("全部类型"), IssueKind.choices()), default="")
+    category = SelectField(_l("类别"), choices=any_choice(_l("全部类别"), Category.choices()),
                            default="")
-    source = SelectField(_l("来源"), choices=_any(_l("全部来源"), IssueSource.choices()),
+    source = SelectField(_l("来源"), choices=any_choice(_l("全部来源"), IssueSource.choices()),
                          default="")
     district = SelectField(_l("区"), coerce=optional_int, validate_choice=False,
                            widget=PlainSelect())
@@ -156,8 +143,10 @@ class ProblemRow(CleanFields, Form):
 
     title = StringField(_l("问题标题"), validators=[Optional(), Length(max=TITLE_LENGTH)])
     description = TextAreaField(_l("问题描述"), validators=[Optional(), Length(max=5000)])
-    kind = SelectField(_l("问题类型"), choices=_any(_l("请选择"), IssueKind.choices()), default="")
-    category = SelectField(_l("类别"), choices=_any(_l("请选择"), Category.choices()), default="")
+    kind = SelectField(_l("问题类型"),
+                       choices=any_choice(_l("请选择"), IssueKind.choices()), default="")
+    category = SelectField(_l("类别"),
+                           choices=any_choice(_l("请选择"), Category.choices()), default="")
 
     def values(self) -> dict[str, str]:
         return {name: (self[name].data or "").strip() for name in ("title", "description",
@@ -260,7 +249,7 @@ def _field(action: str, name: str, required: bool) -> Any:
         # never published without both: the form marks them required and starts from the
         # problem's own or its everyday subject's (views._prefill).
         enum_cls = IssueKind if name == "kind" else Category
-        return SelectField(label, choices=_any(_l("请选择"), enum_cls.choices()),
+        return SelectField(label, choices=any_choice(_l("请选择"), enum_cls.choices()),
                            validate_choice=False, validators=[Needed()], **common)
     if name == "address":
         return StringField(label, validators=marks,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -12,7 +12,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import selectinload
 
 from consult_hub.areas.models import Area
-from consult_hub.auth.models import User
+from consult_hub.auth.models import Role, User
 from consult_hub.auth.scopes import department_issue_filter
 from consult_hub.core.categories import Category
 from consult_hub.core.db import contains_text
@@ -29,7 +29,7 @@ from consult_hub.issues.models import (
     IssueStatus,
     IssueUpdate,
 )
-from consult_hub.platforms.models import Platform, PlatformStatus
+from consult_hub.platforms.models import Platform, PlatformStatus, platform_members
 from consult_hub.platforms.scopes import platform_filter, platform_id_filter
 
 PER_PAGE = 25
@@ -56,6 +56,12 @@ def issue_scope(user: User) -> sa.ColumnElement[bool]:
     department = department_issue_filter(user, Issue.department_id)
     if department is not None:
         return department
+    if user.role is Role.MEMBER:
+        # A member reads the published problems of the platforms they serve (auth/scopes.py
+        # reads_issue).
+        return sa.and_(Issue.published_at.is_not(None), Issue.platform_id.in_(
+            sa.select(platform_members.c.platform_id)
+            .where(platform_members.c.member_id == (user.member_id or -1))))
     return platform_id_filter(user, Issue.platform_id)
 
 
@@ -102,11 +108,22 @@ def _where(user: User, filters: IssueFilters, today: date) -> list[sa.ColumnElem
         clauses.append(overdue_clause(today))
     if filters.waiting in WAITING:
         clauses.append(WAITING[filters.waiting]())
-    text = filters.text.strip()
-    if text:
-        clauses.append(sa.or_(contains_text(Issue.title, text),
-                              contains_text(Issue.reference, text)))
+    text = _text_clause(filters)
+    if text is not None:
+        clauses.append(text)
     return clauses
+
+
+def _text_clause(filters: IssueFilters) -> sa.ColumnElement[bool] | None:
+    text = filters.text.strip()
+    if not text:
+        return None
+    return sa.or_(contains_text(Issue.title, text), contains_text(Issue.reference, text))
+
+
+# A search matching this many problems or fewer is listed from its matches (more: the newest
+# ones turn up soon enough walking the list's order; 72 matches of 20,000 is about even).
+FEW_MATCHES = 50
 
 
 def status_counts(user: User, filters: IssueFilters, today: date) -> dict[IssueStatus, int]:
@@ -128,7 +145,22 @@ def issue_page(user: User, filters: IssueFilters, today: date, page: int,
     ``counts`` (``status_counts`` for the same filters) gives the total without counting the
     matching rows a second time: a text search scans every title once, not twice.
     """
-    stmt = sa.select(Issue).where(*_where(user, filters, today))
+    total = None if counts is None else sum(
+        counts[status] for status in (filters.statuses or counts))
+    text = _text_clause(filters)
+    clauses = _where(user, replace(filters, text=""), today)
+    if total == 0:
+        # Nothing matches (a search for a word no problem holds): walking every problem newest
+        # first to find none read all their rows.
+        clauses.append(sa.false())
+    elif text is not None and total is not None and total <= FEW_MATCHES:
+        # A search with few matches: find them first (on SQLite from the narrow index
+        # ix_issues_status_title_reference), then sort those, rather than walk the list's order
+        # over every problem until a page of them turns up.
+        clauses.append(Issue.id.in_(sa.select(Issue.id).where(text)))
+    elif text is not None:
+        clauses.append(text)
+    stmt = sa.select(Issue).where(*clauses)
     if filters.statuses:
         stmt = stmt.where(Issue.status.in_(filters.statuses))
     if filters.sort == "due":
@@ -140,7 +172,7 @@ def issue_page(user: User, filters: IssueFilters, today: date, page: int,
     if counts is None:
         return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
     listed = db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=False)
-    listed.total = sum(counts[status] for status in (filters.statuses or counts))
+    listed.total = total
     return listed
 
 

@@ -22,6 +22,7 @@ from consult_hub.auth.scopes import (
     can_view_issue,
     handles_issue,
     is_department_contact,
+    reads_issue,
     require,
 )
 from consult_hub.core import params
@@ -236,7 +237,8 @@ def _load(issue_id: int) -> Issue:
     issue = queries.issue_for_page(issue_id)
     if issue is None:
         abort(404)
-    require(can_view_issue(current_user, issue), f"issue:{issue_id}")
+    require(can_view_issue(current_user, issue) or reads_issue(current_user, issue),
+            f"issue:{issue_id}")
     return issue
 
 

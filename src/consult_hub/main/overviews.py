@@ -81,7 +81,8 @@ def change_status(platform_id: int, action: str):
     status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
         saved = platform_pages._save(form, lambda: platform_operations.change_status(
-            platform, action, reason=form.reason.data, confirm=form.confirm.data))
+            platform, action, reason=form.reason.data, confirm=form.confirm.data,
+            effective_on=form.effective_on.data))
         if saved:
             flash(str(platform_pages.STATUS_ACTIONS[action]["done"]), "success")
             return redirect(url_for(".detail", platform_id=platform.id), 303)

@@ -38,13 +38,11 @@ log = logging.getLogger(__name__)
 @public
 @shared_page
 def index():
-    years = queries.headline_years()
-    year = params.arg_year("year")
-    if year not in years:
-        year = queries.default_headline_year(years)
-    return render_template("main/index.html", figures=queries.headline_figures(year), years=years,
-                           upcoming=public_queries.upcoming_events(utcnow()),
-                           outcomes=public_queries.latest_outcomes())
+    years, figures = queries.home_headline(params.arg_year("year"))
+    # Tuples, so that the page's fragments can be remembered (templates/main/index.html).
+    return render_template("main/index.html", figures=figures, years=tuple(years),
+                           upcoming=tuple(public_queries.upcoming_events(utcnow())),
+                           outcomes=tuple(public_queries.latest_outcome_items()))
 
 
 @bp.route("/dashboard")

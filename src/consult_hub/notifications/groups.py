@@ -24,8 +24,8 @@ class Group:
 
 GROUPS: tuple[Group, ...] = (
     Group("escalated", _l("督办"), ("issue_escalated",), pinned=True),
-    Group("overdue", _l("逾期"), ("issue_overdue",), pinned=True),
-    Group("due_soon", _l("即将到期"), ("issue_due_soon",)),
+    Group("overdue", _l("逾期"), ("issue_overdue", "proposal_overdue"), pinned=True),
+    Group("due_soon", _l("即将到期"), ("issue_due_soon", "proposal_due_soon")),
     Group("events", _l("活动提醒"), ("event_upcoming", "minutes_missing")),
     # One message per platform (``platform_inactive``) before the digest: the same group.
     Group("digest", _l("月度汇总"), ("inactive_digest", "platform_inactive")),

@@ -41,6 +41,7 @@ from consult_hub.notifications.recipients import (
     link,
 )
 from consult_hub.platforms.models import Platform, PlatformStatus
+from consult_hub.proposals.models import HANDLING_STATUSES, Proposal
 
 # -- events -----------------------------------------------------------------------------------
 
@@ -238,6 +239,92 @@ def sweep_issue_deadlines(now: datetime) -> int:
     return written
 
 
+# -- proposals (提案) --------------------------------------------------------------------------
+
+
+def _proposal_message(proposal: Proposal, headline: str, detail: str) -> Message:
+    department = proposal.lead_department.name if proposal.lead_department else ""
+    return Message(
+        _("%(headline)s：%(ref)s %(title)s", headline=headline, ref=proposal.reference,
+          title=proposal.title),
+        _("%(detail)s 提案 %(ref)s“%(title)s”，主办单位：%(department)s，当前状态：%(status)s。",
+          detail=detail, ref=proposal.reference, title=proposal.title, department=department,
+          status=proposal.status.label),
+        link("proposals.show", None, proposal_id=proposal.id),
+    )
+
+
+def sweep_proposal_deadlines(now: datetime) -> int:
+    """Accepted proposals still with their lead department (主办单位): due soon (DUE_SOON_DAYS
+    before) and overdue (the day after) to the lead department's contacts; overdue ones, and
+    key proposals (重点提案) due soon, to city staff too, who track them. A key proposal's
+    lead department also hears once that it is one.
+
+    Keys name the proposal, the department and the due date, as the problems' do: a new lead
+    department or a new due date (re-handling after 不满意) is reminded afresh.
+    """
+    today = local_today(now)
+    soon = current_app.config["DUE_SOON_DAYS"]
+    rows = db.session.execute(
+        sa.select(Proposal.id, Proposal.due_on, Proposal.is_key, Proposal.lead_department_id)
+        .where(Proposal.status.in_(HANDLING_STATUSES), Proposal.lead_department_id.is_not(None),
+               sa.or_(Proposal.is_key.is_(True),
+                      Proposal.due_on <= today + timedelta(days=soon)))).all()
+    wanted: dict[int, list[tuple[str, str, str, date, int]]] = {}
+    for row in rows:
+        due, department = row.due_on, row.lead_department_id
+        late = (today - due).days
+        calls: list[tuple[str, str, str]] = []
+        if row.is_key:
+            calls.append(("proposal_key", f"proposal_key:{row.id}:{department}", "department"))
+        if due <= today + timedelta(days=soon):
+            stage = "due_soon" if late <= 0 else "overdue"
+            tag = f"{row.id}:{department}:{due.isoformat()}"
+            calls.append((f"proposal_{stage}", f"proposal_{stage}:{tag}", "department"))
+            if late > 0 or row.is_key:
+                calls.append((f"proposal_{stage}", f"proposal_{stage}_city:{tag}", "city"))
+        wanted[row.id] = [(kind, key, who, due, late) for kind, key, who in calls]
+    by_id = {row.id: row for row in rows}
+    contacts = department_contacts(row.lead_department_id for row in rows)
+    city = city_staff() if any(who == "city" for calls in wanted.values()
+                               for _k, _key, who, *_rest in calls) else []
+
+    def recipients(row: Any, who: str) -> list[Any]:
+        return city if who == "city" else contacts[row.lead_department_id]
+
+    sent = delivered(key for calls in wanted.values() for _k, key, *_rest in calls)
+    pending = [proposal_id for proposal_id, calls in wanted.items()
+               if any((key[:200], user.id) not in sent for _kind, key, who, *_rest in calls
+                      for user in recipients(by_id[proposal_id], who))]
+    written = 0
+    for start in range(0, len(pending), 500):
+        queued: list[dict] = []
+        for proposal in db.session.scalars(
+                sa.select(Proposal).options(selectinload(Proposal.lead_department))
+                .where(Proposal.id.in_(pending[start:start + 500]))):
+            row = by_id[proposal.id]
+            for kind, key, who, due, late in wanted[proposal.id]:
+                if kind == "proposal_key":
+                    def compose(_u: Any, p: Proposal = proposal, d: date = due) -> Message:
+                        return _proposal_message(p, _("重点提案"), _(
+                            "您单位主办的提案已列为重点提案，由市政协跟踪督办，办理期限为%(due)s。",
+                            due=format_date(d)))
+                elif kind == "proposal_due_soon":
+                    def compose(_u: Any, p: Proposal = proposal, d: date = due) -> Message:
+                        return _proposal_message(p, _("提案即将到期"), _(
+                            "办理期限为%(due)s，还剩%(days)s天。", due=format_date(d),
+                            days=(d - today).days))
+                else:
+                    def compose(_u: Any, p: Proposal = proposal, d: date = due,
+                                n: int = late) -> Message:
+                        return _proposal_message(p, _("提案逾期未办复"), _(
+                            "办理期限%(due)s已过%(days)s天。", due=format_date(d), days=n))
+                queued += notification_rows(recipients(row, who), kind=kind, now=now,
+                                            dedupe_key=key, compose=compose, skip=sent)
+        written += insert_ignoring_duplicates(queued)
+    return written
+
+
 # -- platforms --------------------------------------------------------------------------------
 
 
@@ -302,7 +389,7 @@ def sweep_inactive_platforms(now: datetime) -> int:
 
 
 SWEEPERS = (sweep_event_upcoming, sweep_minutes_missing, sweep_issue_deadlines,
-            sweep_inactive_platforms)
+            sweep_proposal_deadlines, sweep_inactive_platforms)
 
 
 def sweep_reminders(now: datetime) -> dict[str, int]:

@@ -34,7 +34,7 @@ SENT_STATUSES = frozenset({OpinionStatus.SUBMITTED, OpinionStatus.ADOPTED,
 class OpinionSource(LabelledEnum):
     """Where a report came from, for the figures by source."""
 
-    PLATFORM = "platform", _l("协商议事平台")
+    PLATFORM = "platform", _l("协商平台")
     MEMBER = "member", _l("委员")
     DISTRICT = "district", _l("区政协")
 

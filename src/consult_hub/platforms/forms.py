@@ -88,6 +88,8 @@ class StatusForm(BaseForm):
     reason = TextAreaField(_l("原因"),
                            validators=[DataRequired(_l("请说明原因")), Length(max=1000)])
     confirm = StringField(_l("确认"), validators=[Optional(), Length(max=32)])
+    # The day the change took effect (empty: today); the monthly tallies count from it.
+    effective_on = DateField(_l("生效日期"), validators=[Optional()])
 
 
 class LinkForm(BaseForm):

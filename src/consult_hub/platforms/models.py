@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from consult_hub.core.db import Base, LabelledEnum, TimestampMixin, enum_column
+from consult_hub.core.db import Base, LabelledEnum, TimestampMixin, UTCDateTime, enum_column, utcnow
 
 
 class PlatformKind(LabelledEnum):
@@ -86,6 +86,9 @@ class Platform(TimestampMixin, Base):
     status: Mapped[PlatformStatus] = mapped_column(
         enum_column(PlatformStatus, "platform_status"), default=PlatformStatus.ACTIVE
     )
+    # The day the platform was closed (撤销), while it is closed; its status history is in
+    # platform_status_changes (operations.status_change writes both).
+    closed_on: Mapped[date | None] = mapped_column(sa.Date)
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     __mapper_args__ = {"version_id_col": version}
@@ -97,3 +100,35 @@ class Platform(TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<Platform {self.code} {self.name}>"
+
+
+class PlatformStatusChange(Base):
+    """One change of a platform's status, from the day it takes effect: the opening (no
+    ``from_status``), suspensions, closings and reactivations. The monthly tallies read a
+    platform's status at a month's end from here (docs/metrics.md), so a past month can be
+    recomputed as it was. Written only through ``operations.status_change``."""
+
+    __tablename__ = "platform_status_changes"
+    __table_args__ = (
+        # A platform's history in order.
+        sa.Index("ix_platform_status_changes_platform_id", "platform_id", "effective_on", "id"),
+        # The tallies' "changes after a month's end": the openings (most rows) left out.
+        sa.Index("ix_platform_status_changes_effective_on", "effective_on",
+                 sqlite_where=sa.text("from_status IS NOT NULL"),
+                 postgresql_where=sa.text("from_status IS NOT NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("platforms.id", ondelete="CASCADE"))
+    from_status: Mapped[PlatformStatus | None] = mapped_column(
+        enum_column(PlatformStatus, "platform_from_status"))
+    to_status: Mapped[PlatformStatus] = mapped_column(
+        enum_column(PlatformStatus, "platform_to_status"))
+    effective_on: Mapped[date] = mapped_column(sa.Date)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    platform = relationship("Platform")
+    actor = relationship("User")

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy as sa
+from flask import has_request_context
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.audit.operations import diff, record
 from consult_hub.auth.models import Role, User
 from consult_hub.core.conflicts import check_version, values_of
+from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.timefmt import local_today
 from consult_hub.extensions import db
 from consult_hub.members.models import Member
 from consult_hub.platforms import queries
-from consult_hub.platforms.models import Platform, PlatformKind, PlatformStatus
+from consult_hub.platforms.models import (
+    Platform,
+    PlatformKind,
+    PlatformStatus,
+    PlatformStatusChange,
+)
 
 # The facts an edit form carries; also what a conflict compares and the audit diffs.
 FIELDS = ["code", "name", "kind", "district_id", "area_id", "address", "latitude", "longitude",
@@ -124,12 +135,64 @@ def _clean_position(values: dict[str, Any], out: dict[str, Any], errors: dict[st
     out["latitude"], out["longitude"] = latitude, longitude
 
 
+@dataclass(frozen=True)
+class StatusChange:
+    """A platform's change of status: the platform's new columns and its history row."""
+
+    platform_values: dict[str, Any]
+    history: dict[str, Any]
+
+
+def status_change(platform_id: int | None, before: PlatformStatus | None,
+                  after: PlatformStatus, *, effective_on: date, actor_id: int | None,
+                  reason: str | None = None, now: datetime | None = None) -> StatusChange:
+    """The one definition of a status change, for every path that changes a status (the
+    platform pages, the import, the demo): the platform gets ``status`` and ``closed_on``
+    (the day it was closed, while it is closed), its history a row effective on
+    ``effective_on``. ``before`` is None for the opening (the day the platform was
+    established). ``record_status_changes`` writes the history rows."""
+    return StatusChange(
+        {"status": after, "closed_on": effective_on if after is PlatformStatus.CLOSED else None},
+        {"platform_id": platform_id, "from_status": before, "to_status": after,
+         "effective_on": effective_on, "actor_id": actor_id, "reason": reason,
+         "created_at": now or utcnow()})
+
+
+def record_status_changes(rows: list[dict[str, Any]]) -> None:
+    """Insert history rows made by ``status_change`` (each with its platform's id)."""
+    for start in range(0, len(rows), 1000):
+        db.session.execute(sa.insert(PlatformStatusChange), rows[start:start + 1000])
+
+
+def _signed_in_id() -> int | None:
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return int(current_user.id)
+    return None
+
+
+def _apply(platform: Platform, change: StatusChange) -> None:
+    for name, value in change.platform_values.items():
+        setattr(platform, name, value)
+    record_status_changes([{**change.history, "platform_id": platform.id}])
+
+
+def last_effective_on(platform_id: int) -> date | None:
+    """The day the platform's latest status change (not its opening) took effect."""
+    return db.session.scalar(
+        sa.select(sa.func.max(PlatformStatusChange.effective_on))
+        .where(PlatformStatusChange.platform_id == platform_id,
+               PlatformStatusChange.from_status.is_not(None)))
+
+
 def create_platform(*, today: date, **values: Any) -> Platform:
-    """Add a platform (active) from checked facts, and audit it."""
+    """Add a platform (active from its founding day) from checked facts, and audit it."""
     clean = _clean(values, today=today)
     platform = Platform(status=PlatformStatus.ACTIVE, **clean)
     db.session.add(platform)
     db.session.flush()
+    _apply(platform, status_change(platform.id, None, PlatformStatus.ACTIVE,
+                                   effective_on=platform.established_on,
+                                   actor_id=_signed_in_id()))
     record("platform_create", platform, diff({}, values_of(platform, [*FIELDS, "status"])))
     return platform
 
@@ -148,13 +211,26 @@ def update_platform(platform: Platform, *, version: Any, original: str | None, t
     changes = diff(before, values_of(platform, FIELDS))
     if changes:
         db.session.flush()
+        if "established_on" in changes:  # the opening follows the founding day
+            db.session.execute(
+                sa.update(PlatformStatusChange)
+                .where(PlatformStatusChange.platform_id == platform.id,
+                       PlatformStatusChange.from_status.is_(None))
+                .values(effective_on=platform.established_on))
         record("platform_update", platform, changes)
     return changes
 
 
 def change_status(platform: Platform, action: str, *, reason: str | None,
-                  confirm: str | None = None) -> None:
-    """Suspend, close or reactivate with a reason; closing needs the code typed again."""
+                  confirm: str | None = None, effective_on: date | None = None,
+                  today: date | None = None, actor_id: int | None = None) -> None:
+    """Suspend, close or reactivate with a reason; closing needs the code typed again.
+
+    ``effective_on`` is the day the change took effect (default ``today``): not in the future,
+    not before the platform was established or its previous change took effect; the monthly
+    tallies count the platform by its status at each month's end (docs/metrics.md).
+    """
+    today = today or local_today(utcnow())
     if action not in TRANSITIONS:
         raise ValidationFailed({"reason": _("未知的操作 %(action)s", action=repr(action))})
     sources, target = TRANSITIONS[action]
@@ -169,10 +245,18 @@ def change_status(platform: Platform, action: str, *, reason: str | None,
         errors.setdefault("reason", _("原因不超过 1000 个字符"))
     if action == "close" and _text(confirm).upper() != platform.code.upper():
         errors["confirm"] = _("请输入平台编号 %(code)s 以确认撤销", code=platform.code)
+    effective_on = effective_on or today
+    earliest = max(filter(None, (platform.established_on, last_effective_on(platform.id))))
+    if effective_on > today:
+        errors["effective_on"] = _("生效日期不能晚于今天")
+    elif effective_on < earliest:
+        errors["effective_on"] = _("生效日期不能早于 %(day)s（成立或上一次状态变更的日期）",
+                                   day=earliest.isoformat())
     if errors:
         raise ValidationFailed(errors)
     before = platform.status
-    platform.status = target
+    _apply(platform, status_change(platform.id, before, target, effective_on=effective_on,
+                                   actor_id=actor_id or _signed_in_id(), reason=reason))
     db.session.flush()
     record(f"platform_{action}", platform, {**diff({"status": before}, {"status": target}),
                                             "reason": reason})

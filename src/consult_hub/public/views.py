@@ -34,10 +34,8 @@ from consult_hub.core.db import utcnow
 from consult_hub.core.forms import select_choices
 from consult_hub.core.links import external_url
 from consult_hub.core.pagecache import shared_page
-from consult_hub.core.pagination import paginate
 from consult_hub.core.saving import save
 from consult_hub.core.security import safe_next
-from consult_hub.events import queries as event_queries
 from consult_hub.extensions import csrf, db, limiter
 from consult_hub.issues import photos as issue_photos
 from consult_hub.issues import subjects
@@ -47,7 +45,7 @@ from consult_hub.issues.references import normalise_reference
 from consult_hub.platforms import queries as platform_queries
 from consult_hub.platforms.models import Platform, PlatformKind
 from consult_hub.platforms.queries import PlatformFilters
-from consult_hub.public import maps, queries, submission
+from consult_hub.public import listing, maps, queries, submission
 from consult_hub.public.forms import RateForm, SubmitForm, TrackForm
 from consult_hub.public.operations import rate_outcome
 
@@ -117,9 +115,10 @@ def _search_arg() -> str:
     return params.arg_text("q", SEARCH_MAX)
 
 
-def _paginate(stmt):
-    """One page of ``stmt`` (``?page=``); past the end is an empty page, not an error."""
-    return paginate(stmt, per_page=current_app.config["PER_PAGE"])
+def _paginate(stmt, total_key: Any = None, **rows: Any):
+    """One page of ``stmt`` (``?page=``); past the end is an empty page, not an error.
+    ``total_key`` and ``rows`` (``item``, ``key``): see ``listing.ListPage``."""
+    return listing.page_of(stmt, total_key=total_key, **rows)
 
 
 def _private(response):
@@ -153,7 +152,10 @@ def platforms():
     filters = PlatformFilters(q=search or None, district_id=district_id, street_id=street_id,
                               kind=kind, demonstration=True if demonstration else None)
     return render_template(
-        "public/platforms.html", page=_paginate(queries.platform_directory(filters)),
+        "public/platforms.html",
+        page=_paginate(queries.platform_items(filters), ("platforms", filters),
+                       item=queries.PlatformItem.from_row,
+                       keys=queries.platform_items(filters, keys=True)),
         districts=districts, streets=streets, kinds=PlatformKind, district_id=district_id,
         street_id=street_id, kind=kind, demonstration=demonstration, search=search,
         filtered=any((district_id, kind, demonstration, search)),
@@ -164,17 +166,15 @@ def platforms():
 @public
 @shared_page
 def platform(platform_id: int):
-    found = queries.platform_page(platform_id)
+    found = queries.platform_row(platform_id)
     if found is None:
         abort(404)
     now = utcnow()
     return render_template(
-        "public/platform.html", platform=found,
-        members=sorted((m for m in found.members if m.is_active), key=lambda m: (m.name, m.id)),
-        upcoming=event_queries.upcoming_events(found.id, now, limit=PLATFORM_LIST_LIMIT),
-        past=event_queries.recent_events(found.id, now, limit=PLATFORM_LIST_LIMIT),
-        outcomes=list(db.session.scalars(
-            queries.outcome_list(platform_id=found.id).limit(PLATFORM_LIST_LIMIT))),
+        "public/platform.html", platform=found, members=queries.platform_members(found.id),
+        upcoming=queries.platform_events(found.id, now, "upcoming", PLATFORM_LIST_LIMIT),
+        past=queries.platform_events(found.id, now, "past", PLATFORM_LIST_LIMIT),
+        outcomes=queries.platform_outcomes(found.id, PLATFORM_LIST_LIMIT),
         list_limit=PLATFORM_LIST_LIMIT,
     )
 
@@ -191,9 +191,12 @@ def events():
     district_id = _chosen("district", districts)
     for_platform = _platform_arg()
     search = _search_arg()
-    stmt = queries.event_list(utcnow(), when=when, district_id=district_id,
-                              platform_id=for_platform.id if for_platform else None, q=search)
-    return render_template("public/events.html", page=_paginate(stmt), when=when,
+    now = utcnow()
+    chosen = dict(when=when, district_id=district_id,
+                  platform_id=for_platform.id if for_platform else None, q=search)
+    page = _paginate(queries.event_items(now, **chosen), item=queries.EventItem.from_row,
+                     keys=queries.event_items(now, **chosen, keys=True))
+    return render_template("public/events.html", page=page, when=when,
                            districts=districts, district_id=district_id, platform=for_platform,
                            search=search)
 
@@ -202,11 +205,14 @@ def events():
 @public
 @shared_page
 def event(event_id: int):
-    found = queries.event_page(event_id)
+    found = queries.event_row(event_id)
     if found is None:
         abort(404)
+    held = found.happened
     return render_template("public/event.html", event=found, now=utcnow(),
-                           issues=queries.published(found.issues))
+                           attendees=queries.event_attendees(found.id) if held else [],
+                           photos=queries.event_photos(found.id) if held else [],
+                           issues=queries.event_issues(found.id))
 
 
 # -- outcomes ---------------------------------------------------------------------------------
@@ -224,10 +230,14 @@ def outcomes():
     category = _enum_arg(Category, "category")
     for_platform = _platform_arg()
     search = _search_arg()
-    stmt = queries.outcome_list(status=status, district_id=district_id, category=category,
-                                platform_id=for_platform.id if for_platform else None, q=search)
+    platform_id = for_platform.id if for_platform else None
+    chosen = dict(status=status, district_id=district_id, category=category,
+                  platform_id=platform_id, q=search)
+    page = _paginate(queries.outcome_items(**chosen), ("outcomes", *chosen.values()),
+                     item=queries.OutcomeItem.from_row,
+                     keys=queries.outcome_items(**chosen, keys=True))
     return render_template(
-        "public/outcomes.html", page=_paginate(stmt), districts=districts,
+        "public/outcomes.html", page=page, districts=districts,
         district_id=district_id, status=status, statuses=queries.OUTCOME_STATUSES,
         category=category, categories=Category, platform=for_platform, search=search)
 
@@ -237,13 +247,14 @@ def outcomes():
 @shared_page
 def issue(reference: str):
     canonical = normalise_reference(reference)
-    found = queries.issue_by_reference(canonical)
+    found = queries.issue_row(canonical)
     if found is None:
         abort(404)
     if canonical != reference:
         return redirect(url_for("public.issue", reference=canonical), 301)
     return render_template("public/issue.html", issue=found,
-                           timeline=queries.public_timeline(found.id))
+                           photos=queries.public_photos(found.id),
+                           timeline=queries.public_timeline_rows(found.id))
 
 
 # -- maps -------------------------------------------------------------------------------------

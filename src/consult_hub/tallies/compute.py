@@ -32,8 +32,8 @@ from consult_hub.issues.models import (
     IssueUpdate,
     Satisfaction,
 )
-from consult_hub.platforms.models import Platform, PlatformStatus
-from consult_hub.tallies import departments
+from consult_hub.platforms.models import Platform, PlatformStatus, PlatformStatusChange
+from consult_hub.tallies import cppcc, departments
 from consult_hub.tallies.models import COUNT_KEYS, MonthlyTally, TallyScope
 
 
@@ -80,6 +80,25 @@ def _count(table_col: Any, *where: Any, group: Any = None) -> sa.Select:
     return sa.select(group, sa.func.count()).where(*where).group_by(group)
 
 
+def _status_at_end(last_day: date, in_area: tuple[Any, ...]) -> dict[int, PlatformStatus]:
+    """The status at ``last_day`` of the platforms (established by then) whose status changed
+    later: the one their first later change started from. Every other platform has had its
+    present status since (docs/metrics.md); openings are left out (a platform is active from
+    its founding), and few platforms change, so this reads a handful of history rows (a partial
+    index), not a nation's platforms."""
+    then: dict[int, PlatformStatus] = {}
+    for platform_id, before in db.session.execute(
+            sa.select(PlatformStatusChange.platform_id, PlatformStatusChange.from_status)
+            .join(Platform, Platform.id == PlatformStatusChange.platform_id)
+            .where(PlatformStatusChange.effective_on > last_day,
+                   PlatformStatusChange.from_status.is_not(None),
+                   Platform.established_on <= last_day, *in_area)
+            .order_by(PlatformStatusChange.platform_id, PlatformStatusChange.effective_on,
+                      PlatformStatusChange.id)):
+        then.setdefault(platform_id, before)
+    return then
+
+
 def collect(month: date, district_ids: Collection[int] | None = None,
             ) -> tuple[dict[int, int], _Sheet]:
     """Count the month per platform; returns (platform → district, the sheet).
@@ -106,9 +125,10 @@ def collect(month: date, district_ids: Collection[int] | None = None,
         .where(Platform.established_on <= last_day, *in_area)
     ).all()
     districts = {row.id: row.district_id for row in platforms}
+    then = _status_at_end(last_day, in_area)
     for row in platforms:
         counts = sheet.counts[row.id]
-        if row.status is not PlatformStatus.CLOSED:
+        if then.get(row.id, row.status) is not PlatformStatus.CLOSED:
             counts["platforms_total"] += 1
             if row.is_demonstration and (row.demonstration_year or 0) <= month.year:
                 counts["platforms_demonstration"] += 1
@@ -230,6 +250,7 @@ def finish(counts: Counter[str], days: list[float]) -> dict[str, Any]:
     metrics["satisfaction_share"] = (
         round((metrics["satisfaction_satisfied"] + metrics["satisfaction_basically"]) / rated, 4)
         if rated else None)
+    cppcc.derive(metrics)
     return metrics
 
 
@@ -255,7 +276,11 @@ def compute_month(month: date, district_ids: Collection[int] | None = None, *,
             scope = Scope(TallyScope.PLATFORM, f"platform:{platform_id}", district_id,
                           platform_id)
             result[scope.key] = (scope, finish(counts, days))
-    city, city_days = Counter(), []  # the districts' sums: 3,000 additions, not 300,000
+    # Opinion reports and proposals: districts' and the city's rows only (tallies/cppcc.py).
+    city_only = Counter()
+    for district_id, figures in cppcc.collect(month, district_ids).items():
+        (by_district[district_id] if district_id is not None else city_only).update(figures)
+    city, city_days = Counter(city_only), []  # the districts' sums: 3,000 additions, not 300,000
     for district_id in sorted(by_district):
         scope = Scope(TallyScope.DISTRICT, f"district:{district_id}", district_id)
         result[scope.key] = (scope, finish(by_district[district_id], days_by_district[district_id]))
@@ -276,6 +301,10 @@ def department_scopes(month: date) -> dict[str, tuple[Scope, dict[str, Any]]]:
         for department_id, metrics in figures.items()}
 
 
+# Where tallies/queries.py keeps a year's stored months added up, per process.
+FINAL_PARTS = "tallies.final_parts"
+
+
 def freeze_month(month: date, now: datetime | None = None) -> dict[str, Any]:
     """Compute the month and upsert it into MonthlyTally; returns the city figures.
 
@@ -283,6 +312,7 @@ def freeze_month(month: date, now: datetime | None = None) -> dict[str, Any]:
     month that is no longer borne out by the records (recomputed later) is removed."""
     now = now or utcnow()
     month = month_start(month)
+    current_app.extensions.pop(FINAL_PARTS, None)  # the reports' sums of stored months
     computed = compute_month(month)
     computed.update(department_scopes(month))
     db.session.execute(sa.delete(MonthlyTally).where(

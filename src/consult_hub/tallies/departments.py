@@ -238,11 +238,13 @@ def finish(counts: Counter[str] | dict[str, Any], reply_days: float) -> dict[str
 def sum_months(months: list[dict[str, Any]]) -> dict[str, Any]:
     """Months added up: counts and the sum of days summed, stocks (open and overdue at the
     end) from the last month, shares and the average from the sums."""
-    counts: Counter[str] = Counter()
+    counts = dict.fromkeys(DEPARTMENT_COUNTS, 0)
     days = 0.0
     for metrics in months:
         for name in DEPARTMENT_COUNTS:
-            counts[name] += int(metrics.get(name) or 0)
+            value = metrics.get(name)
+            if value:
+                counts[name] += int(value)
         days += float(metrics.get("reply_days_total") or 0)
     last = months[-1] if months else {}
     for name in ("open_end", "overdue_end"):

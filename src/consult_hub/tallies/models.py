@@ -9,7 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from consult_hub.core.categories import Category
 from consult_hub.core.db import Base, LabelledEnum, UTCDateTime, enum_column, utcnow
-from consult_hub.issues.models import IssueKind
+from consult_hub.issues.models import IssueKind, Satisfaction
+from consult_hub.opinions.models import OpinionSource
+from consult_hub.proposals.models import ProposalOutcome
 
 # The metrics of docs/metrics.md, as stored: counts, their splits, and derived figures.
 COUNTS = (
@@ -25,9 +27,28 @@ SPLITS = (
     ("issues_raised", "kind", IssueKind), ("issues_resolved", "category", Category),
     ("issues_resolved", "kind", IssueKind),
 )
-DERIVED = ("resolution_share", "median_days_to_resolve", "satisfaction_share")
+# Opinion reports and proposals (docs/metrics.md § Opinion reports, § Proposals): counted by
+# tallies/cppcc.py into the city and district rows only (a platform's row has none of them).
+CPPCC_COUNTS = (
+    "opinions_written", "opinions_submitted", "opinions_livelihood", "opinions_adopted",
+    "opinions_not_adopted", "opinions_forwarded", "opinions_instructed",
+    "proposals_submitted", "proposals_accepted", "proposals_accepted_member",
+    "proposals_accepted_collective", "proposals_key", "proposals_not_accepted",
+    "proposals_replied", "proposals_rated",
+)
+CPPCC_SPLITS = (
+    ("opinions_submitted", "category", Category), ("opinions_submitted", "source", OpinionSource),
+    ("proposals_accepted", "category", Category), ("proposals_replied", "outcome", ProposalOutcome),
+    ("proposals_rated", "rating", Satisfaction),
+)
+CPPCC_DERIVED = ("opinions_livelihood_share",)
+DERIVED = ("resolution_share", "median_days_to_resolve", "satisfaction_share") + CPPCC_DERIVED
 COUNT_KEYS = COUNTS + tuple(f"{metric}.{dimension}.{member.value}"
                             for metric, dimension, enum_cls in SPLITS for member in enum_cls)
+CPPCC_KEYS = CPPCC_COUNTS + tuple(f"{metric}.{dimension}.{member.value}"
+                                  for metric, dimension, enum_cls in CPPCC_SPLITS
+                                  for member in enum_cls)
+COUNT_KEYS += CPPCC_KEYS
 
 # A department's figures (承办单位, docs/metrics.md § Departments), stored in its own rows
 # (scope "department"): counts, one sum (days from assignment to reply, for the average over
@@ -41,6 +62,9 @@ DEPARTMENT_SUMS = ("reply_days_total",)
 DEPARTMENT_DERIVED = ("acknowledged_share", "on_time_share", "average_days_to_reply",
                       "satisfaction_share")
 DEPARTMENT_KEYS = DEPARTMENT_COUNTS + DEPARTMENT_SUMS + DEPARTMENT_DERIVED
+
+
+_EMPTY: dict[str, Any] = {**dict.fromkeys(COUNT_KEYS, 0), **dict.fromkeys(DERIVED)}
 
 
 class StoredMetrics(sa.TypeDecorator[dict[str, Any]]):
@@ -62,10 +86,12 @@ class StoredMetrics(sa.TypeDecorator[dict[str, Any]]):
         return {key: figure for key, figure in value.items() if figure or type(figure) is float}
 
     def process_result_value(self, value: Any, dialect: Any) -> dict[str, Any] | None:
-        if value is None:
-            return None
-        metrics = dict.fromkeys(COUNT_KEYS, 0)
-        metrics.update(dict.fromkeys(DERIVED))
+        return None if value is None else self.whole(value)
+
+    @staticmethod
+    def whole(value: dict[str, Any]) -> dict[str, Any]:
+        """Stored (compact) metrics with every metric put back: counts 0, derived None."""
+        metrics = dict(_EMPTY)
         metrics.update(value)
         return metrics
 

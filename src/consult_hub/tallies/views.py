@@ -26,12 +26,13 @@ from consult_hub.auth.scopes import (
     require,
     staff_district_id,
 )
-from consult_hub.core import params
+from consult_hub.core import params, timefmt
 from consult_hub.core.db import utcnow
 from consult_hub.core.i18n import city_name
 from consult_hub.core.pagecache import shared_page
+from consult_hub.core.timefmt import to_local
 from consult_hub.extensions import db
-from consult_hub.tallies import charts, queries
+from consult_hub.tallies import charts, cppcc, queries, word
 from consult_hub.tallies.compute import next_month
 from consult_hub.tallies.queries import ReportScope
 from consult_hub.tallies.tables import Table, month_tables, to_csv, to_xlsx, year_tables
@@ -41,7 +42,8 @@ bp = Blueprint("tallies", __name__)
 STAFF = OFFICE_ROLES
 DISTRICT_CODE_MAX = 33  # one past areas.code's length: a longer code matches none
 MIMETYPES = {"csv": "text/csv; charset=utf-8",
-             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+             "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 
 
 @dataclass(frozen=True)
@@ -113,19 +115,23 @@ def month(month: str):
     return _month_page(_month_arg(month), _staff_scope(), public=False)
 
 
-@bp.route("/manage/reports/year/<int:year>/download.<any(csv, xlsx):ext>")
+@bp.route("/manage/reports/year/<int:year>/download.<any(csv, xlsx, docx):ext>")
 @roles_required(*STAFF)
 def year_download(year: int, ext: str):
     scope = _staff_scope()
     report = _year_report(year, scope, _years(), public=False)
+    if ext == "docx":
+        return _year_word(report, scope)
     return _download(year_tables(report), ext, scope, _year_name(year), f"{year}")
 
 
-@bp.route("/manage/reports/<month>/download.<any(csv, xlsx):ext>")
+@bp.route("/manage/reports/<month>/download.<any(csv, xlsx, docx):ext>")
 @roles_required(*STAFF)
 def month_download(month: str, ext: str):
     when, scope = _month_arg(month), _staff_scope()
     report = _month_report(when, scope, _years(), public=False)
+    if ext == "docx":
+        return _month_word(report, scope, public=False)
     return _download(month_tables(report, public=False), ext, scope, _month_name(when),
                      f"{when:%Y-%m}")
 
@@ -161,19 +167,23 @@ def public_month(year: int, month: int):
     return _month_page(_month_of(year, month), _public_scope(), public=True)
 
 
-@bp.route("/reports/<int:year>/download.<any(csv, xlsx):ext>")
+@bp.route("/reports/<int:year>/download.<any(csv, xlsx, docx):ext>")
 @public
 def public_year_download(year: int, ext: str):
     scope = _public_scope()
     report = _year_report(year, scope, _years(), public=True)
+    if ext == "docx":
+        return _year_word(report, scope)
     return _download(year_tables(report), ext, scope, _year_name(year), f"{year}")
 
 
-@bp.route("/reports/<int:year>/<int(fixed_digits=2):month>/download.<any(csv, xlsx):ext>")
+@bp.route("/reports/<int:year>/<int(fixed_digits=2):month>/download.<any(csv, xlsx, docx):ext>")
 @public
 def public_month_download(year: int, month: int, ext: str):
     when, scope = _month_of(year, month), _public_scope()
     report = _month_report(when, scope, _years(), public=True)
+    if ext == "docx":
+        return _month_word(report, scope, public=True)
     return _download(month_tables(report, public=True), ext, scope, _month_name(when),
                      f"{when:%Y-%m}")
 
@@ -228,6 +238,75 @@ def _month_name(month: date) -> str:
     return _("%(year)s年%(month)s月统计", year=month.year, month=month.month)
 
 
+def _summary(report: queries.YearReport) -> cppcc.YearSummary:
+    """The year's opinion reports (its months summed) and proposal review, for the sentences."""
+    return cppcc.YearSummary.from_totals(report.year, report.totals, report.proposals,
+                                         is_city=report.scope.is_city)
+
+
+def year_sentence(report: queries.YearReport) -> str:
+    """The 一线协商 sentence of the year page (the same words as tallies/year.html)."""
+    totals = report.totals
+    return _("%(year)s年，%(whole)s共建成一线协商平台、社情民意联系点%(platforms)s个，开展协商议事"
+             "活动%(events)s场次，促进了%(issues)s个群众急难愁盼问题、房前屋后实事、基层治理难事"
+             "得到解决。", year=report.year,
+             whole=_("全市") if report.scope.is_city else _("全区"),
+             platforms=f"{totals['platforms_total']:,}", events=f"{totals['events_held']:,}",
+             issues=f"{totals['issues_resolved']:,}")
+
+
+def month_sentence(report: queries.MonthReport) -> str:
+    """The month in one sentence: events, problems, opinion reports and proposals."""
+    m = report.metrics
+    return _("%(when)s，%(whole)s开展协商议事活动%(events)s场次，解决问题"
+             "%(issues)s个；报送社情民意信息%(opinions)s篇，其中涉及民生实事%(livelihood)s篇；"
+             "立案提案%(accepted)s件，办复提案%(replied)s件。",
+             when=timefmt.format_month(report.month, with_year=True),
+             whole=_("全市") if report.scope.is_city else _("全区"),
+             events=f"{m['events_held']:,}", issues=f"{m['issues_resolved']:,}",
+             opinions=f"{m['opinions_submitted']:,}",
+             livelihood=f"{m['opinions_livelihood']:,}",
+             accepted=f"{m['proposals_accepted']:,}", replied=f"{m['proposals_replied']:,}")
+
+
+def _word_response(data: bytes, scope: ReportScope, title: str, period: str) -> Response:
+    place = re.sub(r"[^A-Za-z0-9_-]", "", scope.district.code) if scope.district else "city"
+    response = Response(data, content_type=MIMETYPES["docx"])
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"report-{period}-{place}.docx\"; "
+        f"filename*=UTF-8''{quote(f'{_scope_name(scope)}{title}.docx', safe='')}")
+    return response
+
+
+def _status_line(is_live: bool) -> str:
+    today = f"{to_local(utcnow()):%Y-%m-%d}"
+    if is_live:
+        return _("%(place)s政协 · %(date)s生成 · 含未归档月份，按现有记录实时统计",
+                 place=city_name(), date=today)
+    return _("%(place)s政协 · %(date)s生成", place=city_name(), date=today)
+
+
+def _year_word(report: queries.YearReport, scope: ReportScope) -> Response:
+    """The year report as a Word document: title, the 数读 sentences, the tables and charts."""
+    summary = _summary(report)
+    sentences = [year_sentence(report), summary.opinion_sentence(),
+                 summary.proposal_paragraph()]
+    title = f"{_scope_name(scope)}{_year_name(report.year)}"
+    data = word.report_docx(title, _status_line(not report.is_complete), sentences,
+                            year_tables(report), _("以上数字由各平台登记的活动、问题办理、"
+                                                   "社情民意信息和提案记录自动统计。"))
+    return _word_response(data, scope, _year_name(report.year), f"{report.year}")
+
+
+def _month_word(report: queries.MonthReport, scope: ReportScope, *, public: bool) -> Response:
+    title = f"{_scope_name(scope)}{_month_name(report.month)}"
+    data = word.report_docx(title, _status_line(report.is_live), [month_sentence(report)],
+                            month_tables(report, public=public),
+                            _("以上数字由各平台登记的活动、问题办理、社情民意信息和提案记录自动统计；"
+                              "月份按北京时间计。"))
+    return _word_response(data, scope, _month_name(report.month), f"{report.month:%Y-%m}")
+
+
 def _charts(tables: list[Table]) -> dict[str, Any]:
     return {t.name: charts.render(t, f"chart-{t.name}") for t in tables if t.chart}
 
@@ -257,7 +336,7 @@ def _year_page(year: int, scope: ReportScope, *, public: bool):
     return render_template(
         "tallies/year.html", report=report, tables=tables, charts=_charts(tables),
         links=Links(public, code, year), public=public, scope_name=_scope_name(scope),
-        districts=_picker(report, public), years=years)
+        districts=_picker(report, public), years=years, summary=_summary(report))
 
 
 def _month_page(month: date, scope: ReportScope, *, public: bool):
@@ -270,6 +349,7 @@ def _month_page(month: date, scope: ReportScope, *, public: bool):
     later = next_month(month)
     return render_template(
         "tallies/month.html", report=report, tables=tables, charts=_charts(tables),
+        month_sentence=month_sentence(report),
         links=Links(public, code, month.year, month), public=public,
         scope_name=_scope_name(scope), districts=_picker(report, public),
         earlier=earlier if earlier.year >= years[-1] else None,
