@@ -11,8 +11,9 @@ on the field. Every form inherits this from ``CleanFields`` (``BaseForm`` for Fl
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -146,6 +147,28 @@ class Needed:
 
     def __call__(self, form: Any, field: Any) -> None:
         return None
+
+
+def action_forms(transitions: Mapping[str, Any], base: type,
+                 make_field: Callable[[str, str, bool], Any],
+                 asked: Callable[[Any], Iterable[str]] | None = None) -> Callable[..., Any]:
+    """``action_form(transition, **kwargs)`` for a lifecycle: each action's form is ``base``
+    with exactly the fields its transition names (``asked``: which of them the person fills
+    in; default all), made by ``make_field(action, name, required)``, built once per action."""
+
+    @cache
+    def form_class(action: str) -> type:
+        transition = transitions[action]
+        names = (asked(transition) if asked is not None
+                 else (*transition.requires, *transition.optional))
+        fields = {name: make_field(action, name, name in transition.requires) for name in names}
+        return type(f"{base.__qualname__}_{action}", (base,), fields)
+
+    def action_form(transition: Any, **kwargs: Any) -> Any:
+        """The form for one action, with exactly the fields its transition names."""
+        return form_class(transition.action)(**kwargs)
+
+    return action_form
 
 
 class PlainSelect(Select):

@@ -7,7 +7,6 @@ these fields; fields only carry the ``required`` mark so the label shows an aste
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -35,6 +34,7 @@ from consult_hub.core.forms import (
     EditForm,
     Needed,
     PlainSelect,
+    action_forms,
     any_choice,
     optional_int,
     select_choices,
@@ -263,17 +263,8 @@ def _field(action: str, name: str, required: bool) -> Any:
     return TextAreaField(label, validators=marks, **common)
 
 
-@cache
-def _action_form_class(action: str) -> type[ActionForm]:
-    transition = TRANSITIONS[action]
-    fields = {name: _field(action, name, name in transition.requires)
-              for name in (*transition.requires, *transition.optional)}
-    return type(f"{action.title()}ActionForm", (ActionForm,), fields)
-
-
-def action_form(transition: Transition, **kwargs: Any) -> ActionForm:
-    """The form for one action, with exactly the fields its transition names."""
-    return _action_form_class(transition.action)(**kwargs)
+# The form of one lifecycle action: exactly the fields its transition names.
+action_form = action_forms(TRANSITIONS, ActionForm, _field)
 
 
 class PhotoToggleForm(BaseForm):
