@@ -149,6 +149,45 @@ class Needed:
         return None
 
 
+class LifecycleActionForm(BaseForm):
+    """One lifecycle action: its fields come from the transition table (``action_forms``).
+
+    ``values`` gives the submitted fields by lifecycle name, empty ones left out unless the
+    transition requires them (the table decides what is missing); a field this user is not
+    offered is not read."""
+
+    version = HiddenField(default="")  # missing from a post: matches no version (409)
+
+    def asked(self, transition: Any) -> Iterable[str]:
+        return (*transition.requires, *transition.optional)
+
+    def start_from(self, record: Any) -> None:
+        """Carry the version the page shows."""
+        self.version.data = str(record.version)
+
+    def values(self, transition: Any) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name in self.asked(transition):
+            if name not in self:
+                continue
+            data = self[name].data
+            if isinstance(data, str):
+                data = data.strip() or None
+            if data not in (None, []) or name in transition.requires:
+                values[name] = data
+        return values
+
+
+class TimelineActionForm(LifecycleActionForm):
+    """An action on a record with a timeline: also the newest entry the page showed."""
+
+    seen = HiddenField()
+
+    def start_from(self, record: Any) -> None:
+        super().start_from(record)
+        self.seen.data = str(record.updates[-1].id if record.updates else 0)
+
+
 def action_forms(transitions: Mapping[str, Any], base: type,
                  make_field: Callable[[str, str, bool], Any],
                  asked: Callable[[Any], Iterable[str]] | None = None) -> Callable[..., Any]:

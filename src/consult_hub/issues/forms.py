@@ -34,16 +34,16 @@ from consult_hub.core.forms import (
     EditForm,
     Needed,
     PlainSelect,
+    TimelineActionForm,
     action_forms,
     any_choice,
     optional_int,
     select_choices,
 )
 from consult_hub.events.forms import RecordFields
-from consult_hub.issues.lifecycle import FIELD_LABELS, TRANSITIONS, Transition
+from consult_hub.issues.lifecycle import FIELD_LABELS, TRANSITIONS
 from consult_hub.issues.models import (
     PROPOSABLE_STATUSES,
-    Issue,
     IssueKind,
     IssueSource,
     IssueStatus,
@@ -162,27 +162,8 @@ class RecordForm(RecordFields, BaseForm):
 # --- Lifecycle actions ----------------------------------------------------------------------
 
 
-class ActionForm(BaseForm):
-    """One lifecycle action: its fields come from the transition table (see ``action_form``)."""
-
-    version = HiddenField(default="")  # missing from a post: matches no version (409)
-    seen = HiddenField()  # the newest timeline entry on the page the user acted from
-
-    def start_from(self, issue: Issue) -> None:
-        """Carry the version (and timeline position) the page shows."""
-        self.version.data = str(issue.version)
-        self.seen.data = str(issue.updates[-1].id if issue.updates else 0)
-
-    def values(self, transition: Transition) -> dict[str, Any]:
-        """The submitted fields by lifecycle name; empty text is left out (the table decides)."""
-        values: dict[str, Any] = {}
-        for name in (*transition.requires, *transition.optional):
-            data = self[name].data
-            if isinstance(data, str):
-                data = data.strip() or None
-            if data is not None or name in transition.requires:
-                values[name] = data
-        return values
+class ActionForm(TimelineActionForm):
+    """One problem action (``action_form``)."""
 
 
 # How each field reads in each action's form: the label, and the help when one is useful.

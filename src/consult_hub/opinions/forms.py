@@ -12,7 +12,6 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
-    HiddenField,
     RadioField,
     SearchField,
     SelectField,
@@ -27,6 +26,7 @@ from consult_hub.core.forms import (
     BaseForm,
     BoundedDateField,
     EditForm,
+    LifecycleActionForm,
     Needed,
     PlainSelect,
     action_forms,
@@ -35,8 +35,8 @@ from consult_hub.core.forms import (
     select_choices,
 )
 from consult_hub.core.params import BadParam, to_id
-from consult_hub.opinions.lifecycle import FIELD_LABELS, TRANSITIONS, Transition
-from consult_hub.opinions.models import ForwardLevel, OpinionReport, OpinionSource, OpinionStatus
+from consult_hub.opinions.lifecycle import FIELD_LABELS, TRANSITIONS
+from consult_hub.opinions.models import ForwardLevel, OpinionSource, OpinionStatus
 from consult_hub.opinions.operations import TITLE_LENGTH
 
 
@@ -113,24 +113,8 @@ EDIT_FIELDS = ["title", "body", "category", "is_livelihood"]
 # --- Lifecycle actions ----------------------------------------------------------------------
 
 
-class ActionForm(BaseForm):
-    """One lifecycle action: its fields come from the transition table (``action_form``)."""
-
-    version = HiddenField(default="")  # missing from a post: matches no version (409)
-
-    def start_from(self, report: OpinionReport) -> None:
-        self.version.data = str(report.version)
-
-    def values(self, transition: Transition) -> dict[str, Any]:
-        """The submitted fields by lifecycle name; empty text is left out (the table decides)."""
-        values: dict[str, Any] = {}
-        for name in (*transition.requires, *transition.optional):
-            data = self[name].data
-            if isinstance(data, str):
-                data = data.strip() or None
-            if data is not None or name in transition.requires:
-                values[name] = data
-        return values
+class ActionForm(LifecycleActionForm):
+    """One opinion-report action (``action_form``)."""
 
 
 FIELD_TEXT: dict[tuple[str, str], tuple[Any, Any]] = {

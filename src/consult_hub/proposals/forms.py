@@ -12,7 +12,6 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
-    HiddenField,
     IntegerField,
     RadioField,
     SearchField,
@@ -29,6 +28,7 @@ from consult_hub.core.forms import (
     EditForm,
     Needed,
     PlainSelect,
+    TimelineActionForm,
     action_forms,
     any_choice,
     optional_int,
@@ -121,29 +121,17 @@ class ProposalForm(EditForm):
     submit_now = BooleanField(_l("保存后立即提交"))
 
 
-class ActionForm(BaseForm):
-    """One lifecycle action; its fields come from the transition table."""
+class ActionForm(TimelineActionForm):
+    """One proposal action (``action_form``): the fields the page asks for (``form_fields``);
+    an unticked 重点提案 box is no value."""
 
-    version = HiddenField(default="")
-    seen = HiddenField()
-
-    def start_from(self, proposal: Any) -> None:
-        self.version.data = str(proposal.version)
-        self.seen.data = str(proposal.updates[-1].id if proposal.updates else 0)
+    def asked(self, transition: Transition) -> tuple[str, ...]:
+        return form_fields(transition)
 
     def values(self, transition: Transition) -> dict[str, Any]:
-        """The submitted fields by lifecycle name; empty text is left out."""
-        values: dict[str, Any] = {}
-        for name in form_fields(transition):
-            if name not in self:  # a field this user is not offered (重点提案: city staff)
-                continue
-            data = self[name].data
-            if isinstance(data, str):
-                data = data.strip() or None
-            if name == "is_key" and not data:
-                continue
-            if data not in (None, []) or name in transition.requires:
-                values[name] = data
+        values = super().values(transition)
+        if not values.get("is_key", True):
+            del values["is_key"]
         return values
 
 
