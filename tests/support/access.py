@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
+
 from consult_hub.extensions import db
 from tests.support import factories
 from tests.support.world import World
@@ -91,9 +93,22 @@ def world_keys(world: World) -> dict[str, Any]:
 
 
 def reload_world(keys: dict[str, Any]) -> World:
-    """The committed world again, read into the current session (to be changed by a setup)."""
+    """The committed world again, read into the current session (to be changed by a setup).
+
+    One SELECT a class (5) rather than one an object (17): the matrix reloads the world for
+    each of its 1,080 cases, and this took 3.5 s of CPU a run, 2.1 s now.
+    """
+    everything = [keys["district"], keys["other_district"], keys["platform"],
+                  keys["other_platform"], *keys["users"].values(),
+                  *keys.get("objects", {}).values()]
+    ids_of: dict[type, set[int]] = {}
+    for cls, id_ in everything:
+        ids_of.setdefault(cls, set()).add(id_)
+    loaded = {(cls, obj.id): obj for cls, ids in ids_of.items()
+              for obj in db.session.scalars(sa.select(cls).where(cls.id.in_(ids)))}
+
     def get(key: tuple[type, int]) -> Any:
-        return db.session.get(*key)
+        return loaded[key]
 
     return World(get(keys["district"]), get(keys["other_district"]), get(keys["platform"]),
                  get(keys["other_platform"]),

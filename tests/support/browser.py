@@ -16,7 +16,14 @@ import pytest
 from flask import Flask
 
 from consult_hub.extensions import db
-from tests.support.e2e import ARTIFACTS, chromium, chromium_missing, serve, shoot
+from tests.support.e2e import (
+    ARTIFACTS,
+    STEP_TIMEOUT_MS,
+    chromium,
+    chromium_missing,
+    serve,
+    shoot,
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +33,7 @@ def browser() -> Iterator[Any]:
         pytest.skip(reason)
     sync_api = pytest.importorskip("playwright.sync_api",
                                    reason="Playwright missing (pip install -e '.[browser]')")
-    # A missing element fails in seconds, not after Playwright's default half-minute.
-    sync_api.expect.set_options(timeout=10_000)
+    sync_api.expect.set_options(timeout=STEP_TIMEOUT_MS)
     with chromium(sync_api) as launched:
         yield launched
 

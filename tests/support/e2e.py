@@ -100,6 +100,12 @@ def on_phone(page: Any) -> None:
     assert overflow <= 0, f"{page.url}: page is {overflow}px wider than the phone's screen"
 
 
+# How long a step may wait for the page: a missing element fails in seconds, not after
+# Playwright's default half-minute; but `make test` runs four test processes, PostgreSQL and the
+# browsers on two cores, and a step of a journey that takes ~1 s alone once took over 10 s there.
+STEP_TIMEOUT_MS = 20_000
+
+
 def flash(page: Any) -> Any:
     """The flashed messages of a page."""
     return page.locator(".flashes")
@@ -108,5 +114,5 @@ def flash(page: Any) -> Any:
 def new_page(browser: Any, device: dict[str, Any]) -> tuple[Any, Any]:
     """A fresh browser profile (no cookies) on ``device``, and a page in it."""
     context = browser.new_context(**device)
-    context.set_default_timeout(10_000)  # a missing element fails in seconds, not half a minute
+    context.set_default_timeout(STEP_TIMEOUT_MS)
     return context, context.new_page()

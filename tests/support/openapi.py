@@ -36,7 +36,7 @@ from consult_hub.extensions import limiter
 DOCUMENT_PATH = "/api/v1/openapi.json"
 API_PREFIX = "/api/"
 BASE_URI = "urn:consult-hub:openapi"
-# The formats the document uses; without their checkers (jsonschema's format-nongpl extra)
+# The formats the document uses; without their checkers (rfc3339-validator, rfc3986-validator)
 # FormatChecker silently passes anything, so their absence is an error, not a skip.
 FORMATS = ("date", "date-time", "uri")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -78,7 +78,7 @@ class Document:
         missing = [f for f in FORMATS if f not in FormatChecker().checkers]
         if missing:
             raise RuntimeError(f"jsonschema cannot check the formats {missing}: install "
-                               "jsonschema[format-nongpl] (the dev extra does)")
+                               "rfc3339-validator and rfc3986-validator (the dev extra does)")
         self.registry = Registry().with_resource(
             BASE_URI, Resource(contents=document, specification=DRAFT202012))
         self._validators: dict[str, Draft202012Validator] = {}

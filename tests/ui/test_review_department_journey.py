@@ -247,7 +247,10 @@ def test_submit_review_publish_assign_reply_rework_confirm_and_rate(
     visitor.goto(f"{base}/issues/{receipt}")
     shown = visitor.get_by_role("img", name="居民上传的第 1 张照片")
     expect(shown).to_be_visible()
-    assert shown.evaluate("img => img.complete && img.naturalWidth > 0"), "the photo is broken"
+    # Visible is not loaded: wait for the image itself (decode() settles once it has loaded,
+    # and fails for a broken one) — on a loaded machine `complete` was still false here once.
+    assert shown.evaluate("img => img.decode().then(() => img.naturalWidth > 0, () => false)"), \
+        "the photo is broken"
     assert base + shown.get_attribute("src") == photo_url
     served = visitor.request.get(photo_url)
     assert served.ok and served.headers["content-type"] == "image/jpeg"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import zlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -64,7 +65,11 @@ def render_png(table: Table) -> bytes | None:
     path = _font_path()
     image = (_columns(table, path) if table.chart.style == "columns" else _bars(table, path))
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    # Run-length deflate at level 1: the charts are long runs of flat colour, so this stays
+    # within 5% of the smallest. A year's 11 charts (9 Mpx): 100 ms for 353 KiB; optimize=True
+    # took 460 ms for 336 KiB, the default level 155 ms for 343 KiB. What is left is Pillow's
+    # per-row filter choice, which it always makes for RGB. The pixels are the same either way.
+    image.save(out, format="PNG", compress_level=1, compress_type=zlib.Z_RLE)
     return out.getvalue()
 
 
