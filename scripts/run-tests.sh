@@ -31,11 +31,12 @@ check "import layers (lint-imports, docs/architecture.md)" .venv/bin/lint-import
 check "lint (ruff check, [tool.ruff] in pyproject.toml)" .venv/bin/ruff check --quiet .
 
 # Each database's run is split over TEST_WORKERS processes (pytest-xdist), a whole test file to
-# a worker (module-scoped worlds stay built once). Two runs of two workers keep both cores busy
-# to the end: one process per database left the faster run's core idle while the other ran on.
+# a worker (module-scoped worlds stay built once), in the order tests/conftest.py sets (longest
+# first; not xdist's own, most tests first). Two runs of two workers keep both cores busy to the
+# end: one process per database left the faster run's core idle while the other ran on.
 workers=${TEST_WORKERS:-2}
 xdist=()
-[ "$workers" -le 1 ] || xdist=(-n "$workers" --dist loadfile)
+[ "$workers" -le 1 ] || xdist=(-n "$workers" --dist loadfile --no-loadscope-reorder)
 
 echo "== tests on SQLite${pg_url:+ and, alongside, on PostgreSQL (${pg_url%%\?*})}, $workers worker(s) each =="
 # POSTGRESQL_RUN_ALONGSIDE lets a test that always uses PostgreSQL (the production stack) run

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,15 +47,29 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "databases run")
 
 
+# The longest files, longest first (seconds of one worker's time in a full `make test`, both
+# databases side by side on two cores: 140–190, 125–155, 75–90, ~58, ~55, ~45 ×4): started
+# first, so that the other worker fills in around them with the many short files.
+LONGEST_FIRST = ("security/test_hostile_input.py", "security/test_hostile_queries.py",
+                 "security/test_access_matrix.py", "api/test_api_schemathesis.py",
+                 "ui/test_accessibility.py", "ops/test_load_faults.py",
+                 "ui/test_cppcc_journey.py", "reports/test_tallies.py", "ops/test_production.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Files holding ``slow`` tests run first (in their usual order), then the rest.
+    """The longest files first (``LONGEST_FIRST``), then the other files holding ``slow``
+    tests (in their usual order), then the rest.
 
     scripts/run-tests.sh hands whole files to two workers per database (pytest-xdist,
-    ``--dist loadfile``) in this order; a half-minute file picked up last leaves the other
-    worker idle at the end, so the long ones go first and the many short ones fill in behind.
+    ``--dist loadfile --no-loadscope-reorder``: xdist's own order, most tests first, started
+    the one-test browser journeys last and left a worker running them alone for two minutes)
+    in this order; a half-minute file picked up last leaves the other worker idle at the end.
     """
+    tests = Path(__file__).parent
+    rank = {tests / name: n for n, name in enumerate(LONGEST_FIRST)}
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)  # stable: same order otherwise
+    items.sort(key=lambda item: (rank.get(item.path, len(rank)),
+                                 item.path not in slow_files))  # stable: same order otherwise
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
