@@ -73,6 +73,7 @@ def test_debug_and_tests_keep_the_development_address(production, monkeypatch, t
     assert app.config["SITE_URL"] == DEFAULT_SITE_URL and app.config["TRUSTED_HOSTS"] is None
 
 
+@pytest.mark.database_independent  # a subprocess on its own SQLite file (production_env)
 def test_gunicorn_entry_point_refuses_to_start_without_site_url(tmp_path) -> None:
     env = production_env(tmp_path, SITE_URL="")
     result = subprocess.run([sys.executable, "-c", "import wsgi"], env=env, capture_output=True,
@@ -81,6 +82,7 @@ def test_gunicorn_entry_point_refuses_to_start_without_site_url(tmp_path) -> Non
     assert "SITE_URL is not set" in result.stderr
 
 
+@pytest.mark.database_independent  # a subprocess on its own SQLite file (production_env)
 def test_a_maintenance_command_only_warns_without_site_url(tmp_path) -> None:
     env = production_env(tmp_path, SITE_URL="")
     result = subprocess.run([str(Path(sys.executable).parent / "flask"), "--app", "consult_hub",
@@ -90,6 +92,7 @@ def test_a_maintenance_command_only_warns_without_site_url(tmp_path) -> None:
     assert "SITE_URL is not set" in result.stderr  # said, not refused
 
 
+@pytest.mark.database_independent  # a subprocess on its own SQLite file (production_env)
 def test_the_scheduler_refuses_to_start_without_site_url(tmp_path) -> None:
     """Its reminder emails link to the site: without SITE_URL they would name 127.0.0.1."""
     env = production_env(tmp_path, SITE_URL="")

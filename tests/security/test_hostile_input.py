@@ -56,14 +56,6 @@ FORM_ROUTES = [route for route in MATRIX if not route.endpoint.startswith("api."
 API_ROUTES = hostile.api_routes()
 
 
-@pytest.fixture()
-def harness(app, client, route, monkeypatch) -> Harness:
-    for name in ("SUBMISSION_RATE_LIMIT", "TRACKING_RATE_LIMIT", "API_WRITE_RATE_LIMIT",
-                 "LOGIN_ACCOUNT_LIMIT", "LOGIN_ADDRESS_LIMIT"):
-        monkeypatch.setitem(app.config, name, "100000 per minute")
-    return Harness(app, client, route)
-
-
 # --- Forms and Open311 ----------------------------------------------------------------------
 
 

@@ -47,14 +47,6 @@ pytestmark = pytest.mark.slow
 FORM_ROUTES = [route for route in all_routes() if not route.endpoint.startswith("api.")]
 
 
-@pytest.fixture()
-def harness(app, client, route, monkeypatch) -> Harness:
-    for name in ("SUBMISSION_RATE_LIMIT", "TRACKING_RATE_LIMIT", "API_WRITE_RATE_LIMIT",
-                 "LOGIN_ACCOUNT_LIMIT", "LOGIN_ADDRESS_LIMIT"):
-        monkeypatch.setitem(app.config, name, "100000 per minute")
-    return Harness(app, client, route)
-
-
 UNLIMITED = None  # a text column without a length (``Text``)
 
 

@@ -60,6 +60,7 @@ def load_checker() -> Any:
 # -- the catalogue ----------------------------------------------------------------------------
 
 
+@pytest.mark.database_independent  # the catalogue and the source, no database
 def test_every_message_in_the_code_has_an_english_translation() -> None:
     checker = load_checker()
     wanted = checker.source_messages()
@@ -68,6 +69,7 @@ def test_every_message_in_the_code_has_an_english_translation() -> None:
     assert problems == [], "\n".join(problems)
 
 
+@pytest.mark.database_independent  # the catalogue and the source, no database
 def test_the_checker_catches_missing_and_broken_translations(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     checker = load_checker()
