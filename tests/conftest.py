@@ -67,6 +67,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """
     tests = Path(__file__).parent
     rank = {tests / name: n for n, name in enumerate(LONGEST_FIRST)}
+    moved = [str(path.relative_to(tests)) for path in rank if not path.exists()]
+    assert not moved, f"LONGEST_FIRST names files that are not there: {moved}"
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: (rank.get(item.path, len(rank)),
                                  item.path not in slow_files))  # stable: same order otherwise
