@@ -47,7 +47,7 @@ EXTRA = {
                        "我的账号", "公众首页"],
     "coordinator": ["社情民意", "平台", "工具", "我的账号", "公众首页"],
     "department": ["我的账号", "公众首页"],
-    "member": ["我的账号", "公众首页"],
+    "member": ["平台", "我的账号", "公众首页"],
 }
 PERSONAL = ["工具", "我的账号", "公众首页"]
 # The bar's order at a desk, the same for every role (each sees the part it has).
@@ -141,7 +141,8 @@ def test_a_member_has_proposals_and_opinion_reports_in_the_bar(
     auth.login(user.username)
     nav = bar(client.get("/account/").text)
     assert labels(row(nav), "nav-daily") == DAILY["member"]
-    assert labels(row(nav), "nav-section") == []
+    # The platforms they serve (read-only): in the bar at a desk, behind 更多 on a phone.
+    assert labels(row(nav), "nav-section") == ["平台"]
     assert re.findall(r'<li class="nav-\w+"><a [^>]*>(.*?)</a></li>', panel(nav)) == EXTRA["member"]
     assert '<span class="nav-count">2<span class="visually-hidden">条未读</span></span>' in nav
     assert f'<span class="nav-more-name">{NAMES["member"]}</span> 政协委员' in nav

@@ -4,9 +4,11 @@ Views and operations call these; nothing else compares roles by hand. The SQL fi
 need a higher folder's tables sit above it: ``platforms/scopes.py`` (platforms and what is
 held there), ``accounts/queries.py`` (the accounts a user may manage).
 
-Four roles: city staff (everything), district staff (their district), a platform's
-coordinator (their platforms' events and problems) and a department's contact (承办单位联系人:
-the problems assigned to their department, nothing else: no platforms, events or reports).
+Five roles: city staff (everything), district staff (their district), a platform's
+coordinator (their platforms' events and problems), a department's contact (承办单位联系人:
+the problems assigned to their department, nothing else: no platforms, events or reports) and
+a member (政协委员: their own proposals and reports; the platforms they serve, their events and
+published problems, read-only).
 """
 
 from __future__ import annotations
@@ -83,13 +85,24 @@ def can_view_issue(user: User, issue: Issue) -> bool:
     return can_update_issue(user, issue) or handles_issue(user, issue)
 
 
+def serves_platform(user: User, platform_id: int | None) -> bool:
+    """Whether ``user`` is a member (政协委员) serving at the platform (下沉委员)."""
+    return (user.is_active and user.role is Role.MEMBER and user.member is not None
+            and platform_id is not None
+            and any(p.id == platform_id for p in user.member.platforms))
+
+
+def can_read_platform(user: User, platform: Platform) -> bool:
+    """Whether ``user`` may open the platform's staff page and its events' pages: those who
+    manage it, and the members serving there, who read them only (no write is theirs)."""
+    return can_manage_platform(user, platform) or serves_platform(user, platform.id)
+
+
 def reads_issue(user: User, issue: Issue) -> bool:
     """A member (政协委员) reads the published problems of the platforms they serve (下沉委员):
     the facts, public text and timeline, never a resident's contact details or words as
     submitted, and no action; they may start a proposal from them (proposals/views.py)."""
-    return (user.is_active and user.role is Role.MEMBER and user.member is not None
-            and issue.is_published
-            and any(p.id == issue.platform_id for p in user.member.platforms))
+    return issue.is_published and serves_platform(user, issue.platform_id)
 
 
 # The statuses in which a department holds a problem (issues/models.py DEPARTMENT_STATUSES,

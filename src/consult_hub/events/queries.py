@@ -19,7 +19,11 @@ from consult_hub.events.models import Event, EventPhoto, EventStatus, event_atte
 from consult_hub.extensions import db
 from consult_hub.members.models import Member
 from consult_hub.platforms.models import Platform, PlatformStatus, platform_members
-from consult_hub.platforms.scopes import platform_filter, platform_id_filter
+from consult_hub.platforms.scopes import (
+    platform_filter,
+    platform_id_read_filter,
+    platform_read_filter,
+)
 
 
 @dataclass
@@ -42,7 +46,7 @@ def missing_minutes(now: datetime) -> sa.ColumnElement[bool]:
 
 def event_list(user: User, filters: EventFilters, now: datetime) -> sa.Select[tuple[Event]]:
     """The events ``user`` may see, filtered; upcoming ones first (soonest first), then the past."""
-    query = (sa.select(Event).where(platform_id_filter(user, Event.platform_id))
+    query = (sa.select(Event).where(platform_id_read_filter(user, Event.platform_id))
              .options(selectinload(Event.platform)))
     if filters.q:
         # Only a search needs the platforms' rows (their names): joined for every event, they
@@ -119,9 +123,10 @@ def platforms_query(user: User, *, active_only: bool = False,
 
 
 def platform_choices(user: User, limit: int) -> list[tuple[int, str]] | None:
-    """(id, name) of the user's platforms for a filter list; None when there are too many."""
+    """(id, name) of the platforms whose events the user reads, for a filter list; None when
+    there are too many."""
     rows = db.session.execute(
-        sa.select(Platform.id, Platform.name).where(platform_filter(user))
+        sa.select(Platform.id, Platform.name).where(platform_read_filter(user))
         .order_by(Platform.name, Platform.id).limit(limit + 1)
     ).all()
     if len(rows) > limit:

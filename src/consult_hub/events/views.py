@@ -23,7 +23,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import Form
 
-from consult_hub.auth.decorators import platform_staff_required, public
+from consult_hub.auth.decorators import (
+    PLATFORM_ROLES,
+    platform_staff_required,
+    public,
+    roles_required,
+)
+from consult_hub.auth.models import Role
 from consult_hub.auth.scopes import can_manage_platform, require_platform
 from consult_hub.core import params
 from consult_hub.core.categories import Category
@@ -47,6 +53,9 @@ from consult_hub.platforms.models import Platform, PlatformStatus
 
 bp = Blueprint("events", __name__, url_prefix="/manage/events")
 
+# Who opens the list and an event's page: those who work at its platform, and the members
+# serving there (政协委员, read-only: every write stays with the platform's staff).
+READERS = (*PLATFORM_ROLES, Role.MEMBER)
 PLATFORM_FILTER_LIMIT = 100  # more platforms than this: search by name instead of a list
 PHOTO_MAX_AGE = 3600
 
@@ -81,7 +90,7 @@ def _wrong_status(event: Event) -> Any:
 # --- list -----------------------------------------------------------------------------------
 
 @bp.route("/")
-@platform_staff_required
+@roles_required(*READERS)
 def index():
     now = utcnow()
     form = FilterForm(request.args)
@@ -103,6 +112,7 @@ def index():
                               per_page=current_app.config["PER_PAGE"])
     return render_template("events/index.html", form=form, page=page, now=now,
                            platform_list=choices is not None,
+                           can_plan=current_user.role in PLATFORM_ROLES,
                            filtered=any(v for k, v in request.args.items() if k != "page"))
 
 
@@ -177,12 +187,17 @@ def edit(event_id: int):
 def _render_detail(event: Event, photo_form: PhotoForm | None = None, status: int = 200):
     """An event's page: ``events.detail`` (issues/event_pages.py), or a refused upload."""
     now = utcnow()
+    # A member serving at the platform (政协委员) reads the page: no actions, no upload, and
+    # of the problems raised only the published ones (auth/scopes.py reads_issue).
+    manages = can_manage_platform(current_user, event.platform)
     return render_template(
-        "events/detail.html", event=event, now=now,
+        "events/detail.html", event=event, now=now, manages=manages,
         photo_form=photo_form or PhotoForm(formdata=None),
-        can_record=event.status is EventStatus.PLANNED and event.starts_at <= now,
+        can_record=manages and event.status is EventStatus.PLANNED and event.starts_at <= now,
         missing_minutes=event.status is EventStatus.PLANNED and event.ends_at < now,
-        photos_allowed=event.happened,
+        photos_allowed=manages and event.happened,
+        issues=sorted((issue for issue in event.issues if manages or issue.is_published),
+                      key=lambda issue: issue.id),
     ), status
 
 

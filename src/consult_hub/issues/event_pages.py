@@ -14,7 +14,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from consult_hub.auth.decorators import staff_required
-from consult_hub.auth.scopes import require_platform
+from consult_hub.auth.scopes import can_read_platform, require
 from consult_hub.core.forms import select_choices
 from consult_hub.core.saving import put_errors
 from consult_hub.events import queries as event_queries
@@ -30,7 +30,8 @@ def event_detail(event_id: int):
     event = queries.event_for_page(event_id)
     if event is None:
         abort(404)
-    require_platform(event.platform)
+    # Read by the platform's staff, and by the members serving there (read-only).
+    require(can_read_platform(current_user, event.platform), f"platform:{event.platform_id}")
     return event_pages._render_detail(event)
 
 

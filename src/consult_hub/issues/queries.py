@@ -278,19 +278,27 @@ def event_for_page(event_id: int) -> Event | None:
 # ---- open problems of a platform or department (shown on their pages) ------------------------
 
 
-def open_issues(platform_id: int, limit: int = 20) -> list[Issue]:
+def _open_at(platform_id: int, published_only: bool) -> list[sa.ColumnElement[bool]]:
+    where = [Issue.platform_id == platform_id, Issue.status.not_in(CLOSED_STATUSES)]
+    if published_only:  # what a member serving there reads (auth/scopes.py reads_issue)
+        where.append(Issue.published_at.is_not(None))
+    return where
+
+
+def open_issues(platform_id: int, limit: int = 20, *,
+                published_only: bool = False) -> list[Issue]:
     return list(db.session.scalars(
         sa.select(Issue)
-        .where(Issue.platform_id == platform_id, Issue.status.not_in(CLOSED_STATUSES))
+        .where(*_open_at(platform_id, published_only))
         .options(selectinload(Issue.department))
         .order_by(Issue.due_on.is_(None), Issue.due_on, Issue.id).limit(limit)
     ))
 
 
-def open_issue_count(platform_id: int) -> int:
+def open_issue_count(platform_id: int, *, published_only: bool = False) -> int:
     return db.session.scalar(
         sa.select(sa.func.count()).select_from(Issue)
-        .where(Issue.platform_id == platform_id, Issue.status.not_in(CLOSED_STATUSES))
+        .where(*_open_at(platform_id, published_only))
     ) or 0
 
 

@@ -26,8 +26,8 @@ from consult_hub.auth.models import Role
 from consult_hub.auth.scopes import (
     can_manage_district,
     can_manage_platform,
+    can_read_platform,
     require,
-    require_platform,
 )
 from consult_hub.core import params
 from consult_hub.core.db import utcnow
@@ -52,15 +52,19 @@ from consult_hub.platforms.models import PlatformStatus
 @staff_required
 def platform_detail(platform_id: int):
     platform = platform_pages._platform_or_404(platform_id)
-    require_platform(platform)
+    require(can_read_platform(current_user, platform), f"platform:{platform.id}")
     now = utcnow()
+    # A member serving here (政协委员) reads the page: published problems only, no actions.
+    manages = can_manage_platform(current_user, platform)
     return render_template(
         "platforms/detail.html",
         platform=platform,
         upcoming=event_queries.upcoming_events(platform.id, now),
         recent=event_queries.recent_events(platform.id, now),
-        open_issues=issue_queries.open_issues(platform.id),
-        open_issue_count=issue_queries.open_issue_count(platform.id),
+        open_issues=issue_queries.open_issues(platform.id, published_only=not manages),
+        open_issue_count=issue_queries.open_issue_count(platform.id,
+                                                        published_only=not manages),
+        manages=manages,
         status_change=platform_queries.last_status_change(platform)
         if platform.status is not PlatformStatus.ACTIVE else None,
         accepts_events=platform_queries.platform_accepts_events(platform),

@@ -38,8 +38,17 @@ from consult_hub.issues.models import (
 )
 from consult_hub.issues.queries import WAITING, deadline
 from consult_hub.issues.queries import overdue_clause as _overdue_clause
-from consult_hub.platforms.models import Platform, PlatformStatus
+from consult_hub.opinions.access import report_scope
+from consult_hub.opinions.models import OpinionReport, OpinionStatus
+from consult_hub.platforms.models import Platform, PlatformStatus, platform_members
 from consult_hub.platforms.scopes import platform_filter
+from consult_hub.proposals.models import (
+    HANDLING_STATUSES,
+    Proposal,
+    ProposalStatus,
+    ProposalUpdate,
+)
+from consult_hub.proposals.scopes import proposal_filter
 from consult_hub.tallies import cppcc
 from consult_hub.tallies.compute import usable
 from consult_hub.tallies.models import MonthlyTally
@@ -572,4 +581,146 @@ def department_board(user: User, now: datetime | None = None) -> DepartmentBoard
             mine, holding, Issue.rework_reason.is_not(None)).order_by(Issue.due_on, Issue.id)),
         replied=replied,
         soon_days=soon,
+    )
+
+
+# --- A member (政协委员): their own proposals and reports, the platforms they serve ------------
+
+
+# A member plans their visits further ahead than a coordinator's fortnight.
+MEMBER_UPCOMING_DAYS = 30
+
+
+@dataclass
+class MemberPlatform:
+    """A platform the member serves at (下沉委员), with what is coming up and still open there."""
+
+    id: int
+    name: str
+    district: str
+    status: PlatformStatus
+    upcoming_events: int = 0
+    open_issues: int = 0
+
+
+@dataclass
+class MemberBoard:
+    """A member's to-do (委员工作台): their proposals and opinion reports by what they wait
+    for, and the platforms they serve with those platforms' events and published problems.
+    Nothing beyond their own records and their platforms: no city or district figures."""
+
+    member: str
+    district: str | None
+    proposal_counts: dict[ProposalStatus, int]
+    drafts: ItemList  # proposals not submitted yet
+    to_rate: ItemList  # answered (办复): the proposer's rating is due
+    handling: ItemList  # accepted, with a department, with its due date
+    not_accepted: ItemList  # 不予立案, turned into opinion letters (转为意见建议)
+    report_counts: dict[OpinionStatus, int]
+    report_drafts: ItemList  # drafts, those sent back for revision first
+    reports_adopted: ItemList  # adopted (编发), forwarded, with a leader's instruction
+    platforms: list[MemberPlatform]
+    upcoming_events: ItemList
+    open_issues: ItemList
+    upcoming_days: int = 0
+
+    @property
+    def proposals_total(self) -> int:
+        return sum(self.proposal_counts.values())
+
+    @property
+    def reports_total(self) -> int:
+        return sum(self.report_counts.values())
+
+
+def _proposal_rows(user: User) -> sa.Select:
+    return (sa.select(Proposal.id, Proposal.reference, Proposal.title, Proposal.status,
+                      Proposal.due_on, Proposal.rehandled, Proposal.is_key, Proposal.review_note,
+                      Proposal.replied_at, Proposal.outcome, Proposal.updated_at,
+                      Department.name.label("department"))
+            .outerjoin(Department, Proposal.lead_department_id == Department.id)
+            .where(proposal_filter(user)))
+
+
+def _report_rows(user: User) -> sa.Select:
+    return (sa.select(OpinionReport.id, OpinionReport.reference, OpinionReport.title,
+                      OpinionReport.status, OpinionReport.decision_note,
+                      OpinionReport.bulletin_issue, OpinionReport.forwarded_to,
+                      OpinionReport.instruction_leader, OpinionReport.instructed_on,
+                      OpinionReport.decided_at, OpinionReport.updated_at)
+            .where(report_scope(user)))
+
+
+def _counts(stmt: sa.Select, enum_cls: Any) -> dict[Any, int]:
+    found = dict(db.session.execute(stmt).all())
+    return {status: found.get(status, 0) for status in enum_cls}
+
+
+def member_board(user: User, now: datetime | None = None) -> MemberBoard:
+    """The lists on a member's dashboard, from their own proposals and reports and the
+    platforms their Member record serves (platform_members)."""
+    now = now or utcnow()
+    member = user.member
+    # The not-accepted proposal's reason and the department its letter went to, if any.
+    letter_to = (sa.select(Department.name).select_from(ProposalUpdate)
+                 .join(Department, ProposalUpdate.department_id == Department.id)
+                 .where(ProposalUpdate.proposal_id == Proposal.id,
+                        ProposalUpdate.action == "not_accept")
+                 .order_by(ProposalUpdate.id.desc()).limit(1)
+                 .correlate(Proposal).scalar_subquery().label("letter_department"))
+    served = sa.select(platform_members.c.platform_id).where(
+        platform_members.c.member_id == (user.member_id or -1))
+    platforms = {row.id: MemberPlatform(row.id, row.name, row.district, row.status)
+                 for row in db.session.execute(
+                     sa.select(Platform.id, Platform.name, Platform.status,
+                               Area.name.label("district"))
+                     .join(Area, Platform.district_id == Area.id)
+                     .where(Platform.id.in_(served)).order_by(Platform.name, Platform.id))}
+    ids = list(platforms)
+    upcoming = sa.and_(Event.platform_id.in_(ids), Event.status == EventStatus.PLANNED,
+                       Event.starts_at >= now)
+    # What a member reads of a platform's problems: the published ones (auth/scopes.reads_issue).
+    open_published = sa.and_(Issue.platform_id.in_(ids), Issue.published_at.is_not(None),
+                             Issue.status.in_(OPEN_STATUSES))
+    if ids:
+        for key, count in db.session.execute(sa.select(Event.platform_id, sa.func.count())
+                                             .where(upcoming).group_by(Event.platform_id)):
+            platforms[key].upcoming_events = count
+        for key, count in db.session.execute(sa.select(Issue.platform_id, sa.func.count())
+                                             .where(open_published).group_by(Issue.platform_id)):
+            platforms[key].open_issues = count
+    soon = now + timedelta(days=MEMBER_UPCOMING_DAYS)
+    due = deadline()
+    return MemberBoard(
+        member=member.name if member else user.name,
+        district=member.district.name if member and member.district else None,
+        proposal_counts=_counts(sa.select(Proposal.status, sa.func.count())
+                                .where(proposal_filter(user)).group_by(Proposal.status),
+                                ProposalStatus),
+        drafts=ItemList.fetch(_proposal_rows(user).where(Proposal.status == ProposalStatus.DRAFT)
+                              .order_by(Proposal.updated_at.desc(), Proposal.id.desc())),
+        to_rate=ItemList.fetch(_proposal_rows(user).where(
+            Proposal.status == ProposalStatus.REPLIED).order_by(Proposal.replied_at, Proposal.id)),
+        handling=ItemList.fetch(_proposal_rows(user).where(
+            Proposal.status.in_(HANDLING_STATUSES)).order_by(Proposal.due_on, Proposal.id)),
+        not_accepted=ItemList.fetch(_proposal_rows(user).add_columns(letter_to).where(
+            Proposal.status == ProposalStatus.NOT_ACCEPTED)
+            .order_by(Proposal.reviewed_at.desc(), Proposal.id.desc()), limit=5),
+        report_counts=_counts(sa.select(OpinionReport.status, sa.func.count())
+                              .where(report_scope(user)).group_by(OpinionReport.status),
+                              OpinionStatus),
+        report_drafts=ItemList.fetch(_report_rows(user).where(
+            OpinionReport.status == OpinionStatus.DRAFT).order_by(
+            OpinionReport.decision_note.is_(None), OpinionReport.updated_at.desc(),
+            OpinionReport.id.desc())),
+        reports_adopted=ItemList.fetch(_report_rows(user).where(
+            OpinionReport.status == OpinionStatus.ADOPTED).order_by(
+            OpinionReport.instructed_on.is_(None), OpinionReport.decided_at.desc(),
+            OpinionReport.id.desc()), limit=5),
+        platforms=list(platforms.values()),
+        upcoming_events=ItemList.fetch(_event_rows().where(upcoming, Event.starts_at < soon)
+                                       .order_by(Event.starts_at, Event.id)),
+        open_issues=ItemList.fetch(_issue_rows().where(open_published).order_by(
+            due.is_(None), due, Issue.id)),
+        upcoming_days=MEMBER_UPCOMING_DAYS,
     )

@@ -19,7 +19,7 @@ from flask import (
 from flask_login import current_user
 
 from consult_hub.auth.decorators import public, staff_required
-from consult_hub.auth.models import OFFICE_ROLES
+from consult_hub.auth.models import OFFICE_ROLES, Role
 from consult_hub.auth.scopes import is_department_contact
 from consult_hub.core import heartbeat, params
 from consult_hub.core.db import utcnow
@@ -53,6 +53,10 @@ def dashboard():
         # A department's contact: their department's problems only, phone-first.
         return render_template("main/department.html",
                                board=queries.department_board(current_user, now),
+                               today=local_today(now))
+    if current_user.role is Role.MEMBER:
+        # A member (政协委员): their own proposals and reports, the platforms they serve.
+        return render_template("main/member.html", board=queries.member_board(current_user, now),
                                today=local_today(now))
     summary = queries.landing_summary(current_user, now)
     board: queries.CoordinatorBoard | queries.StaffBoard | None = None

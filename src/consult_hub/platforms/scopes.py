@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from consult_hub.auth.models import Role, User
-from consult_hub.platforms.models import Platform, platform_coordinators
+from consult_hub.platforms.models import Platform, platform_coordinators, platform_members
 
 
 def platform_filter(user: User) -> sa.ColumnElement[bool]:
@@ -31,3 +31,26 @@ def platform_id_filter(user: User, column: sa.ColumnElement[int]) -> sa.ColumnEl
     if user.role is Role.ADMIN:
         return sa.true()
     return column.in_(sa.select(Platform.id).where(platform_filter(user)))
+
+
+def platform_read_filter(user: User) -> sa.ColumnElement[bool]:
+    """A WHERE clause limiting ``Platform`` rows to those ``user`` may read: those they may
+    manage and, for a member (政协委员), the platforms they serve (``auth/scopes.py``
+    ``can_read_platform``). Only the read-only pages use it: never a write's scope."""
+    if user.role is Role.MEMBER:
+        if not user.is_active or user.member_id is None:
+            return sa.false()
+        return Platform.id.in_(
+            sa.select(platform_members.c.platform_id).where(
+                platform_members.c.member_id == user.member_id
+            )
+        )
+    return platform_filter(user)
+
+
+def platform_id_read_filter(user: User,
+                            column: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
+    """``platform_id_filter`` for the read-only pages (events on a member's list)."""
+    if user.role is Role.ADMIN:
+        return sa.true()
+    return column.in_(sa.select(Platform.id).where(platform_read_filter(user)))

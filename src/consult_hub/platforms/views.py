@@ -2,7 +2,8 @@
 
 City staff manage every platform, district staff those of their district. Coordinators
 see their own platforms (and plan events, record problems there) but do not change a
-platform's facts, status or people.
+platform's facts, status or people. Members (政协委员) read the list and the pages of the
+platforms they serve, and nothing more.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from consult_hub.areas.models import Area
-from consult_hub.auth.decorators import platform_staff_required, roles_required
-from consult_hub.auth.models import OFFICE_ROLES, User
+from consult_hub.auth.decorators import PLATFORM_ROLES, roles_required
+from consult_hub.auth.models import OFFICE_ROLES, Role, User
 from consult_hub.auth.scopes import (
     can_choose_district,
     can_manage_district,
@@ -42,10 +43,13 @@ from consult_hub.platforms.forms import (
     UnlinkForm,
 )
 from consult_hub.platforms.models import Platform, PlatformKind, PlatformStatus
-from consult_hub.platforms.scopes import platform_filter
+from consult_hub.platforms.scopes import platform_read_filter
 
 bp = Blueprint("platforms", __name__, url_prefix="/manage/platforms")
 MANAGERS = OFFICE_ROLES
+# Who opens the list and a platform's page: those who work there, and the members serving
+# there (政协委员, read-only: every write below stays staff's).
+READERS = (*PLATFORM_ROLES, Role.MEMBER)
 STATUS_ACTIONS = {
     "suspend": {"title": _l("暂停平台"), "button": _l("暂停"),
                 "done": _l("平台已暂停，暂停期间不能安排新的活动。")},
@@ -101,10 +105,10 @@ def _one_of(value: Any, allowed: Any) -> Any:
 
 
 @bp.route("/")
-@platform_staff_required
+@roles_required(*READERS)
 def index():
     form = PlatformFilterForm(request.args)
-    scope = platform_filter(current_user)
+    scope = platform_read_filter(current_user)
     choose_district = can_choose_district(current_user)
     districts = queries.districts() if choose_district else []
     form.district_id.choices = select_choices([ANY, *((d.id, d.name) for d in districts)])

@@ -146,6 +146,8 @@ FIELD_TEXT: dict[tuple[str, str], tuple[Any, Any]] = {
     ("accept", "category"): (_l("类别"), None),
     ("accept", "is_key"): (_l("列为重点提案"), _l("由市政协领导督办，逾期前重点提醒")),
     ("not_accept", "reason"): (_l("不予立案的理由"), _l("提案转为意见建议，提案者看到这段说明")),
+    ("not_accept", "letter_department"): (
+        _l("转送单位（可不选）"), _l("意见建议转送该单位参考，无需答复；不选则由政协留存")),
     ("reply", "outcome"): (_l("办复结果"), None),
     ("reply", "reply"): (_l("办复内容"), _l("公开发布，提案者据此评价；请写明采取的措施和时间")),
     ("rate", "rating"): (_l("对办复的评价"), None),
@@ -165,7 +167,7 @@ def _field(action: str, name: str, required: bool) -> Any:
     label, help_text = FIELD_TEXT.get((action, name), (FIELD_LABELS.get(name, name), None))
     common: dict[str, Any] = {"id": f"{action}-{name}", "description": help_text or ""}
     marks = [Needed()] if required else []
-    if name == "lead_department":
+    if name in ("lead_department", "letter_department"):
         return SelectField(label, coerce=optional_int, validate_choice=False, validators=marks,
                            widget=PlainSelect(), **common)
     if name == "co_departments":

@@ -147,6 +147,8 @@ def _accept(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
 
 
 def _not_accept(values: Mapping[str, Any], record: Any) -> dict[str, Any]:
+    # The letter's department (``letter_department``), if any, is the timeline entry's
+    # department (``handling_departments``): it reads the letter, with no reply required.
     return {"review_note": values["reason"]}
 
 
@@ -299,9 +301,11 @@ TRANSITIONS: dict[str, Transition] = {
                    Party.STAFF, ("lead_department",),
                    optional=("co_departments", "due_on", "is_key", "category", "number"),
                    effect=_accept, stamps_at=("reviewed_at",), check=_check_departments),
+        # 不予立案: the proposal goes on as an opinion letter (转为意见建议), to a department
+        # for reference when staff name one (``letter_department``): it replies to nothing.
         Transition("not_accept", _lp("action", "不予立案"), frozenset({S.SUBMITTED}),
-                   S.NOT_ACCEPTED, Party.STAFF, ("reason",), effect=_not_accept,
-                   stamps_at=("reviewed_at",)),
+                   S.NOT_ACCEPTED, Party.STAFF, ("reason",), optional=("letter_department",),
+                   effect=_not_accept, stamps_at=("reviewed_at",)),
         # The lead department (主办单位) signs for it and answers for all.
         Transition("acknowledge", _lp("action", "签收"), frozenset({S.ACCEPTED}), S.ACKNOWLEDGED,
                    Party.LEAD, stamps_at=("acknowledged_at",)),
@@ -344,6 +348,7 @@ FIELD_LABELS = {
     "rating": _l("评价"),
     "rating_note": _l("不满意的理由"),
     "opinion": _l("会办意见"),
+    "letter_department": _l("意见建议转送单位"),
 }
 
 # The timeline note of a rating, stored in Chinese (shown translated: |stored_text).
@@ -417,6 +422,9 @@ def handling_departments(action: str, rows: Mapping[int, Mapping[str, Any]],
                 row.update(department_id=department_id, role=role, acknowledged_at=None)
             after[department_id] = row
         return after, lead
+    if action == "not_accept":
+        # The department the opinion letter (意见建议) goes to, if staff chose one.
+        return rows, values.get("letter_department")
     if action in ("acknowledge", "reply"):
         lead_id = column(record, "lead_department_id")
         if lead_id in rows and rows[lead_id]["acknowledged_at"] is None:

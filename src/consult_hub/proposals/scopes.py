@@ -10,7 +10,9 @@ they sit here, above them, as ``platforms/scopes.py`` does for platforms.
 - A member (政协委员): the proposals they are among the proposers of (lead or joint),
   drafts included; they write, submit and rate those (the proposer's actions).
 - A department's contact: proposals whose lead (主办) or co-handling (会办) department is
-  theirs; the lead one's 签收 and 办复, a co-handling one's 签收 and 会办意见.
+  theirs; the lead one's 签收 and 办复, a co-handling one's 签收 and 会办意见. And, to read
+  only, a proposal not accepted (不予立案) whose opinion letter (意见建议) went to their
+  department (``letter_department_id``): no action, no reply required.
 - Coordinators have no part in proposals.
 
 Staff may take the proposer's actions for a collective body (it has no account) and for a
@@ -32,6 +34,7 @@ from consult_hub.proposals.models import (
     ProposalDepartment,
     ProposalMember,
     ProposalStatus,
+    ProposalUpdate,
     ProposerKind,
 )
 
@@ -72,9 +75,24 @@ def handling_role(user: User, proposal: Proposal) -> HandlingRole | None:
                  if row.department_id == user.department_id), None)
 
 
+def letter_department_id(proposal: Proposal) -> int | None:
+    """The department a proposal not accepted went to as an opinion letter (转为意见建议):
+    its 不予立案 timeline entry's department (``lifecycle.handling_departments``)."""
+    if proposal.status is not ProposalStatus.NOT_ACCEPTED:
+        return None
+    review = next((u for u in reversed(proposal.updates) if u.action == "not_accept"), None)
+    return review.department_id if review is not None else None
+
+
+def reads_letter(user: User, proposal: Proposal) -> bool:
+    """A contact of the department an opinion letter went to: they read it, nothing more."""
+    return (user.is_active and user.role is Role.DEPARTMENT and user.department_id is not None
+            and letter_department_id(proposal) == user.department_id)
+
+
 def can_view(user: User, proposal: Proposal) -> bool:
     """Whether ``user`` may open the proposal's staff page."""
-    if is_office(user, proposal) or is_proposer(user, proposal):
+    if is_office(user, proposal) or is_proposer(user, proposal) or reads_letter(user, proposal):
         return True
     return handling_role(user, proposal) is not None and proposal.status not in (
         ProposalStatus.DRAFT, ProposalStatus.SUBMITTED)
@@ -139,10 +157,17 @@ def proposal_filter(user: User) -> sa.ColumnElement[bool]:
         return Proposal.id.in_(sa.select(ProposalMember.proposal_id)
                                .where(ProposalMember.member_id == user.member_id))
     if user.role is Role.DEPARTMENT and user.department_id is not None:
-        return sa.and_(
+        handled = sa.and_(
             Proposal.id.in_(sa.select(ProposalDepartment.proposal_id)
                             .where(ProposalDepartment.department_id == user.department_id)),
             Proposal.status.not_in([ProposalStatus.DRAFT, ProposalStatus.SUBMITTED]))
+        # Opinion letters (意见建议) sent to the department, to read (``reads_letter``).
+        letters = sa.and_(
+            Proposal.status == ProposalStatus.NOT_ACCEPTED,
+            Proposal.id.in_(sa.select(ProposalUpdate.proposal_id).where(
+                ProposalUpdate.action == "not_accept",
+                ProposalUpdate.department_id == user.department_id)))
+        return sa.or_(handled, letters)
     return sa.false()
 
 

@@ -305,6 +305,9 @@ def _department_choices(form: ActionForm, proposal: Proposal) -> None:
             [("", _("请选择主办单位")), *((d.id, d.name) for d in departments)])
     if "co_departments" in form:
         form["co_departments"].choices = select_choices([(d.id, d.name) for d in departments])
+    if "letter_department" in form:
+        form["letter_department"].choices = select_choices(
+            [("", _("不转送，由政协留存")), *((d.id, d.name) for d in departments)])
 
 
 def _prefill_action(proposal: Proposal, action: str, form: ActionForm, today: date) -> None:
@@ -343,8 +346,12 @@ def _page(proposal: Proposal, *, status: int = 200,
             str(message) for errors in posted[1].errors.values() for message in errors)
     lead = next((r for r in proposal.departments if r.role is HandlingRole.LEAD), None)
     co = [r for r in proposal.departments if r.role is HandlingRole.CO]
+    # 不予立案: the opinion letter (意见建议) and the department it went to, if any.
+    review = (next((u for u in reversed(proposal.updates) if u.action == "not_accept"), None)
+              if proposal.status is ProposalStatus.NOT_ACCEPTED else None)
     return render_template(
         "proposals/show.html", proposal=proposal, forms=forms,
+        letter=review, reads_letter=scopes.reads_letter(user, proposal),
         transitions=[t for t in transitions if t.action in forms], lead=lead, co=co,
         quick={t.action for t in transitions if not form_fields(t)},
         posted_action=posted[0] if posted else None, problem=problem, conflict=conflict,
@@ -367,8 +374,9 @@ def _lifecycle_values(transition: Transition, form: ActionForm,
     values = form.values(transition)
     known = {d.id for d in queries.department_choices(
         include=[r.department_id for r in proposal.departments])}
-    if values.get("lead_department") is not None and values["lead_department"] not in known:
-        raise ValidationFailed({"lead_department": _("请从列表中选择承办单位")})
+    for name in ("lead_department", "letter_department"):
+        if values.get(name) is not None and values[name] not in known:
+            raise ValidationFailed({name: _("请从列表中选择承办单位")})
     if any(d not in known for d in values.get("co_departments") or []):
         raise ValidationFailed({"co_departments": _("请从列表中选择承办单位")})
     return values
