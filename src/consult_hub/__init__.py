@@ -23,6 +23,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         instance_path=settings.INSTANCE_PATH,
         template_folder=str(PROJECT_ROOT / "templates"),
     )
+    from consult_hub.core.templating import TemplateEnvironment
+
+    app.jinja_environment = TemplateEnvironment  # before anything creates app.jinja_env
     app.config.from_object(settings)
     if config:
         app.config.update(config)

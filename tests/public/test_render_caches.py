@@ -119,3 +119,58 @@ def test_markdown_renders_each_text_as_its_own() -> None:
     assert str(plain) == "<p>会议纪要：<em>通过</em>。</p>"
     assert render_markdown("1. 第一\n2. 第二\n\n| 甲 | 乙 |\n|---|---|\n| 1 | 2 |") == listed
     assert "<script" not in render_markdown("<script>alert(1)</script>")
+
+
+def test_links_put_together_from_their_shape_are_flasks_own(app: Flask) -> None:
+    """Templates' ``url_for`` builds a link to one record of many from its shape, learnt once:
+    every link is the one Flask builds; a route whose defaults choose the rule, and values
+    that are not plain, are built by Flask every time."""
+    from flask import url_for as flask_url_for
+
+    remembered = app.jinja_env.globals["url_for"]
+    with app.test_request_context("/"):
+        cases = [("public.event", {"event_id": n}) for n in (1, 7, 12345, 0)]
+        cases += [("public.issue", {"reference": ref}) for ref in ("WH24-00001", "WH26-12345")]
+        cases += [("public.issue", {"reference": "含 空格/斜线?"})]
+        cases += [("public.platforms", {"district": n, "page": 3}) for n in (2, 40)]
+        cases += [("public.events", {"when": "past", "platform": n}) for n in (5, 6)]
+        cases += [("public.outcomes", {"platform": 9, "q": "路灯 不亮"})]
+        for endpoint, values in cases * 2:  # the second round from the learnt shapes
+            assert remembered(endpoint, **values) == flask_url_for(endpoint, **values)
+    with app.test_request_context("/", base_url="http://localhost/sub"):  # another script root
+        assert remembered("public.event", event_id=3) == "/sub/events/3"
+
+
+def test_a_route_whose_defaults_choose_the_rule_is_never_shaped() -> None:
+    from flask import url_for as flask_url_for
+
+    from consult_hub.core.templating import url_shape
+
+    def pages(page: int) -> str:
+        return str(page)
+
+    other = Flask(__name__)
+    other.add_url_rule("/pages/", "pages", pages, defaults={"page": 1})
+    other.add_url_rule("/pages/<int:page>", "pages", pages)
+    other.add_url_rule("/items/<int:item_id>", "item", lambda item_id: str(item_id))
+    with other.test_request_context("/"):
+        assert url_shape(other, "pages", {"page": 2}, flask_url_for("pages", page=2)) is None
+        assert url_shape(other, "item", {"item_id": 2}, "/items/2") == ("/items/", "")
+        assert url_shape(other, "item", {"item_id": 2}, "/items/3") is None  # not Flask's
+
+
+def test_literal_translations_in_templates_follow_each_requests_language(app: Flask) -> None:
+    """A template's ``_("…")`` is compiled as a filter call (core/i18n.py, LiteralGettext):
+    translated on each render in that request's language, never once when compiled."""
+    from flask import render_template_string, session
+
+    template = '{{ _("办理成果") }}|{{ _("共 %(n)s 项办理成果", n=3) }}|{{ _("%(q)s", q="<b>") }}'
+    with app.test_request_context("/"):
+        chinese = render_template_string(template)
+    with app.test_request_context("/"):
+        session["locale"] = "en"
+        english = render_template_string(template)
+    assert chinese == "办理成果|共 3 项办理成果|&lt;b&gt;"
+    assert english.startswith("Outcomes|") and "3" in english and "办理" not in english
+    assert english.endswith("|&lt;b&gt;")
+    assert "translated" in app.jinja_env.compile(template, raw=True)

@@ -20,6 +20,7 @@ import hashlib
 from typing import Any
 
 from flask import Flask, abort, current_app, g, message_flashed, request, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.wrappers import Response
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -27,6 +28,7 @@ from werkzeug.routing import IntegerConverter, UnicodeConverter, ValidationError
 
 from consult_hub.core import pagecache
 from consult_hub.core.forms import FORBIDDEN_CHARACTERS, MAX_ID
+from consult_hub.extensions import limiter
 
 # The access mark of a view open to anyone (``auth.decorators.public`` sets it).
 PUBLIC = "public"
@@ -108,8 +110,20 @@ def refuse_control_characters() -> None:
             abort(400, description=_("查询参数“%(name)s”含有不允许的控制字符", name=shown))
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, without building the cookie's signer (a serializer and
+    its keys, every request) for a request that brings no session cookie: most of them, the
+    residents reading public pages. What it opens is the same: an empty session."""
+
+    def open_session(self, app: Flask, request: Any) -> SecureCookieSession | None:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def init_http(app: Flask) -> None:
     """Register the header and caching hooks on ``app``."""
+    app.session_interface = CookieSessions()
     app.before_request(refuse_control_characters)
     app.before_request(_note_pending_flashes)
     message_flashed.connect(_note_flash, app)
@@ -171,6 +185,14 @@ def _public_view() -> bool:
 def _shared_view() -> bool:
     view = current_app.view_functions.get(request.endpoint or "")
     return bool(getattr(view, "shared_page", False))
+
+
+@limiter.request_filter
+def _reading_shared_page() -> bool:
+    """A GET (or HEAD) of a shared page (``@shared_page``) is never rate-limited: the page cache
+    answers it without the app at all, and no such view has a limit on reading. Saying so skips
+    Flask-Limiter's search for the view's limits (5% of a public page's time)."""
+    return request.method in ("GET", "HEAD") and _shared_view()
 
 
 def _signed_in() -> bool:

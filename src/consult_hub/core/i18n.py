@@ -10,8 +10,9 @@ from flask import Flask, current_app, g, has_request_context, session
 from flask.globals import _cv_app
 from flask_babel import Domain, get_locale, get_translations
 from flask_login import current_user
-from jinja2 import pass_context
+from jinja2 import nodes, pass_context
 from jinja2.runtime import Context
+from jinja2.visitor import NodeTransformer
 from markupsafe import Markup
 
 from consult_hub.extensions import babel
@@ -128,8 +129,11 @@ _PLAIN_MAX = 20000
 
 @pass_context
 def _template_gettext(context: Context, string: str, **variables: Any) -> str:
+    """``_("…")`` in a template; also its filter ``translated`` (``LiteralGettext``), which takes
+    the context too: a filter of constants that does not is run once at compile time."""
+    eval_ctx = context.eval_ctx
     catalogue = translations()
-    if not variables and context.eval_ctx.autoescape:
+    if not variables and eval_ctx.autoescape:
         found = _PLAIN.get((catalogue, string))
         if found is None:
             found = Markup(catalogue.ugettext(string)) % variables  # "%%" reads "%" as before
@@ -138,9 +142,30 @@ def _template_gettext(context: Context, string: str, **variables: Any) -> str:
             _PLAIN[catalogue, string] = found
         return found
     text = catalogue.ugettext(string)
-    if context.eval_ctx.autoescape:
+    if eval_ctx.autoescape:
         text = Markup(text)
     return text % variables
+
+
+class LiteralGettext(NodeTransformer):
+    """Rewrites a template's ``_("literal", name=value…)`` into the filter call
+    ``"literal"|translated(name=value…)`` when the template is compiled: the same function
+    (``_template_gettext``), reached directly instead of through ``Context.call`` (1.5 µs a
+    call, 20–40 calls a page). Babel extracts the
+    messages from the templates' source, which is unchanged."""
+
+    NAMES = frozenset({"_", "gettext"})
+
+    def visit_Call(self, node: nodes.Call) -> nodes.Node:  # noqa: N802 - Jinja's visitor names
+        node = self.generic_visit(node)
+        callee = node.node
+        if (isinstance(callee, nodes.Name) and callee.name in self.NAMES and callee.ctx == "load"
+                and len(node.args) == 1 and isinstance(node.args[0], nodes.Const)
+                and type(node.args[0].value) is str
+                and node.dyn_args is None and node.dyn_kwargs is None):
+            return nodes.Filter(node.args[0], "translated", [], node.kwargs, None, None,
+                                lineno=node.lineno)
+        return node
 
 
 @pass_context
@@ -182,4 +207,5 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.globals.update(
         gettext=_template_gettext, _=_template_gettext, ngettext=_template_ngettext,
         pgettext=_template_pgettext, npgettext=_template_npgettext)
+    app.jinja_env.filters["translated"] = _template_gettext  # LiteralGettext's calls
     app.jinja_env.globals["get_locale"] = get_locale

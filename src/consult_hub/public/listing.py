@@ -53,13 +53,14 @@ class ListPage(CappedPagination):
                 select, self.per_page, self._query_offset)
             rows = session.connection().execute(page).all()
         else:  # the page's ids first, along the ordering index (core/pagination.py)
-            ids = list(session.scalars(self.keys.limit(self.per_page)
-                                       .offset(self._query_offset)))
+            kept = self.total_key is not None  # statements built once: kept as above
+            connection = session.connection()
+            ids = list(connection.execute((_page_statement if kept else _build_page)(
+                self.keys, self.per_page, self._query_offset)).scalars())
             if not ids:
                 return []
-            key = self.keys.selected_columns[0]
-            found = {row.id: row for row in session.execute(
-                select.where(key.in_(ids)).order_by(None))}
+            found = {row.id: row for row in connection.execute(
+                (_rows_statement if kept else _build_rows)(select, self.keys), {"ids": ids})}
             rows = [found[item] for item in ids if item in found]
         return [self.item(row) for row in rows]
 
@@ -84,10 +85,17 @@ def _build_page(select: sa.Select[Any], per_page: int, offset: int) -> sa.Select
     return select.limit(per_page).offset(offset)
 
 
+def _build_rows(select: sa.Select[Any], keys: sa.Select[Any]) -> sa.Select[Any]:
+    """``select``'s rows whose ids are given as ``ids`` (a list: an expanding parameter)."""
+    key = keys.selected_columns[0]
+    return select.where(key.in_(sa.bindparam("ids", expanding=True))).order_by(None)
+
+
 # One page of a list whose statement is built once per set of filters (``queries.
 # LIST_STATEMENTS``), kept: the same object request after request, and so is SQLAlchemy's cache
-# key, computed once per object.
+# key, computed once per object. The same for a deep page's ids and its rows by id.
 _page_statement = lru_cache(maxsize=2048)(_build_page)
+_rows_statement = lru_cache(maxsize=1024)(_build_rows)
 
 
 def page_of(select: sa.Select[Any], *, total_key: Any = None,
