@@ -12,8 +12,9 @@ from consult_hub.core import pagination
 from consult_hub.extensions import db
 from tests.support import factories
 
-# The API world (tests/support/world.py), through the world fixture.
-pytestmark = pytest.mark.world("api", freeze=False)
+# The API world (tests/support/world.py), built once for the module and rolled back after each
+# test (tests/api/conftest.py): nothing is committed, `rolled_back`.
+pytestmark = [pytest.mark.world("api", freeze=False), pytest.mark.rolled_back]
 
 
 @pytest.fixture()

@@ -15,7 +15,9 @@ from tests.support import factories
 from tests.support.api import SECRET_NAME, SECRET_PHONE, STAFF_EMAIL, STAFF_NAME, ApiWorld
 from tests.support.querycount import count_queries
 
-pytestmark = pytest.mark.world("api")
+# The API world (tests/support/world.py) and the proposals below, built once for the module and
+# rolled back after each test (tests/api/conftest.py): nothing is committed, `rolled_back`.
+pytestmark = [pytest.mark.world("api"), pytest.mark.rolled_back]
 
 RESIDENT, PHONE = "欧阳秀英", "13912345678"
 ADDRESS = "幸福小区 3 栋 502"
@@ -99,9 +101,15 @@ def _build(app, world: ApiWorld) -> Proposals:
                          pending.reference)
 
 
+@pytest.fixture(scope="module")
+def _made(app, module_world) -> Proposals:
+    """Built once, on the module's world, before its first test (tests/api/conftest.py)."""
+    return _build(app, module_world.world)
+
+
 @pytest.fixture()
-def made(app, world) -> Proposals:
-    return _build(app, world)
+def made(_made, world) -> Proposals:
+    return _made
 
 
 def listed(client, query: str = "") -> list[dict]:

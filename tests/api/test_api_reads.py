@@ -23,8 +23,9 @@ from tests.support.api import (
 )
 from tests.support.querycount import count_queries
 
-# The API world (tests/support/world.py), through the world fixture.
-pytestmark = pytest.mark.world("api")
+# The API world (tests/support/world.py), built once for the module and rolled back after each
+# test (tests/api/conftest.py): nothing is committed, `rolled_back`.
+pytestmark = [pytest.mark.world("api"), pytest.mark.rolled_back]
 
 
 def items(client, path: str) -> list[dict]:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
 import schemathesis
-from flask import Flask
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -19,12 +17,12 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from consult_hub.api import openapi
-from tests.support.api import ApiWorld, bearer, build_world
+from tests.support.api import ApiWorld, bearer
 from tests.support.openapi import check as openapi_check
-from tests.support.rollback import RolledBack
 
 # The API world (tests/support/world.py), with rate limits no generated run reaches; built once
-# and rolled back after each test (`world` below), so nothing is committed: `rolled_back`.
+# and rolled back after each test (tests/api/conftest.py), so nothing is committed: `rolled_back`.
+# Building it for each of the 40 operations was 4.4 s of the module's 29 s of CPU.
 pytestmark = [pytest.mark.world("api", rate_limit="100000 per minute"),
               pytest.mark.rolled_back,
               pytest.mark.slow]  # every operation of the document, fuzzed: ~30 s of CPU
@@ -35,37 +33,6 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 # The document the app serves (test_api_openapi checks it is this one) holds no per-app data.
 schema = schemathesis.openapi.from_dict(openapi.document())
-
-
-@pytest.fixture(scope="module")
-def _api_world(request: pytest.FixtureRequest, app: Flask) -> Iterator[tuple[RolledBack, ApiWorld]]:
-    """The world the module's mark names, built once in a transaction never committed.
-
-    Each operation's test starts from it exactly (``world`` rolls back what the test wrote), as
-    from a world of its own: building that 40 times was 4.4 s of the module's 29 s of CPU.
-    The mark's member is built as ``api_world`` (tests/support/world.py) builds it, with the
-    rate limits set for the module rather than for one test.
-    """
-    mark = request.node.get_closest_marker("world")
-    assert mark.args == ("api",), mark
-    params = dict(mark.kwargs)
-    rate_limit = params.pop("rate_limit")
-    rolled_back = RolledBack(app)
-    try:
-        with pytest.MonkeyPatch.context() as monkeypatch:
-            for limit in ("API_READ_RATE_LIMIT", "API_WRITE_RATE_LIMIT"):
-                monkeypatch.setitem(app.config, limit, rate_limit)
-            yield rolled_back, build_world(app, **params)
-    finally:
-        rolled_back.close()
-
-
-@pytest.fixture()
-def world(_api_world: tuple[RolledBack, ApiWorld]) -> Iterator[ApiWorld]:
-    """The module's world, as it was built: what the test writes is rolled back after it."""
-    rolled_back, api_world = _api_world
-    with rolled_back.case():
-        yield api_world
 
 
 def _pick(options: list[Any], case: Any) -> Any:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import hashlib
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from consult_hub.auth.models import ApiToken
 from consult_hub.extensions import db
 from tests.support.api import bearer
 from tests.support.auth import csrf_token
+
+# Each test builds its own people and tokens, in a savepoint rolled back after it, on a database
+# left empty for the module (tests/api/conftest.py): nothing is committed, `rolled_back`.
+pytestmark = pytest.mark.rolled_back
 
 EVENT_BODY = {"topic": "x"}  # incomplete on purpose: a valid token gets 422, not 401
 

@@ -14,8 +14,9 @@ from tests.support.api import ApiWorld, bearer
 from tests.support.auth import TEST_PASSWORD
 from tests.support.records import audit_rows
 
-# The API world (tests/support/world.py), through the world fixture.
-pytestmark = pytest.mark.world("api", freeze=False)
+# The API world (tests/support/world.py), built once for the module and rolled back after each
+# test (tests/api/conftest.py): nothing is committed, `rolled_back`.
+pytestmark = [pytest.mark.world("api", freeze=False), pytest.mark.rolled_back]
 
 
 def later(**delta: int) -> str:

@@ -19,6 +19,10 @@ from tests.support import factories
 from tests.support.public import DESCRIPTION
 from tests.support.public import open311_post as post
 
+# Each test builds what it needs, in a savepoint rolled back after it, on a database left empty
+# for the module (tests/api/conftest.py): nothing is committed, `rolled_back`.
+pytestmark = pytest.mark.rolled_back
+
 NAME, PHONE = "欧阳秀英", "13912345678"
 # What staff publish when they accept a submission: their own words, not the resident's.
 PUBLIC_TITLE, PUBLIC_SUMMARY = "小区东门路灯损坏", "小区东门两盏路灯损坏，夜间出行不便。"

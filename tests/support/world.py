@@ -10,7 +10,8 @@ module's assertions keep seeing exactly the world they were written against.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from consult_hub.extensions import db
 from consult_hub.issues.operations import change_status
 from consult_hub.models import AuditLog, EventStatus, Role
 from tests.support import api, factories
+from tests.support.rollback import RolledBack
 
 STAFF_ROLES = ("admin", "district_admin", "other_district_admin", "coordinator",
                "other_coordinator")
@@ -117,10 +119,51 @@ def api_world(request: pytest.FixtureRequest, *, freeze: bool = True,
     """A small city with something in every state, and a token for each role (tests/api)."""
     app: Flask = request.getfixturevalue("app")
     if rate_limit is not None:
-        monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
-        monkeypatch.setitem(app.config, "API_READ_RATE_LIMIT", rate_limit)
-        monkeypatch.setitem(app.config, "API_WRITE_RATE_LIMIT", rate_limit)
+        _api_rate_limits(app, request.getfixturevalue("monkeypatch"), rate_limit)
     return api.build_world(app, freeze=freeze)
+
+
+def _api_rate_limits(app: Flask, monkeypatch: pytest.MonkeyPatch, limit: str) -> None:
+    monkeypatch.setitem(app.config, "API_READ_RATE_LIMIT", limit)
+    monkeypatch.setitem(app.config, "API_WRITE_RATE_LIMIT", limit)
+
+
+@dataclass
+class SharedWorld:
+    """A module's world, built once (``shared_world``), and the transaction it lives in."""
+
+    rolled_back: RolledBack
+    world: Any
+
+
+@contextmanager
+def shared_world(request: pytest.FixtureRequest) -> Iterator[SharedWorld]:
+    """The API world the module's ``world`` mark names, built once in a transaction never
+    committed (tests/support/rollback.py): each case starts from it exactly, rolled back after.
+
+    Built as ``api_world`` builds it, but the mark's ``rate_limit`` holds for the whole module
+    rather than one test. ``as_if_committed`` (tests/support/rollback.py): a case sees the site
+    version move with its own writes, and a refused request's audit row outlive the request's
+    rollback, as on a committed world of its own.
+
+    Without a ``world`` mark, the module shares an empty database: the transaction alone, each
+    test building what it needs (``make``) in its own savepoint, rolled back after it.
+    """
+    app: Flask = request.getfixturevalue("app")
+    mark = request.node.get_closest_marker("world")
+    if mark is not None and (mark.args[:1] != ("api",) or len(mark.args) > 1):
+        raise TypeError(f"only the api world is shared by a module: {mark!r}")
+    params = dict(mark.kwargs) if mark is not None else {}
+    rate_limit = params.pop("rate_limit", None)
+    rolled_back = RolledBack(app, as_if_committed=True)
+    try:
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            if rate_limit is not None:
+                _api_rate_limits(app, monkeypatch, rate_limit)
+            built = api.build_world(app, **params) if mark is not None else None
+            yield SharedWorld(rolled_back, built)
+    finally:
+        rolled_back.close()
 
 
 @dataclass
