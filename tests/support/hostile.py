@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, request_started
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
@@ -39,7 +39,7 @@ from consult_hub.core.db import utcnow
 from consult_hub.extensions import db
 from consult_hub.issues.lifecycle import TRANSITIONS
 from tests.support import factories
-from tests.support.access import OK, Route, World, departments
+from tests.support.access import OK, Route, World, departments, reload_world, world_keys
 from tests.support.auth import session_csrf_token
 from tests.support.world import build_world
 
@@ -311,15 +311,16 @@ def restore(saved: Snapshot, tables: Iterable[str] | None = None,
 
     Each table is emptied and refilled; so is every table whose rows may point into one
     (foreign keys, followed to the end), so no row outside is left pointing at a row deleted
-    and no cascade reaches outside. A table empty in ``saved`` and in ``current`` (the
-    database as it is now, when known) is left alone.
+    and no cascade reaches outside. A table empty in ``current`` (the database as it is now,
+    when known) is not emptied, and left alone if also empty in ``saved``.
     """
     names = _with_referrers(set(saved) if tables is None else set(tables))
     ordered = [table for table in _tables() if table.name in names and (
         saved[table.name] or current is None or current[table.name])]
     with db.engine.begin() as conn:
         for table in reversed(ordered):
-            conn.execute(table.delete())
+            if current is None or current[table.name]:  # nothing to delete where known empty
+                conn.execute(table.delete())
         for table in ordered:
             rows = [saved[table.name][key] for key in sorted(saved[table.name])]
             if rows:
@@ -646,9 +647,36 @@ class Outcome:
         return changed_rows(self.before, self.after)
 
 
+@dataclass
+class _Built:
+    """A route's world as first built: its rows (a volatile snapshot, the filled tables), a
+    JSON snapshot to check a restore against, and what the harness took from it."""
+
+    full: Snapshot
+    raw: Snapshot
+    session_ids: dict[str, str]
+    token: str
+    valid: tuple[str, dict[str, Any]] | None = None
+
+
+# Route → its world as first built, for the run (one app per run). Three test functions
+# (forms, markup, length limits; the API's two) drive each route, each test with the database
+# emptied before it (tests/conftest.py): building the world (departments, the route's setup,
+# the ORM and a commit) cost 65–100 ms a test on SQLite, more on PostgreSQL; putting its rows
+# back with one DELETE and INSERT a table costs a few. Primary keys, timestamps and the API
+# token are the first build's; every test then starts from exactly that database.
+_BUILT: dict[tuple[Flask, str], _Built] = {}
+# The matrix's part of every route's world as first built: its rows and how to find its
+# objects again (tests/support/access.py world_keys).
+_BASE: dict[Flask, tuple[Snapshot, dict[str, Any]]] = {}
+# The page cache's version row is no part of a world: it only ever goes forward.
+_NOT_WORLD = {"site_versions"}
+
+
 @dataclass(repr=False)
 class Harness:
-    """One world for one route; every example starts from it as first built."""
+    """One world for one route; every example starts from it as first built (the world is
+    built once a run, and put back from its rows for the route's next test: ``_BUILT``)."""
 
     app: Flask
     client: FlaskClient
@@ -664,28 +692,69 @@ class Harness:
     viewer: FlaskClient | None = None
     session_ids: dict[str, str] = field(default_factory=dict)
     renders_left: int = 4
+    _built: _Built | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.role = acting_role(self.route)
-        with self.app.test_request_context():
-            self.world = build_world(self._setup)
-            self.session_ids = {role: user.get_id() for role, user in self.world.users.items()}
-            if self.is_api:
-                _row, self.token = issue_token(self.world.users[self.role], "敌意输入")
-                db.session.commit()
+        key = (self.app, self.route.id)
+        built = _BUILT.get(key)
+        if built is not None and built.valid is None:
+            built = None  # its first test stopped before working out the data: build again
+        if built is None:
+            with self.app.test_request_context():
+                self.world = self._build()
+                self.session_ids = {role: user.get_id()
+                                    for role, user in self.world.users.items()}
+                if self.is_api:
+                    _row, self.token = issue_token(self.world.users[self.role], "敌意输入")
+                    db.session.commit()
+        else:
+            with self.app.app_context():
+                db.session.remove()
+                restore(built.full, [name for name in built.full if name not in _NOT_WORLD],
+                        current=json_snapshot())
+            self.session_ids, self.token, self.valid = built.session_ids, built.token, built.valid
         self._sign_in()
         with self.app.app_context():
             self.start_raw = json_snapshot()
             filled = [name for name, rows in self.start_raw.items() if rows]
-            self.start_full = snapshot(volatile=True, tables=filled)
+            if built is None:
+                self.start_full = snapshot(volatile=True, tables=filled)
+            else:  # the same rows as first built (checked below): only the version is read
+                version = snapshot(volatile=True, tables=[n for n in filled if n in _NOT_WORLD])
+                self.start_full = {**built.full, **{n: version[n] for n in _NOT_WORLD}}
         self.start = without_volatile(self.start_raw)
+        if built is None:
+            _BUILT[key] = _Built(self.start_full, self.start_raw, self.session_ids,
+                                 self.token)
+        else:  # put back exactly: every row, every column as first built
+            assert _world_rows(self.start_raw) == _world_rows(built.raw), self.route.id
+        self._built = _BUILT[key]
 
-    def _setup(self, world: World) -> None:
+    def _build(self) -> World:
         """The matrix's world (departments A and B with their contacts: valid data may name
-        them, and is worked out in a transaction that is rolled back), then the route's own."""
-        departments(world)
+        them, and is worked out in a transaction that is rolled back), then the route's own,
+        committed (needs a request context).
+
+        The matrix's part is the same for every route: built once a run (``_BASE``), then put
+        back from its rows and read again, as the access matrix does for each of its cases.
+        """
+        base = _BASE.get(self.app)
+        if base is None:
+            world = build_world(departments)
+            raw = json_snapshot()
+            full = snapshot(volatile=True, tables=[name for name, rows in raw.items() if rows])
+            _BASE[self.app] = full, world_keys(world)
+        else:
+            full, keys = base
+            db.session.remove()
+            restore(full, [name for name in full if name not in _NOT_WORLD],
+                    current=json_snapshot())
+            world = reload_world(keys)
         if self.route.setup:
             self.route.setup(world)
+        db.session.commit()
+        return world
 
     def __repr__(self) -> str:
         return f"<Harness {self.route.id} as {self.role}>"
@@ -728,6 +797,8 @@ class Harness:
                 world.objects = {k: _reload(v) for k, v in world.objects.items()}
                 self.valid = self.route.path(world), self.route.data(world)
                 db.session.rollback()
+            if self._built is not None:  # the same database next time: the same data
+                self._built.valid = self.valid
         if self.route.endpoint in ("auth.logout", "account.password"):
             self._sign_in()  # both give the user a new session token (restored after each example)
         path, data = self.valid
@@ -757,10 +828,12 @@ class Harness:
     def run(self, send: Callable[[], TestResponse], check: Callable[[Outcome], None]) -> None:
         """Send one example, check it with the common rules and ``check``, then undo it."""
         after: Snapshot | None = None
+        raw: Snapshot = {}
         try:
             response = send()
             with self.app.app_context():
-                after = snapshot()
+                raw = json_snapshot()
+            after, seen = without_volatile(raw), _REQUESTS[0]
             outcome = Outcome(response, self.start, after)
             assert outcome.status < 500, (outcome.status, response.text[:2000])
             stored = forbidden_in(after)
@@ -774,7 +847,8 @@ class Harness:
                     # Only the tables that differ now (volatile columns included; a page the
                     # check fetched may have written too), so the database is again exactly as
                     # first built, without a DELETE and an INSERT for each of the 34 tables.
-                    now = json_snapshot()
+                    # The snapshot above is the database now unless a request came since.
+                    now = raw if _REQUESTS[0] == seen else json_snapshot()
                     changed = [name for name, rows in now.items() if rows != self.start_raw[name]]
                     restore(self.start_full, changed, current=now)
 
@@ -807,6 +881,21 @@ class Harness:
                 live = active_markup(response.text)
                 assert not live, f"{page} runs the payload: {live}"
         return pages
+
+
+# Requests the app has begun (any client): between two, the database stands still.
+_REQUESTS = [0]
+
+
+def _count_request(_sender: Any, **_extra: Any) -> None:
+    _REQUESTS[0] += 1
+
+
+request_started.connect(_count_request)
+
+
+def _world_rows(snap: Snapshot) -> Snapshot:
+    return {table: rows for table, rows in snap.items() if table not in _NOT_WORLD}
 
 
 def _reload(obj: Any) -> Any:
