@@ -21,6 +21,7 @@ from consult_hub.extensions import db, limiter
 from tests.support import factories
 from tests.support.auth import AuthActions
 from tests.support.openapi import OpenApiClient
+from tests.support.rollback import forget_caches
 from tests.support.world import world_for
 
 # The browser tests' fixtures: browser, live_server, shots.
@@ -139,11 +140,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 def _clean_database(request: pytest.FixtureRequest, app: Flask) -> Iterator[None]:
     yield
     limiter.reset()  # every test starts with fresh rate limits
-    if "page_cache" in app.extensions:
-        app.extensions["page_cache"].clear()  # the DELETEs below bypass the site version
-    app.extensions.get("main.headline", {}).clear()  # the home page's figures, likewise
-    app.extensions.pop("public.list_totals", None)  # the public lists' totals, likewise
-    app.extensions.pop("tallies.final_parts", None)  # the reports' final months, likewise
+    forget_caches(app)  # the DELETEs below bypass the site version the caches are keyed by
     if request.node.get_closest_marker("rolled_back"):
         return
     with app.app_context():

@@ -128,13 +128,17 @@ class _SameConnection:
             setattr(self._engine, name, value)
 
 
-def _forget_versioned(app: Flask) -> None:
-    """Empty the process's caches keyed by the site version (tests/conftest.py empties the
-    others after each test)."""
+def forget_caches(app: Flask) -> None:
+    """Empty the process's caches of what the records say (the page cache, the home page's
+    figures, the public lists' totals and district choices, the reports' final months).
+
+    They are keyed by the site version, which neither the per-test DELETEs (tests/conftest.py)
+    nor a rolled-back case move: without this, the next test could be shown the last one's."""
     from consult_hub.public import queries
 
     queries._district_choices.pop(id(app), None)
     app.extensions.pop("public.list_totals", None)
+    app.extensions.pop("tallies.final_parts", None)
     app.extensions.get("main.headline", {}).clear()
     if "page_cache" in app.extensions:
         app.extensions["page_cache"].clear()
@@ -176,7 +180,7 @@ class RolledBack:
             if self._clock is not None:
                 self._clock._engine = self._engines[None]
             sa.event.listen(BoundSession, "after_transaction_end", self._after_session)
-        _forget_versioned(app)
+        forget_caches(app)
 
     # --- writes beside the request's session (as_if_committed) ---------------------------------
 
@@ -199,7 +203,7 @@ class RolledBack:
 
     @contextmanager
     def case(self) -> Iterator[None]:
-        _forget_versioned(self.app)
+        forget_caches(self.app)
         savepoint = self._case = self.connection.begin_nested()
         try:
             yield
@@ -211,7 +215,7 @@ class RolledBack:
             self._case = None
             self._kept.clear()
             self._rolled_back_savepoints.clear()
-            _forget_versioned(self.app)
+            forget_caches(self.app)
 
     def close(self) -> None:
         with self.app.app_context():
@@ -223,4 +227,4 @@ class RolledBack:
         db.session = self._saved_session
         self._outer.rollback()
         self.connection.close()
-        _forget_versioned(self.app)
+        forget_caches(self.app)
