@@ -21,7 +21,7 @@ from consult_hub.members.models import Member
 from consult_hub.platforms.models import Platform, PlatformStatus, platform_members
 from consult_hub.platforms.scopes import (
     platform_filter,
-    platform_id_read_filter,
+    platform_id_filter,
     platform_read_filter,
 )
 
@@ -46,7 +46,7 @@ def missing_minutes(now: datetime) -> sa.ColumnElement[bool]:
 
 def event_list(user: User, filters: EventFilters, now: datetime) -> sa.Select[tuple[Event]]:
     """The events ``user`` may see, filtered; upcoming ones first (soonest first), then the past."""
-    query = (sa.select(Event).where(platform_id_read_filter(user, Event.platform_id))
+    query = (sa.select(Event).where(platform_id_filter(user, Event.platform_id, reading=True))
              .options(selectinload(Event.platform)))
     if filters.q:
         # Only a search needs the platforms' rows (their names): joined for every event, they

@@ -40,8 +40,8 @@ from consult_hub.issues.queries import WAITING, deadline
 from consult_hub.issues.queries import overdue_clause as _overdue_clause
 from consult_hub.opinions.access import report_scope
 from consult_hub.opinions.models import OpinionReport, OpinionStatus
-from consult_hub.platforms.models import Platform, PlatformStatus, platform_members
-from consult_hub.platforms.scopes import platform_filter
+from consult_hub.platforms.models import Platform, PlatformStatus
+from consult_hub.platforms.scopes import platform_filter, platform_read_filter
 from consult_hub.proposals.models import (
     HANDLING_STATUSES,
     Proposal,
@@ -668,14 +668,12 @@ def member_board(user: User, now: datetime | None = None) -> MemberBoard:
                         ProposalUpdate.action == "not_accept")
                  .order_by(ProposalUpdate.id.desc()).limit(1)
                  .correlate(Proposal).scalar_subquery().label("letter_department"))
-    served = sa.select(platform_members.c.platform_id).where(
-        platform_members.c.member_id == (user.member_id or -1))
     platforms = {row.id: MemberPlatform(row.id, row.name, row.district, row.status)
                  for row in db.session.execute(
                      sa.select(Platform.id, Platform.name, Platform.status,
                                Area.name.label("district"))
                      .join(Area, Platform.district_id == Area.id)
-                     .where(Platform.id.in_(served)).order_by(Platform.name, Platform.id))}
+                     .where(platform_read_filter(user)).order_by(Platform.name, Platform.id))}
     ids = list(platforms)
     upcoming = sa.and_(Event.platform_id.in_(ids), Event.status == EventStatus.PLANNED,
                        Event.starts_at >= now)

@@ -26,11 +26,15 @@ def platform_filter(user: User) -> sa.ColumnElement[bool]:
     )
 
 
-def platform_id_filter(user: User, column: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
-    """Limit rows that carry a ``platform_id`` column (events, problems) to the user's scope."""
+def platform_id_filter(user: User, column: sa.ColumnElement[int], *,
+                       reading: bool = False) -> sa.ColumnElement[bool]:
+    """Limit rows that carry a ``platform_id`` column (events, problems) to the user's scope:
+    the platforms they may manage, or with ``reading`` those they may read
+    (``platform_read_filter``: a member's too; only for read-only pages)."""
     if user.role is Role.ADMIN:
         return sa.true()
-    return column.in_(sa.select(Platform.id).where(platform_filter(user)))
+    scope = platform_read_filter(user) if reading else platform_filter(user)
+    return column.in_(sa.select(Platform.id).where(scope))
 
 
 def platform_read_filter(user: User) -> sa.ColumnElement[bool]:
@@ -46,11 +50,3 @@ def platform_read_filter(user: User) -> sa.ColumnElement[bool]:
             )
         )
     return platform_filter(user)
-
-
-def platform_id_read_filter(user: User,
-                            column: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
-    """``platform_id_filter`` for the read-only pages (events on a member's list)."""
-    if user.role is Role.ADMIN:
-        return sa.true()
-    return column.in_(sa.select(Platform.id).where(platform_read_filter(user)))

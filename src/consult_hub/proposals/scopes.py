@@ -75,12 +75,18 @@ def handling_role(user: User, proposal: Proposal) -> HandlingRole | None:
                  if row.department_id == user.department_id), None)
 
 
-def letter_department_id(proposal: Proposal) -> int | None:
-    """The department a proposal not accepted went to as an opinion letter (转为意见建议):
-    its 不予立案 timeline entry's department (``lifecycle.handling_departments``)."""
+def letter_review(proposal: Proposal) -> ProposalUpdate | None:
+    """A proposal not accepted (不予立案): its review's timeline entry, which carries the
+    department its opinion letter (意见建议) went to, if any
+    (``lifecycle.handling_departments``)."""
     if proposal.status is not ProposalStatus.NOT_ACCEPTED:
         return None
-    review = next((u for u in reversed(proposal.updates) if u.action == "not_accept"), None)
+    return next((u for u in reversed(proposal.updates) if u.action == "not_accept"), None)
+
+
+def letter_department_id(proposal: Proposal) -> int | None:
+    """The department a proposal not accepted went to as an opinion letter (转为意见建议)."""
+    review = letter_review(proposal)
     return review.department_id if review is not None else None
 
 

@@ -346,12 +346,9 @@ def _page(proposal: Proposal, *, status: int = 200,
             str(message) for errors in posted[1].errors.values() for message in errors)
     lead = next((r for r in proposal.departments if r.role is HandlingRole.LEAD), None)
     co = [r for r in proposal.departments if r.role is HandlingRole.CO]
-    # 不予立案: the opinion letter (意见建议) and the department it went to, if any.
-    review = (next((u for u in reversed(proposal.updates) if u.action == "not_accept"), None)
-              if proposal.status is ProposalStatus.NOT_ACCEPTED else None)
     return render_template(
         "proposals/show.html", proposal=proposal, forms=forms,
-        letter=review, reads_letter=scopes.reads_letter(user, proposal),
+        letter=scopes.letter_review(proposal), reads_letter=scopes.reads_letter(user, proposal),
         transitions=[t for t in transitions if t.action in forms], lead=lead, co=co,
         quick={t.action for t in transitions if not form_fields(t)},
         posted_action=posted[0] if posted else None, problem=problem, conflict=conflict,
