@@ -199,10 +199,11 @@ class Scheduler:
             self.lines.append(line)
 
     def wait_for(self, text: str, timeout: float = 60) -> bool:
+        """Whether the running process (since its ``--- start`` line) printed ``text``."""
         deadline = time.monotonic() + timeout
-        seen = len(self.lines) - 1
+        started = max(i for i, line in enumerate(self.lines) if line.startswith("--- start"))
         while time.monotonic() < deadline:
-            if any(text in line for line in self.lines[seen:]):
+            if any(text in line for line in self.lines[started:]):
                 return True
             time.sleep(0.05)
         return False
