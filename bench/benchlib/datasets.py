@@ -221,6 +221,9 @@ def finish(name: str, scale: float, url: str, now: int, steps: list[tuple[str, f
     _migrate(url)
     steps.append(("migrations to head", time.perf_counter() - started))
     mark = time.perf_counter()
+    rendered = _render_prose(url)
+    steps.append((f"Markdown fields of {rendered:,} rows rendered", time.perf_counter() - mark))
+    mark = time.perf_counter()
     counts = _count_rows(url)
     for table, expected in (written or {}).items():
         if counts.get(table) != expected:
@@ -239,6 +242,23 @@ def finish(name: str, scale: float, url: str, now: int, steps: list[tuple[str, f
     _write_meta(name, scale, meta)
     _print_report(meta)
     return Dataset(name, url, counts, seconds, GENERATOR_VERSION, sample)
+
+
+def _render_prose(url: str) -> int:
+    """The generator writes Markdown fields (agenda, minutes, description…) as the app's bulk
+    loaders would not: without their HTML. Fill it as the app's migration 0024 did for rows
+    that were there before it (``core/prose.py``)."""
+    import sqlalchemy as sa
+
+    import consult_hub.models  # noqa: F401 - the models register their Markdown fields
+    from consult_hub.core.prose import render_missing
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            return render_missing(connection)
+    finally:
+        engine.dispose()
 
 
 def _revision(url: str) -> str | None:

@@ -12,7 +12,7 @@ from consult_hub.extensions import db
 from consult_hub.models import Event, EventStatus, Issue, IssueStatus, User
 from tests.support.api import ApiWorld, bearer
 from tests.support.auth import TEST_PASSWORD
-from tests.support.records import audit_rows
+from tests.support.records import audit_rows, load
 
 # The API world (tests/support/world.py), built once for the module and rolled back after each
 # test (tests/api/conftest.py): nothing is committed, `rolled_back`.
@@ -151,6 +151,8 @@ def test_record_an_event_held_with_problems_raised(app, client, world):
     detail = client.get(f"/api/v1/events/{event_id}").json
     assert sorted(m["id"] for m in detail["attendees"]) == sorted(world.member_ids[:2])
     assert len(audit_rows(app, "event_record")) == 1
+    # The minutes' HTML is stored with them, as from the web form (core/prose.py).
+    assert load(app, Event, event_id).minutes_html == "<p>议定分摊方案</p>"
     again = client.post(f"/api/v1/events/{event_id}/record", json=body,
                         headers=bearer(world.tokens["coordinator"]))
     assert again.status_code == 409  # already held

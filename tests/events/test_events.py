@@ -368,3 +368,18 @@ def test_list_and_detail_send_as_many_statements_for_many_events_as_for_few(app,
             assert client.get(f"/manage/events/{event_id}").status_code == 200
         seen.append((len(listing), len(detail)))
     assert seen[0] == seen[1], seen
+
+
+def test_editing_the_agenda_renders_it_again_and_emptying_it_clears_it(app, make):
+    platform = make("platform")
+    event = make("event", platform_id=platform.id, agenda="一、**通报**情况")
+    assert load(app, Event, event.id).agenda_html == "<p>一、<strong>通报</strong>情况</p>"
+    staff = signed_in(app, coordinator_of(make, platform.id).username)
+    path = f"/manage/events/{event.id}/edit"
+    answer = post(staff, path, edit_data(staff.get(path).text, agenda="二、居民*发言*"))
+    assert answer.status_code == 303
+    assert load(app, Event, event.id).agenda_html == "<p>二、居民<em>发言</em></p>"
+    answer = post(staff, path, edit_data(staff.get(path).text, agenda=""))
+    assert answer.status_code == 303
+    stored = load(app, Event, event.id)
+    assert not stored.agenda and stored.agenda_html is None

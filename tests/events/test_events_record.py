@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from consult_hub.core.db import utcnow
+from consult_hub.core.markdown import render_markdown
 from consult_hub.extensions import db
 from consult_hub.models import Event, EventStatus, Issue, IssueSource, Member, Platform
 from tests.support.access_events import local_input
@@ -234,3 +235,25 @@ def test_another_coordinator_cannot_record_or_cancel(app, make, started):
 def post_directly(client, path: str, data: dict[str, Any]):
     """Post without opening the form first (its page may refuse or redirect)."""
     return client.post(path, data={"csrf_token": csrf_token(client, "/"), **data})
+
+
+MINUTES = "议定**两件事**：\n\n- 增设非机动车棚\n- 清理楼道\n\n<script>alert(1)</script>"
+
+
+def test_recording_stores_the_minutes_html_and_both_sites_show_it(app, client, started):
+    event, user = started["event"], started["user"]
+    staff = signed_in(app, user.username)
+    answer = post(staff, f"/manage/events/{event.id}/record",
+                  record_data(event, minutes=MINUTES, opinions="建议*街道*牵头。"))
+    assert answer.status_code == 303
+    stored = load(app, Event, event.id)
+    assert stored.minutes_html == str(render_markdown(MINUTES))
+    assert "<strong>两件事</strong>" in stored.minutes_html
+    assert "<li>增设非机动车棚</li>" in stored.minutes_html
+    assert "<script" not in stored.minutes_html and "alert(1)" not in stored.minutes_html
+    assert stored.opinions_html == "<p>建议<em>街道</em>牵头。</p>"
+    assert stored.outcome is None and stored.outcome_html is None
+    for page in (staff.get(f"/manage/events/{event.id}").text,
+                 client.get(f"/events/{event.id}").text):
+        assert "<strong>两件事</strong>" in page and "<em>街道</em>" in page
+        assert "alert(1)" not in page

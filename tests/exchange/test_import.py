@@ -381,11 +381,20 @@ def test_events_import_held_and_planned_and_refuse_a_held_event_without_minutes(
         assert held.starts_at.isoformat() == "2024-03-01T06:30:00+00:00"  # 14:30 in Wuhan
         planned = db.session.scalar(sa.select(Event).where(Event.code == "HD-2"))
         assert planned.status is EventStatus.PLANNED and planned.location == "社区广场"
+        # Markdown fields come with their HTML, as when typed in a form (core/prose.py).
+        assert held.minutes_html == "<p>居民同意分户出资加装电梯。</p>"
+        assert held.opinions_html == "<p>同意分户出资</p>" and planned.minutes_html is None
     assert "新增 0，更新 0，未变 3" in run(runner, "events", path).output
     for row in rows:
         row[0] = ""  # without codes, events are recognised by platform, topic and start
     uncoded = write(tmp_path, "e4.csv", csv_bytes(EVENT_HEADER, rows))
     assert "新增 0，更新 0，未变 3" in run(runner, "events", uncoded).output
+    rows[0][9] = "居民**同意**分户出资。"
+    changed = run(runner, "events", write(tmp_path, "e5.csv", csv_bytes(EVENT_HEADER, rows)))
+    assert "新增 0，更新 1，未变 2" in changed.output, changed.output
+    with app.app_context():
+        held = db.session.scalar(sa.select(Event).where(Event.topic == "加装电梯"))
+        assert held.minutes_html == "<p>居民<strong>同意</strong>分户出资。</p>"
     rows[0][8] = "计划中"
     back = run(runner, "events", write(tmp_path, "e3.csv", csv_bytes(EVENT_HEADER, rows)))
     assert "第 2 行「状态」：不能从“已举行”改为“计划中”" in back.output

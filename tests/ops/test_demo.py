@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from consult_hub.auth.models import Role
+from consult_hub.core.prose import stored_html
 from consult_hub.core.timefmt import local_today
 from consult_hub.demo.generate import DemoRefused, load_demo, parse_scale
 from consult_hub.extensions import db
@@ -317,6 +318,11 @@ def test_events_are_consistent(app: Flask) -> None:
                 assert event.outcome and event.concluded_at <= NOW
             if event.status is EventStatus.CANCELLED:
                 assert event.cancel_reason
+            # Loaded in bulk, yet with the HTML a form would have stored (core/prose.py).
+            for name in ("agenda", "minutes", "opinions", "outcome"):
+                assert getattr(event, f"{name}_html") == stored_html(getattr(event, name))
+        for platform in db.session.scalars(sa.select(Platform)):
+            assert platform.description_html == stored_html(platform.description)
 
 
 def test_receipts_continue_after_the_demo(app: Flask) -> None:

@@ -22,6 +22,7 @@ from consult_hub.core.display import elder_mode, is_public_page
 from consult_hub.core.i18n import LiteralGettext, city_name, stored_text, translations
 from consult_hub.core.links import external_url, webcal_url
 from consult_hub.core.markdown import render_markdown
+from consult_hub.core.prose import html_column
 
 
 @lru_cache(maxsize=4096)
@@ -31,6 +32,15 @@ def remembered_markdown(text: str | None) -> Markup:
     An event's page shows up to four texts (half a millisecond to convert): 4,096 keep a
     thousand pages' worth, a few megabytes."""
     return render_markdown(text)
+
+
+def prose(record: Any, field: str) -> Markup:
+    """A Markdown field of a record (``event|prose("minutes")``) as the HTML stored when it
+    was saved (core/prose.py); rendered here only for a row written without it."""
+    html = getattr(record, html_column(field), None)
+    if html is not None:
+        return Markup(html)  # noqa: S704 - sanitised by render_markdown when saved
+    return remembered_markdown(getattr(record, field))
 
 
 class TemplateGlobals(ChainMap):
@@ -61,6 +71,7 @@ def init_templating(app: Flask) -> None:
     app.add_template_filter(timefmt.format_date, "date")
     app.add_template_filter(timefmt.format_month, "month")
     app.add_template_filter(remembered_markdown, "markdown")
+    app.add_template_filter(prose, "prose")
     app.add_template_filter(stored_text, "stored_text")
     # Absolute links (subscriptions) on SITE_URL, never on the Host header this request came with.
     app.add_template_global(external_url, "external_url")

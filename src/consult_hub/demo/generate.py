@@ -21,6 +21,7 @@ from consult_hub.audit.operations import record
 from consult_hub.auth.models import User
 from consult_hub.auth.passwords import hash_password
 from consult_hub.core.db import utcnow
+from consult_hub.core.prose import with_html
 from consult_hub.core.timefmt import local_zone
 from consult_hub.demo import vocabulary as v
 from consult_hub.demo.context import CITY_PLATFORMS, Demo
@@ -191,7 +192,7 @@ def _write(demo: Demo, say: Callable[[str], None]) -> None:
     """Bulk-insert the queued rows, table by table, in batches."""
     say("writing to the database…")
     for name in TABLE_ORDER:
-        rows = demo.rows.get(name, [])
+        rows = [with_html(name, row) for row in demo.rows.get(name, [])]  # core/prose.py
         table = db.metadata.tables[name]
         for start in range(0, len(rows), BATCH):
             db.session.execute(table.insert(), rows[start:start + BATCH])

@@ -16,6 +16,7 @@ from consult_hub.core.db import (
     enum_column,
     utcnow,
 )
+from consult_hub.core.prose import keep_html
 
 
 class EventFormat(LabelledEnum):
@@ -89,6 +90,7 @@ class Event(TimestampMixin, Base):
         enum_column(EventFormat, "event_format"), default=EventFormat.ONSITE
     )
     agenda: Mapped[str | None] = mapped_column(sa.Text)
+    agenda_html: Mapped[str | None] = mapped_column(sa.Text)  # core/prose.py, as the rest below
     # Who may come and how (报名方式); null on events planned before it was asked (0020).
     attendance: Mapped[EventAttendance | None] = mapped_column(
         enum_column(EventAttendance, "event_attendance"))
@@ -98,12 +100,15 @@ class Event(TimestampMixin, Base):
     )
     # Filled in once the event has been held.
     minutes: Mapped[str | None] = mapped_column(sa.Text)  # 纪要
+    minutes_html: Mapped[str | None] = mapped_column(sa.Text)
     opinions: Mapped[str | None] = mapped_column(sa.Text)  # 协商意见
+    opinions_html: Mapped[str | None] = mapped_column(sa.Text)
     resident_count: Mapped[int] = mapped_column(default=0, server_default="0")
     department_count: Mapped[int] = mapped_column(default=0, server_default="0")
     expert_count: Mapped[int] = mapped_column(default=0, server_default="0")
     held_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     outcome: Mapped[str | None] = mapped_column(sa.Text)  # 成果转化
+    outcome_html: Mapped[str | None] = mapped_column(sa.Text)
     concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -135,6 +140,9 @@ class Event(TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<Event {self.id} {self.topic}>"
+
+
+keep_html(Event, "agenda", "minutes", "opinions", "outcome")
 
 
 class EventPhoto(Base):

@@ -30,6 +30,7 @@ from consult_hub.audit.operations import diff, record
 from consult_hub.auth.models import User
 from consult_hub.auth.scopes import can_manage_district
 from consult_hub.core.db import utcnow
+from consult_hub.core.prose import with_html
 from consult_hub.core.sheets import Sheet, SheetTooLong, SheetUnreadable, read_sheet
 from consult_hub.core.timefmt import local_today
 from consult_hub.exchange.cells import CellError, Parser, text
@@ -338,8 +339,9 @@ def bulk_insert(model: Any, rows: list[dict[str, Any]]) -> None:
     rows whose empty columns differ, which is slow when optional columns vary row by row.
     Every row gets the same keys (a missing one is NULL), so each chunk is one executemany.
     """
-    keys = list(dict.fromkeys(key for row in rows for key in row))
     table = model.__table__
+    rows = [with_html(table.name, row) for row in rows]  # Markdown fields' HTML (core/prose.py)
+    keys = list(dict.fromkeys(key for row in rows for key in row))
     for part in chunks(rows, 1000):
         db.session.execute(sa.insert(table), [{key: row.get(key) for key in keys} for row in part])
 
@@ -347,6 +349,7 @@ def bulk_insert(model: Any, rows: list[dict[str, Any]]) -> None:
 def bulk_update(model: Any, rows: list[dict[str, Any]]) -> None:
     """UPDATE by primary key; rows carry the version read at check time (it is checked, then
     bumped)."""
+    rows = [with_html(model.__tablename__, row) for row in rows]
     for part in chunks(rows, 1000):
         db.session.execute(sa.update(model), list(part))
 

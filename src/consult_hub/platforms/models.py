@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult_hub.core.db import Base, LabelledEnum, TimestampMixin, UTCDateTime, enum_column, utcnow
+from consult_hub.core.prose import keep_html
 
 
 class PlatformKind(LabelledEnum):
@@ -80,6 +81,7 @@ class Platform(TimestampMixin, Base):
     longitude: Mapped[float | None] = mapped_column(sa.Float)
     convener: Mapped[str | None] = mapped_column(sa.String(64))  # 召集人, a public role
     description: Mapped[str | None] = mapped_column(sa.Text)
+    description_html: Mapped[str | None] = mapped_column(sa.Text)  # core/prose.py
     established_on: Mapped[date] = mapped_column(sa.Date)
     is_demonstration: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     demonstration_year: Mapped[int | None] = mapped_column(sa.SmallInteger)
@@ -100,6 +102,9 @@ class Platform(TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<Platform {self.code} {self.name}>"
+
+
+keep_html(Platform, "description")
 
 
 class PlatformStatusChange(Base):

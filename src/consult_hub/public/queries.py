@@ -309,6 +309,7 @@ class PlatformPage:
     convener: str | None
     established_on: date
     description: str | None
+    description_html: str | None  # rendered when saved (core/prose.py; the ``prose`` filter)
     latitude: float | None
     longitude: float | None
     district_id: int
@@ -320,7 +321,8 @@ class PlatformPage:
         parent = Named(row.parent_id, row.parent_name) if row.parent_id is not None else None
         return cls(row.id, row.name, row.kind, row.status, row.is_demonstration,
                    row.demonstration_year, row.address, row.convener, row.established_on,
-                   row.description, row.latitude, row.longitude, row.district_id,
+                   row.description, row.description_html, row.latitude, row.longitude,
+                   row.district_id,
                    Named(row.district_id, row.district_name or ""),
                    AreaItem(row.area_id, row.area_name, parent))
 
@@ -330,7 +332,8 @@ def _platform_row_statement() -> sa.Select[Any]:
     return (sa.select(Platform.id, Platform.name, Platform.kind, Platform.status,
                       Platform.is_demonstration, Platform.demonstration_year, Platform.address,
                       Platform.convener, Platform.established_on, Platform.description,
-                      Platform.latitude, Platform.longitude, Platform.district_id,
+                      Platform.description_html, Platform.latitude, Platform.longitude,
+                      Platform.district_id,
                       _District.name.label("district_name"), Platform.area_id,
                       _Place.name.label("area_name"), _Street.id.label("parent_id"),
                       _Street.name.label("parent_name"))
@@ -519,6 +522,11 @@ class EventPage:
     cancel_reason: str | None
     cancelled_at: datetime | None
     platform_id: int
+    # The Markdown fields' HTML, rendered when saved (core/prose.py; the ``prose`` filter).
+    agenda_html: str | None
+    minutes_html: str | None
+    opinions_html: str | None
+    outcome_html: str | None
     platform: PlaceItem
 
     @property
@@ -529,7 +537,8 @@ class EventPage:
 _EVENT_PAGE_COLUMNS = ("id", "topic", "category", "status", "starts_at", "ends_at", "location",
                        "format", "agenda", "attendance", "attendance_note", "minutes", "opinions",
                        "outcome", "resident_count", "department_count", "expert_count",
-                       "cancel_reason", "cancelled_at", "platform_id")
+                       "cancel_reason", "cancelled_at", "platform_id", "agenda_html",
+                       "minutes_html", "opinions_html", "outcome_html")
 
 
 @cache
