@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from consult_hub.core.db import utcnow
+from consult_hub.core.timefmt import local_today
 from consult_hub.extensions import db
 from consult_hub.issues.operations import change_status
 from tests.support import factories
@@ -83,7 +84,7 @@ def published(app, make):
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-def test_georeport_lists_services_and_reads_requests(through_requests, published, fmt):
+def test_georeport_lists_services_and_reads_requests(app, through_requests, published, fmt):
     reader = georeport.GeoReport(ROOT, output_format=fmt)
     services = reader.get_service_list()
     assert len(services) == 15
@@ -97,7 +98,10 @@ def test_georeport_lists_services_and_reads_requests(through_requests, published
     shown = reader.get_service_request(published["open"])
     assert shown["address"] == "二七路与沿江大道路口"
     assert shown["agency_responsible"] == published["department"]
-    today = utcnow().date().isoformat()
+    # A bare date is a day in the people's zone (Asia/Shanghai): after 16:00 UTC that is
+    # already tomorrow's date in UTC terms.
+    with app.app_context():
+        today = local_today(utcnow()).isoformat()
     by_day = reader.get_service_requests(start_date=today, end_date=today)
     by_day = by_day if isinstance(by_day, list) else [by_day]
     assert {r["service_request_id"] for r in by_day} == {published["open"], published["done"]}

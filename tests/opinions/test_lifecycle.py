@@ -7,7 +7,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.timefmt import local_today
 from consult_hub.extensions import db
 from consult_hub.opinions import lifecycle
 from consult_hub.opinions.models import ForwardLevel, OpinionReport, OpinionSource, OpinionStatus
@@ -61,7 +63,7 @@ def test_submit_then_adopt_forward_instruct_follow_up(ctx, platform):
     assert made.forwarded_to is ForwardLevel.NATIONAL
     assert "forward" not in {t.action for t in lifecycle.allowed_actions(made)}
     assert "follow_up" not in {t.action for t in lifecycle.allowed_actions(made)}
-    today = date.today()
+    today = local_today(utcnow())  # the people's day: after 16:00 UTC, UTC's tomorrow
     change_status(made, "instruct", actor_id=None, instruction_leader="市委主要领导",
                   instruction_text="请研究办理。", instructed_on=today)
     assert (made.instruction_leader, made.instructed_on) == ("市委主要领导", today)
