@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -63,7 +64,11 @@ def create_user_command(username: str, role: str, name: str | None, email: str |
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--year", default=2024, show_default=True, type=int)
 @click.option("--force", is_flag=True, help="Load even though the database has data (wipes it).")
-def demo_load_command(scale: str, seed: int, year: int, force: bool) -> None:
+@click.option("--now", "now_text", metavar="ISO-8601",
+              help="Build as if loaded at this moment (e.g. 2026-11-28T10:00+08:00; default: "
+                   "now): the same seed and moment give the same data, to the second.")
+def demo_load_command(scale: str, seed: int, year: int, force: bool,
+                      now_text: str | None) -> None:
     """Load demonstration data at the city's real scale into an empty database."""
     from consult_hub.demo.generate import DemoRefused, load_demo, parse_scale
 
@@ -71,8 +76,18 @@ def demo_load_command(scale: str, seed: int, year: int, force: bool) -> None:
         platforms = parse_scale(scale)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--scale") from None
+    now = None
+    if now_text is not None:
+        try:
+            now = datetime.fromisoformat(now_text)
+        except ValueError:
+            now = None
+        if now is None or now.tzinfo is None:
+            raise click.BadParameter(f"{now_text!r} is not an ISO 8601 time with its zone, "
+                                     "e.g. 2026-11-28T10:00+08:00", param_hint="--now")
+        now = now.astimezone(UTC)
     try:
-        report = load_demo(platforms=platforms, seed=seed, year=year, force=force,
+        report = load_demo(platforms=platforms, seed=seed, year=year, force=force, now=now,
                            progress=lambda msg: click.echo(msg, err=True))
     except DemoRefused as exc:
         click.echo(f"error: {exc}", err=True)

@@ -119,6 +119,32 @@ def test_future_year_is_a_usage_error_naming_the_option(runner: FlaskCliRunner) 
     assert "--year" in result.output and "has not begun" in result.output
 
 
+@pytest.mark.parametrize("moment", ["2026-11-28T10:00", "yesterday", ""])
+def test_a_moment_without_its_zone_is_a_usage_error_naming_the_option(
+        app: Flask, runner: FlaskCliRunner, moment: str) -> None:
+    result = runner.invoke(args=["demo", "load", "--scale", "3", "--now", moment])
+    assert result.exit_code == 2
+    assert "--now" in result.output and "ISO 8601" in result.output
+    with app.app_context():
+        assert count(Platform) == 0  # nothing loaded
+
+
+def test_the_moment_given_is_the_demos_now(app: Flask, runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["demo", "load", "--scale", "3", "--year", "2025",
+                                 "--now", "2025-03-01T09:30:00+08:00"])
+    assert result.exit_code == 0, result.output
+    moment = datetime(2025, 3, 1, 1, 30, tzinfo=UTC)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.max(Issue.updated_at))) <= moment
+        planned = db.session.scalars(sa.select(Event.starts_at).where(
+            Event.status == EventStatus.PLANNED)).all()
+        # Planned events lie around that moment: a few past ones await minutes, the rest
+        # are the coming weeks'.
+        assert any(starts > moment for starts in planned)
+        assert all(moment - timedelta(days=30) < starts < moment + timedelta(days=60)
+                   for starts in planned)
+
+
 def test_logins_command_prints_only_working_demo_accounts(runner: FlaskCliRunner) -> None:
     assert "No demo accounts" in runner.invoke(args=["demo", "logins"]).output
     assert runner.invoke(args=["demo", "load", "--scale", "3"]).exit_code == 0
