@@ -28,6 +28,7 @@ from consult_hub.models import (
 )
 from tests.support import factories
 from tests.support.pages import assert_in_layout, assert_no_inline_code
+from tests.support.querycount import count_queries
 
 
 def outcome(app: Flask, platform_id: int, action: str = "resolve", *, title: str = "一个问题",
@@ -239,6 +240,36 @@ def test_platform_page_shows_place_people_events_and_outcomes_but_no_staff(
     assert "联络员赵小红" not in html and "zhao@example.org" not in html
     assert f'href="/submit?platform={platform_id}"' in html
     assert client.get("/platforms/999999").status_code == 404
+
+
+def test_platform_page_lists_the_next_and_the_latest_events_in_order_in_one_statement(
+    app: Flask, client: FlaskClient, make
+) -> None:
+    platform = make("platform")
+    now = utcnow()
+    for days in (5, 1, 12, 3, 8, 2, 11, 4, 9, 6, 7, 10, -5, -1, -12, -3, -8, -2, -11, -4, -9,
+                 -6, -7, -10):
+        starts = now + timedelta(days=days)
+        make("event", platform_id=platform.id, topic=f"第{days}天的协商会", starts_at=starts,
+             ends_at=starts + timedelta(hours=2),
+             status=EventStatus.PLANNED if days > 0 else EventStatus.HELD, minutes="纪要")
+    cancelled = now + timedelta(hours=12)
+    make("event", platform_id=platform.id, topic="取消的协商会", starts_at=cancelled,
+         ends_at=cancelled + timedelta(hours=2), status=EventStatus.CANCELLED,
+         cancel_reason="天气")
+    with count_queries(app) as sql:
+        html = client.get(f"/platforms/{platform.id}").text
+
+    def topics(section: str) -> list[str]:
+        part = re.search(rf'<section aria-labelledby="{section}-title">(.*?)</section>', html,
+                         re.S).group(1)
+        return re.findall(r"第(-?\d+)天的协商会", part)
+
+    # The next ten planned, soonest first; the latest ten past ones, latest first.
+    assert topics("upcoming") == [str(d) for d in range(1, 11)]
+    assert topics("past") == [str(-d) for d in range(1, 11)]
+    assert "取消的协商会" not in html.split('id="past-title"')[0]
+    assert len([s for s in sql if re.search(r"\bFROM events\b", s)]) == 1, sql
 
 
 @pytest.mark.parametrize(("status", "label", "notice"), [

@@ -27,10 +27,9 @@ from consult_hub.core.prose import html_column
 
 @lru_cache(maxsize=4096)
 def remembered_markdown(text: str | None) -> Markup:
-    """``render_markdown``, once per text: an event's minutes, opinions and outcome are the
-    same on every view of its page, and building the Markdown parser took a third of it.
-    An event's page shows up to four texts (half a millisecond to convert): 4,096 keep a
-    thousand pages' worth, a few megabytes."""
+    """``render_markdown``, once per text, for Markdown not stored as HTML: a problem's
+    timeline notes, and a prose field of a row written without its HTML (``prose``). Up to
+    4,096 texts (half a millisecond each to convert), a few megabytes."""
     return render_markdown(text)
 
 

@@ -480,11 +480,28 @@ def _event_items_statement(when: str, limit: int, *, of_platform: bool = False) 
     return stmt.limit(limit)
 
 
-def platform_events(platform_id: int, now: datetime, when: str, limit: int) -> list[EventItem]:
-    """A platform's next planned events, or its latest past ones, for its page."""
-    return [EventItem.from_row(row) for row in _rows(
-        _event_items_statement(when, limit, of_platform=True), now=now,
-        page_platform_id=platform_id)]
+@cache
+def _platform_events_statement(limit: int) -> sa.CompoundSelect:
+    """A platform's next planned events and its latest past ones in one statement: each side
+    chosen (ordered, limited) in a subquery of its own and tagged ``upcoming`` or ``past``."""
+    sides = []
+    for when in ("upcoming", "past"):
+        side = _event_items_statement(when, limit, of_platform=True).subquery(when)
+        sides.append(sa.select(sa.literal(when).label("side"), *side.c))
+    return sa.union_all(*sides)
+
+
+def platform_events(platform_id: int, now: datetime,
+                    limit: int) -> tuple[list[EventItem], list[EventItem]]:
+    """A platform's next planned events (soonest first) and its latest past ones (latest
+    first), for its page: one statement for both lists."""
+    found: dict[str, list[EventItem]] = {"upcoming": [], "past": []}
+    for row in _rows(_platform_events_statement(limit), now=now, page_platform_id=platform_id):
+        found[row.side].append(EventItem.from_row(row))
+    # A subquery's order does not bind the union's: put each list back in its own.
+    found["upcoming"].sort(key=lambda e: (e.starts_at, e.id))
+    found["past"].sort(key=lambda e: (e.starts_at, e.id), reverse=True)
+    return found["upcoming"], found["past"]
 
 
 def event_page(event_id: int) -> Event | None:

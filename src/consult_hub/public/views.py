@@ -169,11 +169,10 @@ def platform(platform_id: int):
     found = queries.platform_row(platform_id)
     if found is None:
         abort(404)
-    now = utcnow()
+    upcoming, past = queries.platform_events(found.id, utcnow(), PLATFORM_LIST_LIMIT)
     return render_template(
         "public/platform.html", platform=found, members=queries.platform_members(found.id),
-        upcoming=queries.platform_events(found.id, now, "upcoming", PLATFORM_LIST_LIMIT),
-        past=queries.platform_events(found.id, now, "past", PLATFORM_LIST_LIMIT),
+        upcoming=upcoming, past=past,
         outcomes=queries.platform_outcomes(found.id, PLATFORM_LIST_LIMIT),
         list_limit=PLATFORM_LIST_LIMIT,
     )
