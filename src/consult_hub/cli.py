@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 import sqlalchemy as sa
@@ -58,17 +59,40 @@ def create_user_command(username: str, role: str, name: str | None, email: str |
     click.echo(f"created user {user.username} ({user.role.value}{where}), id {user.id}")
 
 
+class Moment(click.ParamType):
+    """A moment for an option: ISO 8601 with its zone (``2026-11-28T10:00+08:00``), as UTC.
+    A time without a zone, or not a time, is a usage error naming the option."""
+
+    name = "ISO-8601"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.tzinfo is None:
+            self.fail(f"{value!r} is not an ISO 8601 time with its zone, "
+                      "e.g. 2026-11-28T10:00+08:00", param, ctx)
+        return parsed.astimezone(UTC)
+
+
+MOMENT = Moment()
+
+
 @demo_cli.command("load")
 @click.option("--scale", default="city", show_default=True,
               help="'city' for the seed's scale (1,006 platforms), or a number of platforms.")
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--year", default=2024, show_default=True, type=int)
 @click.option("--force", is_flag=True, help="Load even though the database has data (wipes it).")
-@click.option("--now", "now_text", metavar="ISO-8601",
+@click.option("--now", type=MOMENT,
               help="Build as if loaded at this moment (e.g. 2026-11-28T10:00+08:00; default: "
                    "now): the same seed and moment give the same data, to the second.")
 def demo_load_command(scale: str, seed: int, year: int, force: bool,
-                      now_text: str | None) -> None:
+                      now: datetime | None) -> None:
     """Load demonstration data at the city's real scale into an empty database."""
     from consult_hub.demo.generate import DemoRefused, load_demo, parse_scale
 
@@ -76,16 +100,6 @@ def demo_load_command(scale: str, seed: int, year: int, force: bool,
         platforms = parse_scale(scale)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--scale") from None
-    now = None
-    if now_text is not None:
-        try:
-            now = datetime.fromisoformat(now_text)
-        except ValueError:
-            now = None
-        if now is None or now.tzinfo is None:
-            raise click.BadParameter(f"{now_text!r} is not an ISO 8601 time with its zone, "
-                                     "e.g. 2026-11-28T10:00+08:00", param_hint="--now")
-        now = now.astimezone(UTC)
     try:
         report = load_demo(platforms=platforms, seed=seed, year=year, force=force, now=now,
                            progress=lambda msg: click.echo(msg, err=True))
@@ -136,19 +150,14 @@ def scheduler_run_command() -> None:
 
 
 @scheduler_cli.command("sweep")
-@click.option("--now", "now_text", help="Pretend it is this UTC time (ISO 8601), for checks.")
-def scheduler_sweep_command(now_text: str | None) -> None:
+@click.option("--now", type=MOMENT, help="Pretend it is this time (ISO 8601 with its zone, "
+              "e.g. 2024-11-01T02:00:00+00:00), for checks.")
+def scheduler_sweep_command(now: datetime | None) -> None:
     """Run every job once (reminders, email, tallies) and exit."""
-    from datetime import datetime
-
     from flask import current_app
 
     from consult_hub.scheduler import JOBS, run_job
 
-    now = datetime.fromisoformat(now_text) if now_text else None
-    if now is not None and now.tzinfo is None:
-        raise click.BadParameter("give a time zone, e.g. 2024-11-01T02:00:00+00:00",
-                                 param_hint="--now")
     app = current_app._get_current_object()
     for name, func, _trigger in JOBS:
         click.echo(f"{name}: {run_job(app, name, func, now)}")

@@ -119,14 +119,15 @@ def test_future_year_is_a_usage_error_naming_the_option(runner: FlaskCliRunner) 
     assert "--year" in result.output and "has not begun" in result.output
 
 
+@pytest.mark.parametrize("command", [["demo", "load", "--scale", "3"], ["scheduler", "sweep"]])
 @pytest.mark.parametrize("moment", ["2026-11-28T10:00", "yesterday", ""])
 def test_a_moment_without_its_zone_is_a_usage_error_naming_the_option(
-        app: Flask, runner: FlaskCliRunner, moment: str) -> None:
-    result = runner.invoke(args=["demo", "load", "--scale", "3", "--now", moment])
+        app: Flask, runner: FlaskCliRunner, command: list[str], moment: str) -> None:
+    result = runner.invoke(args=[*command, "--now", moment])
     assert result.exit_code == 2
     assert "--now" in result.output and "ISO 8601" in result.output
     with app.app_context():
-        assert count(Platform) == 0  # nothing loaded
+        assert count(Platform) == 0 and count(AuditLog) == 0  # nothing loaded or run
 
 
 def test_the_moment_given_is_the_demos_now(app: Flask, runner: FlaskCliRunner) -> None:
