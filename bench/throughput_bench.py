@@ -4,7 +4,7 @@ Run with ``make bench`` or ``.venv/bin/python bench/throughput_bench.py [--only 
 For each dataset, Consult Hub (``wsgi:app``, production configuration: SECRET_KEY set, no
 debug, scheduler off) and a hello-world Flask app (``bench/benchlib/hello.py``) are served in
 turn by gunicorn with the same settings — by default those of the README's production
-section (``deploy/gunicorn.conf.py``: 2 gthread workers of 4 threads) — and loaded by ``wrk``
+section (``deploy/gunicorn.conf.py``: sync workers, cores + 1) — and loaded by ``wrk``
 for a fixed time (2 threads, 16 connections, 10 s, after a 2 s warm-up). The judged platform
 page is one busy platform's, requested over and over like hello-world's one URL; 200 different
 platform pages and the residents' mix (about 1,300 URLs: platform, event and outcome pages,
@@ -55,8 +55,10 @@ from benchlib.measure import Row  # noqa: E402
 
 OWNER = "throughput_bench"
 TARGET_RATIO = 0.5
-# The README's production settings (deploy/gunicorn.conf.py): 2 gthread workers of 4 threads.
-WORKERS, WORKER_CLASS, WORKER_THREADS, PRELOAD = 2, "gthread", 4, False
+# The README's production settings (deploy/gunicorn.conf.py): sync workers, one more than the
+# cores. (--worker-class gthread shows why not: a worker keeps the connections it accepted, and
+# in some runs one worker holds most of wrk's 16 and the other core idles.)
+WORKERS, WORKER_CLASS, WORKER_THREADS, PRELOAD = (os.cpu_count() or 1) + 1, "sync", 4, False
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 
 

@@ -3,17 +3,20 @@
     cd /srv/consult-hub && .venv/bin/gunicorn -c deploy/gunicorn.conf.py
 
 (`deploy/systemd/consult-hub-web.service` runs exactly this.) Settings from the environment:
-``WEB_CONCURRENCY`` workers (default 2), ``GUNICORN_THREADS`` threads in each (default 4) and
-``GUNICORN_BIND`` (default 127.0.0.1:8000, where nginx proxies to). Command-line options
-override what is here.
+``WEB_CONCURRENCY`` workers (default: one more than the host's cores) and ``GUNICORN_BIND``
+(default 127.0.0.1:8000, where nginx proxies to). Command-line options override what is here.
 
-Threaded workers (gthread), one per core: a page the cache cannot answer costs CPU, so more
-processes than cores only take turns, while threads let a worker serve cached pages and wait
-on the database for one request while another renders; each worker's page cache serves all
-its threads (fewer workers, fewer copies to fill). Unlike sync workers they keep connections
-open, so nginx's upstream ``keepalive`` (deploy/nginx/consult-hub.conf) saves a connection per
-request. Measured on a 2-core host with bench/throughput_bench.py (issue 18): as many
-requests/s as 4 sync workers or more, with half the processes.
+Sync workers, one request at a time each, behind nginx (which buffers slow clients, so a
+worker is never held by one). A page the page cache cannot answer is CPU work, and a sync
+worker takes a new request only when it is free, so the work spreads over the cores by
+itself; one worker more than cores fills a core while another waits on PostgreSQL.
+Threaded (gthread) workers were tried and dropped (issue 18): each keeps the connections it
+accepted, and when one worker happened to accept most of them it served nearly all requests
+while the other sat idle — measured on a 2-core host with bench/throughput_bench.py, 2 gthread
+workers of 4 threads fell from ~620 to ~230 rendered platform pages a second in about one
+2-second window in four (one worker's CPU 2.2 s, the other's 0.02 s in such a window; even
+hello-world Flask fell from ~7,000 to ~1,900), where 2 to 4 sync workers held 580–670 in
+every window. Each worker keeps its own page cache.
 
 Logging: one access line per request on stdout (the journal under systemd) —
 client address, method, path, status, duration and the worker's pid:
@@ -34,12 +37,8 @@ from consult_hub.core.requestlog import logged_path
 wsgi_app = "wsgi:app"
 bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")]
 # Several workers need RATELIMIT_STORAGE_URI=redis://… (the app refuses memory:// then).
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-# Idle connections from nginx stay open longer than nginx keeps them (its upstream
-# keepalive_timeout, 60 s): nginx closes them first, never sending on one gunicorn just closed.
-keepalive = 75
+workers = int(os.environ.get("WEB_CONCURRENCY") or (os.cpu_count() or 1) + 1)
+worker_class = "sync"
 # No preload_app: `systemctl reload` (HUP) must start workers on a release's new code, which a
 # preloaded master would not re-import; it saved no time per request either (bench/).
 timeout = 60
