@@ -36,7 +36,8 @@ class Pools:
     platform_ids: list[int] = field(default_factory=list)
     event_ids: list[int] = field(default_factory=list)
     references: list[str] = field(default_factory=list)  # problems with a public outcome
-    any_references: list[str] = field(default_factory=list)  # any problem (API, Open311)
+    # any published problem, open or closed (API, Open311); an unpublished one answers 404
+    any_references: list[str] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
     district_ids: list[int] = field(default_factory=list)
     district_codes: list[str] = field(default_factory=list)
@@ -96,15 +97,15 @@ def gather(sample: dict[str, Any], *, k: int = 200, seed: int = 7) -> Pools:
     from consult_hub.extensions import db
     from consult_hub.issues.models import Issue
     from consult_hub.platforms.models import Platform
-    from consult_hub.public.queries import OUTCOME_STATUSES
+    from consult_hub.public.queries import OUTCOME_STATUSES, PUBLISHED
 
     rng = random.Random(seed)
     pools = Pools()
     session = db.session
     pools.platform_ids = _sample_ids(Platform.id, [], k, rng)
     pools.event_ids = _sample_ids(Event.id, [], k, rng)
-    outcome_ids = _sample_ids(Issue.id, [Issue.status.in_(OUTCOME_STATUSES)], k, rng)
-    any_ids = _sample_ids(Issue.id, [], k, rng)
+    outcome_ids = _sample_ids(Issue.id, [Issue.status.in_(OUTCOME_STATUSES), PUBLISHED], k, rng)
+    any_ids = _sample_ids(Issue.id, [PUBLISHED], k, rng)
     pools.references = list(session.scalars(sa.select(Issue.reference).where(
         Issue.id.in_(outcome_ids))))
     pools.any_references = list(session.scalars(sa.select(Issue.reference).where(
