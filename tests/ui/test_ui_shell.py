@@ -213,3 +213,40 @@ def test_field_macro_ties_help_text_to_the_input(app: Flask) -> None:
             f=form.username)
     assert '<p class="field-help" id="username-help">登录名由管理员分配</p>' in html
     assert 'aria-describedby="username-help"' in html
+
+
+def test_radio_choices_and_grouped_selects_write_what_wtforms_writes(app: Flask) -> None:
+    """The field macro writes radio choices itself and ``PlainSelect`` writes a select's options
+    (groups included) without WTForms' per-choice objects: the HTML must stay WTForms' own —
+    checked, required, escaping, ids and labels alike."""
+    from wtforms import RadioField, SelectField
+    from wtforms.fields import SelectChoice
+    from wtforms.validators import InputRequired, Optional
+    from wtforms.widgets import Select
+
+    from consult_hub.core.forms import BaseForm, PlainSelect
+
+    class Chosen(BaseForm):
+        needed = RadioField("必选", validators=[InputRequired()], choices=[
+            SelectChoice("", "不确定"), SelectChoice("a<b", "路灯 & 照明"),
+            SelectChoice("c", "积水")])
+        optional = RadioField("可选", validators=[Optional()], default="2",
+                              choices=[SelectChoice("1", "一"), SelectChoice("2", "二")])
+        place = SelectField("在哪里", widget=PlainSelect(), coerce=str, choices=[
+            SelectChoice("", "请选择…"), SelectChoice("7", "甲平台", optgroup="已选择"),
+            SelectChoice("8", "乙<平台>", optgroup="江岸区 · 百步亭&街道"),
+            SelectChoice("9", "丙平台", optgroup="江岸区 · 百步亭&街道")], default="8")
+
+    with app.test_request_context("/"):
+        form = Chosen(meta={"csrf": False})
+        for radios in (form.needed, form.optional):
+            html = render_template_string(
+                '{% from "_macros/forms.html" import field %}{{ field(f) }}', f=radios)
+            assert re.findall(r"<input [^>]*>", html) == [str(choice()) for choice in radios]
+            assert re.findall(r'<label for="[^"]*">[^<]*</label>', html) == [
+                f'<label for="{choice.id}">{choice.label.text}</label>'.replace("&", "&amp;")
+                for choice in radios]
+        assert 'checked id="optional-1"' in str(form.optional.__html__())
+        assert str(form.place()) == str(Select()(form.place))
+        assert '<option selected value="8">乙&lt;平台&gt;</option>' in str(form.place())
+        assert '<optgroup label="江岸区 · 百步亭&amp;街道">' in str(form.place())

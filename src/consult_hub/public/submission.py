@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +18,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import aliased, joinedload
 
-from consult_hub.areas.models import Area
+from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.core.db import contains_text
 from consult_hub.core.timefmt import local_today
 from consult_hub.core.workdays import add_workdays
@@ -39,9 +40,36 @@ class Nearby:
     metres: float
 
 
-def matching_platforms(district_id: int | None, search: str = "") -> list[Platform]:
+@dataclass(frozen=True, slots=True)
+class PlatformChoice:
+    """An active platform as the submission form lists it: under its street, with its community."""
+
+    id: int
+    name: str
+    district_name: str
+    street_name: str | None  # the community's street, or the platform's own area
+    street_code: str
+    community: str | None  # the community it sits in, when it sits in one under a street
+
+
+@cache
+def _choices_statement() -> sa.Select[Any]:
+    """A platform's row for the list, with its district, area and the area's parent (built once:
+    the aliases cost more to build than the query to run)."""
+    district, area, parent = aliased(Area), aliased(Area), aliased(Area)
+    return (sa.select(Platform.id, Platform.name, district.name, area.name, area.level,
+                      area.code, parent.name, parent.code)
+            .join(district, district.id == Platform.district_id)
+            .outerjoin(area, area.id == Platform.area_id)
+            .outerjoin(parent, parent.id == area.parent_id))
+
+
+def matching_platforms(district_id: int | None, search: str = "") -> list[PlatformChoice]:
     """Active platforms of the district (or anywhere, with a search) whose name, address or
-    street or community name holds ``search``; by street, community and name."""
+    street or community name holds ``search``; by street, community and name.
+
+    Read as plain rows: a district lists a hundred platforms or more, and loading each as a
+    Platform with its district, area and street took a third of the form's time."""
     if not district_id and not search:
         return []
     where = [Platform.status == PlatformStatus.ACTIVE]
@@ -53,31 +81,30 @@ def matching_platforms(district_id: int | None, search: str = "") -> list[Platfo
             sa.or_(contains_text(Area.name, search), contains_text(street.name, search)))
         by_text = sa.or_(*PlatformFilters(q=search).clauses())
         where.append(sa.or_(by_text, Platform.area_id.in_(places)))
-    rows = db.session.scalars(
-        sa.select(Platform).where(*where)
-        .options(joinedload(Platform.district), joinedload(Platform.area).joinedload(Area.parent))
-        .order_by(Platform.name, Platform.id)).unique()
-    return sorted(rows, key=lambda p: (_street(p).code if _street(p) else "", p.name, p.id))
+    rows = db.session.execute(_choices_statement().where(*where))
+    found = []
+    for (ident, name, district_name, area_name, level, area_code, parent_name,
+         parent_code) in rows:
+        # The street: a community's parent, else the platform's own area.
+        in_community = level == AreaLevel.COMMUNITY and parent_name is not None
+        found.append(PlatformChoice(
+            id=ident, name=name, district_name=district_name,
+            street_name=parent_name if in_community else area_name,
+            street_code=(parent_code if in_community else area_code) or "",
+            community=area_name if in_community else None))
+    return sorted(found, key=lambda p: (p.street_code, p.name, p.id))
 
 
-def _street(platform: Platform) -> Area | None:
-    """The street a platform sits in: its area's parent for a community, else its area."""
-    area = platform.area
-    if area is None:
-        return None
-    return area.parent if area.level.value == "community" and area.parent else area
-
-
-def grouped_choices(platforms: list[Platform]) -> dict[str, list[tuple[int, str]]]:
+def grouped_choices(platforms: list[PlatformChoice]) -> dict[str, list[tuple[int, str]]]:
     """``{street name: [(id, "name（community）"), …]}`` for a select with option groups."""
     groups: dict[str, list[tuple[int, str]]] = {}
+    in_community = _("%(name)s（%(community)s）")  # translated once, filled per platform
     for platform in platforms:
-        street = _street(platform)
         label = platform.name
-        if platform.area is not None and platform.area is not street:
-            label = _("%(name)s（%(community)s）", name=platform.name,
-                      community=platform.area.name)
-        key = f"{platform.district.name} · {street.name}" if street else platform.district.name
+        if platform.community is not None:
+            label = in_community % {"name": platform.name, "community": platform.community}
+        key = (f"{platform.district_name} · {platform.street_name}" if platform.street_name
+               else platform.district_name)
         groups.setdefault(key, []).append((platform.id, label))
     return groups
 

@@ -354,7 +354,12 @@ def submit():
     else:
         found = submission.matching_platforms(district_id, search)
         groups = submission.grouped_choices(found)
-    extras = [p for p in (hinted, chosen) if p is not None and p not in found]
+    # The platforms asked for that the list leaves out, each once (by id: the list holds rows).
+    listed, extras = {p.id for p in found}, []
+    for extra in (hinted, chosen):
+        if extra is not None and extra.id not in listed:
+            listed.add(extra.id)
+            extras.append(extra)
     choices = [*select_choices([("", _("请选择…"))])]
     if extras:
         choices += select_choices([(p.id, p.name) for p in extras],
