@@ -15,6 +15,7 @@ from consult_hub.core.db import utcnow
 from consult_hub.extensions import db
 from consult_hub.issues.operations import change_status
 from consult_hub.models import (
+    Area,
     Event,
     EventStatus,
     Issue,
@@ -118,6 +119,35 @@ def test_choosing_a_district_lists_its_active_platforms(client: FlaskClient, mak
     assert "幸福社区议事室" in html
     assert "暂停的议事室" not in html and "别区的议事室" not in html
     assert "幸福社区议事室" in client.get("/submit", query_string={"q": "幸福"}).text
+
+
+def test_a_districts_platforms_are_listed_by_street_with_their_community(
+        app: Flask, client: FlaskClient, make) -> None:
+    district = make("district", name="江岸区")
+    in_community = make("platform", district_id=district.id, name="二号议事室")
+    with app.app_context():
+        community = db.session.get(Area, in_community.area_id)
+        street_id, street, name = community.parent_id, community.parent.name, community.name
+    at_street = make("platform", district_id=district.id, name="一号议事室", area_id=street_id)
+    html = client.get(f"/submit?district={district.id}").text
+    group = re.search(rf'<optgroup label="江岸区 · {street}">(.*?)</optgroup>', html, re.S)
+    assert group, html
+    assert re.findall(r'<option value="(\d+)">([^<]*)</option>', group.group(1)) == [
+        (str(at_street.id), "一号议事室"), (str(in_community.id), f"二号议事室（{name}）")]
+
+
+def test_the_platform_asked_for_and_chosen_is_offered_once(client: FlaskClient, make) -> None:
+    """A search that leaves out the platform in the link still offers it — once, though the
+    resident also chose it."""
+    platform = make("platform", name="幸福社区议事室")
+    answer = client.post(f"/submit?platform={platform.id}&q=没有这个地方", data={
+        "csrf_token": csrf_token(client, f"/submit?platform={platform.id}"),
+        "platform": str(platform.id), "title": "", "description": "楼道灯坏了。",
+        "consent": "y"})
+    assert answer.status_code == 422
+    select = re.search(r'<select [^>]*name="platform"[^>]*>(.*?)</select>', answer.text, re.S)
+    assert select and "幸福社区议事室" in select.group(1)
+    assert len(re.findall(rf'<option [^>]*value="{platform.id}"', select.group(1))) == 1
 
 
 @pytest.mark.parametrize(("fields", "field", "message"), [
