@@ -2,7 +2,7 @@
 
 Reads ``bench/results/<dataset>.json`` (written by scale_bench.py and throughput_bench.py)
 and prints the datasets side by side, one line per page, tally, job or throughput figure.
-Run: ``.venv/bin/python bench/benchlib/report.py [city national …]``.
+Run: ``.venv/bin/python bench/benchlib/report.py [demo city national …]``.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
 
 
 def main() -> None:
-    names = sys.argv[1:] or ["city", "national"]
+    names = sys.argv[1:] or ["demo", "city", "national"]
     results = load(names)
     if not results:
         print("No results yet (bench/results/*.json); run `make bench`.")
