@@ -7,8 +7,10 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
-from consult_hub.issues.models import Issue
+from consult_hub.core.categories import Category
+from consult_hub.issues.models import IssueStatus
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 # The date in a tag: URI only has to be a day the authority owned the name; fixed, so ids
@@ -29,16 +31,30 @@ class FeedInfo:
     lang: str
 
 
+class Outcome(Protocol):
+    """What an entry shows of a problem: a row of these columns (feeds/queries.py) or the
+    problem itself."""
+
+    reference: str
+    title: str
+    status: IssueStatus
+    category: Category
+    resolution: str | None
+    created_at: datetime
+    closed_at: datetime | None
+    updated_at: datetime
+
+
 def outcome_id(domain: str, reference: str) -> str:
     return f"tag:{domain},{TAG_DATE}:issue/{reference}"
 
 
-def outcome_time(issue: Issue) -> datetime:
+def outcome_time(issue: Outcome) -> datetime:
     """When the outcome was reached (closed), or last changed while planned."""
     return issue.closed_at or issue.updated_at
 
 
-def build_outcomes_feed(outcomes: Sequence[Issue], info: FeedInfo,
+def build_outcomes_feed(outcomes: Sequence[Outcome], info: FeedInfo,
                         issue_url: Callable[[str], str | None]) -> bytes:
     """Serialise the outcomes, newest first, as one Atom feed."""
     feed = ET.Element("feed", {"xmlns": ATOM_NS, "xml:lang": info.lang})
@@ -53,11 +69,13 @@ def build_outcomes_feed(outcomes: Sequence[Issue], info: FeedInfo,
     _text(feed, "generator", "Consult Hub")
     for outcome in outcomes:
         feed.append(_entry(outcome, info, issue_url(outcome.reference)))
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8",
-                                                                    xml_declaration=False)
+    # Serialised as text, then encoded once: the same bytes as encoding="utf-8", which sends
+    # each of some 2,000 small writes through an encoder (a fifth of the feed's time).
+    return (b'<?xml version="1.0" encoding="utf-8"?>\n'
+            + ET.tostring(feed, encoding="unicode").encode("utf-8"))
 
 
-def _entry(outcome: Issue, info: FeedInfo, url: str | None) -> ET.Element:
+def _entry(outcome: Outcome, info: FeedInfo, url: str | None) -> ET.Element:
     entry = ET.Element("entry")
     _text(entry, "id", outcome_id(info.domain, outcome.reference))
     _text(entry, "title", f"{outcome.title}（{outcome.status.label}）")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from functools import cache, lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -59,24 +60,38 @@ def calendar_entries(*, platform_id: int | None = None, district_id: int | None 
     Only the identities: the texts mostly come from the cache (``vevent_rows`` for the rest).
     """
     now = now or utcnow()
-    since = now - timedelta(days=PAST_DAYS)
+    coming_events, past_events = _calendar_statements(platform_id is not None,
+                                                      district_id is not None)
+    values = {"now": now, "since": now - timedelta(days=PAST_DAYS), "platform_id": platform_id,
+              "district_id": district_id, "room": MAX_EVENTS}
+    connection = db.session.connection()  # plain rows: no ORM entities to build
+    coming = connection.execute(coming_events, values).all()
+    past = (connection.execute(past_events, {**values, "room": MAX_EVENTS - len(coming)}).all()
+            if len(coming) < MAX_EVENTS else [])
+    return [tuple(row) for row in (*reversed(past), *coming)]
+
+
+@lru_cache(maxsize=4)
+def _calendar_statements(by_platform: bool, by_district: bool,
+                         ) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The coming and the past events' statements, built once per kind of calendar (city,
+    district, platform) with the moment and the place as parameters: putting them together
+    took longer than running them."""
     chosen = sa.select(Event.id, Event.version, Event.updated_at, Event.platform_id,
                        Event.starts_at)
-    if platform_id is not None:
-        chosen = chosen.where(Event.platform_id == platform_id)
-    if district_id is not None:
+    if by_platform:
+        chosen = chosen.where(Event.platform_id == sa.bindparam("platform_id"))
+    if by_district:
         chosen = chosen.where(Event.platform_id.in_(
-            sa.select(Platform.id).where(Platform.district_id == district_id)))
-    connection = db.session.connection()  # plain rows: no ORM entities to build
-    coming = connection.execute(_with_platform(
-        chosen.where(Event.starts_at >= now).order_by(Event.starts_at, Event.id)
-        .limit(MAX_EVENTS), descending=False)).all()
-    past = (connection.execute(_with_platform(
-        chosen.where(Event.starts_at >= since, Event.starts_at < now)
-        .order_by(Event.starts_at.desc(), Event.id.desc())
-        .limit(MAX_EVENTS - len(coming)), descending=True)).all()
-        if len(coming) < MAX_EVENTS else [])
-    return [tuple(row) for row in (*reversed(past), *coming)]
+            sa.select(Platform.id).where(Platform.district_id == sa.bindparam("district_id"))))
+    now, room = sa.bindparam("now"), sa.bindparam("room", type_=sa.Integer)
+    coming = _with_platform(chosen.where(Event.starts_at >= now)
+                            .order_by(Event.starts_at, Event.id).limit(room), descending=False)
+    past = _with_platform(chosen.where(Event.starts_at >= sa.bindparam("since"),
+                                       Event.starts_at < now)
+                          .order_by(Event.starts_at.desc(), Event.id.desc()).limit(room),
+                          descending=True)
+    return coming, past
 
 
 def _with_platform(events: sa.Select[Any], *, descending: bool) -> sa.Select[Any]:
@@ -131,7 +146,15 @@ def district_by_code(code: str) -> Area | None:
         sa.select(Area).where(Area.code == code, Area.level == AreaLevel.DISTRICT))
 
 
-def latest_outcomes(limit: int = MAX_OUTCOMES) -> list[Issue]:
+def latest_outcomes(limit: int = MAX_OUTCOMES) -> list[sa.Row[Any]]:
     """The newest outcomes (resolved, planned or constrained), as the public outcomes page
-    orders them."""
-    return list(db.session.scalars(public_queries.outcome_list().limit(limit)).unique())
+    orders them: the columns the Atom feed shows, as rows (fifty problems loaded whole with
+    their platforms and districts were a fifth of the feed's time)."""
+    return list(db.session.execute(_latest_outcomes().limit(limit)))
+
+
+@cache
+def _latest_outcomes() -> sa.Select[Any]:
+    return public_queries.outcome_rows(
+        Issue.reference, Issue.title, Issue.status, Issue.category, Issue.resolution,
+        Issue.created_at, Issue.closed_at, Issue.updated_at)

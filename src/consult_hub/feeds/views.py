@@ -99,9 +99,15 @@ def outcomes():
         site_url=_public_url("public.outcomes") or external_url("main.index"),
         lang="en" if str(get_locale()) == "en" else "zh-CN",
     )
+    # As the calendars: one link built, then each receipt code (letters, digits, "-": nothing
+    # to quote) spliced in — fifty links built one by one were a tenth of the feed's time.
+    marker = "WH00-00000"
+    sample = _public_url("public.issue", reference=marker)
+    head, tail = sample.split(marker, 1) if sample and sample.count(marker) == 1 else (None, "")
     body = atom.build_outcomes_feed(
         queries.latest_outcomes(), info,
-        lambda reference: _public_url("public.issue", reference=reference))
+        lambda reference: (f"{head}{reference}{tail}" if head is not None
+                           else _public_url("public.issue", reference=reference)))
     response = Response(body, content_type=ATOM_TYPE)
     response.last_modified = changed
     return response
