@@ -3,11 +3,11 @@ a department's contact works for, and the member (政协委员) a member's accou
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 
 from consult_hub.auth.forms import AccountForm, NewAccountForm
 from consult_hub.core.forms import optional_int
+from consult_hub.core.i18n import lazy_gettext as _l
 
 DEPARTMENT_FIELD = SelectField(_l("承办单位"), coerce=optional_int, validate_choice=False,
                                description=_l("承办单位联系人必填：只能看到和办理交办给这个单位的问题"))

@@ -12,7 +12,6 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.audit.operations import diff, record
@@ -27,6 +26,7 @@ from consult_hub.auth.scopes import (
 )
 from consult_hub.auth.tokens import revoke_user_tokens
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.i18n import gettext as _
 from consult_hub.departments.models import Department
 from consult_hub.extensions import db
 from consult_hub.members.models import Member

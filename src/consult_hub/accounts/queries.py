@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from consult_hub.areas.models import Area
 from consult_hub.auth.models import Role, User
+from consult_hub.core.i18n import gettext as _
 from consult_hub.departments.models import Department
 from consult_hub.extensions import db
 from consult_hub.members.models import Member

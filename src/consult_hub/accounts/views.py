@@ -6,7 +6,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
@@ -27,6 +26,7 @@ from consult_hub.auth.scopes import (
 from consult_hub.auth.tokens import active_tokens, revoke_token, token_lines
 from consult_hub.core import params
 from consult_hub.core.forms import select_choices
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.saving import save
 from consult_hub.departments.models import Department
 from consult_hub.extensions import db

@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import g, request
-from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from consult_hub.api.errors import ApiError
@@ -26,6 +25,7 @@ from consult_hub.auth.tokens import (
     is_expired,
 )
 from consult_hub.core.db import utcnow
+from consult_hub.core.i18n import gettext as _
 from consult_hub.extensions import db
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -9,9 +9,9 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
-from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from consult_hub.core.i18n import gettext as _
 from consult_hub.extensions import db
 
 API_PREFIX = "/api/"

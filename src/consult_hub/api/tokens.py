@@ -9,8 +9,6 @@ carries its owner's rights and no more, so a department's token is refused every
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import StringField
 
@@ -18,6 +16,8 @@ from consult_hub.auth.decorators import staff_required
 from consult_hub.auth.models import ApiToken
 from consult_hub.auth.tokens import NAME_LENGTH, issue_token, revoke_token, token_lines
 from consult_hub.core.forms import BaseForm
+from consult_hub.core.i18n import gettext as _
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.core.saving import save
 from consult_hub.extensions import db
 

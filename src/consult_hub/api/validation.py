@@ -14,11 +14,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import request
-from flask_babel import gettext as _
 
 from consult_hub.api.errors import ApiError
 from consult_hub.api.schemas import MAX_YEAR, MIN_YEAR, Schema
 from consult_hub.core.forms import FORBIDDEN_CHARACTERS
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.params import BadParam, to_int
 
 # C0 controls other than tab and newlines, DEL, C1 controls, bidi overrides and lone

@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, request
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from consult_hub.api import openapi, present, queries, schemas
@@ -35,6 +34,7 @@ from consult_hub.auth.scopes import (
 from consult_hub.core import pagination
 from consult_hub.core.categories import Category
 from consult_hub.core.db import utcnow
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.links import current_url_without_query, external_url
 from consult_hub.core.pagination import CappedPagination
 from consult_hub.core.params import BadParam, to_month

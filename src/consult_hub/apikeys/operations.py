@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 from limits import parse_many
 
 from consult_hub.apikeys.models import ApiKey
 from consult_hub.audit.operations import record
 from consult_hub.core.db import max_length, utcnow
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.i18n import gettext as _
 from consult_hub.extensions import db
 
 KEY_PREFIX = "o311_"

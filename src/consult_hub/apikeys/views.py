@@ -9,8 +9,6 @@ for a key for their own systems (docs/open311.md). Every issue and revoke is aud
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import StringField
 
@@ -26,6 +24,8 @@ from consult_hub.apikeys.operations import (
 from consult_hub.auth.decorators import roles_required
 from consult_hub.auth.models import Role
 from consult_hub.core.forms import BaseForm
+from consult_hub.core.i18n import gettext as _
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.core.saving import save
 from consult_hub.extensions import db
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from consult_hub.areas.models import AreaLevel
 from consult_hub.core.forms import REQUIRED, BaseForm, optional_int, select_choices
+from consult_hub.core.i18n import lazy_gettext as _l
 
 
 class AreaForm(BaseForm):

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult_hub.core.db import Base, LabelledEnum, enum_column
+from consult_hub.core.i18n import lazy_gettext as _l
 
 
 class AreaLevel(LabelledEnum):

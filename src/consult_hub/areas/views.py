@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from consult_hub.areas import queries
 from consult_hub.areas.forms import AreaForm
@@ -13,6 +12,7 @@ from consult_hub.auth.decorators import roles_required
 from consult_hub.auth.models import Role
 from consult_hub.core import params
 from consult_hub.core.forms import select_choices
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.saving import save
 from consult_hub.extensions import db
 

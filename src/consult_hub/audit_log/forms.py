@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from consult_hub.core.db import Base
 from consult_hub.core.forms import MAX_ID, BaseForm, BoundedDateField
+from consult_hub.core.i18n import lazy_gettext as _l
 
 # What an audit row is about, by table name; other tables show their name.
 ENTITY_LABELS = {

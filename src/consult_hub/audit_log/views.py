@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
 
 from consult_hub.audit.models import AuditLog
 from consult_hub.audit_log import queries
@@ -11,6 +10,7 @@ from consult_hub.audit_log.forms import ENTITY_LABELS, AuditFilterForm
 from consult_hub.auth.decorators import roles_required
 from consult_hub.auth.models import Role
 from consult_hub.core import params
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.issues.lifecycle import TRANSITIONS
 
 bp = Blueprint("audit", __name__, url_prefix="/manage/audit")

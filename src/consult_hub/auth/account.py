@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
@@ -18,6 +17,7 @@ from consult_hub.auth.forms import OwnPasswordForm
 from consult_hub.auth.operations import change_own_password
 from consult_hub.auth.throttle import lockout, note_failure
 from consult_hub.auth.tokens import active_tokens
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.saving import save
 from consult_hub.core.security import safe_next
 

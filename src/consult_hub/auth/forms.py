@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     EmailField,
@@ -14,6 +13,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from consult_hub.auth.models import Role
 from consult_hub.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from consult_hub.core.forms import REQUIRED, BaseForm, optional_int, select_choices, to_id
+from consult_hub.core.i18n import lazy_gettext as _l
 
 
 class LoginForm(BaseForm):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Flask
-from flask_babel import lazy_gettext as _l
 
 from consult_hub.auth.models import User
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.extensions import db, login_manager
 
 

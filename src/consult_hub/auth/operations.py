@@ -9,7 +9,6 @@ from __future__ import annotations
 import secrets
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from consult_hub.audit.operations import record
 from consult_hub.auth.models import User
@@ -23,6 +22,7 @@ from consult_hub.auth.passwords import (
 from consult_hub.auth.tokens import revoke_user_tokens
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.i18n import gettext as _
 from consult_hub.extensions import db
 
 

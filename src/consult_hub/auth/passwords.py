@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask_babel import gettext as _
 from zxcvbn import zxcvbn
+
+from consult_hub.core.i18n import gettext as _
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10

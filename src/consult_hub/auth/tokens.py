@@ -16,12 +16,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 
 from consult_hub.audit.operations import record
 from consult_hub.auth.models import ApiToken, User
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.i18n import gettext as _
 from consult_hub.extensions import db
 
 TOKEN_PREFIX = "ch_"

@@ -3,7 +3,6 @@ from __future__ import annotations
 import math
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from consult_hub.audit.operations import record
@@ -12,6 +11,7 @@ from consult_hub.auth.forms import LoginForm
 from consult_hub.auth.models import Role, User
 from consult_hub.auth.operations import authenticate, sign_out_everywhere
 from consult_hub.auth.throttle import Lockout, lockout, note_failure
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.security import safe_next
 from consult_hub.extensions import db
 

@@ -1,8 +1,7 @@
 """The five topic categories shared by events and problems."""
 
-from flask_babel import lazy_gettext as _l
-
 from consult_hub.core.db import LabelledEnum
+from consult_hub.core.i18n import lazy_gettext as _l
 
 
 class Category(LabelledEnum):

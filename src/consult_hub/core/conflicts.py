@@ -111,8 +111,7 @@ def readable(conflict: EditConflict, model: type) -> EditConflict:
 
     Works from the model's columns, so every edit form shows its conflicts the same way.
     """
-    from flask_babel import gettext as _
-
+    from consult_hub.core.i18n import gettext as _
     from consult_hub.core.timefmt import format_datetime
 
     columns = sa.inspect(model).columns

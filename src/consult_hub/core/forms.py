@@ -16,7 +16,6 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import Field, HiddenField, PasswordField, StringField, TextAreaField
@@ -24,6 +23,7 @@ from wtforms.fields import DateField, DateTimeLocalField, SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import Select, html_params
 
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.core.timefmt import local_zone, to_local
 
 # What no stored text may hold. PostgreSQL refuses NUL in text outright; the others are

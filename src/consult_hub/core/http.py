@@ -22,12 +22,12 @@ from typing import Any
 from flask import Flask, abort, current_app, g, message_flashed, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.wrappers import Response
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter, UnicodeConverter, ValidationError
 
 from consult_hub.core import pagecache
 from consult_hub.core.forms import FORBIDDEN_CHARACTERS, MAX_ID
+from consult_hub.core.i18n import gettext as _
 from consult_hub.extensions import limiter
 
 # The access mark of a view open to anyone (``auth.decorators.public`` sets it).

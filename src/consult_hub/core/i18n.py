@@ -9,6 +9,7 @@ from babel.support import NullTranslations
 from flask import Flask, current_app, g, has_request_context, session
 from flask.globals import _cv_app
 from flask_babel import Domain, get_locale, get_translations
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from jinja2 import nodes, pass_context
 from jinja2.runtime import Context
@@ -103,6 +104,19 @@ def translations() -> Any:
     state = g._flask_babel  # made by the lookup
     state.__dict__[_CACHED] = (state.__dict__.get("babel_locale"), found)
     return found
+
+
+def gettext(string: str, **variables: Any) -> str:
+    """Flask-Babel's ``gettext``, from the request's catalogue (``translations()``): its own
+    looks up the domain through ``g`` on every call, and lazy labels (enums, form fields,
+    column headings) are translated hundreds of times on a report's page."""
+    text = translations().ugettext(string)
+    return text % variables if variables else text
+
+
+def lazy_gettext(string: str, **variables: Any) -> LazyString:
+    """Flask-Babel's ``lazy_gettext``, translated by ``gettext`` above when shown."""
+    return LazyString(gettext, string, **variables)
 
 
 class RequestDomain(Domain):

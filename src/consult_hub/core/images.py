@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import IO
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.i18n import lazy_gettext as _l
 
 # Pillow format → (content type, file extension, format stored). Anything else is refused.
 # MPO: phones' HDR and portrait photos, a JPEG with more pictures after it; stored as JPEG.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, IntegerField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -18,6 +17,7 @@ from consult_hub.core.forms import (
     select_choices,
     to_id,
 )
+from consult_hub.core.i18n import lazy_gettext as _l
 
 
 class DepartmentForm(BaseForm):

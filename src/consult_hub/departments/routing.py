@@ -21,7 +21,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from consult_hub.areas.models import Area, AreaLevel
@@ -32,6 +31,7 @@ from consult_hub.core.categories import Category
 from consult_hub.core.conflicts import check_version
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.i18n import gettext as _
 from consult_hub.departments.models import Department, RoutingRule
 from consult_hub.extensions import db
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from consult_hub.areas.models import Area, AreaLevel
@@ -21,6 +20,7 @@ from consult_hub.auth.scopes import (
 from consult_hub.core import params
 from consult_hub.core.conflicts import EditConflict
 from consult_hub.core.forms import select_choices
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.saving import save
 from consult_hub.departments import routing
 from consult_hub.departments.forms import (

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -31,6 +30,7 @@ from consult_hub.core.forms import (
     select_choices,
     to_id,
 )
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.events.models import (
     Event,
     EventAttendance,

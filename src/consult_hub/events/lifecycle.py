@@ -11,9 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.events.models import Event, EventStatus
 
 S = EventStatus

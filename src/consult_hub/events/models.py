@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -16,6 +15,7 @@ from consult_hub.core.db import (
     enum_column,
     utcnow,
 )
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.core.prose import keep_html
 
 

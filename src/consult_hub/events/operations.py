@@ -8,13 +8,13 @@ from datetime import datetime
 from typing import IO, Any
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
 from consult_hub.audit.operations import diff, record
 from consult_hub.core.categories import Category
 from consult_hub.core.conflicts import check_version, values_of
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.events import lifecycle, photos
 from consult_hub.events.models import (
     HAPPENED_STATUSES,

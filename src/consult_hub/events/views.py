@@ -19,7 +19,6 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import Form
 
@@ -35,6 +34,7 @@ from consult_hub.core import params
 from consult_hub.core.categories import Category
 from consult_hub.core.db import utcnow
 from consult_hub.core.forms import select_choices
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.saving import Saved, save
 from consult_hub.events import operations, photos, queries
 from consult_hub.events.forms import (

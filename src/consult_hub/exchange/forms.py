@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, RadioField
 from wtforms.validators import InputRequired
 
 from consult_hub.auth.forms import select_choices
 from consult_hub.core.forms import BaseForm
+from consult_hub.core.i18n import lazy_gettext as _l
 
 KIND_CHOICES = [("platforms", _l("平台")), ("members", _l("委员")), ("events", _l("活动")),
                 ("issues", _l("问题"))]

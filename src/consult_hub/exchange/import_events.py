@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from consult_hub.core.categories import Category
 from consult_hub.core.db import max_length
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.events.models import (
     Event,
     EventAttendance,

@@ -20,11 +20,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
 from consult_hub.core.categories import Category
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.departments.models import Department
 from consult_hub.events.models import Event
 from consult_hub.exchange import cells

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.exchange import cells
 from consult_hub.exchange.areas import AreaBook
 from consult_hub.exchange.importing import (

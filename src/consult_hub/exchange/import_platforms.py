@@ -7,10 +7,10 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from consult_hub.areas.models import Area
 from consult_hub.core.db import max_length
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.exchange import cells
 from consult_hub.exchange.areas import AreaBook, AreaRef
 from consult_hub.exchange.importing import (

@@ -16,7 +16,6 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -26,6 +25,7 @@ from consult_hub.auth.models import OFFICE_ROLES
 from consult_hub.auth.scopes import can_choose_district
 from consult_hub.core import params
 from consult_hub.core.db import utcnow
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.sheets import (
     CSV_TYPE,
     XLSX_TYPE,

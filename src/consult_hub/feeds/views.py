@@ -14,11 +14,11 @@ from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, Response, abort, current_app, g, render_template
 from flask_babel import get_locale
-from flask_babel import gettext as _
 
 from consult_hub.auth.decorators import public
 from consult_hub.core.db import utcnow
 from consult_hub.core.i18n import city_name
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.links import external_url, site_url, webcal_url
 from consult_hub.core.pagecache import shared_page
 from consult_hub.core.timefmt import local_zone

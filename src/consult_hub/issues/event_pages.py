@@ -9,13 +9,13 @@ factory imports this module before it registers the blueprints.
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
 from consult_hub.auth.decorators import staff_required
 from consult_hub.auth.scopes import can_read_platform, require
 from consult_hub.core.forms import select_choices
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.saving import put_errors
 from consult_hub.events import queries as event_queries
 from consult_hub.events import views as event_pages

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
@@ -40,6 +39,7 @@ from consult_hub.core.forms import (
     optional_int,
     select_choices,
 )
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.events.forms import RecordFields
 from consult_hub.issues.lifecycle import FIELD_LABELS, TRANSITIONS
 from consult_hub.issues.models import (

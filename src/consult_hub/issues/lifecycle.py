@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
 
 from consult_hub.core.categories import Category
 from consult_hub.core.db import Base, max_length, utcnow
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.i18n import gettext as _
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.extensions import db
 from consult_hub.issues.models import (
     CLOSED_STATUSES,

@@ -9,8 +9,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from consult_hub.audit.operations import diff, record
 from consult_hub.core.categories import Category
@@ -18,6 +16,8 @@ from consult_hub.core.conflicts import check_version
 from consult_hub.core.db import max_length, utcnow
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.core.i18n import N_
+from consult_hub.core.i18n import gettext as _
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.core.timefmt import local_today
 from consult_hub.events import operations as event_operations
 from consult_hub.events.models import Event

@@ -15,12 +15,12 @@ from datetime import datetime
 from typing import IO, Any
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
 from consult_hub.audit.operations import diff, record
 from consult_hub.core import images
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.extensions import db
 from consult_hub.issues.models import Issue, IssuePhoto
 

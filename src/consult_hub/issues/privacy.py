@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
+from consult_hub.core.i18n import lazy_gettext as _l
 
 # Mainland mobile numbers (optionally +86, with spaces or hyphens in between), landlines with
 # an area code, and 18-digit resident ID numbers (the last may be X). Digits next to other

@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
 from consult_hub.core.categories import Category
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.issues.models import IssueKind
 
 

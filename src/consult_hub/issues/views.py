@@ -6,8 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from consult_hub.auth.decorators import platform_staff_required, staff_required
@@ -30,6 +28,8 @@ from consult_hub.core.conflicts import EditConflict
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.core.forms import select_choices
+from consult_hub.core.i18n import gettext as _
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.core.saving import save
 from consult_hub.core.timefmt import format_date, format_datetime, local_today
 from consult_hub.departments.routing import suggestion

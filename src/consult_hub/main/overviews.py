@@ -12,7 +12,6 @@ those blueprints.
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
@@ -31,6 +30,7 @@ from consult_hub.auth.scopes import (
 )
 from consult_hub.core import params
 from consult_hub.core.db import utcnow
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.timefmt import local_today
 from consult_hub.departments import queries as department_queries
 from consult_hub.departments import views as department_pages

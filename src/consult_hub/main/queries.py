@@ -10,12 +10,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased
 
 from consult_hub.areas.models import Area
 from consult_hub.auth.models import Role, User
 from consult_hub.core.db import utcnow
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.core.pagecache import site_version
 from consult_hub.core.timefmt import (
     local_month_bounds,

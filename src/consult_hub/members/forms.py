@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from consult_hub.core.forms import REQUIRED, BaseForm, optional_int, select_choices
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.members.models import MemberLevel
 
 # The usual 界别 of a city CPPCC; a member's sector may be any other text too.

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.audit.operations import diff, record
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.i18n import gettext as _
 from consult_hub.extensions import db
 from consult_hub.members.models import Member, MemberLevel
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from consult_hub.areas.queries import district_choices
@@ -12,6 +11,7 @@ from consult_hub.auth.models import OFFICE_ROLES
 from consult_hub.auth.scopes import can_manage_district, require
 from consult_hub.core import params
 from consult_hub.core.forms import select_choices
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.saving import save
 from consult_hub.extensions import db
 from consult_hub.members import queries

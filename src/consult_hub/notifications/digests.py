@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.timefmt import format_date, format_month
 from consult_hub.notifications.operations import Message
 from consult_hub.notifications.recipients import link

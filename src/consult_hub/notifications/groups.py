@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
+
+from consult_hub.core.i18n import lazy_gettext as _l
 
 
 @dataclass(frozen=True)

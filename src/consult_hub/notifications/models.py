@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult_hub.core.db import Base, LabelledEnum, UTCDateTime, enum_column, utcnow
+from consult_hub.core.i18n import lazy_gettext as _l
 
 
 class EmailStatus(LabelledEnum):

@@ -17,10 +17,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from consult_hub.areas.models import Area
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.timefmt import format_date, format_datetime, local_today, to_local
 from consult_hub.events.models import Event, EventStatus
 from consult_hub.events.queries import inactive_clause

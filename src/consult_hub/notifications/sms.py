@@ -26,8 +26,8 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
 
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.links import external_url
 from consult_hub.extensions import db
 from consult_hub.issues.models import PUBLIC_STATUS, Issue, IssueStatus, IssueUpdate

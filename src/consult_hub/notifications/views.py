@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from consult_hub.auth.decorators import staff_required
 from consult_hub.core import params
 from consult_hub.core.db import utcnow
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.security import safe_next
 from consult_hub.extensions import db
 from consult_hub.notifications import digests

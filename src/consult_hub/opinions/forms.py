@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     RadioField,
@@ -34,6 +33,7 @@ from consult_hub.core.forms import (
     optional_int,
     select_choices,
 )
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.core.params import BadParam, to_id
 from consult_hub.opinions.lifecycle import FIELD_LABELS, TRANSITIONS
 from consult_hub.opinions.models import ForwardLevel, OpinionSource, OpinionStatus

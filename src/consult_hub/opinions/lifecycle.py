@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
 
 from consult_hub.core.db import max_length, utcnow
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.i18n import gettext as _
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.core.timefmt import local_today, to_local
 from consult_hub.opinions.models import ForwardLevel, OpinionReport, OpinionStatus
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult_hub.core.categories import Category
 from consult_hub.core.db import Base, LabelledEnum, TimestampMixin, UTCDateTime, enum_column
+from consult_hub.core.i18n import lazy_gettext as _l
 
 
 class OpinionStatus(LabelledEnum):

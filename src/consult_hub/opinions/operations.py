@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from consult_hub.audit.operations import diff, record
 from consult_hub.auth.models import User
@@ -23,6 +22,7 @@ from consult_hub.core.categories import Category
 from consult_hub.core.conflicts import check_version
 from consult_hub.core.db import max_length, utcnow
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.timefmt import to_local
 from consult_hub.events.models import Event, EventStatus
 from consult_hub.extensions import db

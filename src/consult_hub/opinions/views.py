@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from consult_hub.auth.decorators import roles_required
@@ -25,6 +24,7 @@ from consult_hub.auth.scopes import (
 from consult_hub.core import params
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.core.forms import MAX_YEAR, MIN_YEAR, select_choices
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.saving import save
 from consult_hub.core.timefmt import format_date, format_datetime
 from consult_hub.events.models import Event

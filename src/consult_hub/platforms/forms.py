@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
@@ -20,6 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from consult_hub.core.forms import REQUIRED, BaseForm, EditForm, select_choices, to_id
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.platforms.models import PlatformKind, PlatformStatus
 
 ANY = ("", _l("全部"))

@@ -9,7 +9,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import has_request_context
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from consult_hub.areas.models import Area, AreaLevel
@@ -18,6 +17,7 @@ from consult_hub.auth.models import Role, User
 from consult_hub.core.conflicts import check_version, values_of
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.timefmt import local_today
 from consult_hub.extensions import db
 from consult_hub.members.models import Member

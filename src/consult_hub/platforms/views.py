@@ -12,8 +12,6 @@ import dataclasses
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
@@ -30,6 +28,8 @@ from consult_hub.core import params
 from consult_hub.core.conflicts import EditConflict
 from consult_hub.core.db import utcnow
 from consult_hub.core.forms import select_choices
+from consult_hub.core.i18n import gettext as _
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.core.saving import Saved, save
 from consult_hub.core.timefmt import local_today
 from consult_hub.extensions import db

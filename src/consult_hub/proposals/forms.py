@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
@@ -34,6 +33,7 @@ from consult_hub.core.forms import (
     optional_int,
     select_choices,
 )
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.issues.models import Satisfaction
 from consult_hub.proposals.lifecycle import FIELD_LABELS, TRANSITIONS, Transition
 from consult_hub.proposals.models import (

@@ -28,14 +28,14 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
 
 from consult_hub.core.categories import Category
 from consult_hub.core.db import Base, utcnow
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.core.i18n import N_
+from consult_hub.core.i18n import gettext as _
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.core.timefmt import local_today, to_local
 from consult_hub.extensions import db
 from consult_hub.issues.models import ReferenceCounter, Satisfaction

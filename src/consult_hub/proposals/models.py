@@ -14,7 +14,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult_hub.core.categories import Category
@@ -26,6 +25,7 @@ from consult_hub.core.db import (
     enum_column,
     utcnow,
 )
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.issues.models import Satisfaction
 
 

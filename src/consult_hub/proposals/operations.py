@@ -7,13 +7,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext as _
-
 from consult_hub.audit.operations import diff, record
 from consult_hub.core.categories import Category
 from consult_hub.core.conflicts import check_version
 from consult_hub.core.db import max_length, utcnow
 from consult_hub.core.errors import ValidationFailed
+from consult_hub.core.i18n import gettext as _
 from consult_hub.extensions import db
 from consult_hub.issues.models import Issue
 from consult_hub.members.models import Member

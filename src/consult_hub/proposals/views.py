@@ -8,8 +8,6 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from consult_hub.auth.decorators import public, roles_required
@@ -21,6 +19,8 @@ from consult_hub.core.conflicts import EditConflict
 from consult_hub.core.db import utcnow
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.core.forms import select_choices
+from consult_hub.core.i18n import gettext as _
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.core.pagecache import shared_page
 from consult_hub.core.pagination import paginate
 from consult_hub.core.saving import save

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     MultipleFileField,
@@ -17,6 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from consult_hub.core.forms import BaseForm, PlainSelect, optional_int, select_choices
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.issues.models import Satisfaction
 from consult_hub.issues.operations import TITLE_LENGTH, normalise_phone
 

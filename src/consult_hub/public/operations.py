@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import gettext as _
-
 from consult_hub.auth.models import User
 from consult_hub.core.db import utcnow
 from consult_hub.core.i18n import N_
+from consult_hub.core.i18n import gettext as _
 from consult_hub.issues.models import Issue, Satisfaction
 from consult_hub.issues.operations import change_status, rate_issue
 from consult_hub.notifications.operations import Message, notify

@@ -15,11 +15,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy.orm import aliased, joinedload
 
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.core.db import contains_text
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.timefmt import local_today
 from consult_hub.core.workdays import add_workdays
 from consult_hub.extensions import db

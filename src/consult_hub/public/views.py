@@ -22,7 +22,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from consult_hub.auth.decorators import public
@@ -32,6 +31,7 @@ from consult_hub.core import images, params
 from consult_hub.core.categories import Category
 from consult_hub.core.db import utcnow
 from consult_hub.core.forms import select_choices
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.links import external_url
 from consult_hub.core.pagecache import shared_page
 from consult_hub.core.saving import save

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
+from consult_hub.core.i18n import gettext as _
 from consult_hub.tallies.tables import SHARE, Cell, Table
 
 WIDTH = 340  # about a phone's width in CSS pixels, so text there is drawn near its size

@@ -18,10 +18,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import get_locale
-from flask_babel import gettext as _
 
 from consult_hub.core.categories import Category
 from consult_hub.core.db import utcnow
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.numbers import percent
 from consult_hub.core.timefmt import local_month_bounds, month_runs
 from consult_hub.extensions import db

@@ -4,11 +4,11 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consult_hub.core.categories import Category
 from consult_hub.core.db import Base, LabelledEnum, UTCDateTime, enum_column, utcnow
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.issues.models import IssueKind, Satisfaction
 from consult_hub.opinions.models import OpinionSource
 from consult_hub.proposals.models import ProposalOutcome

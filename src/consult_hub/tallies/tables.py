@@ -12,10 +12,10 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from flask_babel import lazy_gettext as _l
 from markupsafe import escape
 
 from consult_hub.core.categories import Category
+from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.core.sheets import Formatted, SheetSpec, csv_bytes, xlsx_bytes
 from consult_hub.core.timefmt import format_month
 from consult_hub.issues.models import IssueKind, IssueStatus

@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from consult_hub.areas.models import Area
@@ -29,6 +28,7 @@ from consult_hub.auth.scopes import (
 from consult_hub.core import params, timefmt
 from consult_hub.core.db import utcnow
 from consult_hub.core.i18n import city_name
+from consult_hub.core.i18n import gettext as _
 from consult_hub.core.pagecache import shared_page
 from consult_hub.core.timefmt import to_local
 from consult_hub.extensions import db

@@ -24,8 +24,8 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
-from flask_babel import gettext as _
 
+from consult_hub.core.i18n import gettext as _
 from consult_hub.tallies.chart_png import render_png
 from consult_hub.tallies.tables import TEXT, Table
 
