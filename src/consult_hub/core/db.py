@@ -6,7 +6,6 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-import flask_babel
 import sqlalchemy as sa
 from flask_babel.speaklater import LazyString
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -124,12 +123,13 @@ class LabelledEnum(str, enum.Enum):
     @property
     def label(self) -> str:
         label = self._label
-        if type(label) is LazyString and label._func is flask_babel.gettext and not label._kwargs:
-            # What ``str(label)`` gives, without Flask-Babel's walk to the catalogue on every
-            # call (a list of 30 platforms reads 60 labels): the request's catalogue at once.
-            from consult_hub.core.i18n import translations
+        if type(label) is LazyString and not label._kwargs:
+            from consult_hub.core import i18n  # imported here: i18n sits above the models' base
 
-            return translations().ugettext(label._args[0])
+            if label._func is i18n.gettext:
+                # What ``str(label)`` gives, straight from the request's catalogue (a list of 30
+                # platforms reads 60 labels).
+                return i18n.translations().ugettext(label._args[0])
         return str(label)
 
     @property
