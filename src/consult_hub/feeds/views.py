@@ -9,7 +9,9 @@ later than the feed's own last change, never earlier.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, Response, abort, current_app, g, render_template
@@ -99,15 +101,8 @@ def outcomes():
         site_url=_public_url("public.outcomes") or external_url("main.index"),
         lang="en" if str(get_locale()) == "en" else "zh-CN",
     )
-    # As the calendars: one link built, then each receipt code (letters, digits, "-": nothing
-    # to quote) spliced in — fifty links built one by one were a tenth of the feed's time.
-    marker = "WH00-00000"
-    sample = _public_url("public.issue", reference=marker)
-    head, tail = sample.split(marker, 1) if sample and sample.count(marker) == 1 else (None, "")
-    body = atom.build_outcomes_feed(
-        queries.latest_outcomes(), info,
-        lambda reference: (f"{head}{reference}{tail}" if head is not None
-                           else _public_url("public.issue", reference=reference)))
+    body = atom.build_outcomes_feed(queries.latest_outcomes(), info,
+                                    _public_links("public.issue", "reference", "WH00-00000"))
     response = Response(body, content_type=ATOM_TYPE)
     response.last_modified = changed
     return response
@@ -130,14 +125,8 @@ def _calendar(name: str, filename: str, *, platform_id: int | None = None,
                                        now=now)
     if len(entries) >= queries.MAX_EVENTS:
         changed = now.replace(microsecond=0)  # events may have fallen off the end unwritten
-    # One link built, then the id spliced in: building 2,000 URLs one by one cost more than
-    # the rest of the feed.
-    sample = _public_url("public.event", event_id=1)
-    head = sample[:-1] if sample and sample.endswith("/1") else None
-    rendering = ical.Rendering(
-        zone=local_zone(), uid_domain=_feed_domain(),
-        event_url=(lambda event_id: f"{head}{event_id}") if head else (
-            lambda event_id: _public_url("public.event", event_id=event_id)))
+    rendering = ical.Rendering(zone=local_zone(), uid_domain=_feed_domain(),
+                               event_url=_public_links("public.event", "event_id", 987654321))
     body = ical.build_calendar(entries, name=name, rendering=rendering,
                                load=queries.vevent_rows, cache=vevent_cache(), generated=now)
     response = Response(body, content_type=ICAL_TYPE)
@@ -167,3 +156,15 @@ def _public_url(endpoint: str, **values: object) -> str | None:
     if endpoint not in current_app.view_functions:
         return None
     return external_url(endpoint, **values)
+
+
+def _public_links(endpoint: str, name: str, marker: Any) -> Callable[[Any], str | None]:
+    """``_public_url`` of ``endpoint`` for any value of its argument ``name`` (an id, a
+    receipt code: nothing to quote), made by splicing the value into one link built with
+    ``marker``: building a feed's links one by one (a calendar's 2,000 events, the outcome
+    feed's 50) cost more than the rest of it."""
+    sample = _public_url(endpoint, **{name: marker})
+    if sample is None or sample.count(str(marker)) != 1:
+        return lambda value: _public_url(endpoint, **{name: value})
+    head, tail = sample.split(str(marker))
+    return lambda value: f"{head}{value}{tail}"

@@ -681,12 +681,12 @@ def _outcomes(
     return stmt.order_by(_outcome_time().desc(), Issue.id.desc())
 
 
-
 def outcome_rows(*columns: Any) -> sa.Select[Any]:
     """Every outcome as ``outcome_list`` has them, newest first, as rows of ``columns`` of
     ``Issue`` (the feeds: only what they show, not each problem with its platform)."""
     return _outcomes(sa.select(*columns), status=None, district_id=None, category=None,
                      platform_id=None, q="")
+
 
 @dataclass(frozen=True, slots=True)
 class OutcomeItem(_PublicStatus):
