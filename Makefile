@@ -9,11 +9,12 @@ CATALOG := src/consult_hub/translations/en/LC_MESSAGES/messages
 FLASK := $(BIN)/flask --app consult_hub
 # PostgreSQL for the second test run: TEST_DATABASE_URL, else a local server if one answers.
 LOCAL_PG := postgresql://postgres@127.0.0.1:5432/test
-# The accessibility check (tests/ui/test_accessibility.py) runs axe-core in Debian's Chromium.
+# The browser tests (tests/support/e2e.py) run Debian's Chromium headless shell, and the
+# accessibility checks axe-core in it.
 AXE := node_modules/axe-core/axe.min.js
 
 # Install Debian packages when we can (root with apt-get); otherwise say what is missing.
-apt_install = if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); else echo "note: $(1) missing and not installable here; the accessibility check will skip"; fi
+apt_install = if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); else echo "note: $(1) missing and not installable here; tests that need it skip and say why"; fi
 
 .PHONY: run test install translations browser-tools db demo scheduler bench clean help
 
@@ -46,7 +47,7 @@ translations: $(STAMP)
 	-$(BIN)/python scripts/check_translations.py
 
 browser-tools: $(AXE)
-	@[ -x /usr/bin/chromium ] || command -v chromium >/dev/null || { $(call apt_install,chromium fonts-noto-cjk); }
+	@command -v chromium-headless-shell >/dev/null || { $(call apt_install,chromium-headless-shell fonts-noto-cjk); }
 
 $(AXE): package.json package-lock.json
 	@command -v npm >/dev/null || { $(call apt_install,npm); }

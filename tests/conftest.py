@@ -22,6 +22,7 @@ from tests.support import factories
 from tests.support.auth import AuthActions
 from tests.support.openapi import OpenApiClient
 from tests.support.rollback import forget_caches
+from tests.support.runs import postgresql_beside_sqlite
 from tests.support.world import world_for
 
 # The browser tests' fixtures: browser, live_server, shots.
@@ -78,8 +79,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # scripts/run-tests.sh runs SQLite and PostgreSQL side by side on a 2-core machine; an
     # audit of rendered pages finds the same on both, so the (longer) PostgreSQL run skips it.
-    if (item.get_closest_marker("database_independent") and os.environ.get("TEST_DATABASE_URL")
-            and os.environ.get("SQLITE_RUN_ALONGSIDE")):
+    if item.get_closest_marker("database_independent") and postgresql_beside_sqlite():
         pytest.skip("database-independent; checked in the SQLite run alongside")
 
 

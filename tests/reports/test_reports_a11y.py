@@ -7,14 +7,14 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.support.a11y import axe_violations, browser, describe, live_server  # noqa: F401  (fixtures)
+from tests.support.a11y import axe_violations, describe, needs_axe
 from tests.support.auth import TEST_PASSWORD
 from tests.support.reports import build_city
 
-pytestmark = [pytest.mark.slow, pytest.mark.database_independent]
+pytestmark = [needs_axe, pytest.mark.slow, pytest.mark.database_independent]
 
 
-def test_report_pages_meet_wcag_22_aa(app: Flask, browser: Any, live_server: str) -> None:  # noqa: F811
+def test_report_pages_meet_wcag_22_aa(app: Flask, browser: Any, live_server: str) -> None:
     city = build_city(app)
     context = browser.new_context(bypass_csp=True, viewport={"width": 390, "height": 844})
     reports = []

@@ -1,9 +1,9 @@
 """WCAG 2.2 AA: axe-core in headless Chromium over the public pages, in Chinese and English,
 in the standard display and in 长者模式.
 
-Needs Debian's /usr/bin/chromium, Playwright for Python (the ``browser`` extra) and
-``node_modules/axe-core`` (``npm ci``); ``make test`` installs all three. Without them
-the test is skipped, naming what is missing.
+Needs Debian's Chromium (its headless shell, or the browser), Playwright for Python (the
+``browser`` extra) and ``node_modules/axe-core`` (``npm ci``); ``make test`` installs all three.
+Without them the test is skipped, naming what is missing.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from flask import Flask, url_for
 
-from tests.support.a11y import axe_violations, browser, describe, live_server  # noqa: F401  (fixtures)
+from tests.support.a11y import axe_violations, describe, needs_axe
 from tests.support.world import ShowcaseWorld as World
 
-pytestmark = [pytest.mark.slow, pytest.mark.world("showcase"), pytest.mark.database_independent]
+pytestmark = [needs_axe, pytest.mark.slow, pytest.mark.world("showcase"),
+              pytest.mark.database_independent]
 
 
 @pytest.fixture()
@@ -74,7 +75,7 @@ def form_paths(app: Flask, world: World) -> list[str]:
 
 @pytest.mark.parametrize("mode", ["standard", "elder"])
 @pytest.mark.parametrize("locale", ["zh", "en"])
-def test_public_pages_meet_wcag_22_aa(app: Flask, browser: Any, live_server: str, world: World,  # noqa: F811
+def test_public_pages_meet_wcag_22_aa(app: Flask, browser: Any, live_server: str, world: World,
                                       proposal: int, locale: str, mode: str) -> None:
     context = browser.new_context(bypass_csp=True, locale="zh-CN" if locale == "zh" else "en-US",
                                   viewport={"width": 1280, "height": 800})
@@ -111,7 +112,7 @@ def test_public_pages_meet_wcag_22_aa(app: Flask, browser: Any, live_server: str
     assert not reports, f"WCAG 2.2 AA violations ({locale}, {mode}):\n" + "\n".join(reports)
 
 
-def test_the_check_finds_violations_when_there_are_some(browser: Any) -> None:  # noqa: F811
+def test_the_check_finds_violations_when_there_are_some(browser: Any) -> None:
     """The harness itself: a page with an unlabelled field and a bare image must fail."""
     context = browser.new_context(bypass_csp=True)
     try:

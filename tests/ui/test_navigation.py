@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 
 from consult_hub.extensions import db
 from consult_hub.notifications.models import Notification
-from tests.support.a11y import AXE, WCAG_TAGS, describe
+from tests.support.a11y import AXE, WCAG_TAGS, describe, needs_axe
 from tests.support.auth import TEST_PASSWORD
 from tests.support.e2e import (
     DESKTOP,
@@ -375,12 +375,11 @@ def test_at_a_desk_every_section_is_in_the_bar(
 
 
 @pytest.mark.slow
+@needs_axe
 @pytest.mark.database_independent  # what the browser lays out; run once
 @pytest.mark.parametrize("role", ["public", "district_admin"])
 def test_the_open_menu_meets_wcag_22_aa_on_a_phone(
         app: Flask, browser: Any, live_server: str, make: Any, role: str) -> None:
-    if not AXE.exists():
-        pytest.skip(f"{AXE.name} missing (run `npm ci`; `make test` does)")
     context, page = new_page(browser, {**PHONE, "bypass_csp": True})
     try:
         if role != "public":
