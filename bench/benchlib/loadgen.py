@@ -269,13 +269,16 @@ class Client:
         req = urllib.request.Request(self.base_url + path, data=body, method=method,
                                      headers={"Accept-Language": "zh-CN"})
         try:
-            with self.opener.open(req, timeout=self.timeout) as answer:
-                return Response(answer.status, answer.headers.get("Location", ""),
-                                answer.read().decode("utf-8", "replace"))
-        except urllib.error.HTTPError as answer:
-            with answer:
-                return Response(answer.code, answer.headers.get("Location", ""),
-                                answer.read().decode("utf-8", "replace"))
+            try:
+                with self.opener.open(req, timeout=self.timeout) as answer:
+                    return Response(answer.status, answer.headers.get("Location", ""),
+                                    answer.read().decode("utf-8", "replace"))
+            except urllib.error.HTTPError as answer:  # 3xx (no redirects followed), 4xx, 5xx
+                with answer:
+                    return Response(answer.code, answer.headers.get("Location", ""),
+                                    answer.read().decode("utf-8", "replace"))
+        # The outer try also covers reading an error's or a redirect's body: a worker killed
+        # after sending the headers cuts it short (IncompleteRead), as it can any other body.
         except (urllib.error.URLError, OSError, http.client.HTTPException) as failed:
             raise ConnectionFailed(f"{method} {path}: {failed!r}") from failed
 
