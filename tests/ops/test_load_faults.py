@@ -76,8 +76,10 @@ def assert_writes_kept(live: Live, load: loadgen.Load) -> loadgen.Verdict:
 def test_load_with_a_killed_worker_and_scheduler_loses_and_duplicates_nothing(
         app: Flask, live: Live) -> None:
     # 1. Plain mixed load: every request answered, every acknowledged write kept.
+    # Four seconds: every kind of write gets through many times over (4–14 event plans, the
+    # rarest, in runs here); the 60 s run is the bench's.
     plain = loadgen.Load(live.server.url, live.site, seed=1, **SHAPE)
-    stats = plain.run(6)
+    stats = plain.run(4)
     assert stats.connection_failures == [], stats.connection_failures[:5]
     assert_no_user_saw_an_error(stats)
     assert stats.by_kind["read"] > 0
@@ -87,8 +89,8 @@ def test_load_with_a_killed_worker_and_scheduler_loses_and_duplicates_nothing(
     # gunicorn worker is killed whatever it is serving.
     report = loadgen.FaultReport()
     load = loadgen.Load(live.server.url, live.site, seed=2, **SHAPE)
-    stats = load.run(10, during=loadgen.faults(live.server, live.scheduler, live.engine, app,
-                                               worker_at=4, report=report))
+    stats = load.run(8, during=loadgen.faults(live.server, live.scheduler, live.engine, app,
+                                              worker_at=4, report=report))
     # The restart has caught up (on a busy machine it may still be starting when the load
     # ends: a SIGTERM before its handler is set would end it with -15 and prove nothing).
     assert live.scheduler.wait_for("monthly_tally ok in"), live.scheduler.lines
