@@ -175,6 +175,8 @@ def test_directory_search_matches_chinese_substrings_of_name_or_address(
                           client.get("/platforms", query_string={"q": q}).text)
 
     assert found("百步") == ["百步亭社区协商议事室"]
+    # Another two characters: the statement's compiled form is reused, with its own pattern.
+    assert found("汉阳") == ["汉阳议事室"]
     assert found("解放大道") == ["一元街议事室"]  # address
     assert sorted(found("议事室")) == sorted(["百步亭社区协商议事室", "一元街议事室", "汉阳议事室"])
     assert found("100%") == ["一元街议事室"]

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from consult_hub.areas import queries as area_queries
 from consult_hub.areas.models import Area, AreaLevel
@@ -45,9 +46,14 @@ class PairedSearch(sa.ColumnElement[bool]):
     "文文昌昌" occurs in the doubled one. It narrows; the plain condition beside it decides.
     Elsewhere it is no condition at all (a city's platforms are read in full).
 
-    Only for text without letters that have a case (the column holds the text as it is)."""
+    Only for text without letters that have a case (the column holds the text as it is).
 
-    inherit_cache = False
+    Cacheable like SQLAlchemy's own constructs (its pattern a bound parameter of the cache
+    key): a statement holding one was compiled again on every request, 2 of a two-character
+    search's 4 ms."""
+
+    inherit_cache = True
+    _traverse_internals = [("pattern", InternalTraversal.dp_clauseelement)]
     type = sa.Boolean()
 
     def __init__(self, text: str) -> None:
