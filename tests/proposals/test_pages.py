@@ -67,6 +67,19 @@ def test_public_pages_show_accepted_proposals_only(app, client, place):
     review = page_text(client.get("/proposals/review/2026").text)
     assert "2026年共提出提案4件，立案2件" in review
     assert client.get("/proposals/review/2026").headers["Cache-Control"].startswith("no-cache")
+    assert "共 2 件提案" in page_text(listing.text)
+    # Accepting another shows at once: the list's total, the years and the review are
+    # remembered only while no record changes (core/pagecache.remembered).
+    with app.test_request_context():
+        from consult_hub.models import Department
+
+        change_status(db.session.get(Proposal, submitted), "accept", actor=None, values={
+            "lead_department": db.session.get(Department, place.lead_department_id),
+            "co_departments": []})
+        db.session.commit()
+    text = page_text(client.get("/proposals").text)
+    assert "共 3 件提案" in text and "第2件提案" in text
+    assert "2026年共提出提案4件，立案3件" in page_text(client.get("/proposals/review/2026").text)
 
 
 def test_each_role_sees_its_own(app, client, auth, place, make):

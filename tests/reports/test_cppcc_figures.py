@@ -14,7 +14,7 @@ from consult_hub.core.numbers import percent
 from consult_hub.extensions import db
 from consult_hub.opinions.models import OpinionReport, OpinionStatus
 from consult_hub.proposals.models import Proposal, ProposalStatus
-from consult_hub.proposals.review import proposal_review
+from consult_hub.proposals.review import ProposalReview, proposal_review, proposal_reviews
 from consult_hub.tallies import compute, cppcc
 from consult_hub.tallies.models import MonthlyTally
 from tests.reports import cppcc_records as rec
@@ -165,6 +165,12 @@ def test_the_proposal_review_counts_the_session_year_by_current_state(march):
     assert review.ratings["basically"] == 1 and review.rated == 1
     district = proposal_review(2024, [d1.id])
     assert (district.submitted, district.accepted, district.accepted_collective) == (3, 2, 0)
+    # The city's review (grouped without districts) is its districts' added up (the open-data
+    # archive prints both).
+    added = ProposalReview(2024)
+    for part in proposal_reviews(2024).values():
+        added.add(part)
+    assert added == review and proposal_reviews(2024)[d1.id] == district
 
 
 # --- The seed's figures and sentences -------------------------------------------------------

@@ -45,6 +45,7 @@ from consult_hub.core import display
 from consult_hub.core.db import Base, UTCDateTime, utcnow
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 ENVIRON_FLAG = "consult_hub.shared_page"
 # Tables no public page shows: writing them leaves cached pages valid.
 PRIVATE_TABLES = frozenset({"users", "api_tokens", "notifications", "audit_log",
@@ -191,6 +192,28 @@ def site_version() -> int | None:
 
     clock = current_app.extensions.get("site_version")
     return clock.read() if clock is not None else None
+
+
+REMEMBERED = "core.remembered"  # app.extensions: (site version, {key: value})
+MAX_REMEMBERED = 2000
+
+
+def remembered(key: Any, compute: Callable[[], T]) -> T:
+    """What ``compute`` finds for ``key`` (a name and every argument that changes the answer),
+    computed once while the site version stands: for figures of the records alone, never of
+    the clock (a list's total, the years that have proposals). Counting the city's 4,000
+    outcomes for "共 N 项" took longer than the rest of the list's query."""
+    from flask import current_app
+
+    version = site_version()
+    if version is None:
+        return compute()
+    kept = current_app.extensions.get(REMEMBERED)
+    if kept is None or kept[0] != version or len(kept[1]) >= MAX_REMEMBERED:
+        kept = current_app.extensions[REMEMBERED] = (version, {})  # replaced, never emptied
+    if key not in kept[1]:
+        kept[1][key] = compute()
+    return kept[1][key]
 
 
 # --- The WSGI middleware. ------------------------------------------------------------------

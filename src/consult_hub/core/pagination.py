@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy import orm
 
+from consult_hub.core.pagecache import remembered
 from consult_hub.extensions import db
 
 BROWSE_LIMIT = 10_000
@@ -32,6 +33,13 @@ class CappedPagination(SelectPagination):
     capped: bool = False
     beyond: bool = False  # asked for a page past BROWSE_LIMIT
 
+    def __init__(self, *, total_key: Any = None, **kwargs: Any) -> None:
+        """``total_key`` (the list's name and every filter that made the query): the total is
+        counted once per site version (``pagecache.remembered``), so only for lists whose rows
+        depend on the records alone, not on the clock."""
+        self.total_key = total_key
+        super().__init__(**kwargs)
+
     def _query_items(self) -> list[Any]:
         if self._query_offset >= BROWSE_LIMIT:
             self.beyond = True
@@ -45,13 +53,19 @@ class CappedPagination(SelectPagination):
             return super()._query_items()
         ids = list(session.scalars(select.options(orm.lazyload("*")).with_only_columns(key)
                                    .limit(self.per_page).offset(self._query_offset)))
-        if not ids:
-            return []
+        if not ids or select.column_descriptions[0]["expr"] is key:
+            return ids  # a list of ids alone (its rows read by the caller)
         rows = {row.id: row for row in session.execute(
             select.where(key.in_(ids)).order_by(None)).unique().scalars()}
         return [rows[item] for item in ids if item in rows]
 
     def _query_count(self) -> int:
+        if self.total_key is None:
+            return self._count()
+        total, self.capped = remembered(self.total_key, lambda: (self._count(), self.capped))
+        return total
+
+    def _count(self) -> int:
         select = self._query_args["select"].options(orm.lazyload("*")).order_by(None)
         limit = BROWSE_LIMIT
         entity = select.column_descriptions[0]["entity"] if select.column_descriptions else None
@@ -66,12 +80,14 @@ class CappedPagination(SelectPagination):
         return min(counted, limit)
 
 
-def paginate(select: sa.Select[Any], *, per_page: int, page: int | None = None) -> CappedPagination:
+def paginate(select: sa.Select[Any], *, per_page: int, page: int | None = None,
+             total_key: Any = None) -> CappedPagination:
     """One page of ``select`` (``page``, else ``?page=`` read by core/params.py); past the end
-    is an empty page."""
+    is an empty page. ``total_key``: see ``CappedPagination``."""
     if page is None:
         from consult_hub.core.params import arg_page  # params reads BROWSE_LIMIT from here
 
         page = arg_page()
     return CappedPagination(select=select, session=db.session(), page=page, per_page=per_page,
-                            max_per_page=per_page, error_out=False, count=True)
+                            max_per_page=per_page, error_out=False, count=True,
+                            total_key=total_key)

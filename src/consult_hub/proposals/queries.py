@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from consult_hub.auth.models import Role, User
 from consult_hub.core.categories import Category
 from consult_hub.core.db import contains_text
+from consult_hub.core.pagecache import remembered
 from consult_hub.departments.models import Department
 from consult_hub.extensions import db
 from consult_hub.issues.models import Issue
@@ -25,6 +26,7 @@ from consult_hub.proposals.models import (
     ACCEPTED_STATUSES,
     ANSWERED_STATUSES,
     HANDLING_STATUSES,
+    CollectiveKind,
     Proposal,
     ProposalDepartment,
     ProposalMember,
@@ -103,13 +105,13 @@ def status_counts(user: User, filters: ProposalFilters, today: date) -> dict[Pro
 
 
 def years(user: User | None = None) -> list[int]:
-    """The years that have proposals (a user's own, when given), newest first."""
+    """The years that have proposals (a user's own, when given; accepted ones for the public,
+    remembered while the site version stands), newest first."""
     stmt = sa.select(Proposal.year).distinct().order_by(Proposal.year.desc())
     if user is not None:
-        stmt = stmt.where(proposal_filter(user))
-    else:
-        stmt = stmt.where(Proposal.status.in_(ACCEPTED_STATUSES))
-    return list(db.session.scalars(stmt))
+        return list(db.session.scalars(stmt.where(proposal_filter(user))))
+    stmt = stmt.where(Proposal.status.in_(ACCEPTED_STATUSES))
+    return list(remembered(("proposals.years",), lambda: tuple(db.session.scalars(stmt))))
 
 
 def proposal_for_page(proposal_id: int) -> Proposal | None:
@@ -192,9 +194,9 @@ def recent_issues(user: User, limit: int = 30) -> list[Issue]:
 
 def public_list(year: int | None = None, category: Category | None = None,
                 outcome: ProposalOutcome | None = None, text: str = "") -> sa.Select:
-    """Accepted proposals (立案), newest first, for the public list."""
-    stmt = (sa.select(Proposal).options(*_list_options())
-            .where(Proposal.status.in_(ACCEPTED_STATUSES))
+    """The ids of accepted proposals (立案), newest first, for the public list (each page's
+    proposals then read by ``listed``)."""
+    stmt = (sa.select(Proposal.id).where(Proposal.status.in_(ACCEPTED_STATUSES))
             .order_by(Proposal.year.desc(), Proposal.number.desc(), Proposal.id.desc()))
     if year is not None:
         stmt = stmt.where(Proposal.year == year)
@@ -208,6 +210,69 @@ def public_list(year: int | None = None, category: Category | None = None,
     return stmt
 
 
+@dataclass(frozen=True, slots=True)
+class ListedName:
+    """A member or a department as a public list names it."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListedProposer:
+    """What the ``proposers`` macro reads of a proposer (a ``ProposalMember``)."""
+
+    member: ListedName
+    is_lead: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ListedProposal:
+    """A proposal as the public list and the year's key proposals show it."""
+
+    id: int
+    title: str
+    category: Category
+    status: ProposalStatus
+    outcome: ProposalOutcome | None
+    proposer_kind: ProposerKind
+    collective_name: str | None
+    collective_kind: CollectiveKind | None
+    lead_department: ListedName | None
+    proposers: tuple[ListedProposer, ...]
+
+
+def listed(ids: Iterable[int]) -> list[ListedProposal]:
+    """The proposals ``ids`` (in that order) as plain rows, their proposers lead first: a page
+    of 25 loaded as ORM proposals with their proposers, members and lead departments took
+    3 ms of the public list's 9 on the city demo."""
+    ids = list(ids)
+    if not ids:
+        return []
+    connection = db.session.connection()
+    names: dict[int, list[ListedProposer]] = {}
+    for proposal_id, name, is_lead in connection.execute(_PROPOSERS, {"ids": ids}):
+        names.setdefault(proposal_id, []).append(ListedProposer(ListedName(name), is_lead))
+    found = {row.id: ListedProposal(
+        row.id, row.title, row.category, row.status, row.outcome, row.proposer_kind,
+        row.collective_name, row.collective_kind,
+        ListedName(row.department) if row.department is not None else None,
+        tuple(names.get(row.id, ()))) for row in connection.execute(_LISTED, {"ids": ids})}
+    return [found[i] for i in ids if i in found]
+
+
+_IDS = sa.bindparam("ids", expanding=True)
+_LISTED = (sa.select(Proposal.id, Proposal.title, Proposal.category, Proposal.status,
+                     Proposal.outcome, Proposal.proposer_kind, Proposal.collective_name,
+                     Proposal.collective_kind, Department.name.label("department"))
+           .outerjoin(Department, Department.id == Proposal.lead_department_id)
+           .where(Proposal.id.in_(_IDS)))
+_PROPOSERS = (sa.select(ProposalMember.proposal_id, Member.name, ProposalMember.is_lead)
+              .join(Member, Member.id == ProposalMember.member_id)
+              .where(ProposalMember.proposal_id.in_(_IDS))
+              .order_by(ProposalMember.proposal_id, ProposalMember.is_lead.desc(),
+                        ProposalMember.position))
+
+
 def public_proposal(proposal_id: int) -> Proposal | None:
     found = db.session.scalars(
         sa.select(Proposal).where(Proposal.id == proposal_id,
@@ -217,10 +282,11 @@ def public_proposal(proposal_id: int) -> Proposal | None:
     return found
 
 
-def key_proposals(year: int, limit: int = 20) -> list[Proposal]:
-    """The year's key proposals (重点提案), accepted, for the review page."""
-    return list(db.session.scalars(
-        sa.select(Proposal).options(*_list_options())
-        .where(Proposal.year == year, Proposal.is_key.is_(True),
-               Proposal.status.in_(ACCEPTED_STATUSES))
-        .order_by(Proposal.number, Proposal.id).limit(limit)))
+def key_proposals(year: int, limit: int = 20) -> list[ListedProposal]:
+    """The year's key proposals (重点提案), accepted, for the review page (remembered while
+    the site version stands)."""
+    return list(remembered(("proposals.key", year, limit), lambda: tuple(listed(
+        db.session.scalars(sa.select(Proposal.id)
+                           .where(Proposal.year == year, Proposal.is_key.is_(True),
+                                  Proposal.status.in_(ACCEPTED_STATUSES))
+                           .order_by(Proposal.number, Proposal.id).limit(limit))))))

@@ -60,7 +60,7 @@ from consult_hub.proposals.operations import (
     create_proposal,
     update_proposal,
 )
-from consult_hub.proposals.review import proposal_review
+from consult_hub.proposals.review import read_review
 
 bp = Blueprint("proposals", __name__)
 
@@ -466,7 +466,9 @@ def public_index():
     outcome = params.arg_enum(ProposalOutcome, "outcome")
     search = params.arg_text("q", 50)
     stmt = queries.public_list(year=year, category=category, outcome=outcome, text=search)
-    page = paginate(stmt, per_page=current_app.config["PER_PAGE"])
+    page = paginate(stmt, per_page=current_app.config["PER_PAGE"],
+                    total_key=("proposals.public", year, category, outcome, search))
+    page.items = queries.listed(page.items)
     return render_template("proposals/public_index.html", page=page, years=years, year=year,
                            category=category, outcome=outcome, search=search,
                            categories=Category, outcomes=ProposalOutcome,
@@ -503,7 +505,7 @@ def review_latest():
 def review(year: int):
     if not 2000 <= year <= 2100:
         abort(404)
-    found = proposal_review(year)
+    found = read_review(year)
     return render_template("proposals/review.html", review=found, year=year,
                            years=queries.years(), categories=Category,
                            outcomes=ProposalOutcome,

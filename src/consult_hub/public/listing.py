@@ -1,5 +1,6 @@
-"""Pages of the residents' lists, cheaper than ``core.pagination.paginate``'s: a list's total
-counted once per site version, and its items read as plain rows of the columns it shows.
+"""Pages of the residents' lists, cheaper than ``core.pagination.paginate``'s: items read as
+plain rows of the columns a list shows, and (``total_key``, as ``paginate`` can) its total
+counted once per site version.
 
 A page of 30 outcomes as ORM problems with their platforms and districts cost 1.4 ms to load;
 the same rows as tuples 0.2 ms. Counting the city's 4,000 outcomes for "共 N 项" took another
@@ -18,22 +19,19 @@ from flask import current_app
 from consult_hub.core import pagination, params
 from consult_hub.core.pagination import CappedPagination
 from consult_hub.extensions import db
-from consult_hub.public import queries
 
 
 class ListPage(CappedPagination):
     """One page of a public list.
 
-    ``total_key`` (the list's name and every filter that made the query): the total is counted
-    once per site version (``queries.remembered_total``), so only for lists whose rows do not
-    change with the clock. ``item`` and ``keys``: the query selects columns, not an entity, and
-    each row becomes ``item(row)``; ``keys`` selects the rows' ids, filtered and ordered alike
-    but without the joins that only fetch what the rows show, for counting and deep pages.
+    ``total_key``: see ``CappedPagination``. ``item`` and ``keys``: the query selects columns,
+    not an entity, and each row becomes ``item(row)``; ``keys`` selects the rows' ids, filtered
+    and ordered alike but without the joins that only fetch what the rows show, for counting
+    and deep pages.
     """
 
-    def __init__(self, *, total_key: Any = None, item: Callable[[Any], Any] | None = None,
+    def __init__(self, *, item: Callable[[Any], Any] | None = None,
                  keys: sa.Select[Any] | None = None, **kwargs: Any) -> None:
-        self.total_key = total_key
         self.item = item
         self.keys = keys
         super().__init__(**kwargs)
@@ -64,16 +62,9 @@ class ListPage(CappedPagination):
             rows = [found[item] for item in ids if item in found]
         return [self.item(row) for row in rows]
 
-    def _query_count(self) -> int:
-        if self.total_key is None:
-            return self._count()
-        total, self.capped = queries.remembered_total(
-            self.total_key, lambda: (self._count(), self.capped))
-        return total
-
     def _count(self) -> int:
         if self.item is None or self.keys is None:
-            return super()._query_count()
+            return super()._count()
         sub = self.keys.order_by(None).limit(pagination.BROWSE_LIMIT + 1).subquery()
         counted = int(self._query_args["session"].execute(
             sa.select(sa.func.count()).select_from(sub)).scalar() or 0)

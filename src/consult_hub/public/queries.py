@@ -122,30 +122,6 @@ def district_choices() -> list[DistrictChoice]:
     return rows
 
 
-# -- list totals ------------------------------------------------------------------------------
-
-
-TOTALS = "public.list_totals"  # app.extensions: (site version, {key: (total, capped)})
-MAX_TOTALS = 2000
-
-
-def remembered_total(key: Any, count: Callable[[], tuple[int, bool]]) -> tuple[int, bool]:
-    """A list's ``(total, capped)`` for ``key`` (its name and filters), counted by ``count``
-    once while the site version stands: for lists whose rows depend on the records alone, not
-    on the clock. Counting the city's 4,000 outcomes took longer than the rest of the query.
-    """
-    version = site_version()
-    if version is None:
-        return count()
-    remembered = current_app.extensions.get(TOTALS)
-    if remembered is None or remembered[0] != version or len(remembered[1]) >= MAX_TOTALS:
-        remembered = current_app.extensions[TOTALS] = (version, {})  # replaced, never emptied
-    found = remembered[1].get(key)
-    if found is None:
-        found = remembered[1][key] = count()
-    return found
-
-
 # -- list items -------------------------------------------------------------------------------
 # A list's statement is built once per set of filters and kept (statements never change once
 # built): putting one together and computing its cache key took 150–250 µs a request.

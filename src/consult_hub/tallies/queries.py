@@ -21,7 +21,7 @@ from consult_hub.core.timefmt import local_month_bounds, to_local
 from consult_hub.departments.models import Department
 from consult_hub.extensions import db
 from consult_hub.platforms.models import Platform
-from consult_hub.proposals.review import ProposalReview, proposal_review
+from consult_hub.proposals.review import ProposalReview, read_review
 from consult_hub.tallies import compute, departments
 from consult_hub.tallies.models import (
     DEPARTMENT_COUNTS,
@@ -237,8 +237,7 @@ def load_year(year: int, scope: ReportScope, now: datetime, *,
         for area in areas]
     report = YearReport(year, scope, rows, year_totals([row.metrics for row in rows]),
                         per_district)
-    report.proposals = proposal_review(
-        year, None if scope.is_city else [scope.district.id])
+    report.proposals = read_review(year, None if scope.is_city else [scope.district.id])
     if with_departments:
         # Stored rows as stored: ``sum_months`` reads their counts and their sum of days.
         figures = [_department_figures(kept[month], finished=False)
