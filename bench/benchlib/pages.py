@@ -45,6 +45,8 @@ class Pools:
     words: list[str] = field(default_factory=list)
     months: list[date] = field(default_factory=list)  # recent complete months, newest first
     years: list[int] = field(default_factory=list)
+    proposal_ids: list[int] = field(default_factory=list)  # accepted: public pages
+    proposal_years: list[int] = field(default_factory=list)  # years with accepted proposals
     counts: dict[str, int] = field(default_factory=dict)  # list sizes, for deep pages
 
     def pick(self, values: list[Any], n: int) -> Any:
@@ -97,6 +99,7 @@ def gather(sample: dict[str, Any], *, k: int = 200, seed: int = 7) -> Pools:
     from consult_hub.extensions import db
     from consult_hub.issues.models import Issue
     from consult_hub.platforms.models import Platform
+    from consult_hub.proposals.models import ACCEPTED_STATUSES, Proposal
     from consult_hub.public.queries import OUTCOME_STATUSES, PUBLISHED
 
     rng = random.Random(seed)
@@ -141,7 +144,14 @@ def gather(sample: dict[str, Any], *, k: int = 200, seed: int = 7) -> Pools:
     last = last_complete_month(today, latest.date() if latest else None)
     pools.months = _months_back(last, 24)
     pools.years = sorted({m.year for m in pools.months[:36]}, reverse=True)[:3]
+    pools.proposal_ids = _sample_ids(Proposal.id, [Proposal.status.in_(ACCEPTED_STATUSES)], k,
+                                     rng)
+    pools.proposal_years = list(session.scalars(
+        sa.select(Proposal.year).where(Proposal.status.in_(ACCEPTED_STATUSES)).distinct()
+        .order_by(Proposal.year.desc())))
     pools.counts = {
+        "proposals": session.scalar(sa.select(sa.func.count()).select_from(Proposal).where(
+            Proposal.status.in_(ACCEPTED_STATUSES))) or 0,
         "platforms": session.scalar(sa.select(sa.func.count()).select_from(Platform)) or 0,
         "past_events": session.scalar(sa.select(sa.func.count()).select_from(Event).where(
             Event.starts_at < utcnow())) or 0,
@@ -266,6 +276,21 @@ def pages(p: Pools) -> list[Page]:
              lambda n: f"/open311/v2/requests/{pick(p.any_references, n)}.json", API,
              endpoint="open311.request_detail"),
     ]
+    if p.proposal_ids:  # the public proposal pages (提案), where the dataset has proposals
+        at = out.index(next(x for x in out if x.name == "reports index"))
+        out[at:at] = [
+            Page("proposals", lambda n: "/proposals", endpoint="proposals.public_index"),
+            Page("proposals ?page=deep",
+                 lambda n: f"/proposals?page={_deep(p.counts['proposals'], n)}",
+                 endpoint="proposals.public_index"),
+            Page("proposals ?year&category",
+                 lambda n: f"/proposals?year={pick(p.proposal_years, n)}"
+                 f"&category={pick(categories, n // 2)}", endpoint="proposals.public_index"),
+            Page("proposal page", lambda n: f"/proposals/{pick(p.proposal_ids, n)}",
+                 endpoint="proposals.public_show"),
+            Page("proposals review", lambda n: f"/proposals/review/{pick(p.proposal_years, n)}",
+                 endpoint="proposals.review"),
+        ]
     if p.tokens:
         out.insert(out.index(next(x for x in out if x.name == "track form")) + 1,
                    Page("tracking page /track/<token>", lambda n: f"/track/{pick(p.tokens, n)}",
