@@ -291,6 +291,14 @@ def pages(p: Pools) -> list[Page]:
             Page("proposals review", lambda n: f"/proposals/review/{pick(p.proposal_years, n)}",
                  endpoint="proposals.review"),
         ]
+        out += [
+            Page("API proposals", lambda n: f"/api/v1/proposals?page={1 + n % 3}", API,
+                 endpoint="api.proposals"),
+            Page("API proposal", lambda n: f"/api/v1/proposals/{pick(p.proposal_ids, n)}", API,
+                 endpoint="api.proposal"),
+            Page("API year review", lambda n: f"/api/v1/tallies/years/{pick(p.proposal_years, n)}",
+                 API, endpoint="api.city_year_review"),
+        ]
     if p.tokens:
         out.insert(out.index(next(x for x in out if x.name == "track form")) + 1,
                    Page("tracking page /track/<token>", lambda n: f"/track/{pick(p.tokens, n)}",
