@@ -49,12 +49,13 @@ class CappedPagination(SelectPagination):
         entity = select.column_descriptions[0]["entity"] if select.column_descriptions else None
         key = getattr(entity, "id", None)
         if (self._query_offset < DEFERRED_FROM or key is None
-                or len(select.column_descriptions) != 1):
+                or len(select.column_descriptions) != 1
+                or select.column_descriptions[0]["expr"] is key):  # ids alone: one step
             return super()._query_items()
         ids = list(session.scalars(select.options(orm.lazyload("*")).with_only_columns(key)
                                    .limit(self.per_page).offset(self._query_offset)))
-        if not ids or select.column_descriptions[0]["expr"] is key:
-            return ids  # a list of ids alone (its rows read by the caller)
+        if not ids:
+            return []
         rows = {row.id: row for row in session.execute(
             select.where(key.in_(ids)).order_by(None)).unique().scalars()}
         return [rows[item] for item in ids if item in rows]
