@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from consult_hub.core.db import utcnow
 from consult_hub.extensions import db
@@ -153,6 +155,31 @@ def test_markdown_keeps_plain_formatting():
 
     html = str(render_markdown("**议定事项**\n\n1. 增设车位\n2. 错峰停车"))
     assert "<strong>议定事项</strong>" in html and "<ol>" in html and "<li>增设车位</li>" in html
+
+
+# Minutes as people type them: Chinese and its punctuation, digits, Latin letters, spaces (also
+# ideographic ones), line breaks and blank lines, and now and then a character Markdown reads.
+TYPED = st.text(alphabet=st.sampled_from(
+    list("议事协商居民电梯加装，。、；：？！“”（）《》—…·") + list("0123456789abcXYZ")
+    + [" ", " ", "\u3000", "\n", "\n", "\n", "\t", "\r", "\xa0", "\u2028"]
+    + list("\\`*_{}[]<>()#+-.!|&~=:;,'\"/%$@^")), max_size=60)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(text=TYPED)
+def test_plain_text_renders_as_the_markdown_converter_renders_it(text):
+    """Text with nothing Markdown reads as markup skips the converter (core/markdown.py); the
+    HTML must be the converter's, whatever the text."""
+    import nh3
+
+    from consult_hub.core import markdown
+
+    converted = markdown._converter().reset().convert(text) if text else ""
+    expected = nh3.clean(converted, tags=markdown.ALLOWED_TAGS,
+                         attributes=markdown.ALLOWED_ATTRIBUTES,
+                         url_schemes={"http", "https", "mailto"},
+                         link_rel="noopener noreferrer nofollow")
+    assert str(markdown.render_markdown(text)) == expected
 
 
 def test_conflict_values_read_as_labels_names_and_local_times(ctx):
