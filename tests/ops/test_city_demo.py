@@ -514,6 +514,24 @@ def test_proposals_read_like_real_ones(loaded) -> None:
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)) > 3000
 
 
+def test_the_demo_writes_chinese_with_full_width_punctuation(loaded) -> None:
+    """GB/T 15834 in what the demo writes, not only in its vocabulary: a mark put between two
+    filled-in values ("下沉{street}," "{time},{platform}") is between Chinese words once
+    filled (tests/ui/test_typography.py checks the literals)."""
+    half_width = re.compile("[\u4e00-\u9fff“”（）][,;:?!()][\u4e00-\u9fff“”（）]")
+    found = []
+    for table in db.metadata.sorted_tables:
+        for column in table.columns:
+            if not isinstance(column.type, sa.String) or column.name.endswith("_html"):
+                continue
+            for value in db.session.scalars(sa.select(column).where(column.is_not(None))):
+                hit = half_width.search(value)
+                if hit:
+                    found.append(f"{table.name}.{column.name}: …{hit.group()}… in {value[:60]}")
+                    break  # one example a column is enough
+    assert not found, "\n".join(found)
+
+
 CPPCC_TABLES = ("departments", "opinion_reports", "opinion_report_events",
                 "opinion_report_issues", "proposals", "proposal_members",
                 "proposal_departments", "proposal_updates", "proposal_issues",

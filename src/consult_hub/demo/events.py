@@ -222,11 +222,11 @@ def _minutes(demo: Demo, site: Site, row: dict[str, Any], topic: Topic, fields: 
              members: list[str], departments: list[str], residents: int, experts: int,
              points: list[str]) -> str:
     start = demo.local(row["starts_at"])
-    who = f"政协委员{'、'.join(members)}," if members else ""
+    who = f"政协委员{'、'.join(members)}，" if members else ""
     expert_text = f"，另邀请{experts}名律师、规划师等专业人士列席" if experts else ""
-    agreed = ";".join(fill(p, fields) for p in points)
+    agreed = "；".join(fill(p, fields) for p in points)
     return (
-        f"{start.year}年{start.month}月{start.day}日{start:%H:%M},{site.name}围绕“{row['topic']}”"
+        f"{start.year}年{start.month}月{start.day}日{start:%H:%M}，{site.name}围绕“{row['topic']}”"
         f"开展协商议事活动。召集人{site.convener}主持，{who}{'、'.join(departments)}负责同志"
         f"和居民代表{residents}人参加{expert_text}。\n"
         f"会上，{fields['community']}通报了{topic.subject}有关情况，居民代表逐一发言，"

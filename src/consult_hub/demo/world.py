@@ -549,7 +549,7 @@ def _address(demo: Demo, site: Site) -> str:
 def _description(demo: Demo, site: Site) -> str:
     where = site.community.name if site.community else site.street.name
     if site.kind is PlatformKind.MEMBER_STUDIO:
-        return (f"由政协委员{site.convener}领衔，{len(site.members)}名委员下沉{site.street.name},"
+        return (f"由政协委员{site.convener}领衔，{len(site.members)}名委员下沉{site.street.name}，"
                 "每月固定时间接待居民来访，收集社情民意，推动房前屋后实事解决。")
     if site.kind is PlatformKind.LIAISON_POINT:
         return (f"设在{where}，由区政协委员联系，收集辖区居民、商户和新就业群体的意见建议，"
