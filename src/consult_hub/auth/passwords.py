@@ -47,6 +47,9 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 def check_nothing(password: str) -> None:
     """Spend one real password check (for an unknown username): the same time as a real one."""
+    global DUMMY_HASH
+    if DUMMY_HASH is None:  # made at the first need, not at every process's start (0.1 s)
+        DUMMY_HASH = _hasher.hash("not-a-real-password")
     _verify(DUMMY_HASH, password)
 
 
@@ -86,5 +89,5 @@ def password_problem(password: str | None, *, username: str | None = None,
 
 
 # A valid hash to verify against when the username is unknown or its hash unusable, so that
-# a failed login takes the same time whether or not the account exists.
-DUMMY_HASH = _hasher.hash("not-a-real-password")
+# a failed login takes the same time whether or not the account exists (``check_nothing``).
+DUMMY_HASH: str | None = None
