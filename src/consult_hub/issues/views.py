@@ -32,6 +32,7 @@ from consult_hub.core.i18n import gettext as _
 from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.core.saving import save
 from consult_hub.core.timefmt import format_date, format_datetime, local_today
+from consult_hub.departments.models import Department
 from consult_hub.departments.routing import suggestion
 from consult_hub.events.models import Event
 from consult_hub.extensions import db
@@ -485,16 +486,24 @@ def act(issue_id: int, action: str):
         abort(404)
     require(can_take_action(current_user, issue, action), f"issue:{issue_id}:{action}")
     form = action_form(transition)
-    refused = _write(issue, action, form, lambda: change_status(
-        issue, action, actor_id=current_user.id, version=form.version.data,
-        **_lifecycle_values(transition, form, issue)))
+    said: list[tuple[str, bool]] = []
+
+    def write() -> None:
+        change_status(issue, action, actor_id=current_user.id, version=form.version.data,
+                      **_lifecycle_values(transition, form, issue))
+        # The answer read before the commit expires the problem: read after it, the problem
+        # reloads with everything its page loaded (10 ms of an action's 12, profiled).
+        said.append((_done(issue, transition), can_view_issue(current_user, issue)))
+
+    refused = _write(issue, action, form, write)
     if refused is not None:
         return refused
-    flash(_done(issue, transition), "success")
-    if not can_view_issue(current_user, issue):
+    done, visible = said[-1]
+    flash(done, "success")
+    if not visible:
         # Sent back by the department (退回): the problem is not theirs to see any more.
         return redirect(url_for("main.dashboard"), 303)
-    return redirect(url_for("issues.detail", issue_id=issue.id), 303)
+    return redirect(url_for("issues.detail", issue_id=issue_id), 303)
 
 
 def _done(issue: Issue, transition: Transition) -> str:
@@ -503,9 +512,12 @@ def _done(issue: Issue, transition: Transition) -> str:
     action = transition.action
     if action == "accept":
         return _("已受理问题 %(ref)s，公开标题和摘要已发布。", ref=ref)
-    if action == "assign" and issue.department is not None and issue.due_on is not None:
+    # The department by its id: read before the commit, the relationship has not followed it.
+    department = db.session.get(Department, issue.department_id) \
+        if action == "assign" and issue.department_id is not None else None
+    if department is not None and issue.due_on is not None:
         return _("已将问题 %(ref)s 交办给%(department)s，办理期限为 %(due)s。", ref=ref,
-                 department=issue.department.name, due=format_date(issue.due_on))
+                 department=department.name, due=format_date(issue.due_on))
     if action == "acknowledge":
         return _("已签收问题 %(ref)s。", ref=ref)
     if action == "start":

@@ -353,9 +353,14 @@ def act(report_id: int, action: str):
     posted = (action, form)
     if not form.validate():
         return _show(report, status=422, posted=posted)
-    saved = save(form, lambda: change_status(report, action, actor_id=current_user.id,
-                                             version=form.version.data,
-                                             **form.values(transition)))
+    said: list[str] = []
+
+    def write() -> None:
+        change_status(report, action, actor_id=current_user.id, version=form.version.data,
+                      **form.values(transition))
+        said.append(_done(report, transition))  # before the commit expires the report
+
+    saved = save(form, write)
     if saved.status == 409:
         db.session.rollback()
         return _show(_load(report_id), status=409, posted=posted, conflict=_(
@@ -363,8 +368,8 @@ def act(report_id: int, action: str):
             "您填写的内容仍保留，请核对后再提交。"))
     if not saved:
         return _show(_load(report_id), status=saved.status, posted=posted)
-    flash(_done(report, transition), "success")
-    return redirect(url_for("opinions.show", report_id=report.id), 303)
+    flash(said[-1], "success")
+    return redirect(url_for("opinions.show", report_id=report_id), 303)
 
 
 def _done(report: OpinionReport, transition: Transition) -> str:
