@@ -108,6 +108,7 @@ def run_worker(database_url: str, instance: Path, platform_id: int, posts: int, 
 
 
 @pytest.mark.slow
+@pytest.mark.database_independent  # Redis counts; the database only stores the submissions
 def test_two_workers_on_one_redis_count_one_limit(
         database_url: str, make, tmp_path: Path) -> None:
     if not redis_answers():
