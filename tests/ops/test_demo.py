@@ -369,6 +369,24 @@ def test_receipts_continue_after_the_demo(app: Flask) -> None:
         assert count(AuditLog) >= 2
 
 
+def test_ids_never_go_back_after_a_load(app: Flask) -> None:
+    """PostgreSQL's sequences are moved past the demo's ids, never below where they were: a
+    sequence is not rolled back with a transaction, and rows written with their ids since (a
+    backup restored, a test's world put back) would otherwise meet their ids again."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite takes the next id from the table itself")
+        db.session.execute(sa.text(
+            "SELECT setval(pg_get_serial_sequence('audit_log', 'id'), 50000)"))
+        db.session.commit()
+    load(app, platforms=5)
+    with app.app_context():
+        assert count(AuditLog) < 1000
+        next_id = db.session.scalar(sa.text(
+            "SELECT nextval(pg_get_serial_sequence('audit_log', 'id'))"))
+        assert next_id > 50000
+
+
 def test_demo_users_can_sign_in(app: Flask) -> None:
     load(app, platforms=6)
     for username, password in LOGINS:

@@ -209,14 +209,17 @@ def _set_counters(last_numbers: dict[str, int]) -> None:
 
 
 def _reset_sequences() -> None:
-    """On PostgreSQL, move each id sequence past the ids the demo assigned itself."""
+    """On PostgreSQL, move each id sequence past the ids the demo assigned itself, never back:
+    a sequence is outside the transaction (a load rolled back keeps it moved), and one moved
+    back below ids written since would hand out one of them again."""
     if db.session.get_bind().dialect.name != "postgresql":
         return
     for table in db.metadata.sorted_tables:
         if "id" in table.c and table.c.id.primary_key:
+            sequence = f"pg_get_serial_sequence('{table.name}', 'id')"
             db.session.execute(sa.text(
-                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                f"COALESCE(MAX(id), 0) + 1, false) FROM {table.name}"))
+                f"SELECT setval({sequence}, GREATEST(COALESCE(MAX(id), 0) + 1, "
+                f"nextval({sequence})), false) FROM {table.name}"))
 
 
 def _report(demo: Demo, world: World, events: EventCounts, issues: IssueCounts, seed: int,
