@@ -41,6 +41,7 @@ from flask import Flask
 from flask_sqlalchemy.session import Session
 from sqlalchemy.engine import NestedTransaction
 
+from consult_hub.core import pagecache
 from consult_hub.extensions import db
 
 
@@ -130,15 +131,12 @@ class _SameConnection:
 
 def forget_caches(app: Flask) -> None:
     """Empty the process's caches of what the records say (the page cache, the home page's
-    figures, the lists' totals and what else is remembered per site version, the district
-    choices, the reports' final months).
+    figures, what is remembered per site version: lists' totals, district choices…, the
+    reports' final months).
 
     They are keyed by the site version, which neither the per-test DELETEs (tests/conftest.py)
     nor a rolled-back case move: without this, the next test could be shown the last one's."""
-    from consult_hub.public import queries
-
-    queries._district_choices.pop(id(app), None)
-    app.extensions.pop("core.remembered", None)
+    app.extensions.pop(pagecache.REMEMBERED, None)
     app.extensions.pop("tallies.final_parts", None)
     app.extensions.get("main.headline", {}).clear()
     if "page_cache" in app.extensions:

@@ -347,17 +347,6 @@ def _formatted_text(value: Formatted) -> str:
     return f"{number:{',' if ',' in pattern else ''}.{decimals}f}"
 
 
-def _site_zone() -> tzinfo | None:
-    """The site's zone, looked up once per workbook (None outside an app: then per moment)."""
-    from flask import has_app_context
-
-    if not has_app_context():
-        return None
-    from consult_hub.core.timefmt import local_zone
-
-    return local_zone()
-
-
 def _is_number(text: str) -> bool:
     try:
         float(text)

@@ -36,7 +36,6 @@ from consult_hub.core.sheets import (
     Formatted,
     SheetSpec,
     SheetUnreadable,
-    _site_zone,
     cell_text,
     column_widths,
     local_moment,
@@ -187,3 +186,14 @@ def _cell(sheet: Any, value: Any, wrap: Alignment | None, font: Font | None,
     if number_format is not None and value is not None:
         cell.number_format = number_format
     return cell
+
+
+def _site_zone() -> tzinfo | None:
+    """The site's zone, looked up once per workbook (None outside an app: then per moment)."""
+    from flask import has_app_context
+
+    if not has_app_context():
+        return None
+    from consult_hub.core.timefmt import local_zone
+
+    return local_zone()

@@ -353,12 +353,11 @@ def act(report_id: int, action: str):
     posted = (action, form)
     if not form.validate():
         return _show(report, status=422, posted=posted)
-    said: list[str] = []
 
-    def write() -> None:
+    def write() -> str:
         change_status(report, action, actor_id=current_user.id, version=form.version.data,
                       **form.values(transition))
-        said.append(_done(report, transition))  # before the commit expires the report
+        return _done(report, transition)  # read before the commit expires the report
 
     saved = save(form, write)
     if saved.status == 409:
@@ -368,7 +367,7 @@ def act(report_id: int, action: str):
             "您填写的内容仍保留，请核对后再提交。"))
     if not saved:
         return _show(_load(report_id), status=saved.status, posted=posted)
-    flash(said[-1], "success")
+    flash(saved.value, "success")
     return redirect(url_for("opinions.show", report_id=report_id), 303)
 
 

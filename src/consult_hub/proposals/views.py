@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -63,6 +63,7 @@ from consult_hub.proposals.operations import (
 )
 from consult_hub.proposals.review import read_review
 
+T = TypeVar("T")  # what a write returns (``_write``)
 bp = Blueprint("proposals", __name__)
 
 manage_required = roles_required(*scopes.PROPOSAL_ROLES)
@@ -401,17 +402,21 @@ def _stale(proposal: Proposal, seen: Any, conflict: EditConflict | None,
     return _page(fresh, status=409, posted=posted, conflict=said)
 
 
-def _write(proposal: Proposal, name: str, form: ActionForm, write: Callable[[], Any]):
+def _write(proposal: Proposal, name: str, form: ActionForm,
+           write: Callable[[], T]) -> tuple[Any, T | None]:
+    """The error page to answer with (None when stored) and what ``write`` returned: read
+    there, before the commit expires the proposal, which would reload with everything its page
+    loaded (13 ms of an action's 25, profiled)."""
     posted = (name, form)
     if not form.validate():
-        return _page(proposal, status=422, posted=posted)
+        return _page(proposal, status=422, posted=posted), None
     saved = save(form, write)
     if saved.status == 409:
-        return _stale(proposal, form.seen.data, saved.conflict, posted)
+        return _stale(proposal, form.seen.data, saved.conflict, posted), None
     if not saved:
         return _page(_load(proposal.id), status=saved.status, posted=posted,
-                     problem=" ".join(str(m) for m in saved.leftover) or None)
-    return None
+                     problem=" ".join(str(m) for m in saved.leftover) or None), None
+    return None, saved.value
 
 
 @bp.route("/manage/proposals/<int:proposal_id>/act/<action>", methods=["POST"])
@@ -425,19 +430,16 @@ def act(proposal_id: int, action: str):
             scopes.what(proposal_id, action))
     form = action_form(transition)
     _offered(form, current_user)
-    said: list[str] = []
 
-    def write() -> None:
+    def write() -> str:
         change_status(proposal, action, actor=current_user, version=form.version.data,
                       values=_lifecycle_values(transition, form, proposal))
-        # Read before the commit expires the proposal, which would reload with everything its
-        # page loaded (13 ms of an action's 25, profiled).
-        said.append(_done(proposal, transition))
+        return _done(proposal, transition)
 
-    refused = _write(proposal, action, form, write)
+    refused, done = _write(proposal, action, form, write)
     if refused is not None:
         return refused
-    flash(said[-1], "success")
+    flash(done, "success")
     return redirect(url_for("proposals.show", proposal_id=proposal_id), 303)
 
 

@@ -17,7 +17,6 @@ from functools import cache, lru_cache
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.sql.functions import FunctionElement
@@ -25,7 +24,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from consult_hub.areas.models import Area, AreaLevel
 from consult_hub.core.categories import Category
 from consult_hub.core.db import contains_text
-from consult_hub.core.pagecache import site_version
+from consult_hub.core.pagecache import remembered
 from consult_hub.departments.models import Department
 from consult_hub.events.models import (
     HAPPENED_STATUSES,
@@ -100,26 +99,17 @@ class DistrictChoice:
     name: str
 
 
-_district_choices: dict[int, tuple[int, list[DistrictChoice]]] = {}  # per app: (version, rows)
-
-
 def district_choices() -> list[DistrictChoice]:
-    """Every district, by code, for the public filters; kept while the site version stands.
+    """Every district, by code, for the public filters; kept while the site version stands
+    (the same list for every caller: never change it).
 
     A nation has 3,000 districts: loading them as ORM objects took half of a directory
     page's time on every request.
     """
-    version = site_version()
-    app_key = id(current_app._get_current_object())
-    cached = _district_choices.get(app_key)
-    if version is not None and cached is not None and cached[0] == version:
-        return cached[1]
-    rows = [DistrictChoice(row.id, row.code, row.name) for row in db.session.execute(
-        sa.select(Area.id, Area.code, Area.name).where(Area.level == AreaLevel.DISTRICT)
-        .order_by(Area.code))]
-    if version is not None:
-        _district_choices[app_key] = (version, rows)
-    return rows
+    return remembered(("public.districts",), lambda: [
+        DistrictChoice(row.id, row.code, row.name) for row in db.session.execute(
+            sa.select(Area.id, Area.code, Area.name).where(Area.level == AreaLevel.DISTRICT)
+            .order_by(Area.code))])
 
 
 # -- list items -------------------------------------------------------------------------------
