@@ -335,6 +335,26 @@ def test_a_years_frozen_months_are_added_up_once_until_one_is_frozen_again(app, 
     assert again[march.own]["assigned"] == _by_id(report)[march.own]["assigned"] + 1
 
 
+def test_a_complete_years_districts_are_its_months_added_up_on_every_read(app, march):
+    """A past year, every month frozen: each district's year is worked out from the kept
+    part once, and every later read gives the same figures as adding up its months."""
+    now = datetime(2026, 1, 3, 2, tzinfo=UTC)
+    with app.app_context():
+        for month in range(1, 13):
+            compute.freeze_month(date(2025, month, 1), now=datetime(2026, 1, 2, tzinfo=UTC))
+        months = [queries.load_month(date(2025, month, 1), ReportScope(), now)
+                  for month in range(1, 13)]
+        expected = {area.id: queries.year_totals(
+            [dict((a.id, f) for a, f in month.districts)[area.id] for month in months])
+            for area, _figures in months[0].districts}
+        assert any(figures["issues_raised"] for figures in expected.values())
+        for _read in range(2):  # the second from the district years kept with the part
+            report = queries.load_year(2025, ReportScope(), now)
+            assert report.is_complete
+            assert {area.id: figures for area, figures in report.districts} == expected
+        assert len(app.extensions[compute.FINAL_PARTS]) == 1
+
+
 def test_report_tables_escape_names(app, march):
     with app.app_context():
         db.session.get(departments.Department, march.own).name = "<b>住建&局</b>"

@@ -230,10 +230,11 @@ def load_year(year: int, scope: ReportScope, now: datetime, *,
         part = _final_part(year, scope, wanted, read, stamps, with_departments,
                            this_month, now)
     per_district = [
-        (area, year_totals(([part.districts.get(f"district:{area.id}") or zero_metrics()]
-                            if part else [])
-                           + [by_month[m].get(f"district:{area.id}") or zero_metrics()
-                              for m in rest]))
+        (area, part.year_of(f"district:{area.id}") if part and not rest else
+         year_totals(([part.districts.get(f"district:{area.id}") or zero_metrics()]
+                      if part else [])
+                     + [by_month[m].get(f"district:{area.id}") or zero_metrics()
+                        for m in rest]))
         for area in areas]
     report = YearReport(year, scope, rows, year_totals([row.metrics for row in rows]),
                         per_district)
@@ -261,10 +262,21 @@ class _FinalPart:
 
     districts: dict[str, Metrics]
     departments: dict[int, Metrics]
+    # Each district's year when no month follows the part (a past year: every request for it
+    # adds up the same part again otherwise, a third of loading the city's year).
+    years: dict[str, Metrics] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
         return len(self.districts) + len(self.departments)
+
+    def year_of(self, key: str) -> Metrics:
+        """``year_totals`` of the district ``key``'s part alone, worked out once. Callers only
+        read it (as they read the part's months)."""
+        found = self.years.get(key)
+        if found is None:
+            found = self.years[key] = year_totals([self.districts.get(key) or zero_metrics()])
+        return found
 
 
 # Kept per process: at most this many districts' and departments' sums in all (a city's year
