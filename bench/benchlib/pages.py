@@ -46,6 +46,8 @@ class Pools:
     months: list[date] = field(default_factory=list)  # recent complete months, newest first
     years: list[int] = field(default_factory=list)
     proposal_ids: list[int] = field(default_factory=list)  # accepted: public pages
+    open_issue_ids: list[int] = field(default_factory=list)  # still being handled: staff act
+    report_ids: list[int] = field(default_factory=list)  # opinion reports (社情民意)
     proposal_years: list[int] = field(default_factory=list)  # years with accepted proposals
     counts: dict[str, int] = field(default_factory=dict)  # list sizes, for deep pages
 
@@ -97,7 +99,8 @@ def gather(sample: dict[str, Any], *, k: int = 200, seed: int = 7) -> Pools:
     from consult_hub.core.db import utcnow
     from consult_hub.events.models import Event
     from consult_hub.extensions import db
-    from consult_hub.issues.models import Issue
+    from consult_hub.issues.models import OPEN_STATUSES, Issue
+    from consult_hub.opinions.models import OpinionReport
     from consult_hub.platforms.models import Platform
     from consult_hub.proposals.models import ACCEPTED_STATUSES, Proposal
     from consult_hub.public.queries import OUTCOME_STATUSES, PUBLISHED
@@ -146,6 +149,8 @@ def gather(sample: dict[str, Any], *, k: int = 200, seed: int = 7) -> Pools:
     pools.years = sorted({m.year for m in pools.months[:36]}, reverse=True)[:3]
     pools.proposal_ids = _sample_ids(Proposal.id, [Proposal.status.in_(ACCEPTED_STATUSES)], k,
                                      rng)
+    pools.open_issue_ids = _sample_ids(Issue.id, [Issue.status.in_(OPEN_STATUSES)], k, rng)
+    pools.report_ids = _sample_ids(OpinionReport.id, [], k, rng)
     pools.proposal_years = list(session.scalars(
         sa.select(Proposal.year).where(Proposal.status.in_(ACCEPTED_STATUSES)).distinct()
         .order_by(Proposal.year.desc())))
@@ -334,6 +339,18 @@ def pages(p: Pools) -> list[Page]:
         Page("problems list ?page=deep [admin]",
              lambda n: f"/manage/issues/?page={_deep(p.counts['issues'], n, public=False)}",
              STAFF, "admin"),
+        # The records staff open to act on: a problem still being handled (its action forms
+        # with their department lists), a proposal, an opinion report, an event, a platform.
+        Page("staff problem page (open) [admin]",
+             lambda n: f"/manage/issues/{pick(p.open_issue_ids, n)}", STAFF, "admin"),
+        Page("staff proposal page [admin]",
+             lambda n: f"/manage/proposals/{pick(p.proposal_ids, n)}", STAFF, "admin"),
+        Page("staff opinion report page [admin]",
+             lambda n: f"/manage/opinion-reports/{pick(p.report_ids, n)}", STAFF, "admin"),
+        Page("staff event page [admin]",
+             lambda n: f"/manage/events/{pick(p.event_ids, n)}", STAFF, "admin"),
+        Page("staff platform page [admin]",
+             lambda n: f"/manage/platforms/{pick(p.platform_ids, n)}", STAFF, "admin"),
         Page("staff report month [admin]", lambda n: f"/manage/reports/{month(n):%Y-%m}", STAFF,
              "admin"),
         Page("staff report month [district_admin]",
