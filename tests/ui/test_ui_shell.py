@@ -219,7 +219,7 @@ def test_radio_choices_and_grouped_selects_write_what_wtforms_writes(app: Flask)
     """The field macro writes radio choices itself and ``PlainSelect`` writes a select's options
     (groups included) without WTForms' per-choice objects: the HTML must stay WTForms' own —
     checked, required, escaping, ids and labels alike."""
-    from wtforms import RadioField, SelectField
+    from wtforms import RadioField, SelectField, SelectMultipleField
     from wtforms.fields import SelectChoice
     from wtforms.validators import InputRequired, Optional
     from wtforms.widgets import Select
@@ -232,10 +232,17 @@ def test_radio_choices_and_grouped_selects_write_what_wtforms_writes(app: Flask)
             SelectChoice("c", "积水")])
         optional = RadioField("可选", validators=[Optional()], default="2",
                               choices=[SelectChoice("1", "一"), SelectChoice("2", "二")])
-        place = SelectField("在哪里", widget=PlainSelect(), coerce=str, choices=[
+        place = SelectField("在哪里", coerce=str, choices=[
             SelectChoice("", "请选择…"), SelectChoice("7", "甲平台", optgroup="已选择"),
             SelectChoice("8", "乙<平台>", optgroup="江岸区 · 百步亭&街道"),
             SelectChoice("9", "丙平台", optgroup="江岸区 · 百步亭&街道")], default="8")
+        # Every form's single-choice select is written by PlainSelect, declared or not; values
+        # that are not text, and an empty label (WTForms shows the value), as WTForms writes.
+        department = SelectField("承办单位", validators=[InputRequired()], default="", choices=[
+            SelectChoice("", "请选择"), SelectChoice("3", "区住建局")])
+        unset = SelectField("状态", choices=[SelectChoice(None, "未定"),
+                                             SelectChoice(False, "否"), SelectChoice("x", "")])
+        several = SelectMultipleField("多选", choices=[SelectChoice("1", "一")])
 
     with app.test_request_context("/"):
         form = Chosen(meta={"csrf": False})
@@ -249,6 +256,12 @@ def test_radio_choices_and_grouped_selects_write_what_wtforms_writes(app: Flask)
                 for choice in radios]
         assert written["needed"].count(" required ") == 3
         assert 'checked id="optional-1"' in written["optional"]
-        assert str(form.place()) == str(Select()(form.place))
+        for select in (form.place, form.department, form.unset):
+            assert type(select.widget) is PlainSelect
+            assert str(select()) == str(Select()(select)), select.name
+        assert type(form.several.widget) is not PlainSelect
+        assert '<select id="department" name="department" required>' in str(form.department())
+        assert ('<option value="None">未定</option><option value="False">否</option>'
+                '<option value="x">x</option>') in str(form.unset())
         assert '<option selected value="8">乙&lt;平台&gt;</option>' in str(form.place())
         assert '<optgroup label="江岸区 · 百步亭&amp;街道">' in str(form.place())

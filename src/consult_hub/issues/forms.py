@@ -32,7 +32,6 @@ from consult_hub.core.forms import (
     CleanFields,
     EditForm,
     Needed,
-    PlainSelect,
     TimelineActionForm,
     action_forms,
     any_choice,
@@ -80,12 +79,9 @@ class IssueFilterForm(BaseForm):
                            default="")
     source = SelectField(_l("来源"), choices=any_choice(_l("全部来源"), IssueSource.choices()),
                          default="")
-    district = SelectField(_l("区"), coerce=optional_int, validate_choice=False,
-                           widget=PlainSelect())
-    platform = SelectField(_l("平台"), coerce=optional_int, validate_choice=False,
-                           widget=PlainSelect())
-    department = SelectField(_l("承办单位"), coerce=optional_int, validate_choice=False,
-                             widget=PlainSelect())
+    district = SelectField(_l("区"), coerce=optional_int, validate_choice=False)
+    platform = SelectField(_l("平台"), coerce=optional_int, validate_choice=False)
+    department = SelectField(_l("承办单位"), coerce=optional_int, validate_choice=False)
     overdue = BooleanField(_l("只看逾期"))
     sort = SelectField(_l("排序"), choices=select_choices([("newest", _l("最新受理在前")),
                                                          ("due", _l("期限最近在前"))]),

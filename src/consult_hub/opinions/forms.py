@@ -27,7 +27,6 @@ from consult_hub.core.forms import (
     EditForm,
     LifecycleActionForm,
     Needed,
-    PlainSelect,
     action_forms,
     any_choice,
     optional_int,
@@ -50,8 +49,7 @@ class ReportFilterForm(BaseForm):
     # The view offers the years with reports and ignores one outside MIN_YEAR..MAX_YEAR; the
     # month is checked against its choices (out of range, it would overflow the time zone
     # arithmetic).
-    year = SelectField(_l("年份"), coerce=optional_int, validate_choice=False,
-                       widget=PlainSelect())
+    year = SelectField(_l("年份"), coerce=optional_int, validate_choice=False)
     month = SelectField(_l("月份"), coerce=optional_int, choices=any_choice(
         _l("全年"), [(str(m), _l("%(month)s月", month=m)) for m in range(1, 13)]))
     status = SelectField(_l("状态"), choices=any_choice(_l("全部状态"), OpinionStatus.choices()),
@@ -62,8 +60,7 @@ class ReportFilterForm(BaseForm):
         ("1", _l("涉及民生实事")), ("0", _l("不涉及民生实事"))]), default="")
     source = SelectField(_l("来源"), choices=any_choice(_l("全部来源"), OpinionSource.choices()),
                          default="")
-    district = SelectField(_l("区"), coerce=optional_int, validate_choice=False,
-                           widget=PlainSelect())
+    district = SelectField(_l("区"), coerce=optional_int, validate_choice=False)
 
     def valid(self, name: str) -> Any:
         """A field's value, or None when it was not given or not valid."""

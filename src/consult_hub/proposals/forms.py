@@ -26,7 +26,6 @@ from consult_hub.core.forms import (
     BaseForm,
     EditForm,
     Needed,
-    PlainSelect,
     TimelineActionForm,
     action_forms,
     any_choice,
@@ -70,8 +69,7 @@ class ProposalFilterForm(BaseForm):
         csrf = False
 
     q = SearchField(_l("搜索"), description=_l("标题中的文字、提案编号或案号"))
-    year = SelectField(_l("年度"), coerce=optional_int, validate_choice=False,
-                       widget=PlainSelect())
+    year = SelectField(_l("年度"), coerce=optional_int, validate_choice=False)
     status = SelectField(_l("状态"), choices=any_choice(_l("全部状态"), ProposalStatus.choices()),
                          default="")
     category = SelectField(_l("类别"), choices=any_choice(_l("全部类别"), Category.choices()),
@@ -79,8 +77,7 @@ class ProposalFilterForm(BaseForm):
     proposer_kind = SelectField(_l("提案者"),
                                 choices=any_choice(_l("全部"), ProposerKind.choices()),
                                 default="")
-    department = SelectField(_l("承办单位"), coerce=optional_int, validate_choice=False,
-                             widget=PlainSelect())
+    department = SelectField(_l("承办单位"), coerce=optional_int, validate_choice=False)
     key = BooleanField(_l("只看重点提案"))
     overdue = BooleanField(_l("只看逾期未办复"))
 
@@ -106,8 +103,7 @@ class ProposalForm(EditForm):
                         description=_l("提案所属的届次年度"))
     proposer_kind = SelectField(_l("提案者类型"), choices=select_choices(ProposerKind.choices()),
                                 validate_choice=False)
-    lead_member = SelectField(_l("领衔委员"), coerce=optional_int, validate_choice=False,
-                              widget=PlainSelect())
+    lead_member = SelectField(_l("领衔委员"), coerce=optional_int, validate_choice=False)
     co_members = IdListField(_l("联名委员"), coerce=optional_int,
                              description=_l("委员联名提案的其他提案人；可多选"))
     collective_kind = SelectField(_l("提案单位类别"),
@@ -169,7 +165,7 @@ def _field(action: str, name: str, required: bool) -> Any:
     marks = [Needed()] if required else []
     if name in ("lead_department", "letter_department"):
         return SelectField(label, coerce=optional_int, validate_choice=False, validators=marks,
-                           widget=PlainSelect(), **common)
+                           **common)
     if name == "co_departments":
         return IdListField(label, coerce=optional_int, validators=marks, **common)
     if name == "outcome":

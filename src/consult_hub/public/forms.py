@@ -15,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from consult_hub.core.forms import BaseForm, PlainSelect, optional_int, select_choices
+from consult_hub.core.forms import BaseForm, optional_int, select_choices
 from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.issues.models import Satisfaction
 from consult_hub.issues.operations import TITLE_LENGTH, normalise_phone
@@ -30,7 +30,6 @@ class SubmitForm(BaseForm):
 
     platform = SelectField(_l("在哪里"), coerce=optional_int, validate_choice=False,
                            validators=[InputRequired(_l("请选择问题所在的地方"))],
-                           widget=PlainSelect(),
                            description=_l("选择离问题最近的社区或平台，问题会交给它受理。"))
     subject = RadioField(_l("是哪方面的问题？（选填）"), validate_choice=False,
                          validators=[Optional()])
