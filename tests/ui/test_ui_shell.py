@@ -8,6 +8,9 @@ from datetime import date, timedelta
 import pytest
 from flask import Flask, render_template_string
 from flask.testing import FlaskClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from markupsafe import Markup
 from werkzeug.exceptions import InternalServerError
 
 from consult_hub.extensions import db
@@ -265,3 +268,43 @@ def test_radio_choices_and_grouped_selects_write_what_wtforms_writes(app: Flask)
                 '<option value="x">x</option>') in str(form.unset())
         assert '<option selected value="8">乙&lt;平台&gt;</option>' in str(form.place())
         assert '<optgroup label="江岸区 · 百步亭&amp;街道">' in str(form.place())
+
+
+ATTRIBUTE_NAMES = st.sampled_from(["name", "id", "class_", "class__", "for_", "value", "type",
+                                   "data_field_name", "aria_describedby", "maxlength", "x"])
+ATTRIBUTE_VALUES = st.one_of(
+    st.booleans(), st.none(), st.integers(), st.text(max_size=12),
+    st.text(alphabet='<>&"\'ab中', max_size=8).map(Markup))
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(attributes=st.dictionaries(ATTRIBUTE_NAMES, ATTRIBUTE_VALUES, max_size=6))
+def test_form_attributes_are_written_as_wtforms_writes_them(attributes) -> None:
+    """``core.forms.html_params`` (installed in WTForms' widgets) writes what WTForms' own
+    does: sorted, cleaned names, booleans as bare names or left out, values escaped."""
+    from consult_hub.core.forms import WTFORMS_HTML_PARAMS, html_params
+
+    mine, theirs = html_params(**attributes), WTFORMS_HTML_PARAMS(**attributes)
+    assert type(mine) is Markup and mine == theirs
+
+
+def test_wtforms_widgets_write_their_attributes_with_the_sites_function(app: Flask) -> None:
+    from wtforms import StringField, SubmitField, TextAreaField, widgets
+
+    from consult_hub.core.forms import BaseForm, html_params
+
+    assert widgets.html_params is html_params and widgets.core.html_params is html_params
+    assert widgets.Input.html_params is html_params and widgets.Button.html_params is html_params
+
+    class Typed(BaseForm):
+        title = StringField("标题", render_kw={"maxlength": 200, "data_x": 'a"b'})
+        body = TextAreaField("内容")
+        send = SubmitField("提交")
+
+    with app.test_request_context("/"):
+        form = Typed(meta={"csrf": False}, data={"title": '<路灯> & "积水"'})
+        assert str(form.title()) == ('<input data-x="a&#34;b" id="title" maxlength="200" '
+                                     'name="title" type="text" '
+                                     'value="&lt;路灯&gt; &amp; &#34;积水&#34;">')
+        assert str(form.body()) == '<textarea id="body" name="body">\r\n</textarea>'
+        assert str(form.send()).startswith('<input id="send" name="send" type="submit"')
