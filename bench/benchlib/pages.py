@@ -313,6 +313,8 @@ def pages(p: Pools) -> list[Page]:
         ("platforms list", "/manage/platforms/", ("admin", "district_admin")),
         ("events list", "/manage/events/", ("admin", "coordinator")),
         ("problems list", "/manage/issues/", ("admin", "district_admin", "coordinator")),
+        # Raising a problem starts by choosing its platform: every platform within reach.
+        ("raise a problem", "/manage/issues/new", ("admin", "district_admin")),
         ("notification inbox", "/inbox/", ("district_admin", "coordinator")),
         ("audit log", "/manage/audit/", ("admin",)),
     ]

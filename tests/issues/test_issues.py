@@ -282,6 +282,14 @@ def test_staff_with_many_platforms_choose_the_platform_first(client, auth, place
     html = client.get("/manage/issues/new").text
     assert 'method="get"' in html and "百步亭社区协商议事室" in html and "第二个平台" in html
     assert "武昌某议事室" not in html
+    # Grouped by district, by name within it: the city admin sees both districts' platforms.
+    group = re.search(r'<optgroup label="江岸区">(.*?)</optgroup>', html, re.S).group(1)
+    assert re.findall(r'<option value="\d+">([^<]+)</option>', group) == [
+        "百步亭社区协商议事室", "第二个平台"]
+    auth.logout()
+    auth.login("liumin")
+    html = client.get("/manage/issues/new").text
+    assert re.findall(r'<optgroup label="([^"]+)">', html) == ["江岸区", "武昌区"]
     html = client.get(f"/manage/issues/new?platform={place.platform_id}").text
     assert 'name="title"' in html
 

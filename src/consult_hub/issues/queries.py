@@ -227,8 +227,8 @@ def districts() -> list[Area]:
         sa.select(Area).where(Area.parent_id.is_(None)).order_by(Area.code)))
 
 
-def scoped_platforms(user: User, district_id: int | None = None,
-                     include: Iterable[int] = ()) -> list[Platform]:
+def _scoped(user: User, district_id: int | None, include: Iterable[int | None],
+            ) -> sa.ColumnElement[bool]:
     """Open platforms ``user`` may manage (in one district, when given), plus ``include``."""
     wanted = sa.and_(platform_filter(user), Platform.status != PlatformStatus.CLOSED)
     if district_id is not None:
@@ -236,8 +236,30 @@ def scoped_platforms(user: User, district_id: int | None = None,
     ids = [i for i in include if i is not None]
     if ids:
         wanted = sa.or_(wanted, sa.and_(platform_filter(user), Platform.id.in_(ids)))
+    return wanted
+
+
+def scoped_platforms(user: User, district_id: int | None = None,
+                     include: Iterable[int | None] = ()) -> list[Platform]:
+    """Open platforms ``user`` may manage (in one district, when given), plus ``include``."""
     return list(db.session.scalars(
-        sa.select(Platform).where(wanted).options(selectinload(Platform.district))
+        sa.select(Platform).where(_scoped(user, district_id, include))
+        .options(selectinload(Platform.district))
+        .order_by(Platform.district_id, Platform.name)
+    ))
+
+
+def platform_choices(user: User, district_id: int | None = None,
+                     include: Iterable[int | None] = ()) -> list[sa.Row[Any]]:
+    """``scoped_platforms`` as a select offers them: ``id``, ``name``, ``district_id`` and
+    ``district_name`` rows in the same order. A city admin's choice of 1,006 platforms as ORM
+    objects took two thirds of the page that offers it (24 ms, and over 100 once in twenty
+    requests, when the garbage collector went through them)."""
+    return list(db.session.execute(
+        sa.select(Platform.id, Platform.name, Platform.district_id,
+                  Area.name.label("district_name"))
+        .join(Area, Area.id == Platform.district_id)
+        .where(_scoped(user, district_id, include))
         .order_by(Platform.district_id, Platform.name)
     ))
 

@@ -160,11 +160,11 @@ def _filter_choices(form: IssueFilterForm, district_id: int | None,
     if user.role is Role.ADMIN:
         form.district.choices = select_choices(
             [("", _("全部区")), *((d.id, d.name) for d in queries.districts())])
-        platforms = (queries.scoped_platforms(user, district_id, include=[platform_id])
+        platforms = (queries.platform_choices(user, district_id, include=[platform_id])
                      if district_id or platform_id else [])
         department_district = district_id
     else:
-        platforms = queries.scoped_platforms(user, include=[platform_id])
+        platforms = queries.platform_choices(user, include=[platform_id])
         department_district = (user.district_id if user.role is Role.DISTRICT_ADMIN
                                else next((p.district_id for p in user.platforms), None))
     form.platform.choices = select_choices([("", _("全部平台")),
@@ -192,9 +192,9 @@ def new():
     platform = db.session.get(Platform, platform_id) if platform_id else None
     if platform is not None:
         require(can_manage_platform(user, platform), f"platform:{platform.id}")
-    platforms = queries.scoped_platforms(user, include=[platform_id])
+    platforms = queries.platform_choices(user, include=[platform_id])
     if platform is None and len(platforms) == 1 and not form.is_submitted():
-        platform = platforms[0]
+        platform = db.session.get(Platform, platforms[0].id)
     if platform is None and not form.is_submitted():
         # Choose the platform first, so the form can offer that platform's events.
         return render_template("issues/choose_platform.html", platforms=platforms)
@@ -339,7 +339,7 @@ def _detail_page(issue: Issue, *, status: int = 200, posted: tuple[str, ActionFo
         if transition.action == "accept" and issue.platform_id is None:
             # Relayed without a platform: staff choose it from the address while reviewing.
             form["platform"].choices = select_choices([("", _("请选择平台")), *(
-                (p.id, f"{p.name}（{p.district.name}）") for p in queries.scoped_platforms(user))])
+                (p.id, f"{p.name}（{p.district_name}）") for p in queries.platform_choices(user))])
         if fresh:
             suggested = _prefill(issue, transition.action, form, today) or suggested
         form.start_from(issue)
