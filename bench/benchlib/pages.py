@@ -315,6 +315,7 @@ def pages(p: Pools) -> list[Page]:
         ("problems list", "/manage/issues/", ("admin", "district_admin", "coordinator")),
         # Raising a problem starts by choosing its platform: every platform within reach.
         ("raise a problem", "/manage/issues/new", ("admin", "district_admin")),
+        ("write an opinion report", "/manage/opinion-reports/new", ("admin", "district_admin")),
         ("notification inbox", "/inbox/", ("district_admin", "coordinator")),
         ("audit log", "/manage/audit/", ("admin",)),
     ]

@@ -188,21 +188,23 @@ def _linked_choices(form: NewReportForm, events: list[Event], issues: list[Issue
     form.issues.choices = select_choices((i.id, f"{i.reference} {i.title}") for i in issues)
 
 
-def _chosen_platform(form: NewReportForm, platforms: list[Platform]) -> Platform | None:
-    """The platform the form names, among those offered; refused otherwise."""
+def _chosen_platform(form: NewReportForm, platforms: list[Any]) -> Platform | None:
+    """The platform the form names, among those offered (``queries.writable_platforms``);
+    refused otherwise."""
     user = current_user
     chosen = form.platform.data
     if chosen is None:
         if user.role is Role.COORDINATOR:
             raise ValidationFailed({"platform": _("请选择平台")})
         return None
-    platform = next((p for p in platforms if p.id == chosen), None)
+    offered = any(p.id == chosen for p in platforms)
+    platform = db.session.get(Platform, chosen) if offered else None
     if platform is None or not access.can_write_for(user, platform):
         raise ValidationFailed({"platform": _("请从列表中选择平台")})
     return platform
 
 
-def _write(form: NewReportForm, platforms: list[Platform], events: list[Event],
+def _write(form: NewReportForm, platforms: list[Any], events: list[Event],
            issues: list[Issue], send: bool) -> OpinionReport:
     user = current_user
     errors: dict[str, Any] = {}
