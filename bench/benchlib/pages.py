@@ -317,6 +317,8 @@ def pages(p: Pools) -> list[Page]:
         ("raise a problem", "/manage/issues/new", ("admin", "district_admin")),
         ("write an opinion report", "/manage/opinion-reports/new", ("admin", "district_admin")),
         ("notification inbox", "/inbox/", ("district_admin", "coordinator")),
+        ("proposals list", "/manage/proposals/", ("admin", "district_admin")),
+        ("opinion reports list", "/manage/opinion-reports/", ("admin", "district_admin")),
         ("audit log", "/manage/audit/", ("admin",)),
     ]
     for name, path, roles in staff:

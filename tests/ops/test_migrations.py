@@ -39,6 +39,31 @@ def test_outcomes_are_listed_from_their_index(app):
     assert "ix_issues_outcome_time" in names
 
 
+def test_the_staff_list_of_opinion_reports_is_read_in_order_from_its_index(app):
+    """The list's page, newest first, walks ix_opinion_reports_report_day instead of sorting
+    every report (both databases; PostgreSQL told not to scan the table, since the test's is
+    empty)."""
+    from consult_hub.auth.models import Role, User
+    from consult_hub.opinions.models import OpinionReport
+    from consult_hub.opinions.queries import report_day
+
+    admin = User(role=Role.ADMIN, is_active=True)
+    with app.app_context(), db.engine.connect() as conn:
+        from consult_hub.opinions.access import report_scope
+
+        query = (sa.select(OpinionReport.id).where(report_scope(admin))
+                 .order_by(report_day().desc(), OpinionReport.id.desc()).limit(25))
+        sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+        if conn.dialect.name == "sqlite":
+            plan = " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+            assert "TEMP B-TREE" not in plan
+        else:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            plan = " ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {sql}"))
+            assert "Sort" not in plan
+    assert "ix_opinion_reports_report_day" in plan, plan
+
+
 def test_platform_search_can_use_the_trigram_index_on_postgresql(app):
     """The directory's substring search: a GIN trigram index on PostgreSQL, none on SQLite."""
     from consult_hub.platforms.models import Platform

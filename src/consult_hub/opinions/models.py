@@ -79,6 +79,11 @@ class OpinionReport(TimestampMixin, Base):
         # Monthly and annual figures: reports sent (or decided) in a span of time.
         sa.Index("ix_opinion_reports_submitted_at", "submitted_at"),
         sa.Index("ix_opinion_reports_decided_at", "decided_at"),
+        # The staff list's order (opinions.queries.report_day, then id), newest first, and the
+        # years its filter offers (the first and last day): read from the index, not sorted
+        # (migration 0026).
+        sa.Index("ix_opinion_reports_report_day", sa.text("coalesce(submitted_at, created_at)"),
+                 "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
