@@ -48,6 +48,7 @@ class Pools:
     proposal_ids: list[int] = field(default_factory=list)  # accepted: public pages
     open_issue_ids: list[int] = field(default_factory=list)  # still being handled: staff act
     report_ids: list[int] = field(default_factory=list)  # opinion reports (社情民意)
+    editable_proposal_ids: list[int] = field(default_factory=list)  # drafts, awaiting 立案
     proposal_years: list[int] = field(default_factory=list)  # years with accepted proposals
     counts: dict[str, int] = field(default_factory=dict)  # list sizes, for deep pages
 
@@ -102,7 +103,7 @@ def gather(sample: dict[str, Any], *, k: int = 200, seed: int = 7) -> Pools:
     from consult_hub.issues.models import OPEN_STATUSES, Issue
     from consult_hub.opinions.models import OpinionReport
     from consult_hub.platforms.models import Platform
-    from consult_hub.proposals.models import ACCEPTED_STATUSES, Proposal
+    from consult_hub.proposals.models import ACCEPTED_STATUSES, Proposal, ProposalStatus
     from consult_hub.public.queries import OUTCOME_STATUSES, PUBLISHED
 
     rng = random.Random(seed)
@@ -151,6 +152,8 @@ def gather(sample: dict[str, Any], *, k: int = 200, seed: int = 7) -> Pools:
                                      rng)
     pools.open_issue_ids = _sample_ids(Issue.id, [Issue.status.in_(OPEN_STATUSES)], k, rng)
     pools.report_ids = _sample_ids(OpinionReport.id, [], k, rng)
+    pools.editable_proposal_ids = _sample_ids(Proposal.id, [Proposal.status.in_(
+        [ProposalStatus.DRAFT, ProposalStatus.SUBMITTED])], k, rng)
     pools.proposal_years = list(session.scalars(
         sa.select(Proposal.year).where(Proposal.status.in_(ACCEPTED_STATUSES)).distinct()
         .order_by(Proposal.year.desc())))
@@ -316,6 +319,7 @@ def pages(p: Pools) -> list[Page]:
         # Raising a problem starts by choosing its platform: every platform within reach.
         ("raise a problem", "/manage/issues/new", ("admin", "district_admin")),
         ("write an opinion report", "/manage/opinion-reports/new", ("admin", "district_admin")),
+        ("write a proposal", "/manage/proposals/new", ("admin", "district_admin")),
         ("notification inbox", "/inbox/", ("district_admin", "coordinator")),
         ("proposals list", "/manage/proposals/", ("admin", "district_admin")),
         ("opinion reports list", "/manage/opinion-reports/", ("admin", "district_admin")),
@@ -350,6 +354,9 @@ def pages(p: Pools) -> list[Page]:
              lambda n: f"/manage/issues/{pick(p.open_issue_ids, n)}", STAFF, "admin"),
         Page("staff proposal page [admin]",
              lambda n: f"/manage/proposals/{pick(p.proposal_ids, n)}", STAFF, "admin"),
+        Page("edit a proposal [admin]",
+             lambda n: f"/manage/proposals/{pick(p.editable_proposal_ids, n)}/edit", STAFF,
+             "admin"),
         Page("staff opinion report page [admin]",
              lambda n: f"/manage/opinion-reports/{pick(p.report_ids, n)}", STAFF, "admin"),
         Page("staff event page [admin]",

@@ -245,7 +245,8 @@ def test_radio_choices_and_grouped_selects_write_what_wtforms_writes(app: Flask)
             SelectChoice("", "请选择"), SelectChoice("3", "区住建局")])
         unset = SelectField("状态", choices=[SelectChoice(None, "未定"),
                                              SelectChoice(False, "否"), SelectChoice("x", "")])
-        several = SelectMultipleField("多选", choices=[SelectChoice("1", "一")])
+        several = SelectMultipleField("多选", default=["1", "3"], choices=[
+            SelectChoice("1", "一"), SelectChoice("2", "二 & <三>"), SelectChoice("3", "三")])
 
     with app.test_request_context("/"):
         form = Chosen(meta={"csrf": False})
@@ -259,10 +260,14 @@ def test_radio_choices_and_grouped_selects_write_what_wtforms_writes(app: Flask)
                 for choice in radios]
         assert written["needed"].count(" required ") == 3
         assert 'checked id="optional-1"' in written["optional"]
-        for select in (form.place, form.department, form.unset):
+        for select in (form.place, form.department, form.unset, form.several):
             assert type(select.widget) is PlainSelect
-            assert str(select()) == str(Select()(select)), select.name
-        assert type(form.several.widget) is not PlainSelect
+            wtforms_own = Select(multiple=select.widget.multiple)
+            assert str(select()) == str(wtforms_own(select)), select.name
+        assert str(form.several(size=3)) == (
+            '<select id="several" multiple name="several" size="3">'
+            '<option selected value="1">一</option><option value="2">二 &amp; &lt;三&gt;</option>'
+            '<option selected value="3">三</option></select>')
         assert '<select id="department" name="department" required>' in str(form.department())
         assert ('<option value="None">未定</option><option value="False">否</option>'
                 '<option value="x">x</option>') in str(form.unset())

@@ -52,8 +52,8 @@ def refuse_forbidden(form: Any, field: Field) -> None:
 
 
 def _clean(field: Field) -> Field:
-    if type(field.widget) is Select and not field.widget.multiple:
-        field.widget = PLAIN_SELECT  # WTForms' own select: the same HTML, written faster
+    if type(field.widget) is Select:  # WTForms' own select: the same HTML, written faster
+        field.widget = PLAIN_MULTIPLE_SELECT if field.widget.multiple else PLAIN_SELECT
     if isinstance(field, TextAreaField):
         field.filters = (*field.filters, strip_forbidden)
     elif isinstance(field, HiddenField):
@@ -66,7 +66,7 @@ def _clean(field: Field) -> Field:
 
 class CleanFields:
     """Mixin for every form class: cleans text fields as the module docstring says, and writes
-    every single-choice select with ``PlainSelect``."""
+    every select with ``PlainSelect``."""
 
     class Meta:
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Field:
@@ -253,13 +253,12 @@ class PlainSelect(Select):
     an attribute dictionary per option — a city's 360 departments in a filter took a third
     of the staff problem list's time, a district's 140 platforms (in groups by street) two
     thirds of the submission form's, a problem's 60 departments to hand it to a tenth of its
-    staff page's. Multiple choice, option attributes and an empty label (for which WTForms
-    shows the value) go the usual way. Every form's single-choice selects get it when bound
-    (``CleanFields``); a field needs no ``widget=``."""
+    staff page's, a proposal's 800 members to sign it with (a multiple choice) over half of
+    its form's. Option attributes and an empty label (for which WTForms shows the value) go
+    the usual way. Every form's selects get it when bound (``CleanFields``); a field needs
+    no ``widget=``."""
 
     def __call__(self, field: Any, **kwargs: Any) -> Markup:
-        if self.multiple:
-            return super().__call__(field, **kwargs)
         groups = (list(field.iter_groups()) if field.has_groups()
                   else [(None, field.iter_choices())])
         groups = [(group, list(choices)) for group, choices in groups]
@@ -267,6 +266,8 @@ class PlainSelect(Select):
                for _value, label, _selected, render_kw in choices):
             return super().__call__(field, **kwargs)
         kwargs.setdefault("id", field.id)
+        if self.multiple:
+            kwargs["multiple"] = True
         flags = getattr(field, "flags", {})
         for flag in self.validation_attrs:
             if flag not in kwargs and getattr(flags, flag, False):
@@ -284,7 +285,7 @@ class PlainSelect(Select):
         return Markup("".join(parts))
 
 
-PLAIN_SELECT = PlainSelect()
+PLAIN_SELECT, PLAIN_MULTIPLE_SELECT = PlainSelect(), PlainSelect(multiple=True)
 
 
 # The largest id either database stores; a larger number would fail in the query itself.

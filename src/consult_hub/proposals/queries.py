@@ -132,10 +132,12 @@ def updates_after(proposal: Proposal, seen_id: int) -> list[ProposalUpdate]:
 # --- choices and evidence ------------------------------------------------------------------
 
 
-def member_choices(include: Iterable[int | None] = ()) -> list[Member]:
-    """Active members (and any already chosen), by name: proposers to choose from."""
+def member_choices(include: Iterable[int | None] = ()) -> list[sa.Row[Any]]:
+    """Active members (and any already chosen), by name: proposers to choose from, as ``id``
+    and ``name`` rows (a city's 800 members as ORM objects took a third of the proposal
+    form's time, and its garbage collection put one request in twenty past 100 ms)."""
     ids = [i for i in include if i is not None]
-    return list(db.session.scalars(sa.select(Member).where(
+    return list(db.session.execute(sa.select(Member.id, Member.name).where(
         sa.or_(Member.is_active.is_(True), Member.id.in_(ids)))
         .order_by(Member.name, Member.id)))
 
