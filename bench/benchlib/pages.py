@@ -349,20 +349,18 @@ def pages(p: Pools) -> list[Page]:
              lambda n: f"/manage/issues/?page={_deep(p.counts['issues'], n, public=False)}",
              STAFF, "admin"),
         # The records staff open to act on: a problem still being handled (its action forms
-        # with their department lists), a proposal, an opinion report, an event, a platform.
-        Page("staff problem page (open) [admin]",
-             lambda n: f"/manage/issues/{pick(p.open_issue_ids, n)}", STAFF, "admin"),
-        Page("staff proposal page [admin]",
-             lambda n: f"/manage/proposals/{pick(p.proposal_ids, n)}", STAFF, "admin"),
-        Page("edit a proposal [admin]",
-             lambda n: f"/manage/proposals/{pick(p.editable_proposal_ids, n)}/edit", STAFF,
-             "admin"),
-        Page("staff opinion report page [admin]",
-             lambda n: f"/manage/opinion-reports/{pick(p.report_ids, n)}", STAFF, "admin"),
-        Page("staff event page [admin]",
-             lambda n: f"/manage/events/{pick(p.event_ids, n)}", STAFF, "admin"),
-        Page("staff platform page [admin]",
-             lambda n: f"/manage/platforms/{pick(p.platform_ids, n)}", STAFF, "admin"),
+        # with their department lists), a proposal, an opinion report, an event, a platform
+        # (those the dataset has: the ten-year city has no proposals or opinion reports).
+        *(Page(f"{name} [admin]", lambda n, pool=pool, path=path: path.format(pick(pool, n)),
+               STAFF, "admin")
+          for name, pool, path in (
+              ("staff problem page (open)", p.open_issue_ids, "/manage/issues/{}"),
+              ("staff proposal page", p.proposal_ids, "/manage/proposals/{}"),
+              ("edit a proposal", p.editable_proposal_ids, "/manage/proposals/{}/edit"),
+              ("staff opinion report page", p.report_ids, "/manage/opinion-reports/{}"),
+              ("staff event page", p.event_ids, "/manage/events/{}"),
+              ("staff platform page", p.platform_ids, "/manage/platforms/{}"))
+          if pool),
         Page("staff report month [admin]", lambda n: f"/manage/reports/{month(n):%Y-%m}", STAFF,
              "admin"),
         Page("staff report month [district_admin]",
