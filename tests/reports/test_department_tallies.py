@@ -336,22 +336,28 @@ def test_a_years_frozen_months_are_added_up_once_until_one_is_frozen_again(app, 
 
 
 def test_a_complete_years_districts_are_its_months_added_up_on_every_read(app, march):
-    """A past year, every month frozen: each district's year is worked out from the kept
-    part once, and every later read gives the same figures as adding up its months."""
+    """A past year, every month frozen: each district's and department's year is worked out
+    from the kept part once, and every later read gives the same figures as adding up its
+    months."""
     now = datetime(2026, 1, 3, 2, tzinfo=UTC)
     with app.app_context():
         for month in range(1, 13):
             compute.freeze_month(date(2025, month, 1), now=datetime(2026, 1, 2, tzinfo=UTC))
-        months = [queries.load_month(date(2025, month, 1), ReportScope(), now)
-                  for month in range(1, 13)]
+        months = [queries.load_month(date(2025, month, 1), ReportScope(), now,
+                                     with_departments=True) for month in range(1, 13)]
         expected = {area.id: queries.year_totals(
             [dict((a.id, f) for a, f in month.districts)[area.id] for month in months])
             for area, _figures in months[0].districts}
         assert any(figures["issues_raised"] for figures in expected.values())
-        for _read in range(2):  # the second from the district years kept with the part
-            report = queries.load_year(2025, ReportScope(), now)
+        by_month = [_by_id(month) for month in months]
+        handled = {i: departments.sum_months([m.get(i, {}) for m in by_month])
+                   for i in sorted({i for figures in by_month for i in figures})}
+        assert any(figures["assigned"] for figures in handled.values())
+        for _read in range(2):  # the second from the years kept with the part
+            report = queries.load_year(2025, ReportScope(), now, with_departments=True)
             assert report.is_complete
             assert {area.id: figures for area, figures in report.districts} == expected
+            assert _by_id(report) == handled
         assert len(app.extensions[compute.FINAL_PARTS]) == 1
 
 

@@ -248,8 +248,8 @@ def load_year(year: int, scope: ReportScope, now: datetime, *,
             figures.insert(0, part.departments)
         ids = sorted({i for by_id in figures for i in by_id})
         report.departments = [
-            (department, departments.sum_months([by_id.get(department.id, {})
-                                                 for by_id in figures]))
+            (department, part.department_year(department.id) if part and not rest else
+             departments.sum_months([by_id.get(department.id, {}) for by_id in figures]))
             for department in _departments(ids)]
     return report
 
@@ -262,9 +262,10 @@ class _FinalPart:
 
     districts: dict[str, Metrics]
     departments: dict[int, Metrics]
-    # Each district's year when no month follows the part (a past year: every request for it
-    # adds up the same part again otherwise, a third of loading the city's year).
+    # Each district's and department's year when no month follows the part (a past year:
+    # every request for it added up the same part again, a third of loading the city's year).
     years: dict[str, Metrics] = field(default_factory=dict)
+    department_years: dict[int, Metrics] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -276,6 +277,15 @@ class _FinalPart:
         found = self.years.get(key)
         if found is None:
             found = self.years[key] = year_totals([self.districts.get(key) or zero_metrics()])
+        return found
+
+    def department_year(self, department_id: int) -> Metrics:
+        """``departments.sum_months`` of the department's part alone, worked out once (a
+        city's year shows 300 departments: each was added up again on every request)."""
+        found = self.department_years.get(department_id)
+        if found is None:
+            found = self.department_years[department_id] = departments.sum_months(
+                [self.departments.get(department_id, {})])
         return found
 
 
