@@ -269,7 +269,9 @@ class _FinalPart:
 
     @property
     def size(self) -> int:
-        return len(self.districts) + len(self.departments)
+        """Figures kept: the part's own and the years worked out from it."""
+        return (len(self.districts) + len(self.departments) + len(self.years)
+                + len(self.department_years))
 
     def year_of(self, key: str) -> Metrics:
         """``year_totals`` of the district ``key``'s part alone, worked out once. Callers only
@@ -289,8 +291,9 @@ class _FinalPart:
         return found
 
 
-# Kept per process: at most this many districts' and departments' sums in all (a city's year
-# is a few hundred, ~1 KB each); a larger part is used once and not kept.
+# Kept per process: at most this many districts' and departments' sums, and the years worked
+# out from them, in all (a city's year is a few hundred of each, ~1 KB each); a larger part is
+# used once and not kept.
 FINAL_PARTS_SIZE = 20_000
 
 
