@@ -104,7 +104,9 @@ def test_unsatisfied_sends_it_back_and_keeps_the_first_reply(app, place, draft):
 def test_reassign_moves_the_lead_and_keeps_the_rest(app, place, draft):
     _walk(draft, place, "submit", "accept", "acknowledge")
     lead, co = _departments(place)
+    assert draft.lead_department is lead  # loaded: the page's confirmation reads it
     apply(draft, "reassign", {"lead_department": co, "reason": "职责调整"}, None, NOW)
+    assert draft.lead_department is co  # before any flush or refresh (core.db.set_columns)
     db.session.flush()
     assert (draft.status, draft.lead_department_id) == (S.ACCEPTED, co.id)
     assert {(d.department_id, d.role) for d in draft.departments} == {(co.id, HandlingRole.LEAD)}

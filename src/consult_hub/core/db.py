@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel.speaklater import LazyString
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import MANYTOONE, DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -21,6 +22,25 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def set_columns(record: Any, changes: Mapping[str, Any]) -> None:
+    """Set ``record``'s columns as a lifecycle's transition says, and let a many-to-one
+    relationship already loaded over a changed column read the new row: set by its id, the
+    relationship still held the old one until a refresh (read before the commit, 交办's and
+    立案's confirmation named the department the record had before, or none)."""
+    for name, value in changes.items():
+        setattr(record, name, value)
+    state = sa.inspect(record)
+    if not state.persistent:
+        return  # nothing loaded yet: relationships read the columns when first asked
+    mapper = state.mapper
+    stale = [relationship.key for relationship in mapper.relationships
+             if relationship.direction is MANYTOONE and relationship.key not in state.unloaded
+             and any(mapper.get_property_by_column(column).key in changes
+                     for column in relationship.local_columns)]
+    if stale:
+        state.session.expire(record, stale)
 
 
 def contains_text(column: Any, text: str) -> sa.ColumnElement[bool]:

@@ -17,7 +17,7 @@ from typing import Any
 from flask_babel import lazy_pgettext as _lp
 
 from consult_hub.core.categories import Category
-from consult_hub.core.db import Base, max_length, utcnow
+from consult_hub.core.db import Base, max_length, set_columns, utcnow
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.core.i18n import gettext as _
 from consult_hub.core.i18n import lazy_gettext as _l
@@ -420,11 +420,7 @@ def apply(
     before = issue.status
     department_before = issue.department_id
     plain = {name: _plain(value) for name, value in values.items()}
-    for name, value in transition.changes(before, plain, now, issue).items():
-        setattr(issue, name, value)
-    for name, value in values.items():
-        if isinstance(value, Base):  # the relationship too, so it reads right before a refresh
-            setattr(issue, name, value)
+    set_columns(issue, transition.changes(before, plain, now, issue))
 
     update = IssueUpdate(
         action=action,

@@ -32,7 +32,6 @@ from consult_hub.core.i18n import gettext as _
 from consult_hub.core.i18n import lazy_gettext as _l
 from consult_hub.core.saving import save
 from consult_hub.core.timefmt import format_date, format_datetime, local_today
-from consult_hub.departments.models import Department
 from consult_hub.departments.routing import suggestion
 from consult_hub.events.models import Event
 from consult_hub.extensions import db
@@ -514,12 +513,9 @@ def _done(issue: Issue, transition: Transition) -> str:
     action = transition.action
     if action == "accept":
         return _("已受理问题 %(ref)s，公开标题和摘要已发布。", ref=ref)
-    # The department by its id: read before the commit, the relationship has not followed it.
-    department = db.session.get(Department, issue.department_id) \
-        if action == "assign" and issue.department_id is not None else None
-    if department is not None and issue.due_on is not None:
+    if action == "assign" and issue.department is not None and issue.due_on is not None:
         return _("已将问题 %(ref)s 交办给%(department)s，办理期限为 %(due)s。", ref=ref,
-                 department=department.name, due=format_date(issue.due_on))
+                 department=issue.department.name, due=format_date(issue.due_on))
     if action == "acknowledge":
         return _("已签收问题 %(ref)s。", ref=ref)
     if action == "start":

@@ -24,7 +24,7 @@ from typing import Any
 
 from flask_babel import lazy_pgettext as _lp
 
-from consult_hub.core.db import max_length, utcnow
+from consult_hub.core.db import max_length, set_columns, utcnow
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.core.i18n import gettext as _
 from consult_hub.core.i18n import lazy_gettext as _l
@@ -247,6 +247,5 @@ def apply(report: OpinionReport, action: str, *, now: datetime | None = None,
     if errors:
         raise ValidationFailed(errors)
     transition = TRANSITIONS[action]
-    for name, value in transition.changes(report.status, plain, now, report).items():
-        setattr(report, name, value)
+    set_columns(report, transition.changes(report.status, plain, now, report))
     return transition

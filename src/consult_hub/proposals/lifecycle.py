@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_pgettext as _lp
 
 from consult_hub.core.categories import Category
-from consult_hub.core.db import Base, utcnow
+from consult_hub.core.db import Base, set_columns, utcnow
 from consult_hub.core.errors import ValidationFailed
 from consult_hub.core.i18n import N_
 from consult_hub.core.i18n import gettext as _
@@ -507,8 +507,7 @@ def apply(proposal: Proposal, action: str, values: Mapping[str, Any] | None = No
     if action == "accept" and plain.get("due_on") is None:
         plain["due_on"] = default_due_on(today)
     before = proposal.status
-    for name, value in transition.changes(before, plain, now, proposal).items():
-        setattr(proposal, name, value)
+    set_columns(proposal, transition.changes(before, plain, now, proposal))
     before_rows = {row.department_id: {name: getattr(row, name) for name in HANDLING_COLUMNS}
                    for row in proposal.departments}
     after_rows, acting_department = handling_departments(action, before_rows, plain, proposal,

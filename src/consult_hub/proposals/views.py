@@ -25,7 +25,6 @@ from consult_hub.core.pagecache import shared_page
 from consult_hub.core.pagination import paginate
 from consult_hub.core.saving import save
 from consult_hub.core.timefmt import format_date, format_datetime, local_today
-from consult_hub.departments.models import Department
 from consult_hub.extensions import db
 from consult_hub.issues.models import Issue
 from consult_hub.members.models import Member
@@ -447,12 +446,9 @@ def _done(proposal: Proposal, transition: Transition) -> str:
     ref, action = proposal.reference, transition.action
     if action == "submit":
         return _("提案已提交，编号 %(ref)s，等待审查。", ref=ref)
-    # The department by its id: read before the commit, the relationship has not followed it.
-    lead = db.session.get(Department, proposal.lead_department_id) \
-        if action == "accept" and proposal.lead_department_id is not None else None
-    if lead is not None:
+    if action == "accept" and proposal.lead_department is not None:
         return _("提案 %(ref)s 已立案，案号 %(number)s，交%(department)s主办，办理期限 %(due)s。",
-                 ref=ref, number=proposal.number, department=lead.name,
+                 ref=ref, number=proposal.number, department=proposal.lead_department.name,
                  due=format_date(proposal.due_on))
     if action == "not_accept":
         return _("提案 %(ref)s 不予立案，转为意见建议。", ref=ref)
