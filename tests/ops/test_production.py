@@ -266,6 +266,12 @@ def test_production_site_limits_submissions_across_workers_and_reports_its_healt
         health = site.request("GET", "/healthz", client=CLIENT)
         assert health.status == 200, health.body
         assert json.loads(health.body)["status"] == "ok"
+        # A worker writes its access line after the response has gone out, and the quick
+        # shutdown below (SIGQUIT) does not wait for it: wait for the line before stopping.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not re.search(r'"GET /healthz" 200',
+                                                            log_path.read_text()):
+            time.sleep(0.05)
 
     # One line per job run, with its outcome and duration.
     job_lines = [line for line in scheduler.lines if "consult_hub.scheduler" in line]
