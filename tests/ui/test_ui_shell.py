@@ -227,7 +227,7 @@ def test_radio_choices_and_grouped_selects_write_what_wtforms_writes(app: Flask)
     from wtforms.validators import InputRequired, Optional
     from wtforms.widgets import Select
 
-    from consult_hub.core.forms import BaseForm, PlainSelect
+    from consult_hub.core.forms import BaseForm, PlainSelect, optional_int
 
     class Chosen(BaseForm):
         needed = RadioField("必选", validators=[InputRequired()], choices=[
@@ -247,6 +247,11 @@ def test_radio_choices_and_grouped_selects_write_what_wtforms_writes(app: Flask)
                                              SelectChoice(False, "否"), SelectChoice("x", "")])
         several = SelectMultipleField("多选", default=["1", "3"], choices=[
             SelectChoice("1", "一"), SelectChoice("2", "二 & <三>"), SelectChoice("3", "三")])
+        # Ids, as the record pickers give them: whole numbers coerced to ids, the empty choice.
+        lead = SelectField("领衔委员", coerce=optional_int, default=5, choices=[
+            SelectChoice("", "请选择"), SelectChoice(4, "甲"), SelectChoice(5, "乙")])
+        signers = SelectMultipleField("联名委员", coerce=optional_int, default=[6, 4], choices=[
+            SelectChoice(4, "甲"), SelectChoice(5, "乙"), SelectChoice(6, "丙")])
 
     with app.test_request_context("/"):
         form = Chosen(meta={"csrf": False})
@@ -260,7 +265,8 @@ def test_radio_choices_and_grouped_selects_write_what_wtforms_writes(app: Flask)
                 for choice in radios]
         assert written["needed"].count(" required ") == 3
         assert 'checked id="optional-1"' in written["optional"]
-        for select in (form.place, form.department, form.unset, form.several):
+        for select in (form.place, form.department, form.unset, form.several, form.lead,
+                       form.signers):
             assert type(select.widget) is PlainSelect
             wtforms_own = Select(multiple=select.widget.multiple)
             assert str(select()) == str(wtforms_own(select)), select.name
@@ -273,6 +279,10 @@ def test_radio_choices_and_grouped_selects_write_what_wtforms_writes(app: Flask)
                 '<option value="x">x</option>') in str(form.unset())
         assert '<option selected value="8">乙&lt;平台&gt;</option>' in str(form.place())
         assert '<optgroup label="江岸区 · 百步亭&amp;街道">' in str(form.place())
+        assert ('<option value="">请选择</option><option value="4">甲</option>'
+                '<option selected value="5">乙</option>') in str(form.lead())
+        assert ('<option selected value="4">甲</option><option value="5">乙</option>'
+                '<option selected value="6">丙</option>') in str(form.signers())
 
 
 ATTRIBUTE_NAMES = st.sampled_from(["name", "id", "class_", "class__", "for_", "value", "type",

@@ -135,9 +135,10 @@ def _choices(form: ProposalForm, proposal: Proposal | None = None) -> None:
     members = queries.member_choices(include=chosen)
     form.lead_member.choices = select_choices([("", _("请选择领衔委员")),
                                                *((m.id, m.name) for m in members)])
+    # A member does not sign alongside themselves (read once: ``user`` is a proxy).
+    themselves = user.member_id if user.role is Role.MEMBER else None
     form.co_members.choices = select_choices(
-        [(m.id, m.name) for m in members if m.id != user.member_id or
-         user.role is not Role.MEMBER])
+        [(m.id, m.name) for m in members if themselves is None or m.id != themselves])
     if user.role is Role.MEMBER:
         # A member proposes for themselves, alone or with others: not for a collective body.
         form.proposer_kind.choices = select_choices(
