@@ -3,6 +3,7 @@ each test."""
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -74,6 +75,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: (rank.get(item.path, len(rank)),
                                  item.path not in slow_files))  # stable: same order otherwise
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Keep the garbage collector off what collection loaded, and collect less often.
+
+    A test process holds the app, every test module and hypothesis (~430,000 objects) for its
+    whole run; by default each full collection walks them again, and the young generation is
+    collected every 700 new objects while a request makes tens of thousands. Frozen, with a
+    larger young generation: 4–7 % less CPU on the fuzzing and access files, measured two runs
+    side by side against the defaults (3 % with the freeze alone). The app's worker processes
+    freeze what they load too (``core/workers.py``)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
