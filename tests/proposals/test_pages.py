@@ -10,6 +10,7 @@ from consult_hub.extensions import db
 from consult_hub.proposals.models import Proposal, ProposalStatus
 from consult_hub.proposals.operations import change_status, create_proposal
 from tests.proposals.conftest import PHONE, RESIDENT, act, form_state, stored
+from tests.support import factories
 from tests.support.auth import csrf_token, signed_in
 from tests.support.pages import page_text
 
@@ -251,3 +252,47 @@ def test_only_city_staff_make_a_proposal_key(app, client, auth, place):
     assert act(client, second, "accept", lead_department=place.lead_department_id,
                is_key="y").status_code == 303
     assert stored(app, second).is_key
+
+
+def _options(html: str, name: str) -> list[tuple[str, bool]]:
+    """A select's options as (label, selected)."""
+    select = re.search(rf'<select [^>]*name="{name}"[^>]*>(.*?)</select>', html, re.S)
+    assert select, name
+    return [(label, bool(selected)) for selected, label in
+            re.findall(r'<option (selected )?value="[^"]*">([^<]*)</option>', select.group(1))]
+
+
+def test_the_proposers_offered_follow_the_members_as_they_change(app, client, auth, place):
+    """The members to sign with are kept between pages (made once per site version): a member
+    added, renamed or no longer active shows so on the next form, and a draft that names a
+    member no longer active still shows them, chosen."""
+    with app.test_request_context():
+        from consult_hub.models import Member
+
+        wang = db.session.scalars(sa.select(Member).where(Member.name == "王芳")).one()
+        draft_id = create_proposal(
+            actor=None, title="关于加装电梯的建议", reasons="老人上下楼难。",
+            suggestions="简化审批。", category="society", timing="interim", year=2026,
+            proposer_kind="joint", lead_member_id=place.member_id, co_member_ids=[wang.id],
+            collective_kind=None, collective_name=None, issues=[]).id
+        db.session.commit()
+    auth.login("liming")
+    first = client.get("/manage/proposals/new").text
+    # A member does not sign alongside themselves.
+    assert {label for label, _ in _options(first, "co_members")} == {"王芳", "张华"}
+
+    with app.app_context():
+        factories.member(name="赵强", district_id=place.district_id)
+        wang = db.session.scalars(sa.select(Member).where(Member.name == "王芳")).one()
+        wang.is_active = False
+        db.session.get(Member, place.other_member_id).name = "张华华"
+        db.session.commit()
+    second = client.get("/manage/proposals/new").text
+    assert {label for label, _ in _options(second, "co_members")} == {"张华华", "赵强"}
+    staff = signed_in(app, "liumin").get("/manage/proposals/new").text
+    lead = [label for label, _ in _options(staff, "lead_member")]
+    assert lead[0] == "请选择领衔委员" and set(lead[1:]) == {"张华华", "李明", "赵强"}
+    # The draft still names 王芳, and its page says so.
+    edit = client.get(f"/manage/proposals/{draft_id}/edit").text
+    assert ("王芳", True) in _options(edit, "co_members")
+    assert ("赵强", False) in _options(edit, "co_members")

@@ -265,9 +265,12 @@ class PlainSelect(Select):
     no ``widget=``."""
 
     def __call__(self, field: Any, **kwargs: Any) -> Markup:
-        groups = _plain_options(field)
-        if groups is None:
+        plain = _plain_options(field)
+        if plain is None:
             return super().__call__(field, **kwargs)
+        multiple, groups = plain
+        coerce, data = field.coerce, field.data
+        chosen = (data or ()) if multiple else (data,)
         kwargs.setdefault("id", field.id)
         if self.multiple:
             kwargs["multiple"] = True
@@ -279,8 +282,9 @@ class PlainSelect(Select):
         for group, choices in groups:
             if group is not None:
                 parts.append(f'<optgroup label="{escape(group)}">')
-            parts.extend(f'<option {"selected " if selected else ""}value="{escape(value)}">'
-                         f"{escape(label)}</option>" for value, label, selected in choices)
+            # Selected as WTForms' own fields decide it: the coerced value is the data, or in it.
+            parts.extend(f'<option {"selected " if coerce(c.value) in chosen else ""}'
+                         f'value="{escape(c.value)}">{escape(c.label)}</option>' for c in choices)
             if group is not None:
                 parts.append("</optgroup>")
         parts.append("</select>")
@@ -290,31 +294,27 @@ class PlainSelect(Select):
 _WTFORMS_SELECTS = {SelectField.iter_choices: False, SelectMultipleField.iter_choices: True}
 
 
-def _plain_options(field: Any) -> list[tuple[Any, list[tuple[Any, Any, bool]]]] | None:
-    """The field's options as ``(optgroup, [(value, label, selected)])`` runs, as WTForms' own
-    select fields work them out (``iter_choices``/``iter_groups``: an option is selected when
-    its coerced value is the data, or in it), read straight from the declared choices rather
-    than through a ``Choice`` per option (a proposal form's 2,400 options took a quarter of
-    its time so). None — WTForms renders it — unless every option is a ``SelectChoice`` with
-    a label and no attributes, declared as a list on a field that does not choose otherwise."""
+def _plain_options(field: Any) -> tuple[bool, list[tuple[Any, list[SelectChoice]]]] | None:
+    """Whether the field chooses several, and its options in ``(optgroup, options)`` runs, as
+    WTForms' own select fields group them (``iter_groups``), read straight from the declared
+    choices rather than through a ``Choice`` per option (a proposal form's 2,400 options took a
+    quarter of its time so). None — WTForms renders it — unless every option is a
+    ``SelectChoice`` with a label and no attributes, declared as a list on a field that does
+    not work out its options otherwise."""
     declared = field.choices
     multiple = _WTFORMS_SELECTS.get(getattr(type(field), "iter_choices", None))
     if type(declared) is not list or multiple is None:
         return None
-    coerce, data = field.coerce, field.data
-    chosen = (data or ()) if multiple else None
-    groups: list[tuple[Any, list[tuple[Any, Any, bool]]]] = []
-    run: list[tuple[Any, Any, bool]] = []
+    groups: list[tuple[Any, list[SelectChoice]]] = []
+    run: list[SelectChoice] = []
     for choice in declared:
         if type(choice) is not SelectChoice or choice.render_kw or not choice.label:
             return None
-        value = choice.value
-        selected = coerce(value) in chosen if multiple else coerce(value) == data
         if not groups or groups[-1][0] != choice.optgroup:
             run = []
             groups.append((choice.optgroup, run))
-        run.append((value, choice.label, selected))
-    return groups
+        run.append(choice)
+    return multiple, groups
 
 
 PLAIN_SELECT, PLAIN_MULTIPLE_SELECT = PlainSelect(), PlainSelect(multiple=True)
