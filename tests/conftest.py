@@ -84,8 +84,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     whole run; by default each full collection walks them again, and the young generation is
     collected every 700 new objects while a request makes tens of thousands. Frozen, with a
     larger young generation: 4–7 % less CPU on the fuzzing and access files, measured two runs
-    side by side against the defaults (3 % with the freeze alone). The app's worker processes
-    freeze what they load too (``core/workers.py``)."""
+    side by side against the defaults (3 % with the freeze alone). Not so in the app's gunicorn
+    workers: frozen at start, the few objects left made full collections frequent, and the
+    residents' mix lost 15–25 % of its requests a second (bench/throughput_bench.py)."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)

@@ -79,9 +79,6 @@ def make_app(dataset: Any, instance: str, **overrides: Any) -> Any:
         **overrides,
     })
     assert not app.debug and not app.testing
-    from consult_hub.core.workers import freeze_loaded_objects
-
-    freeze_loaded_objects()  # as wsgi.py does in each production worker
     return app
 
 

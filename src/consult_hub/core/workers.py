@@ -10,7 +10,6 @@ otherwise) and refuses memory storage under several.
 
 from __future__ import annotations
 
-import gc
 import inspect
 import sys
 
@@ -54,19 +53,3 @@ def shared_limits_problem(storage_uri: str, workers: int | None) -> str | None:
         "or run a single worker (-w 1). Only for load tests and benchmarks, "
         "RATELIMIT_PER_WORKER_OK=1 accepts limits counted per worker."
     )
-
-
-def freeze_loaded_objects() -> int:
-    """Leave what a serving process has loaded so far out of the collector's full collections.
-
-    A worker keeps its application, models, mappers, Jinja environment and catalogues
-    (~190,000 objects) for as long as it lives, and Python's collector walks all of them on
-    each full collection. A staff page that holds a city's 1,200 members, or any page with a
-    long list, promotes enough objects to set one off every dozen requests — measured on the
-    ten-year city dataset (bench/), 130 ms each, the proposal form's p95 145 ms against a p50
-    of 20 ms. Frozen, they are never walked again; what a request creates is collected as
-    before. Called once the application is built (``wsgi.py``); returns how many were frozen.
-    """
-    gc.collect()
-    gc.freeze()
-    return gc.get_freeze_count()
