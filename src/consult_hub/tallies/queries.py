@@ -262,36 +262,33 @@ class _FinalPart:
 
     districts: dict[str, Metrics]
     departments: dict[int, Metrics]
-    # Each district's and department's year when no month follows the part (a past year:
-    # every request for it added up the same part again, a third of loading the city's year).
-    years: dict[str, Metrics] = field(default_factory=dict)
-    department_years: dict[int, Metrics] = field(default_factory=dict)
+    # Each district's and department's part read as a whole year, worked out with the part: a
+    # past year has no month after it, and every request for it added up the same part again
+    # (a third of loading the city's year; 300 departments on the staff page).
+    years: dict[str, Metrics]
+    department_years: dict[int, Metrics]
+
+    @classmethod
+    def of(cls, districts: dict[str, Metrics], by_department: dict[int, Metrics]) -> _FinalPart:
+        return cls(districts, by_department,
+                   {key: year_totals([metrics]) for key, metrics in districts.items()},
+                   {i: departments.sum_months([metrics]) for i, metrics in by_department.items()})
 
     @property
     def size(self) -> int:
         """Figures kept: the part's own and the years worked out from it."""
-        return (len(self.districts) + len(self.departments) + len(self.years)
-                + len(self.department_years))
+        return 2 * (len(self.districts) + len(self.departments))
 
     def year_of(self, key: str) -> Metrics:
-        """``year_totals`` of the district ``key``'s part alone, worked out once. Callers only
-        read it (as they read the part's months)."""
-        found = self.years.get(key)
-        if found is None:
-            found = self.years[key] = year_totals([self.districts.get(key) or zero_metrics()])
-        return found
+        """``year_totals`` of the district ``key``'s part alone (callers only read it)."""
+        return self.years.get(key) or year_totals([zero_metrics()])
 
     def department_year(self, department_id: int) -> Metrics:
-        """``departments.sum_months`` of the department's part alone, worked out once (a
-        city's year shows 300 departments: each was added up again on every request)."""
-        found = self.department_years.get(department_id)
-        if found is None:
-            found = self.department_years[department_id] = departments.sum_months(
-                [self.departments.get(department_id, {})])
-        return found
+        """``departments.sum_months`` of the department's part alone."""
+        return self.department_years.get(department_id) or departments.sum_months([{}])
 
 
-# Kept per process: at most this many districts' and departments' sums, and the years worked
+# Kept per process: at most this many districts' and departments' sums, with the years worked
 # out from them, in all (a city's year is a few hundred of each, ~1 KB each); a larger part is
 # used once and not kept.
 FINAL_PARTS_SIZE = 20_000
@@ -327,7 +324,7 @@ def _final_part(year: int, scope: ReportScope, wanted: sa.ColumnElement[bool],
     ids = sorted({i for by_id in by_department for i in by_id})
     department_parts = {i: _department_part([by_id.get(i, {}) for by_id in by_department])
                         for i in ids}
-    part = _FinalPart(district_parts, department_parts)
+    part = _FinalPart.of(district_parts, department_parts)
     if part.size <= FINAL_PARTS_SIZE:
         kept[key] = part
         with suppress(KeyError):  # the oldest first, until the rest fit
