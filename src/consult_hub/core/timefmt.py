@@ -9,12 +9,16 @@ from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
 from flask import current_app
+from flask.globals import _cv_app
 
 from consult_hub.core.i18n import current_locale
 
 
 def local_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
+    # The app without its proxy: a page converts 10–30 times, each asking for the zone.
+    context = _cv_app.get(None)
+    config = context.app.config if context is not None else current_app.config
+    return ZoneInfo(config["TIMEZONE"])
 
 
 def to_local(value: datetime) -> datetime:
