@@ -124,6 +124,7 @@ class CookieSessions(SecureCookieSessionInterface):
 def init_http(app: Flask) -> None:
     """Register the header and caching hooks on ``app``."""
     app.session_interface = CookieSessions()
+    _read_shared_pages_unlimited(app)
     app.before_request(refuse_control_characters)
     app.before_request(_note_pending_flashes)
     message_flashed.connect(_note_flash, app)
@@ -185,6 +186,25 @@ def _public_view() -> bool:
 def _shared_view() -> bool:
     view = current_app.view_functions.get(request.endpoint or "")
     return bool(getattr(view, "shared_page", False))
+
+
+def _read_shared_pages_unlimited(app: Flask) -> None:
+    """Flask-Limiter's check, not run at all for a read of a shared page.
+
+    Its request filter (below) exempts such a read anyway, but is asked only after the
+    extension has worked out the view's name, its blueprint's exemptions and the limits that
+    could apply (6 % of a public page's time without the page cache). Asking first skips that.
+    """
+    hooks = app.before_request_funcs.get(None, [])
+    check = limiter._check_request_limit  # what Limiter.init_app registered
+    for index, hook in enumerate(hooks):
+        if hook == check:
+            hooks[index] = _limits_unless_reading_shared_page
+
+
+def _limits_unless_reading_shared_page() -> None:
+    if not _reading_shared_page():
+        limiter._check_request_limit()
 
 
 @limiter.request_filter
