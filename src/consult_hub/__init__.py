@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
@@ -15,10 +16,33 @@ class InsecureConfiguration(RuntimeError):
     configured address, or rate limits that do not hold (``check_production_settings``)."""
 
 
+class ConsultHub(Flask):
+    """Flask, remembering which of its views and hooks are plain functions.
+
+    Flask asks of every function it calls (15–20 a request: the hooks, the view, the context
+    processors) whether it is a coroutine function, through ``inspect``, each time; the answer
+    never changes. A coroutine function still goes to Flask's ``async_to_sync`` every time."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plain_functions: set[Any] = set()
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            if func in self._plain_functions:
+                return func
+        except TypeError:  # unhashable: asked each time
+            return super().ensure_sync(func)
+        found = super().ensure_sync(func)
+        if found is func:
+            self._plain_functions.add(func)
+        return found
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application: configuration, extensions, blueprints and commands."""
     settings = Config()
-    app = Flask(
+    app = ConsultHub(
         __name__,
         instance_path=settings.INSTANCE_PATH,
         template_folder=str(PROJECT_ROOT / "templates"),
