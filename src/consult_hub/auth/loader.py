@@ -39,7 +39,7 @@ def _anonymous_without_credentials() -> None:
     cookies = request.cookies
     if (not cookies or (current_app.config["SESSION_COOKIE_NAME"] not in cookies
                         and current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME)
-                        not in cookies)) and "Authorization" not in request.headers:
+                        not in cookies)) and "HTTP_AUTHORIZATION" not in request.environ:
         g._login_user = login_manager.anonymous_user()
 
 

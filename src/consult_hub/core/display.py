@@ -29,7 +29,8 @@ def is_public_page() -> bool:
 def elder_mode() -> bool:
     """Whether this request's page is shown in 长者模式 (public pages only: staff pages keep
     their dense layout; the mode's stylesheet is written for the residents' pages)."""
-    return request.cookies.get(ELDER_COOKIE) == ELDER_ON and is_public_page()
+    cookies = request.cookies
+    return ELDER_COOKIE in cookies and cookies[ELDER_COOKIE] == ELDER_ON and is_public_page()
 
 
 def cache_variant(environ: dict[str, Any]) -> str:

@@ -116,7 +116,9 @@ class CookieSessions(SecureCookieSessionInterface):
     residents reading public pages. What it opens is the same: an empty session."""
 
     def open_session(self, app: Flask, request: Any) -> SecureCookieSession | None:
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        cookies = request.cookies  # ``in`` first: a missing name's ``get`` raises inside
+        name = self.get_cookie_name(app)
+        if app.secret_key and (name not in cookies or not cookies[name]):
             return self.session_class()
         return super().open_session(app, request)
 
@@ -217,7 +219,7 @@ def _reading_shared_page() -> bool:
 
 def _signed_in() -> bool:
     """Whether a user is signed in, without loading the session when nothing could sign one in."""
-    if not request.cookies and "Authorization" not in request.headers:
+    if not request.cookies and "HTTP_AUTHORIZATION" not in request.environ:
         return False
     return bool(current_user.is_authenticated)
 

@@ -51,6 +51,15 @@ class TemplateGlobals(ChainMap):
     def keys(self) -> set[str]:
         return set().union(*self.maps)
 
+    def __getitem__(self, key: str) -> Any:
+        # ChainMap's tries each map and catches the KeyError of each it misses: each render's
+        # context (``dict(globals, **vars)``) read all 30-odd globals that way, through the
+        # template's own (empty) map, raising once a name.
+        for mapping in self.maps:
+            if key in mapping:
+                return mapping[key]
+        return self.__missing__(key)
+
 
 class TemplateEnvironment(Environment):
     """Flask's Jinja environment, its templates' globals as ``TemplateGlobals``: set as
