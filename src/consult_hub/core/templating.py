@@ -10,6 +10,7 @@ from datetime import datetime
 from functools import lru_cache, partial
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask, g, request, url_for
 from flask.globals import _cv_request
 from flask.templating import Environment
@@ -61,12 +62,29 @@ class TemplateGlobals(ChainMap):
         return self.__missing__(key)
 
 
+# Subscripted by a string, these raise TypeError: only their attributes have names.
+_BY_POSITION = (tuple, sa.Row)
+
+
 class TemplateEnvironment(Environment):
     """Flask's Jinja environment, its templates' globals as ``TemplateGlobals``: set as
     ``app.jinja_environment`` before anything creates ``app.jinja_env``."""
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         return TemplateGlobals({} if d is None else d, self.globals)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        """Jinja's ``obj[argument]``, falling back to the attribute: for an object that cannot
+        be subscripted by a name (a row, a tuple, a dataclass, a model), the attribute at once.
+        Jinja tries the subscript first and catches its TypeError; ``sort``, ``sum``, ``map``
+        and ``selectattr`` by attribute go this way for every item (80 a staff page)."""
+        if isinstance(argument, str) and not isinstance(obj, type) and (
+                isinstance(obj, _BY_POSITION) or not hasattr(type(obj), "__getitem__")):
+            try:
+                return getattr(obj, argument)
+            except AttributeError:
+                return self.undefined(obj=obj, name=argument)
+        return super().getitem(obj, argument)
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         """The template's syntax tree, its literal ``_("…")`` calls made filter calls
