@@ -27,7 +27,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # uv installs the same packages as pip (same resolver result, from PyPI) in a quarter of the time
-# (9 s against 40 s on a fresh clone here); where uv cannot be had or fails, pip does it.
+# (13 s against 40 s on a fresh clone here); where uv cannot be had or fails, pip does it.
 $(STAMP): pyproject.toml | $(BIN)/python
 	@echo "Installing Consult Hub and its tools into $(VENV)…"
 	@if $(BIN)/python -m pip install --quiet uv && \

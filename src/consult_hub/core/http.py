@@ -195,7 +195,7 @@ def _read_shared_pages_unlimited(app: Flask) -> None:
 
     Its request filter (below) exempts such a read anyway, but is asked only after the
     extension has worked out the view's name, its blueprint's exemptions and the limits that
-    could apply (6 % of a public page's time without the page cache). Asking first skips that.
+    could apply: 2 % of the residents' pages' instructions without the page cache.
     """
     hooks = app.before_request_funcs.get(None, [])
     check = limiter._check_request_limit  # what Limiter.init_app registered

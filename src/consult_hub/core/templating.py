@@ -77,7 +77,7 @@ class TemplateEnvironment(Environment):
         """Jinja's ``obj[argument]``, falling back to the attribute: for an object that cannot
         be subscripted by a name (a row, a tuple, a dataclass, a model), the attribute at once.
         Jinja tries the subscript first and catches its TypeError; ``sort``, ``sum``, ``map``
-        and ``selectattr`` by attribute go this way for every item (80 a staff page)."""
+        and ``selectattr`` by attribute went this way for every item (70 a staff page)."""
         if isinstance(argument, str) and not isinstance(obj, type) and (
                 isinstance(obj, _BY_POSITION) or not hasattr(type(obj), "__getitem__")):
             try:
