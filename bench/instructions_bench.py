@@ -7,11 +7,11 @@ to the next (``throughput_bench.py`` and ``scale_bench.py`` print them all the s
 instructions counted under callgrind repeat within about half a percent. It starts itself again
 under ``valgrind --tool=callgrind`` with counting off, builds the app on the city dataset
 (production configuration, page cache off), requests each URL twice to warm the process's
-caches, then counts a third round only: the residents' mix (``throughput_bench.
-resident_paths``, the first ``--urls`` of a fixed shuffle), or with ``--staff ROLE`` ten staff
-lists signed in as that role. The figure includes the test client's own work (about a tenth
-of a public page's); compare runs of one kind only. Python runs about 50 times slower under
-valgrind: 150 URLs take two to three minutes.
+caches, collects the garbage, then counts a third round only: the residents' mix
+(``throughput_bench.resident_paths``, the first ``--urls`` of a fixed shuffle), or with
+``--staff ROLE`` ten staff lists signed in as that role. The figure includes the test client's
+own work (about a tenth of a public page's); compare runs of one kind only. Python runs about
+50 times slower under valgrind: 150 URLs take two to three minutes.
 
 Nothing is written to the results files: this is a measuring stick for changes (say which
 commit each figure is of), not a target.
@@ -20,6 +20,7 @@ commit each figure is of), not a target.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import re
@@ -62,12 +63,19 @@ def measure(args: argparse.Namespace) -> None:
             status = client.get(path).status_code
             if status != 200:
                 raise SystemExit(f"{path}: {status}")
+    # A full collection walks every object the process holds (~70 M instructions here, as much
+    # as eight pages): one falling inside the counted round or not would swing the figure by
+    # 5 %. Collected now, the next is hundreds of requests away; the young generations' own
+    # collections, which the page's allocations cause, are counted.
+    gc.collect()
     control = ["callgrind_control", "-i"]
     subprocess.run([*control, "on", str(os.getpid())], check=True, capture_output=True)
+    before = [generation["collections"] for generation in gc.get_stats()]
     for path in paths:
         client.get(path)
     subprocess.run([*control, "off", str(os.getpid())], check=True, capture_output=True)
-    print(f"REQUESTS {len(paths)}")
+    counts = [stats["collections"] - n for stats, n in zip(gc.get_stats(), before, strict=True)]
+    print(f"REQUESTS {len(paths)} COLLECTIONS {counts[0]} {counts[1]} {counts[2]}")
 
 
 def main() -> None:
@@ -93,13 +101,15 @@ def main() -> None:
         run = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
                              env={**os.environ, "PYTHONHASHSEED": "0"})
     counted = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr)
-    requests = re.search(r"REQUESTS (\d+)", run.stdout)
+    requests = re.search(r"REQUESTS (\d+) COLLECTIONS (\d+) (\d+) (\d+)", run.stdout)
     if run.returncode or not counted or not requests:
         print(run.stdout[-2000:] + run.stderr[-2000:])
         raise SystemExit("the counted run failed")
     total, n = int(counted.group(1).replace(",", "")), int(requests.group(1))
     kind = f"ten staff lists as {args.staff}" if args.staff else f"{n} residents' mix URLs"
-    print(f"{kind}, page cache off: {total:,} instructions, {total / n / 1e6:.2f} M a request")
+    young, middle, full = requests.group(2, 3, 4)
+    print(f"{kind}, page cache off: {total:,} instructions, {total / n / 1e6:.2f} M a request "
+          f"(garbage collections: {young} young, {middle} middle, {full} full)")
 
 
 if __name__ == "__main__":
