@@ -323,3 +323,44 @@ def test_wtforms_widgets_write_their_attributes_with_the_sites_function(app: Fla
                                      'value="&lt;路灯&gt; &amp; &#34;积水&#34;">')
         assert str(form.body()) == '<textarea id="body" name="body">\r\n</textarea>'
         assert str(form.send()).startswith('<input id="send" name="send" type="submit"')
+
+
+def test_templates_read_names_off_records_as_jinja_does(app: Flask) -> None:
+    """The site's templates read ``x[name]``, and ``sort``/``map``/``sum``/``selectattr`` by
+    attribute, as plain Jinja does, for every kind of value a page hands them: a row, a
+    dataclass, a tuple, a dict (a key before a method), an enum and its class, a list by
+    position, and names nothing has (shown as nothing)."""
+    from collections import namedtuple
+    from dataclasses import dataclass
+
+    import jinja2
+    import sqlalchemy as sa
+
+    @dataclass
+    class Named:
+        id: int
+        name: str
+
+    Pair = namedtuple("Pair", "id name")
+    with app.app_context(), db.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT 2 AS id, 'b' AS name UNION ALL "
+                                    "SELECT 1, 'a' ORDER BY 1 DESC")).all()
+    groups = {
+        "rows": rows,
+        "dataclasses": [Named(2, "b"), Named(1, "a")],
+        "namedtuples": [Pair(2, "b"), Pair(1, "a")],
+        "dicts": [{"id": 2, "name": "b", "items": "key"}, {"id": 1, "name": "a", "items": "k"}],
+        "statuses": list(IssueStatus)[:2],
+    }
+    source = ("{% for x in items %}[{{ x[name] }}|{{ x['id'] }}|{{ x['nothing'] }}|{{ x[0] }}]"
+              "{% endfor %}{{ items|map(attribute=name)|join(',') }};"
+              "{{ items|sort(attribute=name)|map(attribute=name)|join(',') }};"
+              "{{ items|selectattr(name)|list|length }};{{ kinds['RESOLVED'] }}"
+              "{{ kinds[name] }}{{ items[1][name] }}")
+    plain = jinja2.Environment(autoescape=True).from_string(source)
+    with app.test_request_context("/"):
+        site = app.jinja_env.from_string(source)
+        for label, items in groups.items():
+            for name in ("name", "items", "value", "label", "nothing"):
+                context = {"items": items, "name": name, "kinds": IssueStatus}
+                assert site.render(context) == plain.render(context), (label, name)
