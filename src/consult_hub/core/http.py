@@ -212,15 +212,16 @@ def _limits_unless_reading_shared_page() -> None:
 @limiter.request_filter
 def _reading_shared_page() -> bool:
     """A GET (or HEAD) of a shared page (``@shared_page``) is never rate-limited: the page cache
-    answers it without the app at all, and no such view has a limit on reading. Saying so skips
-    Flask-Limiter's search for the view's limits (5% of a public page's time)."""
+    answers it without the app at all, and no such view has a limit on reading. The rule, for
+    every check Flask-Limiter makes; ``_limits_unless_reading_shared_page`` applies it before
+    the extension's own work."""
     return request.method in ("GET", "HEAD") and _shared_view()
 
 
 def _signed_in() -> bool:
-    """Whether a user is signed in, without loading the session when nothing could sign one in."""
-    if not request.cookies and "HTTP_AUTHORIZATION" not in request.environ:
-        return False
+    """Whether a user is signed in. A request that brings nothing to sign in with was made
+    anonymous before any other hook (``auth.loader._anonymous_without_credentials``), so this
+    loads no session for it."""
     return bool(current_user.is_authenticated)
 
 
